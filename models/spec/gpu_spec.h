@@ -1,0 +1,31 @@
+// Spec card of a GPU: memory, bandwidths, peak dense FLOP/s per dtype and an hourly price.
+// Cards are JSON files in models/specs/gpu/ (one per GPU, with a `source`), embedded into the binary.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace kvsim {
+
+struct GpuSpec {
+  std::string name;            // registry name: "h100-sxm"
+  std::string display_name;    // "NVIDIA H100 SXM5 80GB"
+  std::string source;          // datasheet URL
+  double memory_bytes = 0;     // HBM capacity in bytes (card key memory_GiB)
+  double hbm_bandwidth_Bps = 0;         // bytes/s (card key hbm_bandwidth_GBps, decimal GB)
+  std::map<std::string, double> dense_flops;  // dtype ("bf16", "fp16", "fp8", "int8", "tf32") -> FLOP/s, dense
+  double nvlink_bandwidth_Bps = 0;      // per GPU, per direction, bytes/s (0 if none)
+  double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s
+  double price_per_hour_usd = 0;        // on-demand cloud price of one GPU
+  std::string price_source;
+
+  // Peak dense FLOP/s for a dtype; throws KvsimError listing the dtypes of the card if absent.
+  double flops_for(const std::string& dtype) const;
+};
+
+GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where);
+nlohmann::json to_json(const GpuSpec& spec);
+
+}  // namespace kvsim

@@ -1,0 +1,70 @@
+// Strict parameter reading: see param_reader.h for the contract.
+#include "sim/core/param_reader.h"
+
+#include <fmt/format.h>
+
+namespace kvsim {
+
+namespace {
+const nlohmann::json& empty_object() {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  return kEmpty;
+}
+}  // namespace
+
+ParamReader::ParamReader(const nlohmann::json& object, std::string path)
+    : object_(object.is_null() ? empty_object() : object), path_(std::move(path)) {
+  if (!object_.is_object()) {
+    throw KvsimError(fmt::format("{}: expected a JSON object, got {}", path_.empty() ? "scenario" : path_,
+                                 object_.dump()));
+  }
+}
+
+bool ParamReader::has(const std::string& key) const {
+  const nlohmann::json* v = find(key);
+  return v != nullptr && !v->is_null();
+}
+
+const nlohmann::json* ParamReader::find(const std::string& key) const {
+  auto it = object_.find(key);
+  return it == object_.end() ? nullptr : &*it;
+}
+
+const nlohmann::json* ParamReader::raw(const std::string& key) {
+  note(key);
+  return find(key);
+}
+
+ParamReader ParamReader::child(const std::string& key) {
+  note(key);
+  const nlohmann::json* v = find(key);
+  if (v == nullptr || v->is_null()) return ParamReader(empty_object(), full(key));
+  if (!v->is_object()) type_error(key, "a JSON object", *v);
+  return ParamReader(*v, full(key));
+}
+
+std::string ParamReader::full(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void ParamReader::check(bool ok, const std::string& key, const std::string& message) const {
+  if (!ok) throw KvsimError(full(key) + ": " + message);
+}
+
+void ParamReader::type_error(const std::string& key, const char* expected, const nlohmann::json& v) const {
+  throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, v.dump()));
+}
+
+void ParamReader::finish() const {
+  std::vector<std::string> unknown;
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (asked_.count(it.key()) == 0) unknown.push_back("'" + full(it.key()) + "'");
+  }
+  if (unknown.empty()) return;
+  std::vector<std::string> valid(asked_.begin(), asked_.end());
+  throw KvsimError(fmt::format("unknown key{} {} in {}; valid keys are: {}", unknown.size() > 1 ? "s" : "",
+                               fmt::join(unknown, ", "), path_.empty() ? "the scenario" : "'" + path_ + "'",
+                               fmt::join(valid, ", ")));
+}
+
+}  // namespace kvsim

@@ -1,0 +1,107 @@
+// Strict, typed reading of one JSON object of parameters (a scenario section or a policy's params).
+//
+// Contract:
+//  - Every key a component understands is read through get()/require()/child(); the reader remembers them.
+//  - finish() throws KvsimError naming every key that was present but never read, with the valid keys,
+//    so a typo in a scenario is an error, never a silently ignored setting.
+//  - Type errors name the full key path ("engine.max_num_seqs") and the expected type.
+//  - A JSON null counts as "not given": get() returns the default.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/core/error.h"
+
+namespace kvsim {
+
+class ParamReader {
+ public:
+  // `path` is the key path of this object inside the scenario ("" for the root), used in messages.
+  ParamReader(const nlohmann::json& object, std::string path);
+
+  bool has(const std::string& key) const;
+
+  template <class T>
+  T get(const std::string& key, const T& default_value) {
+    note(key);
+    const nlohmann::json* v = find(key);
+    if (v == nullptr || v->is_null()) return default_value;
+    return convert<T>(*v, key);
+  }
+
+  template <class T>
+  std::optional<T> get_optional(const std::string& key) {
+    note(key);
+    const nlohmann::json* v = find(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    return convert<T>(*v, key);
+  }
+
+  template <class T>
+  T require(const std::string& key) {
+    note(key);
+    const nlohmann::json* v = find(key);
+    if (v == nullptr || v->is_null()) throw KvsimError(full(key) + ": required key is missing");
+    return convert<T>(*v, key);
+  }
+
+  // The raw JSON value of a key (marks it as read); nullptr if absent.
+  const nlohmann::json* raw(const std::string& key);
+
+  // Reader for a nested object; an absent key gives an empty object. Throws if the value is not an object.
+  ParamReader child(const std::string& key);
+
+  // Throws KvsimError if the object has keys that no get/require/child call asked for.
+  void finish() const;
+
+  // Full key path for messages: "engine.block_size".
+  std::string full(const std::string& key) const;
+
+  // Throws KvsimError("<path>: <message>") unless `ok`.
+  void check(bool ok, const std::string& key, const std::string& message) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void note(const std::string& key) { asked_.insert(key); }
+  const nlohmann::json* find(const std::string& key) const;
+  [[noreturn]] void type_error(const std::string& key, const char* expected, const nlohmann::json& v) const;
+
+  template <class T>
+  T convert(const nlohmann::json& v, const std::string& key) const {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!v.is_boolean()) type_error(key, "true or false", v);
+      return v.get<bool>();
+    } else if constexpr (std::is_integral_v<T>) {
+      if (v.is_number_integer()) return static_cast<T>(v.get<std::int64_t>());
+      if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<T>(d);
+      }
+      type_error(key, "an integer", v);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!v.is_number()) type_error(key, "a number", v);
+      return static_cast<T>(v.get<double>());
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!v.is_string()) type_error(key, "a string", v);
+      return v.get<std::string>();
+    } else if constexpr (std::is_same_v<T, nlohmann::json>) {
+      return v;
+    } else {
+      static_assert(sizeof(T) == 0, "unsupported parameter type");
+    }
+  }
+
+  const nlohmann::json& object_;
+  std::string path_;
+  std::set<std::string> asked_;
+};
+
+}  // namespace kvsim

@@ -1,0 +1,26 @@
+// The only place where kvsim converts between the units users write (GB/s, TFLOP/s, GiB, ms)
+// and the SI units used inside (bytes, seconds, FLOP/s, integer nanoseconds).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "sim/core/types.h"
+
+namespace kvsim::units {
+
+inline constexpr double kGB = 1e9;                      // decimal gigabyte (vendor bandwidth/memory specs)
+inline constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+inline constexpr double kTera = 1e12;
+inline constexpr double kNsPerS = 1e9;
+
+constexpr double gbps_to_bytes_per_s(double gbps) { return gbps * kGB; }
+constexpr double tflops_to_flops(double tflops) { return tflops * kTera; }
+constexpr double gib_to_bytes(double gib) { return gib * kGiB; }
+constexpr double gb_to_bytes(double gb) { return gb * kGB; }
+constexpr double ns_to_s(SimTimeNs ns) { return static_cast<double>(ns) / kNsPerS; }
+
+// Seconds to simulated nanoseconds, rounded to the nearest nanosecond.
+inline SimTimeNs s_to_ns(double seconds) { return static_cast<SimTimeNs>(std::llround(seconds * kNsPerS)); }
+
+}  // namespace kvsim::units

@@ -1,0 +1,22 @@
+// One request of a workload, as read from a trace file or drawn by a synthetic generator.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/types.h"
+
+namespace kvsim {
+
+struct TraceRecord {
+  SimTimeNs arrival_ns = 0;         // arrival time; readers re-base so the first record of a file is at 0
+  TokenCount prompt_tokens = 0;     // prompt (prefill) length, >= 1
+  TokenCount output_tokens = 0;     // tokens to generate, >= 1
+  std::vector<std::uint64_t> hash_ids;  // prefix-block hashes (Mooncake `hash_ids`); empty if the format has none
+  TokenCount hash_block_tokens = 0;     // tokens covered by one hash id (512 for Mooncake); 0 if no hashes
+  std::string session_id;           // conversation id where the format has one (BurstGPT_3), else empty
+  std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages
+};
+
+}  // namespace kvsim
