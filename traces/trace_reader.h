@@ -10,6 +10,7 @@
 //    workload must supply an arrival process.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,6 +28,15 @@ class ITraceReader {
   virtual std::optional<TraceRecord> next() = 0;
   virtual bool has_arrivals() const = 0;
   virtual std::string describe() const = 0;  // e.g. "azure-2023 trace /path/conv.csv"
+
+  // Source rows skipped so far under a documented format rule (BurstGPT rows with 0 request or response tokens,
+  // i.e. failed requests; see traces/FORMAT.md). Readers that wrap another reader report the inner count.
+  // `kvsim trace stats` and the simulator report it, so that no row is dropped silently.
+  virtual std::int64_t skipped_rows() const { return 0; }
+
+  // Lifts the non-decreasing arrival check; call before the first next(). Arrival times are then only re-based,
+  // and may go back. Used by sorted_reader() and by workloads that replace a file's arrival times.
+  virtual void allow_unsorted_arrivals() {}
 };
 
 // Opens `path` in one format. Throws KvsimError if the file is missing or its header is not the format's.

@@ -25,9 +25,13 @@ struct TraceStats {
   bool has_prefix_hashes = false;
   double prefix_block_reuse = 0;    // fraction of hash blocks seen before (infinite cache), if hashes exist
   double prefix_token_reuse = 0;    // same, weighted by tokens covered
+  std::int64_t skipped_rows = 0;    // source rows the reader skipped by a format rule (ITraceReader::skipped_rows)
 };
 
-// Consumes the reader. Memory grows with the number of requests (percentiles are exact).
+// Consumes the reader. Memory grows with the number of requests (percentiles are exact, linearly interpolated
+// between order statistics as numpy.percentile does). Prefix reuse assumes an infinite cache: a hash block
+// counts as reused if any earlier request had the same id; token-weighted, a request's last block holds
+// prompt_tokens − hash_block_tokens·(n − 1) tokens.
 TraceStats compute_trace_stats(ITraceReader& reader);
 
 nlohmann::json to_json(const TraceStats& stats);

@@ -13,6 +13,7 @@ struct GpuSpec {
   std::string name;            // registry name: "h100-sxm"
   std::string display_name;    // "NVIDIA H100 SXM5 80GB"
   std::string source;          // datasheet URL
+  std::string notes;           // optional caveats of the card (variant, what a number means), free text
   double memory_bytes = 0;     // HBM capacity in bytes (card key memory_GiB)
   double hbm_bandwidth_Bps = 0;         // bytes/s (card key hbm_bandwidth_GBps, decimal GB)
   std::map<std::string, double> dense_flops;  // dtype ("bf16", "fp16", "fp8", "int8", "tf32") -> FLOP/s, dense
@@ -25,7 +26,10 @@ struct GpuSpec {
   double flops_for(const std::string& dtype) const;
 };
 
+// Parses one card; `where` names the file in messages. Strict: unknown keys (also unknown dtypes in
+// `dense_tflops`) are errors; sizes, bandwidths and FLOP/s must be positive. Schema: models/specs/README.md.
 GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where);
+// The spec as a card (card units: GiB, GB/s, TFLOP/s) that parse_gpu_spec() accepts.
 nlohmann::json to_json(const GpuSpec& spec);
 
 }  // namespace kvsim

@@ -39,6 +39,7 @@ struct LlmSpec {
   std::string name;           // registry name, lowercase-hyphen: "llama-3.1-8b"
   std::string display_name;   // "Llama-3.1-8B"
   std::string source;         // where the numbers come from (config.json URL, paper)
+  std::string notes;          // optional caveats of the card (what is excluded, which variant), free text
   int num_layers = 0;
   int hidden_size = 0;
   int num_attention_heads = 0;  // query heads H_q
@@ -50,6 +51,7 @@ struct LlmSpec {
   TokenCount max_context_tokens = 0;
   std::string weight_dtype = "bf16";
   double weight_bytes_per_param = 2.0;
+  std::string kv_dtype = "bf16";      // default KV dtype of the card; kv_bytes_per_element follows from it
   double kv_bytes_per_element = 2.0;  // default KV dtype of the card (bf16 = 2)
   // Per layer: 0 = global (full) attention, W > 0 = sliding window of W tokens. Size num_layers.
   std::vector<TokenCount> layer_window_tokens;
@@ -69,8 +71,11 @@ struct LlmSpec {
   int num_sliding_layers() const;
 };
 
-// Parses one card; `where` names the file in messages. Strict: unknown keys are errors.
+// Parses one card; `where` names the file in messages. Strict: unknown keys are errors; ranges are validated
+// (positive sizes, H_q divisible by H_kv, one window per layer, ...). Schema: models/specs/README.md.
 LlmSpec parse_llm_spec(const nlohmann::json& card, const std::string& where);
+// The spec as a card that parse_llm_spec() accepts (the layer pattern written as an explicit
+// `attention.layer_window_tokens` list), so parse_llm_spec(to_json(s)) reproduces s.
 nlohmann::json to_json(const LlmSpec& spec);
 
 }  // namespace kvsim

@@ -1,0 +1,21 @@
+// The cost-model backends kvsim knows: the single, explicit registration list of the family.
+#include "models/cost/impl/roofline.h"
+#include "models/cost/kernel_cost_model.h"
+
+namespace kvsim {
+
+const CostModelRegistry& cost_models() {
+  static const CostModelRegistry kRegistry = [] {
+    CostModelRegistry r("cost-model backend");
+    r.add({"roofline",
+           "max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency per op, efficiencies as parameters",
+           "Williams et al., Roofline, CACM 2009; LLM-Viewer (arXiv 2402.16363)", RooflineParams::docs(),
+           [](ParamReader& params, const GpuSpec& gpu) -> std::unique_ptr<IKernelCostModel> {
+             return std::make_unique<RooflineCostModel>(RooflineParams::read(params), gpu);
+           }});
+    return r;
+  }();
+  return kRegistry;
+}
+
+}  // namespace kvsim

@@ -1,0 +1,99 @@
+// Roofline kernel cost model (see roofline.h).
+#include "models/cost/impl/roofline.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace kvsim {
+
+namespace {
+double read_fraction(ParamReader& r, const std::string& key, double def) {
+  const double v = r.get<double>(key, def);
+  r.check(v > 0 && v <= 1, key, fmt::format("must be in (0, 1], got {}", v));
+  return v;
+}
+double read_nonneg(ParamReader& r, const std::string& key, double def) {
+  const double v = r.get<double>(key, def);
+  r.check(v >= 0, key, fmt::format("must be >= 0 seconds, got {}", v));
+  return v;
+}
+}  // namespace
+
+RooflineParams RooflineParams::read(ParamReader& r) {
+  RooflineParams p;
+  p.compute_dtype = r.get<std::string>("compute_dtype", p.compute_dtype);
+  p.gemm_efficiency = read_fraction(r, "gemm_efficiency", p.gemm_efficiency);
+  p.attention_efficiency = read_fraction(r, "attention_efficiency", p.attention_efficiency);
+  p.memory_efficiency = read_fraction(r, "memory_efficiency", p.memory_efficiency);
+  p.nvlink_efficiency = read_fraction(r, "nvlink_efficiency", p.nvlink_efficiency);
+  p.pcie_efficiency = read_fraction(r, "pcie_efficiency", p.pcie_efficiency);
+  p.launch_latency_s = read_nonneg(r, "launch_latency_s", p.launch_latency_s);
+  p.allreduce_latency_s = read_nonneg(r, "allreduce_latency_s", p.allreduce_latency_s);
+  return p;
+}
+
+std::vector<ParamDoc> RooflineParams::docs() {
+  const RooflineParams d;
+  return {
+      {"compute_dtype", "string", "\"" + d.compute_dtype + "\"", "dtype whose peak FLOP/s GEMMs and attention use"},
+      {"gemm_efficiency", "number", fmt::format("{}", d.gemm_efficiency), "achieved fraction of peak FLOP/s, GEMMs"},
+      {"attention_efficiency", "number", fmt::format("{}", d.attention_efficiency),
+       "achieved fraction of peak FLOP/s, attention"},
+      {"memory_efficiency", "number", fmt::format("{}", d.memory_efficiency), "achieved fraction of HBM bandwidth"},
+      {"nvlink_efficiency", "number", fmt::format("{}", d.nvlink_efficiency),
+       "achieved fraction of NVLink bandwidth (all-reduce)"},
+      {"pcie_efficiency", "number", fmt::format("{}", d.pcie_efficiency),
+       "achieved fraction of PCIe bandwidth (swap)"},
+      {"launch_latency_s", "number", fmt::format("{}", d.launch_latency_s), "seconds per kernel launch"},
+      {"allreduce_latency_s", "number", fmt::format("{}", d.allreduce_latency_s),
+       "seconds per all-reduce call on top of bandwidth time"},
+  };
+}
+
+RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu)
+    : p_(params),
+      peak_flops_(gpu.flops_for(params.compute_dtype)),
+      hbm_Bps_(gpu.hbm_bandwidth_Bps * params.memory_efficiency),
+      nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
+      pcie_Bps_(gpu.pcie_bandwidth_Bps * params.pcie_efficiency) {}
+
+CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
+  CostEstimate e;
+  e.flops = op.flops;
+  e.bytes = op.bytes;
+  e.source = Source::kRoofline;
+  double compute_s = 0, memory_s = 0, latency_s = op.launches * p_.launch_latency_s;
+  switch (op.kind) {
+    case OpKind::kGemm:
+      compute_s = op.flops / (peak_flops_ * p_.gemm_efficiency);
+      memory_s = op.bytes / hbm_Bps_;
+      break;
+    case OpKind::kAttentionPrefill:
+    case OpKind::kAttentionDecode:
+      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency);
+      memory_s = op.bytes / hbm_Bps_;
+      break;
+    case OpKind::kAllReduce: {
+      // Ring all-reduce: each GPU sends and receives 2 (tp-1)/tp of the buffer.
+      const double tp = std::max(1, op.tp);
+      memory_s = nvlink_Bps_ > 0 ? 2.0 * (tp - 1) / tp * op.bytes / nvlink_Bps_
+                                 : 2.0 * (tp - 1) / tp * op.bytes / pcie_Bps_;
+      latency_s = op.launches * p_.allreduce_latency_s;
+      break;
+    }
+    case OpKind::kHostTransfer:
+      memory_s = op.bytes / pcie_Bps_;
+      break;
+    case OpKind::kFixed:
+      e.seconds = op.fixed_s;
+      e.bound = Bound::kLatency;
+      return e;
+  }
+  const double roof = std::max(compute_s, memory_s);
+  e.seconds = roof + latency_s;
+  e.bound = latency_s > roof ? Bound::kLatency : compute_s >= memory_s ? Bound::kCompute : Bound::kMemory;
+  return e;
+}
+
+}  // namespace kvsim

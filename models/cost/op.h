@@ -1,0 +1,72 @@
+// The vocabulary of the cost model: kernel-level ops an iteration is made of, and what pricing one returns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace kvsim {
+
+// What an op is, for pricing (which efficiency and which link apply).
+enum class OpKind : std::uint8_t {
+  kGemm,              // dense matrix multiply on tensor cores
+  kAttentionPrefill,  // causal attention of new tokens over cached + new tokens (compute-heavy)
+  kAttentionDecode,   // one query token per sequence over its KV cache (memory-bound)
+  kAllReduce,         // tensor-parallel all-reduce over NVLink
+  kHostTransfer,      // host <-> device copy over PCIe (swap)
+  kFixed,             // a fixed time per iteration (scheduler, sampling, launch of the step)
+};
+
+// Which op of a transformer iteration, for the breakdown. Stable names: see op_name().
+enum class OpId : std::uint8_t {
+  kGemmQkv, kGemmAttnOut, kGemmMlp, kGemmMoeRouter, kGemmMoeExperts, kGemmLmHead,
+  kAttentionPrefill, kAttentionDecode, kAllReduce, kSwapOut, kSwapIn, kIterationOverhead,
+  kCount
+};
+inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
+
+constexpr std::string_view op_name(OpId id) {
+  constexpr std::array<std::string_view, kNumOpIds> kNames = {
+      "gemm.qkv", "gemm.attn_out", "gemm.mlp", "gemm.moe_router", "gemm.moe_experts", "gemm.lm_head",
+      "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead"};
+  return kNames[static_cast<std::size_t>(id)];
+}
+
+// One op, summed over every layer it runs in. Shape fields are kept for measured backends (issue 4);
+// the roofline prices from flops and bytes.
+struct KernelOp {
+  OpId id = OpId::kIterationOverhead;
+  OpKind kind = OpKind::kFixed;
+  double flops = 0;         // floating-point operations, total over `launches`
+  double bytes = 0;         // bytes moved through HBM (or over the link for collectives/transfers), total
+  double launches = 1;      // kernel launches (one per layer for per-layer ops), each pays the launch latency
+  double fixed_s = 0;       // kFixed only: seconds
+  int tp = 1;               // tensor-parallel degree, for collectives
+};
+
+enum class Bound : std::uint8_t { kCompute, kMemory, kLatency };
+enum class Source : std::uint8_t { kRoofline, kMeasured, kInterpolated, kExtrapolated };
+
+constexpr std::string_view bound_name(Bound b) {
+  return b == Bound::kCompute ? "compute" : b == Bound::kMemory ? "memory" : "latency";
+}
+constexpr std::string_view source_name(Source s) {
+  switch (s) {
+    case Source::kRoofline: return "roofline";
+    case Source::kMeasured: return "measured";
+    case Source::kInterpolated: return "interpolated";
+    case Source::kExtrapolated: return "extrapolated";
+  }
+  return "?";
+}
+
+// The price of one op.
+struct CostEstimate {
+  double seconds = 0;
+  double flops = 0;
+  double bytes = 0;
+  Bound bound = Bound::kLatency;
+  Source source = Source::kRoofline;
+};
+
+}  // namespace kvsim

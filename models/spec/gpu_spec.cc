@@ -1,0 +1,103 @@
+// GPU cards: strict parsing with unit conversion at the boundary (card units -> SI), and FLOP/s lookup.
+// Card schema and units: models/specs/README.md.
+#include "models/spec/gpu_spec.h"
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/core/error.h"
+#include "sim/core/param_reader.h"
+#include "sim/core/units.h"
+
+namespace kvsim {
+
+namespace {
+
+// The dtypes a card may list under `dense_tflops` (tensor-core peak without structured sparsity).
+constexpr std::array<std::string_view, 5> kFlopsDtypes = {"bf16", "fp16", "fp8", "int8", "tf32"};
+
+double require_positive(ParamReader& r, const std::string& key) {
+  const auto v = r.require<double>(key);
+  r.check(v > 0, key, fmt::format("must be positive, got {}", v));
+  return v;
+}
+
+double get_non_negative(ParamReader& r, const std::string& key) {
+  const auto v = r.require<double>(key);
+  r.check(v >= 0, key, fmt::format("must be >= 0, got {}", v));
+  return v;
+}
+
+std::string require_text(ParamReader& r, const std::string& key) {
+  std::string v = r.require<std::string>(key);
+  r.check(!v.empty(), key, "must not be empty");
+  return v;
+}
+
+// `dense_tflops`: {dtype: TFLOP/s}; unknown dtypes are rejected by finish(), at least one dtype is required.
+std::map<std::string, double> read_dense_flops(ParamReader& card) {
+  ParamReader r = card.child("dense_tflops");
+  std::map<std::string, double> flops;
+  for (std::string_view dtype : kFlopsDtypes) {
+    const std::string key(dtype);
+    if (const auto tflops = r.get_optional<double>(key)) {
+      r.check(*tflops > 0, key, fmt::format("must be positive, got {}", *tflops));
+      flops[key] = units::tflops_to_flops(*tflops);
+    }
+  }
+  r.finish();
+  card.check(!flops.empty(), "dense_tflops",
+             fmt::format("needs at least one of {}", fmt::join(kFlopsDtypes, ", ")));
+  return flops;
+}
+
+}  // namespace
+
+double GpuSpec::flops_for(const std::string& dtype) const {
+  const auto it = dense_flops.find(dtype);
+  if (it != dense_flops.end()) return it->second;
+  std::vector<std::string> have;
+  for (const auto& [name, flops] : dense_flops) have.push_back(name);
+  throw KvsimError(fmt::format("GPU '{}' has no dense FLOP/s for dtype '{}'; its card lists: {}", name, dtype,
+                               fmt::join(have, ", ")));
+}
+
+GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
+  ParamReader r(card, where);
+  GpuSpec s;
+  s.name = require_text(r, "name");
+  s.display_name = require_text(r, "display_name");
+  s.source = require_text(r, "source");
+  s.notes = r.get<std::string>("notes", "");
+  s.memory_bytes = units::gib_to_bytes(require_positive(r, "memory_GiB"));
+  s.hbm_bandwidth_Bps = units::gbps_to_bytes_per_s(require_positive(r, "hbm_bandwidth_GBps"));
+  s.dense_flops = read_dense_flops(r);
+  s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(get_non_negative(r, "nvlink_bandwidth_GBps"));
+  s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(require_positive(r, "pcie_bandwidth_GBps"));
+  s.price_per_hour_usd = require_positive(r, "price_per_hour_usd");
+  s.price_source = require_text(r, "price_source");
+  r.finish();
+  return s;
+}
+
+nlohmann::json to_json(const GpuSpec& s) {
+  nlohmann::json tflops = nlohmann::json::object();
+  for (const auto& [dtype, flops] : s.dense_flops) tflops[dtype] = flops / units::kTera;
+  nlohmann::json j = {{"name", s.name},
+                      {"display_name", s.display_name},
+                      {"source", s.source},
+                      {"memory_GiB", s.memory_bytes / units::kGiB},
+                      {"hbm_bandwidth_GBps", s.hbm_bandwidth_Bps / units::kGB},
+                      {"dense_tflops", tflops},
+                      {"nvlink_bandwidth_GBps", s.nvlink_bandwidth_Bps / units::kGB},
+                      {"pcie_bandwidth_GBps", s.pcie_bandwidth_Bps / units::kGB},
+                      {"price_per_hour_usd", s.price_per_hour_usd},
+                      {"price_source", s.price_source}};
+  if (!s.notes.empty()) j["notes"] = s.notes;
+  return j;
+}
+
+}  // namespace kvsim

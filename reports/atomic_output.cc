@@ -1,0 +1,175 @@
+#include "reports/atomic_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "sim/core/error.h"
+
+namespace kvsim {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string pid_suffix() { return std::to_string(static_cast<long long>(::getpid())); }
+
+std::string quoted(const fs::path& p) {
+  std::string out;
+  out.reserve(p.native().size() + 2);
+  out.append(1, '\'').append(p.native()).append(1, '\'');
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& what, const fs::path& p, const std::error_code& ec) {
+  throw KvsimError(what + " " + quoted(p) + ": " + ec.message());
+}
+
+// A final path without a trailing separator, absolute, with "." and ".." resolved lexically.
+fs::path normalized(const fs::path& p) {
+  if (p.empty()) throw KvsimError("output directory path is empty");
+  fs::path n = fs::absolute(p).lexically_normal();
+  if (!n.has_filename() && n.has_parent_path() && n != n.root_path()) n = n.parent_path();
+  return n;
+}
+
+// True if `prefix` equals `p` or is one of its ancestors (component-wise).
+bool is_same_or_ancestor(const fs::path& prefix, const fs::path& p) {
+  auto pi = p.begin();
+  for (auto it = prefix.begin(); it != prefix.end(); ++it, ++pi) {
+    if (it->empty()) continue;  // trailing separator
+    if (pi == p.end() || *pi != *it) return false;
+  }
+  return true;
+}
+
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view contents) {
+  if (!path.has_filename()) throw KvsimError("cannot write " + quoted(path) + ": not a file name");
+  const fs::path tmp = path.parent_path() / (path.filename().string() + ".tmp-" + pid_suffix());
+  auto remove_tmp = [&] {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+  };
+
+  FdGuard fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (fd.get() < 0) fail("cannot create", tmp, last_error());
+
+  const char* data = contents.data();
+  std::size_t left = contents.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd.get(), data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const auto ec = last_error();
+      remove_tmp();
+      fail("cannot write", tmp, ec);
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    const auto ec = last_error();
+    remove_tmp();
+    fail("cannot flush", tmp, ec);
+  }
+  if (::close(fd.release()) != 0) {
+    const auto ec = last_error();
+    remove_tmp();
+    fail("cannot close", tmp, ec);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const auto ec = last_error();
+    remove_tmp();
+    fail("cannot rename " + quoted(tmp) + " to", path, ec);
+  }
+}
+
+AtomicDirectory::AtomicDirectory(fs::path final_path) : final_(normalized(final_path)) {
+  std::error_code ec;
+  if (final_ == final_.root_path()) throw KvsimError("refusing to use the file-system root as output directory");
+  const fs::path cwd = fs::current_path(ec);
+  const fs::path canonical = fs::weakly_canonical(final_, ec);
+  if (!ec && !cwd.empty() && (is_same_or_ancestor(final_, cwd) || is_same_or_ancestor(canonical, cwd))) {
+    throw KvsimError("refusing to replace output directory " + quoted(final_) +
+                     ": it is the current directory or contains it; give a subdirectory such as 'out/run1'");
+  }
+  staging_ = final_.parent_path() / (final_.filename().string() + ".tmp-" + pid_suffix());
+
+  fs::create_directories(final_.parent_path(), ec);
+  if (ec) fail("cannot create directory", final_.parent_path(), ec);
+  fs::remove_all(staging_, ec);  // stale staging directory of an earlier process with the same pid
+  if (ec) fail("cannot remove stale staging directory", staging_, ec);
+  fs::create_directory(staging_, ec);
+  if (ec) fail("cannot create staging directory", staging_, ec);
+}
+
+AtomicDirectory::~AtomicDirectory() {
+  if (committed_) return;
+  std::error_code ignored;
+  fs::remove_all(staging_, ignored);
+}
+
+void AtomicDirectory::commit() {
+  if (committed_) throw std::logic_error("AtomicDirectory::commit() called twice for " + quoted(final_));
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(final_, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail("cannot inspect", final_, ec);
+
+  if (!fs::exists(st)) {
+    fs::rename(staging_, final_, ec);
+    if (ec) fail("cannot rename " + quoted(staging_) + " to", final_, ec);
+    committed_ = true;
+    return;
+  }
+  if (fs::is_symlink(st)) {
+    throw KvsimError("output path " + quoted(final_) + " is a symbolic link; give the directory it points to");
+  }
+  if (!fs::is_directory(st)) {
+    throw KvsimError("output path " + quoted(final_) + " exists and is not a directory");
+  }
+
+  const fs::path aside = final_.parent_path() / (final_.filename().string() + ".old-" + pid_suffix());
+  fs::remove_all(aside, ec);
+  if (ec) fail("cannot remove stale directory", aside, ec);
+  fs::rename(final_, aside, ec);
+  if (ec) fail("cannot move previous output aside:", final_, ec);
+  fs::rename(staging_, final_, ec);
+  if (ec) {
+    std::error_code restore_ec;
+    fs::rename(aside, final_, restore_ec);  // best effort: put the previous output back
+    fail("cannot rename " + quoted(staging_) + " to", final_, ec);
+  }
+  committed_ = true;
+  fs::remove_all(aside, ec);
+  if (ec) {
+    throw KvsimError("output written to " + quoted(final_) + ", but the previous output moved to " + quoted(aside) +
+                     " could not be removed: " + ec.message());
+  }
+}
+
+}  // namespace kvsim

@@ -1,0 +1,956 @@
+#include "reports/html_report.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sim/core/error.h"
+
+// Generated at configure time by kvsim_embed_files() (reports/CMakeLists.txt): Debian's chart.min.js.
+namespace kvsim::report_assets {
+const std::vector<std::pair<std::string_view, std::string_view>>& chartjs_files();
+}
+
+namespace kvsim {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kMissing = "\u2014";  // em dash
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the results document. Every accessor tolerates missing keys, nulls and wrong types.
+
+const json* find(const json& root, std::initializer_list<std::string_view> path) {
+  const json* cur = &root;
+  for (std::string_view key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(std::string(key));
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur->is_null() ? nullptr : cur;
+}
+
+std::optional<double> number(const json* j) {
+  if (j == nullptr || !j->is_number()) return std::nullopt;
+  return j->get<double>();
+}
+
+std::optional<double> number(const json& root, std::initializer_list<std::string_view> path) {
+  return number(find(root, path));
+}
+
+std::string text(const json& root, std::initializer_list<std::string_view> path) {
+  const json* j = find(root, path);
+  return (j != nullptr && j->is_string()) ? j->get<std::string>() : std::string();
+}
+
+// A scalar as short text: strings as is, numbers and bools as JSON, anything else compact JSON.
+std::string scalar_text(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTML escaping and number formatting. Formatters return plain text; it is escaped when written into the page.
+
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string grouped(long long v) {
+  const bool negative = v < 0;
+  const unsigned long long mag = negative ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+  std::string digits = std::to_string(mag);
+  std::string out;
+  const std::size_t n = digits.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0 && (n - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return negative ? "-" + out : out;
+}
+
+// Three significant digits without exponent for ordinary magnitudes; whole numbers with separators from 1000 up.
+std::string sig3(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "\u221e" : "-\u221e");
+  if (v == 0) return "0";
+  const double a = std::fabs(v);
+  if (a >= 999.5) return grouped(std::llround(v));
+  if (a < 1e-3) return fmt::format("{:.3g}", v);
+  int mag = static_cast<int>(std::floor(std::log10(a)));
+  const double scale = std::pow(10.0, mag - 2);
+  if (std::round(a / scale) * scale >= std::pow(10.0, mag + 1)) ++mag;  // 9.996 -> 10.0
+  const int decimals = std::max(0, 2 - mag);
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+std::string fmt_seconds(std::optional<double> s) {
+  if (!s) return std::string(kMissing);
+  const double v = *s, a = std::fabs(v);
+  if (!std::isfinite(v)) return sig3(v);
+  if (a == 0) return "0 s";
+  if (a < 1e-6) return sig3(v * 1e9) + " ns";
+  if (a < 1e-3) return sig3(v * 1e6) + " \u00b5s";
+  if (a < 1) return sig3(v * 1e3) + " ms";
+  if (a < 120) return sig3(v) + " s";
+  std::string out = grouped(std::llround(v)) + " s";
+  if (a >= 7200) return out + fmt::format(" ({:.1f} h)", v / 3600);
+  return out + fmt::format(" ({:.1f} min)", v / 60);
+}
+
+std::string fmt_count(const json* j) {
+  if (j == nullptr || !j->is_number()) return std::string(kMissing);
+  if (j->is_number_unsigned()) {
+    const auto u = j->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::to_string(u);
+    return grouped(static_cast<long long>(u));
+  }
+  if (j->is_number_integer()) return grouped(j->get<long long>());
+  const double v = j->get<double>();
+  if (!std::isfinite(v)) return sig3(v);
+  if (v == std::floor(v) && std::fabs(v) < 9e15) return grouped(static_cast<long long>(v));
+  return sig3(v);
+}
+
+std::string fmt_count(const json& root, std::initializer_list<std::string_view> path) {
+  return fmt_count(find(root, path));
+}
+
+std::string fmt_number(std::optional<double> v, std::string_view unit = {}) {
+  if (!v) return std::string(kMissing);
+  std::string out = sig3(*v);
+  if (!unit.empty()) {
+    out.push_back(' ');
+    out.append(unit);
+  }
+  return out;
+}
+
+std::string fmt_percent(std::optional<double> fraction) {
+  if (!fraction) return std::string(kMissing);
+  const double p = *fraction * 100;
+  if (!std::isfinite(p)) return sig3(p);
+  if (p != 0 && std::fabs(p) < 0.1) return fmt::format("{:.2g} %", p);
+  return fmt::format("{:.1f} %", p);
+}
+
+std::string fmt_bytes(std::optional<double> b) {
+  if (!b) return std::string(kMissing);
+  const double v = *b, a = std::fabs(v);
+  if (!std::isfinite(v)) return sig3(v);
+  if (a < 1024) return grouped(std::llround(v)) + " B";
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double x = v / 1024;
+  int u = 0;
+  while (std::fabs(x) >= 1024 && u < 4) {
+    x /= 1024;
+    ++u;
+  }
+  return sig3(x) + " " + kUnits[u];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Describing the scenario in one line.
+
+// A JSON value as short text: objects with a naming key ("strategy", "name", "dist", "type"...) as
+// name(key=value, ...), other objects as (key=value, ...), arrays as [a, b].
+std::string compact_text(const json& j) {
+  if (j.is_array()) {
+    std::string out = "[";
+    for (const json& part : j) out += (out.size() > 1 ? ", " : "") + compact_text(part);
+    return out + "]";
+  }
+  if (!j.is_object()) return scalar_text(j);
+  static constexpr std::string_view kNameKeys[] = {"strategy", "name", "dist", "distribution", "type", "kind"};
+  std::string name;
+  std::string_view name_key;
+  for (std::string_view key : kNameKeys) {
+    if (auto it = j.find(std::string(key)); it != j.end() && it->is_string()) {
+      name = it->get<std::string>();
+      name_key = key;
+      break;
+    }
+  }
+  std::string params;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == name_key || it.value().is_null()) continue;
+    params += (params.empty() ? "" : ", ") + it.key() + "=" + compact_text(it.value());
+  }
+  return params.empty() ? name : name + "(" + params + ")";
+}
+
+// The KV strategy: a name, an object with "strategy" and parameters, or a list of those (a composition).
+std::string strategy_text(const json& j) {
+  if (j.is_object()) {
+    if (auto it = j.find("strategy"); it != j.end() && it->is_array()) return strategy_text(*it);
+  }
+  if (j.is_array()) {
+    std::string out;
+    for (const json& part : j) out += (out.empty() ? "" : " + ") + strategy_text(part);
+    return out;
+  }
+  return compact_text(j);
+}
+
+std::string shorten(std::string s, std::size_t max_chars) {
+  if (s.size() <= max_chars) return s;
+  std::size_t cut = max_chars;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 sequences whole
+  return s.substr(0, cut) + "\u2026";
+}
+
+std::string workload_text(const json& scenario) {
+  const json* w = find(scenario, {"workload"});
+  if (w == nullptr || !w->is_object()) return {};
+  std::string out;
+  if (const json* trace = find(*w, {"trace"})) {
+    std::string path = text(*trace, {"path"});
+    if (const auto slash = path.find_last_of('/'); slash != std::string::npos) path = path.substr(slash + 1);
+    out = "trace " + (path.empty() ? std::string("?") : path);
+    if (std::string format = text(*trace, {"format"}); !format.empty()) out += " (" + format + ")";
+  } else if (const json* syn = find(*w, {"synthetic"})) {
+    std::string params;
+    if (syn->is_object()) {
+      for (auto it = syn->begin(); it != syn->end(); ++it) {
+        if (it.value().is_null()) continue;
+        params += (params.empty() ? "" : ", ") + it.key() + "=" + shorten(compact_text(it.value()), 60);
+      }
+    }
+    out = "synthetic" + (params.empty() ? std::string() : " (" + shorten(params, 160) + ")");
+  } else {
+    out = "unspecified workload";
+  }
+  if (auto m = number(*w, {"max_requests"})) out += ", first " + sig3(*m) + " requests";
+  if (auto t = number(*w, {"time_scale"}); t && *t != 1.0) out += ", time scale " + sig3(*t);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Page building blocks.
+
+struct KvRow {
+  std::string label;
+  std::string value;
+  std::string hint;  // optional explanation shown in a smaller font
+};
+
+void append_kv_table(std::string& out, std::string_view title, const std::vector<KvRow>& rows) {
+  out += "<div class=\"panel\"><h3>";
+  out += esc(title);
+  out += "</h3><table class=\"kv\"><tbody>\n";
+  for (const KvRow& r : rows) {
+    out += "<tr><th scope=\"row\">" + esc(r.label);
+    if (!r.hint.empty()) out += "<span class=\"hint\">" + esc(r.hint) + "</span>";
+    out += "</th><td class=\"num\">" + esc(r.value) + "</td></tr>\n";
+  }
+  out += "</tbody></table></div>\n";
+}
+
+void append_card(std::string& out, std::string_view label, std::string_view value, std::string_view sub) {
+  out += "<div class=\"card\"><div class=\"card-label\">" + esc(label) + "</div><div class=\"card-value\">" +
+         esc(value) + "</div>";
+  if (!sub.empty()) out += "<div class=\"card-sub\">" + esc(sub) + "</div>";
+  out += "</div>\n";
+}
+
+struct LatencyMetric {
+  std::string_view key;
+  std::string_view name;
+  std::string_view description;
+};
+
+constexpr LatencyMetric kLatencyMetrics[] = {
+    {"ttft_s", "TTFT", "time to first token: arrival to first output token"},
+    {"tpot_s", "TPOT", "time per output token after the first, per request"},
+    {"itl_s", "ITL", "inter-token latency: gap between consecutive output tokens"},
+    {"e2e_s", "E2E", "end-to-end latency: arrival to last output token"},
+    {"queue_s", "Queue", "time waiting before first scheduled"},
+};
+constexpr std::string_view kStats[] = {"mean", "p50", "p90", "p99", "max"};
+
+void append_header(std::string& out, const json& r) {
+  const json* scenario_ptr = find(r, {"scenario"});
+  const json& scenario = scenario_ptr != nullptr ? *scenario_ptr : r;  // find() below tolerates anything
+
+  std::string model = text(r, {"scenario", "model"});
+  if (model.empty()) model = text(r, {"model", "name"});
+  if (model.empty()) model = "unknown model";
+  std::string gpu = text(r, {"scenario", "hardware", "gpu"});
+  if (gpu.empty()) gpu = text(r, {"gpu", "name"});
+  if (gpu.empty()) gpu = "unknown GPU";
+  std::string gpus = gpu;
+  if (auto n = number(r, {"scenario", "hardware", "num_gpus"}); n && *n != 1) gpus = sig3(*n) + " \u00d7 " + gpu;
+  if (auto tp = number(r, {"scenario", "hardware", "tensor_parallel"}); tp && *tp != 1) gpus += ", TP " + sig3(*tp);
+  if (auto pp = number(r, {"scenario", "hardware", "pipeline_parallel"}); pp && *pp != 1) gpus += ", PP " + sig3(*pp);
+  std::string scheduler = text(r, {"scenario", "engine", "scheduler"});
+  std::string kv;
+  if (const json* k = find(r, {"scenario", "kv"})) kv = strategy_text(*k);
+  const std::string workload = workload_text(scenario);
+  const std::string version = text(r, {"kvsim_version"});
+  const std::string name = text(r, {"scenario", "name"});
+  const std::string backend = text(r, {"scenario", "cost_model", "backend"});
+
+  out += "<header>\n<h1>kvsim report: " + esc(model) + " on " + esc(gpus) + "</h1>\n";
+  if (!name.empty()) out += "<p class=\"scenario-name\">" + esc(name) + "</p>\n";
+  out += "<dl class=\"facts\">\n";
+  auto fact = [&](std::string_view label, const std::string& value) {
+    if (value.empty()) return;
+    out += "<div><dt>" + esc(label) + "</dt><dd>" + esc(value) + "</dd></div>\n";
+  };
+  fact("Model", model);
+  fact("GPU", gpus);
+  fact("Scheduler", scheduler.empty() ? std::string(kMissing) : scheduler);
+  fact("KV strategy", kv);
+  fact("Workload", workload.empty() ? std::string(kMissing) : workload);
+  fact("Cost model", backend);
+  if (auto seed = find(r, {"scenario", "seed"})) fact("Seed", scalar_text(*seed));
+  fact("kvsim", version.empty() ? std::string(kMissing) : version);
+  out += "</dl>\n</header>\n";
+}
+
+void append_headline(std::string& out, const json& r) {
+  const json* s = find(r, {"summary"});
+  const json empty = json::object();
+  const json& sum = s != nullptr ? *s : empty;
+  out += "<section class=\"cards\" aria-label=\"Headline numbers\">\n";
+  append_card(out, "Completed", fmt_count(sum, {"requests", "completed"}),
+              "of " + fmt_count(sum, {"requests", "arrived"}) + " arrived, " +
+                  fmt_count(sum, {"requests", "rejected"}) + " rejected");
+  append_card(out, "Throughput", fmt_number(number(sum, {"throughput", "requests_per_s"}), "req/s"),
+              fmt_number(number(sum, {"throughput", "output_tokens_per_s"}), "output tok/s"));
+  append_card(out, "TTFT p99", fmt_seconds(number(sum, {"ttft_s", "p99"})),
+              "p50 " + fmt_seconds(number(sum, {"ttft_s", "p50"})));
+  append_card(out, "TPOT p99", fmt_seconds(number(sum, {"tpot_s", "p99"})),
+              "p50 " + fmt_seconds(number(sum, {"tpot_s", "p50"})));
+  append_card(out, "E2E p99", fmt_seconds(number(sum, {"e2e_s", "p99"})),
+              "p50 " + fmt_seconds(number(sum, {"e2e_s", "p50"})));
+  append_card(out, "KV peak utilization", fmt_percent(number(sum, {"kv", "peak_utilization"})),
+              "mean " + fmt_percent(number(sum, {"kv", "mean_utilization"})) + ", " +
+                  fmt_count(sum, {"kv", "preemptions"}) + " preemptions");
+  out += "</section>\n";
+}
+
+void append_summary(std::string& out, const json& r) {
+  const json empty = json::object();
+  const json* s = find(r, {"summary"});
+  const json& sum = s != nullptr ? *s : empty;
+
+  out += "<section id=\"summary\">\n<h2>Summary</h2>\n";
+
+  // Latency percentiles.
+  out += "<div class=\"panel wide\"><h3>Latency</h3><table class=\"grid\"><thead><tr><th scope=\"col\">Metric</th>";
+  for (std::string_view st : kStats) out += "<th scope=\"col\" class=\"num\">" + esc(st) + "</th>";
+  out += "</tr></thead><tbody>\n";
+  for (const LatencyMetric& m : kLatencyMetrics) {
+    out += "<tr><th scope=\"row\">" + esc(m.name) + "<span class=\"hint\">" + esc(m.description) + "</span></th>";
+    for (std::string_view st : kStats) out += "<td class=\"num\">" + esc(fmt_seconds(number(sum, {m.key, st}))) + "</td>";
+    out += "</tr>\n";
+  }
+  out += "</tbody></table></div>\n";
+
+  out += "<div class=\"panels\">\n";
+  const auto in_tps = number(sum, {"throughput", "input_tokens_per_s"});
+  const auto out_tps = number(sum, {"throughput", "output_tokens_per_s"});
+  std::optional<double> total_tps;
+  if (in_tps && out_tps) total_tps = *in_tps + *out_tps;
+  append_kv_table(out, "Requests and throughput",
+                  {{"Arrived", fmt_count(sum, {"requests", "arrived"}), ""},
+                   {"Completed", fmt_count(sum, {"requests", "completed"}), ""},
+                   {"Rejected", fmt_count(sum, {"requests", "rejected"}), ""},
+                   {"Requests", fmt_number(number(sum, {"throughput", "requests_per_s"}), "req/s"), ""},
+                   {"Input tokens", fmt_number(in_tps, "tok/s"), ""},
+                   {"Output tokens", fmt_number(out_tps, "tok/s"), ""},
+                   {"All tokens", fmt_number(total_tps, "tok/s"), ""},
+                   {"Mean requests in system", fmt_number(number(sum, {"mean_requests_in_system"})), ""}});
+
+  std::string blocks(kMissing);
+  if (find(sum, {"kv", "capacity_blocks"}) != nullptr) {
+    blocks = fmt_count(sum, {"kv", "capacity_blocks"});
+    if (find(sum, {"kv", "block_size"}) != nullptr) blocks += " \u00d7 " + fmt_count(sum, {"kv", "block_size"}) + " tokens";
+  }
+  std::vector<KvRow> kv_rows = {
+      {"Capacity", fmt_count(sum, {"kv", "capacity_tokens"}) + " tokens", ""},
+      {"Capacity (memory)", fmt_bytes(number(sum, {"kv", "capacity_bytes"})), ""},
+      {"Blocks", blocks, ""},
+      {"Peak used", fmt_bytes(number(sum, {"kv", "peak_used_bytes"})), ""},
+      {"Peak utilization", fmt_percent(number(sum, {"kv", "peak_utilization"})), ""},
+      {"Mean utilization", fmt_percent(number(sum, {"kv", "mean_utilization"})), "time-weighted"},
+      {"Preemptions", fmt_count(sum, {"kv", "preemptions"}), ""},
+      {"Preempted requests", fmt_count(sum, {"kv", "preempted_requests"}), ""},
+      {"Recomputed tokens", fmt_count(sum, {"kv", "recomputed_tokens"}), ""},
+  };
+  if (find(sum, {"kv", "capacity_tokens"}) == nullptr) kv_rows[0].value = std::string(kMissing);
+  if (find(sum, {"kv", "swapped_out_bytes"}) != nullptr || find(sum, {"kv", "swapped_in_bytes"}) != nullptr) {
+    kv_rows.push_back({"Swapped out", fmt_bytes(number(sum, {"kv", "swapped_out_bytes"})), ""});
+    kv_rows.push_back({"Swapped in", fmt_bytes(number(sum, {"kv", "swapped_in_bytes"})), ""});
+  }
+  append_kv_table(out, "KV cache", kv_rows);
+
+  std::string speed(kMissing);
+  const auto sim_s = number(sum, {"simulated_time_s"});
+  const auto wall_s = number(sum, {"wall_time_s"});
+  if (sim_s && wall_s && *wall_s > 0) speed = sig3(*sim_s / *wall_s) + "\u00d7 real time";
+  append_kv_table(out, "Batching, prefix cache and run",
+                  {{"Prefix cache hit rate", fmt_percent(number(sum, {"prefix_cache", "hit_rate"})),
+                    "share of prompt tokens served from cache"},
+                   {"Prefix cache hit tokens", fmt_count(sum, {"prefix_cache", "hit_tokens"}), ""},
+                   {"Mean batch size", fmt_number(number(sum, {"batch", "mean_size"}), "requests"), ""},
+                   {"Max batch size", fmt_count(sum, {"batch", "max_size"}), ""},
+                   {"Mean batch tokens", fmt_number(number(sum, {"batch", "mean_tokens"}), "tokens"), ""},
+                   {"Iterations", fmt_count(sum, {"iterations"}), ""},
+                   {"Simulated time", fmt_seconds(sim_s), ""},
+                   {"Wall time", fmt_seconds(wall_s), "time the simulator took"},
+                   {"Simulation speed", speed, ""}});
+  out += "</div>\n</section>\n";
+}
+
+// SLO targets written as <metric>_<stat>_s (e.g. ttft_p99_s) are checked against the summary.
+void append_slo(std::string& out, const json& r) {
+  const json* slo = find(r, {"scenario", "slo"});
+  if (slo == nullptr || !slo->is_object() || slo->empty()) return;
+  out += "<section id=\"slo\">\n<h2>Service-level objectives</h2>\n<table class=\"grid\"><thead><tr>"
+         "<th scope=\"col\">Target</th><th scope=\"col\" class=\"num\">Limit</th>"
+         "<th scope=\"col\" class=\"num\">Measured</th><th scope=\"col\">Met</th></tr></thead><tbody>\n";
+  for (auto it = slo->begin(); it != slo->end(); ++it) {
+    const std::string& key = it.key();
+    std::string measured(kMissing), limit = scalar_text(it.value()), met = "not checked";
+    std::string cls = "unknown";
+    for (const LatencyMetric& m : kLatencyMetrics) {
+      const std::string_view base = m.key.substr(0, m.key.size() - 2);  // "ttft"
+      for (std::string_view st : kStats) {
+        if (key != fmt::format("{}_{}_s", base, st)) continue;
+        const auto value = number(r, {"summary", m.key, st});
+        const auto target = number(&it.value());
+        if (target) limit = fmt_seconds(target);
+        if (value) measured = fmt_seconds(value);
+        if (value && target) {
+          const bool ok = *value <= *target;
+          met = ok ? "yes" : "no";
+          cls = ok ? "ok" : "bad";
+        }
+      }
+    }
+    out += "<tr><th scope=\"row\"><code>" + esc(key) + "</code></th><td class=\"num\">" + esc(limit) +
+           "</td><td class=\"num\">" + esc(measured) + "</td><td class=\"" + cls + "\">" + esc(met) + "</td></tr>\n";
+  }
+  out += "</tbody></table>\n</section>\n";
+}
+
+struct ChartSpec {
+  std::string_view id;
+  std::string_view title;
+  std::string_view note;
+};
+
+constexpr ChartSpec kCharts[] = {
+    {"chart-ttft", "TTFT distribution", "Cumulative fraction of completed requests; the queueing part of TTFT dashed."},
+    {"chart-e2e", "End-to-end latency distribution", "Cumulative fraction of completed requests."},
+    {"chart-tpot", "TPOT and ITL distribution",
+     "TPOT: one value per request (mean gap after the first token). ITL: one value per token gap."},
+    {"chart-kv", "KV cache utilization over time", "Mean and maximum within each sampling interval."},
+    {"chart-batch", "Batch size and waiting queue over time", "Requests per iteration and requests waiting."},
+};
+
+void append_charts(std::string& out) {
+  out += "<section id=\"charts\">\n<h2>Charts</h2>\n"
+         "<noscript><p class=\"note\">Charts need JavaScript; every number above is also in the tables.</p></noscript>\n"
+         "<div class=\"charts\">\n";
+  for (const ChartSpec& c : kCharts) {
+    out += fmt::format(
+        "<figure class=\"chart\"><figcaption><h3>{}</h3><p class=\"note\">{}</p></figcaption>"
+        "<div class=\"chart-box\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div></figure>\n",
+        esc(c.title), esc(c.note), c.id, esc(c.title));
+  }
+  out += "</div>\n</section>\n";
+}
+
+void append_cost_breakdown(std::string& out, const json& r) {
+  out += "<section id=\"cost\">\n<h2>Where the time goes</h2>\n";
+  const json* cb = find(r, {"cost_breakdown"});
+  if (cb == nullptr || !cb->is_array() || cb->empty()) {
+    out += "<p class=\"note\">The results hold no cost breakdown.</p>\n</section>\n";
+    return;
+  }
+  double total = 0;
+  for (const json& row : *cb) total += number(row, {"seconds"}).value_or(0.0);
+  out += "<p class=\"note\">GPU time of all iterations by op kind, as priced by the cost model. "
+         "Bound: what limits the op (compute, memory bandwidth or fixed latency). Source: where the number comes "
+         "from (roofline model, measured table, interpolated or extrapolated).</p>\n"
+         "<div class=\"chart-box cost\" id=\"chart-cost-box\"><canvas id=\"chart-cost\" role=\"img\" "
+         "aria-label=\"Cost breakdown\"></canvas></div>\n"
+         "<table class=\"grid\"><thead><tr><th scope=\"col\">Op</th><th scope=\"col\" class=\"num\">Time</th>"
+         "<th scope=\"col\" class=\"num\">Share</th><th scope=\"col\" class=\"share-col\"></th>"
+         "<th scope=\"col\" class=\"num\">Calls</th><th scope=\"col\">Bound</th><th scope=\"col\">Source</th>"
+         "</tr></thead><tbody>\n";
+  for (const json& row : *cb) {
+    const auto seconds = number(row, {"seconds"});
+    std::optional<double> share = number(row, {"share"});
+    if (!share && seconds && total > 0) share = *seconds / total;
+    const double width = std::clamp(share.value_or(0.0) * 100, 0.0, 100.0);
+    const std::string bound = text(row, {"bound"});
+    out += "<tr><th scope=\"row\"><code>" + esc(text(row, {"op"})) + "</code></th><td class=\"num\">" +
+           esc(fmt_seconds(seconds)) + "</td><td class=\"num\">" + esc(fmt_percent(share)) + "</td>" +
+           fmt::format("<td class=\"share-col\"><span class=\"bar bound-{}\" style=\"width:{:.1f}%\"></span></td>",
+                       bound == "compute" || bound == "memory" || bound == "latency" ? bound : "other", width) +
+           "<td class=\"num\">" + esc(fmt_count(row, {"calls"})) + "</td><td>" +
+           esc(bound.empty() ? std::string(kMissing) : bound) + "</td><td>" +
+           esc(text(row, {"source"}).empty() ? std::string(kMissing) : text(row, {"source"})) + "</td></tr>\n";
+  }
+  out += "</tbody><tfoot><tr><th scope=\"row\">Total</th><td class=\"num\">" + esc(fmt_seconds(total)) +
+         "</td><td class=\"num\">100.0 %</td><td></td><td></td><td></td><td></td></tr></tfoot></table>\n</section>\n";
+}
+
+void append_rejections(std::string& out, const json& r) {
+  const json* rej = find(r, {"rejections"});
+  const json* by_reason = rej != nullptr ? find(*rej, {"by_reason"}) : nullptr;
+  const json* first = rej != nullptr ? find(*rej, {"first"}) : nullptr;
+  const auto rejected = number(r, {"summary", "requests", "rejected"});
+  const bool any_reason = by_reason != nullptr && by_reason->is_object() && !by_reason->empty();
+  const bool any_first = first != nullptr && first->is_array() && !first->empty();
+  if (!any_reason && !any_first) {
+    if (rejected && *rejected > 0) {
+      out += "<section id=\"rejections\">\n<h2>Rejected requests</h2>\n<p class=\"note\">" +
+             esc(fmt_count(r, {"summary", "requests", "rejected"})) +
+             " requests were rejected; the results hold no reasons.</p>\n</section>\n";
+    }
+    return;  // nothing rejected: no section
+  }
+  out += "<section id=\"rejections\">\n<h2>Rejected requests</h2>\n";
+  if (any_reason) {
+    std::vector<std::pair<std::string, const json*>> reasons;
+    for (auto it = by_reason->begin(); it != by_reason->end(); ++it) reasons.emplace_back(it.key(), &it.value());
+    std::stable_sort(reasons.begin(), reasons.end(), [](const auto& a, const auto& b) {
+      return number(a.second).value_or(0) > number(b.second).value_or(0);
+    });
+    const auto arrived = number(r, {"summary", "requests", "arrived"});
+    out += "<table class=\"grid\"><thead><tr><th scope=\"col\">Reason</th><th scope=\"col\" class=\"num\">Requests"
+           "</th><th scope=\"col\" class=\"num\">Share of arrived</th></tr></thead><tbody>\n";
+    for (const auto& [reason, count] : reasons) {
+      std::optional<double> share;
+      if (auto c = number(count); c && arrived && *arrived > 0) share = *c / *arrived;
+      out += "<tr><td>" + esc(reason) + "</td><td class=\"num\">" + esc(fmt_count(count)) + "</td><td class=\"num\">" +
+             esc(fmt_percent(share)) + "</td></tr>\n";
+    }
+    out += "</tbody></table>\n";
+  }
+  if (any_first) {
+    out += fmt::format("<details><summary>First {} rejected requests</summary>\n", first->size());
+    out += "<table class=\"grid\"><thead><tr><th scope=\"col\" class=\"num\">Request</th><th scope=\"col\">Reason</th>"
+           "</tr></thead><tbody>\n";
+    for (const json& item : *first) {
+      const json* id = find(item, {"request_id"});
+      out += "<tr><td class=\"num\">" + esc(id != nullptr ? scalar_text(*id) : std::string(kMissing)) + "</td><td>" +
+             esc(text(item, {"reason"})) + "</td></tr>\n";
+    }
+    out += "</tbody></table>\n</details>\n";
+  }
+  out += "</section>\n";
+}
+
+void append_approximations(std::string& out, const json& r) {
+  out += "<section id=\"approximations\">\n<h2>Approximations</h2>\n";
+  const json* a = find(r, {"approximations"});
+  if (a == nullptr || !a->is_array() || a->empty()) {
+    out += "<p class=\"note\">The results list no approximations.</p>\n</section>\n";
+    return;
+  }
+  out += "<p class=\"note\">What the simulation simplifies, as recorded in the results. Read these before trusting "
+         "a number.</p>\n<ul class=\"approx\">\n";
+  for (const json& item : *a) out += "<li>" + esc(scalar_text(item)) + "</li>\n";
+  out += "</ul>\n</section>\n";
+}
+
+void append_json_details(std::string& out, std::string_view title, const json* j, bool open) {
+  if (j == nullptr) return;
+  out += open ? "<details open>" : "<details>";
+  out += "<summary>" + esc(title) + "</summary>\n<pre class=\"json\">" +
+         esc(j->dump(2, ' ', false, json::error_handler_t::replace)) + "</pre>\n</details>\n";
+}
+
+// The results document as the content of a <script type="application/json"> element. '<', '>' and '&' occur in
+// JSON text only inside strings, where \u003c etc. are equivalent escapes: JSON.parse gives back the same document
+// and no "</script" or "<!--" can appear in the element.
+std::string embedded_json(const json& r) {
+  const std::string dumped = r.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(dumped.size() + 64);
+  for (char c : dumped) {
+    switch (c) {
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string_view chartjs_source() {
+  const auto& files = report_assets::chartjs_files();
+  return files.empty() ? std::string_view() : files.front().second;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Static parts of the page.
+
+constexpr std::string_view kCss = R"css(
+:root { --fg:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f8fafc; --panel:#ffffff; --accent:#2563eb;
+        --ok:#15803d; --bad:#b91c1c; color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--fg);
+       font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 20px 48px; }
+header { margin-bottom: 18px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; font-weight: 650; }
+h2 { font-size: 1.2rem; margin: 34px 0 12px; padding-bottom: 6px; border-bottom: 2px solid var(--line); }
+h3 { font-size: 1rem; margin: 0 0 8px; font-weight: 600; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: .88em; }
+.scenario-name { margin: 0 0 8px; color: var(--muted); }
+.facts { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 10px 0 0; }
+.facts div { display: flex; gap: 6px; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; font-weight: 600; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; margin: 18px 0 6px; }
+.card { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; }
+.card-label { color: var(--muted); font-size: .82rem; text-transform: uppercase; letter-spacing: .04em; }
+.card-value { font-size: 1.45rem; font-weight: 650; font-variant-numeric: tabular-nums; margin-top: 2px; }
+.card-sub { color: var(--muted); font-size: .85rem; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
+.panel.wide { margin-bottom: 14px; }
+.panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 14px; align-items: start; }
+table { border-collapse: collapse; width: 100%; background: var(--panel); }
+th, td { padding: 5px 10px; text-align: left; vertical-align: top; border-bottom: 1px solid var(--line); }
+thead th { font-size: .82rem; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .03em; }
+tbody th { font-weight: 500; }
+tfoot th, tfoot td { font-weight: 650; border-bottom: 0; }
+table.grid tbody tr:nth-child(even) { background: #f9fafb; }
+table.kv th { width: 55%; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.hint { display: block; color: var(--muted); font-size: .78rem; font-weight: 400; }
+.note { color: var(--muted); font-size: .9rem; margin: 4px 0 10px; }
+.ok { color: var(--ok); font-weight: 600; }
+.bad { color: var(--bad); font-weight: 600; }
+.unknown { color: var(--muted); }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 14px; }
+figure.chart { margin: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
+figcaption .note { margin-bottom: 6px; }
+.chart-box { position: relative; height: 290px; }
+.chart-box.cost { height: 260px; margin-bottom: 14px; background: var(--panel); border: 1px solid var(--line);
+                  border-radius: 10px; padding: 10px; }
+.no-data { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+           color: var(--muted); margin: 0; }
+.share-col { width: 18%; }
+.bar { display: inline-block; height: .75em; border-radius: 2px; background: #94a3b8; vertical-align: middle; }
+.bar.bound-compute { background: #2563eb; }
+.bar.bound-memory { background: #d97706; }
+.bar.bound-latency { background: #7c3aed; }
+ul.approx { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 16px 12px 34px; margin: 0; }
+ul.approx li { margin: 4px 0; }
+details { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 8px 14px; margin: 10px 0; }
+summary { cursor: pointer; font-weight: 600; }
+pre.json { max-height: 560px; overflow: auto; background: #f3f4f6; padding: 10px 12px; border-radius: 6px; margin: 10px 0 4px; }
+.js-errors { background: #fef2f2; color: var(--bad); border: 1px solid #fecaca; border-radius: 8px; padding: 10px 14px;
+             white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: .85rem; }
+footer { margin-top: 40px; color: var(--muted); font-size: .85rem; }
+@media print { body { background: #fff; } .panel, .card, figure.chart, details { break-inside: avoid; } }
+)css";
+
+// Installed before everything else so that errors in any later script, Chart.js included, are shown and testable.
+constexpr std::string_view kErrorScript = R"js(
+(function () {
+  var errors = [];
+  function show(message) {
+    errors.push(String(message));
+    var el = document.getElementById('js-errors');
+    if (el) { el.hidden = false; el.textContent = 'Error in the report script:\n' + errors.join('\n'); }
+    document.documentElement.setAttribute('data-js-errors', String(errors.length));
+  }
+  window.kvsimReportError = show;
+  window.addEventListener('error', function (e) {
+    show((e.message || 'error') + (e.filename ? ' (' + e.filename + ':' + e.lineno + ')' : ''));
+  });
+  window.addEventListener('unhandledrejection', function (e) { show('unhandled rejection: ' + e.reason); });
+})();
+)js";
+
+constexpr std::string_view kPageScript = R"js(
+(function () {
+  'use strict';
+  var reportError = window.kvsimReportError || function (m) { throw new Error(m); };
+  var results = JSON.parse(document.getElementById('kvsim-results').textContent);
+  if (typeof Chart === 'undefined') { reportError('Chart.js is not defined'); return; }
+
+  var COLORS = { blue: '#2563eb', red: '#dc2626', green: '#16a34a', amber: '#d97706', violet: '#7c3aed',
+                 teal: '#0891b2', slate: '#94a3b8' };
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.font.size = 12;
+  Chart.defaults.color = '#374151';
+  Chart.defaults.borderColor = '#e5e7eb';
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  Chart.defaults.responsive = true;
+
+  function get(obj, path) {
+    for (var i = 0; i < path.length; i++) {
+      if (obj === null || typeof obj !== 'object') return undefined;
+      obj = obj[path[i]];
+    }
+    return obj;
+  }
+  function finite(v) { return typeof v === 'number' && isFinite(v); }
+  function sig3(v) {
+    if (v === 0) return '0';
+    if (Math.abs(v) >= 999.5) return Math.round(v).toLocaleString('en-US');
+    return String(Number(v.toPrecision(3)));
+  }
+  function fmtSeconds(v) {
+    if (!finite(v)) return '\u2014';
+    var a = Math.abs(v);
+    if (a === 0) return '0';
+    if (a < 1e-3) return sig3(v * 1e6) + ' \u00b5s';
+    if (a < 1) return sig3(v * 1e3) + ' ms';
+    return sig3(v) + ' s';
+  }
+  function fmtPercent(f) { return finite(f) ? (f * 100).toFixed(1) + ' %' : '\u2014'; }
+
+  function cdfPoints(key) {
+    var d = get(results, ['distributions', key]);
+    if (!Array.isArray(d)) return [];
+    var pts = [];
+    d.forEach(function (p) {
+      if (Array.isArray(p) && finite(p[0]) && finite(p[1])) pts.push({ x: p[0], y: p[1] });
+    });
+    return pts;
+  }
+  var timeline = get(results, ['timeline']) || {};
+  var columns = Array.isArray(timeline.columns) ? timeline.columns : [];
+  var rows = Array.isArray(timeline.rows) ? timeline.rows : [];
+  function series(name) {
+    var t = columns.indexOf('time_s'), c = columns.indexOf(name);
+    if (t < 0 || c < 0) return [];
+    var pts = [];
+    rows.forEach(function (row) {
+      if (Array.isArray(row) && finite(row[t]) && finite(row[c])) pts.push({ x: row[t], y: row[c] });
+    });
+    return pts;
+  }
+
+  var rendered = 0;
+  function painted(canvas) {
+    var w = canvas.width, h = canvas.height;
+    if (!w || !h) return false;
+    var data = canvas.getContext('2d').getImageData(0, 0, w, h).data;
+    for (var i = 3; i < data.length; i += 4 * 5) if (data[i] !== 0) return true;
+    return false;
+  }
+  function noData(canvas, message) {
+    canvas.setAttribute('data-rendered', 'empty');
+    canvas.style.display = 'none';
+    var p = document.createElement('p');
+    p.className = 'no-data';
+    p.textContent = message;
+    canvas.parentNode.appendChild(p);
+  }
+  function draw(id, build) {
+    var canvas = document.getElementById(id);
+    if (!canvas) return;
+    try {
+      var config = build(canvas);
+      if (!config) { noData(canvas, 'No data for this chart in results.json.'); return; }
+      new Chart(canvas, config);
+      var ok = painted(canvas);
+      canvas.setAttribute('data-rendered', ok ? 'true' : 'blank');
+      if (ok) rendered++;
+    } catch (e) {
+      canvas.setAttribute('data-rendered', 'error');
+      reportError(id + ': ' + (e && e.stack ? e.stack : e));
+    }
+  }
+  function line(label, data, color, extra) {
+    var ds = { label: label, data: data, borderColor: color, backgroundColor: color, borderWidth: 2,
+               pointRadius: data.length < 40 ? 2.5 : 0, pointHoverRadius: 4, tension: 0 };
+    for (var k in extra) ds[k] = extra[k];
+    return ds;
+  }
+  function baseOptions(xTitle, yTitle, xTick, yTick, tooltipLabel) {
+    return {
+      parsing: false, normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: xTitle }, ticks: { callback: xTick, maxTicksLimit: 9 } },
+        y: { type: 'linear', beginAtZero: true, title: { display: true, text: yTitle }, ticks: { callback: yTick } }
+      },
+      plugins: { legend: { position: 'bottom', labels: { boxWidth: 14, boxHeight: 2 } },
+                 tooltip: { callbacks: { label: tooltipLabel } } }
+    };
+  }
+  function cdfConfig(parts) {
+    var datasets = parts.map(function (p) { return line(p.label, cdfPoints(p.key), p.color, p.extra || {}); })
+                        .filter(function (ds) { return ds.data.length > 0; });
+    if (!datasets.length) return null;
+    var opts = baseOptions('seconds', 'fraction of requests', fmtSeconds, function (v) { return Math.round(v * 100) + '%'; },
+      function (ctx) { return ctx.dataset.label + ': ' + fmtSeconds(ctx.parsed.x) + ' at ' + fmtPercent(ctx.parsed.y); });
+    opts.scales.y.max = 1;
+    return { type: 'line', data: { datasets: datasets }, options: opts };
+  }
+  function timeConfig(parts, yTitle, yTick, yMax) {
+    var datasets = parts.map(function (p) { return line(p.label, series(p.key), p.color, p.extra || {}); })
+                        .filter(function (ds) { return ds.data.length > 0; });
+    if (!datasets.length) return null;
+    var opts = baseOptions('simulated time', yTitle, fmtSeconds, yTick,
+      function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
+    if (yMax !== undefined) opts.scales.y.max = yMax;
+    return { type: 'line', data: { datasets: datasets }, options: opts };
+  }
+
+  draw('chart-ttft', function () {
+    return cdfConfig([{ label: 'TTFT', key: 'ttft_s', color: COLORS.blue },
+                      { label: 'queue', key: 'queue_s', color: COLORS.slate, extra: { borderDash: [5, 4] } }]);
+  });
+  draw('chart-e2e', function () { return cdfConfig([{ label: 'E2E', key: 'e2e_s', color: COLORS.violet }]); });
+  draw('chart-tpot', function () {
+    return cdfConfig([{ label: 'TPOT', key: 'tpot_s', color: COLORS.green },
+                      { label: 'ITL', key: 'itl_s', color: COLORS.amber }]);
+  });
+  draw('chart-kv', function () {
+    return timeConfig([{ label: 'mean', key: 'kv_utilization', color: COLORS.blue,
+                         extra: { fill: 'origin', backgroundColor: 'rgba(37,99,235,0.15)' } },
+                       { label: 'max', key: 'kv_utilization_max', color: COLORS.red, extra: { borderWidth: 1.5 } }],
+                      'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
+  });
+  draw('chart-batch', function () {
+    return timeConfig([{ label: 'batch size', key: 'batch_size', color: COLORS.blue },
+                       { label: 'running', key: 'running', color: COLORS.teal, extra: { borderDash: [4, 3], borderWidth: 1.5 } },
+                       { label: 'waiting', key: 'waiting', color: COLORS.amber }],
+                      'requests', function (v) { return sig3(v); });
+  });
+  draw('chart-cost', function (canvas) {
+    var cb = get(results, ['cost_breakdown']);
+    if (!Array.isArray(cb)) return null;
+    var items = cb.filter(function (r) { return r && finite(r.seconds); })
+                  .map(function (r) { return { op: String(r.op), s: r.seconds, bound: r.bound }; });
+    if (!items.length) return null;
+    items.sort(function (a, b) { return b.s - a.s; });
+    var MAX = 14;
+    if (items.length > MAX) {
+      var rest = items.slice(MAX - 1), sum = 0;
+      rest.forEach(function (r) { sum += r.s; });
+      items = items.slice(0, MAX - 1).concat([{ op: 'other (' + rest.length + ' ops)', s: sum, bound: 'other' }]);
+    }
+    var total = 0;
+    cb.forEach(function (r) { if (r && finite(r.seconds)) total += r.seconds; });
+    var boundColor = { compute: COLORS.blue, memory: COLORS.amber, latency: COLORS.violet };
+    canvas.parentNode.style.height = (70 + 26 * items.length) + 'px';
+    return {
+      type: 'bar',
+      data: { labels: items.map(function (r) { return r.op; }),
+              datasets: [{ label: 'seconds', data: items.map(function (r) { return r.s; }),
+                           backgroundColor: items.map(function (r) { return boundColor[r.bound] || COLORS.slate; }),
+                           borderRadius: 3, barPercentage: 0.8 }] },
+      options: {
+        indexAxis: 'y',
+        scales: { x: { beginAtZero: true, title: { display: true, text: 'GPU time (blue: compute-bound, amber: memory-bound, violet: latency-bound)' },
+                       ticks: { callback: fmtSeconds } },
+                  y: { ticks: { autoSkip: false } } },
+        plugins: { legend: { display: false },
+                   tooltip: { callbacks: { label: function (ctx) {
+                     return fmtSeconds(ctx.parsed.x) + (total > 0 ? ' (' + fmtPercent(ctx.parsed.x / total) + ')' : '');
+                   } } } }
+      }
+    };
+  });
+  document.body.setAttribute('data-charts-rendered', String(rendered));
+  document.body.setAttribute('data-report-ready', 'true');
+})();
+)js";
+
+}  // namespace
+
+std::string html_report_chart_library() {
+  const std::string_view src = chartjs_source();
+  const std::string_view marker = "Chart.js v";
+  const std::size_t at = src.substr(0, 400).find(marker);
+  if (at == std::string_view::npos) return "Chart.js";
+  std::size_t end = at + marker.size();
+  while (end < src.size() && (std::isdigit(static_cast<unsigned char>(src[end])) || src[end] == '.')) ++end;
+  return "Chart.js " + std::string(src.substr(at + marker.size(), end - at - marker.size()));
+}
+
+std::string render_html_report(const json& results) {
+  if (!results.is_object()) throw KvsimError("results: expected a JSON object (see reports/RESULTS.md)");
+  const std::string_view chartjs = chartjs_source();
+
+  std::string model = text(results, {"scenario", "model"});
+  if (model.empty()) model = text(results, {"model", "name"});
+  std::string gpu = text(results, {"scenario", "hardware", "gpu"});
+  if (gpu.empty()) gpu = text(results, {"gpu", "name"});
+
+  std::string out;
+  out.reserve(chartjs.size() + 64 * 1024);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+         "<meta name=\"generator\" content=\"kvsim\">\n<title>kvsim report";
+  if (!model.empty()) out += ": " + esc(model);
+  if (!gpu.empty()) out += " on " + esc(gpu);
+  out += "</title>\n<style>";
+  out += kCss;
+  out += "</style>\n<script>";
+  out += kErrorScript;
+  out += "</script>\n</head>\n<body>\n<main>\n<div id=\"js-errors\" class=\"js-errors\" hidden></div>\n";
+
+  append_header(out, results);
+  append_headline(out, results);
+  append_summary(out, results);
+  append_slo(out, results);
+  append_charts(out);
+  append_cost_breakdown(out, results);
+  append_rejections(out, results);
+  append_approximations(out, results);
+
+  out += "<section id=\"inputs\">\n<h2>Inputs</h2>\n";
+  append_json_details(out, "Resolved scenario", find(results, {"scenario"}), false);
+  append_json_details(out, "Model card", find(results, {"model"}), false);
+  append_json_details(out, "GPU card", find(results, {"gpu"}), false);
+  out += "</section>\n";
+
+  const std::string version = text(results, {"kvsim_version"});
+  out += "<footer>Rendered by kvsim" + (version.empty() ? std::string() : " " + esc(version)) +
+         " from results.json alone; the page is self-contained and needs no network. Charts drawn with " +
+         esc(html_report_chart_library()) + " (MIT license), inlined.</footer>\n</main>\n";
+
+  out += "<script type=\"application/json\" id=\"kvsim-results\">";
+  out += embedded_json(results);
+  out += "</script>\n<script>";
+  out += chartjs;
+  out += "\n</script>\n<script>";
+  out += kPageScript;
+  out += "</script>\n</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace kvsim

@@ -1,0 +1,76 @@
+// Scenario JSON input (see json_input.h).
+#include "sim/config/json_input.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "sim/core/error.h"
+
+namespace kvsim {
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& where) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is the 1-based offset just past the offending character.
+    const std::size_t offset = e.byte > 0 ? std::min<std::size_t>(e.byte - 1, text.size()) : 0;
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    if (const auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
+    throw KvsimError(fmt::format("{}:{}:{}: malformed JSON: {}", where, line, column, what));
+  }
+}
+
+nlohmann::json parse_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw KvsimError(fmt::format("{}: cannot open the file", path.string()));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse_json_text(buf.str(), path.string());
+}
+
+void apply_override(nlohmann::json& doc, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw KvsimError(fmt::format("--set '{}': expected key.path=value, e.g. engine.max_num_seqs=128", assignment));
+  }
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  const bool is_path_key = key.size() >= 4 && key.compare(key.size() - 4, 4, "path") == 0;
+  if (is_path_key && value.is_string() && !value.get<std::string>().empty()) {
+    std::filesystem::path p(value.get<std::string>());
+    if (p.is_relative()) value = std::filesystem::absolute(p).lexically_normal().string();
+  }
+  nlohmann::json* node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw KvsimError(fmt::format("--set '{}': empty key component", assignment));
+    if (node->is_null()) *node = nlohmann::json::object();
+    if (!node->is_object()) {
+      throw KvsimError(fmt::format("--set '{}': '{}' is not an object in the scenario", assignment,
+                                   key.substr(0, start == 0 ? 0 : start - 1)));
+    }
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+}
+
+}  // namespace kvsim

@@ -1,0 +1,211 @@
+// Scenario -> components (see scenario.h).
+#include "sim/config/scenario.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/spec/catalog.h"
+#include "sim/core/param_reader.h"
+#include "sim/core/units.h"
+#include "traces/workload.h"
+
+namespace kvsim {
+
+namespace {
+
+template <class T>
+T positive(ParamReader& r, const std::string& key, T def) {
+  const T v = r.get<T>(key, def);
+  r.check(v > 0, key, fmt::format("must be > 0, got {}", v));
+  return v;
+}
+
+// Activation memory vLLM reserves after profiling a forward pass of max_num_batched_tokens tokens: the widest
+// intermediate tensors of one layer, the logits of max_num_seqs sequences in fp32, and ~1 GiB of non-torch memory
+// (CUDA context, NCCL, graphs). An estimate; override with engine.activation_reserve_GiB.
+double estimate_activation_bytes(const LlmSpec& m, int tp, TokenCount tokens, int max_seqs) {
+  const double widest = std::max<double>(m.intermediate_size, m.moe ? m.moe->dense_intermediate_size : 0);
+  const double per_token = (4.0 * m.hidden_size + 2.0 * widest / tp) * 2.0;
+  const double logits = static_cast<double>(max_seqs) * m.vocab_size / tp * 4.0;
+  return static_cast<double>(tokens) * per_token + logits + units::gib_to_bytes(1.0);
+}
+
+}  // namespace
+
+PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir) {
+  PreparedRun run;
+  ParamReader root(scenario, "");
+  nlohmann::json resolved = nlohmann::json::object();
+  if (auto name = root.get_optional<std::string>("name")) resolved["name"] = *name;
+  if (auto d = root.get_optional<std::string>("description")) resolved["description"] = *d;
+
+  const Catalog& cat = Catalog::builtin();
+  const std::string model_name = root.require<std::string>("model");
+  run.model = &cat.model(model_name, "model");
+  resolved["model"] = model_name;
+
+  // hardware
+  ParamReader hw = root.child("hardware");
+  const std::string gpu_name = hw.require<std::string>("gpu");
+  run.gpu = &cat.gpu(gpu_name, hw.full("gpu"));
+  run.tensor_parallel = positive<int>(hw, "tensor_parallel", 1);
+  const int num_gpus = positive<int>(hw, "num_gpus", run.tensor_parallel);
+  hw.check(num_gpus == run.tensor_parallel, "num_gpus",
+           fmt::format("must equal tensor_parallel ({}): kvsim simulates one engine replica; data-parallel "
+                       "replicas are not modelled yet", run.tensor_parallel));
+  hw.check(run.model->num_attention_heads % run.tensor_parallel == 0, "tensor_parallel",
+           fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+  hw.finish();
+  resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
+
+  // engine
+  ParamReader eng = root.child("engine");
+  run.scheduler_name = eng.get<std::string>("scheduler", "vllm-v1");
+  const auto& sched_entry = schedulers().get(run.scheduler_name, eng.full("scheduler"));
+  run.scheduler = sched_entry.factory();
+  SimOptions& o = run.sim;
+  o.limits.max_num_batched_tokens = positive<TokenCount>(eng, "max_num_batched_tokens", 8192);
+  o.limits.max_num_seqs = positive<int>(eng, "max_num_seqs", 256);
+  o.block_size = positive<TokenCount>(eng, "block_size", 16);
+  const double util = eng.get<double>("gpu_memory_utilization", 0.9);
+  eng.check(util > 0 && util <= 1, "gpu_memory_utilization", fmt::format("must be in (0, 1], got {}", util));
+  const std::string preemption = eng.get<std::string>("preemption", "recompute");
+  if (preemption == "recompute") {
+    o.preemption = PreemptionMode::kRecompute;
+  } else if (preemption == "swap") {
+    o.preemption = PreemptionMode::kSwap;
+  } else {
+    eng.check(false, "preemption", fmt::format("unknown mode '{}'; available: recompute, swap", preemption));
+  }
+  const bool prefix_caching = eng.get<bool>("prefix_caching", false);
+  eng.check(!prefix_caching, "prefix_caching",
+            "prefix caching is not implemented yet in this version of kvsim; set it to false");
+  const bool default_chunked = run.scheduler_name != "prefill-first";
+  o.limits.chunked_prefill = eng.get<bool>("chunked_prefill", default_chunked);
+  eng.check(!(run.scheduler_name == "prefill-first" && o.limits.chunked_prefill), "chunked_prefill",
+            "the prefill-first scheduler never chunks prompts; use scheduler vllm-v1 for chunked prefill");
+  const double swap_gib = eng.get<double>("swap_space_GiB", 4.0);
+  eng.check(swap_gib >= 0, "swap_space_GiB", "must be >= 0");
+  const auto reserve_gib = eng.get_optional<double>("activation_reserve_GiB");
+  if (reserve_gib) eng.check(*reserve_gib >= 0, "activation_reserve_GiB", "must be >= 0");
+  o.max_model_len = eng.get<TokenCount>("max_model_len", run.model->max_context_tokens);
+  eng.check(o.max_model_len > 0, "max_model_len", "must be > 0");
+#ifdef NDEBUG
+  constexpr bool kDefaultChecks = false;
+#else
+  constexpr bool kDefaultChecks = true;
+#endif
+  o.check_invariants = eng.get<bool>("check_invariants", kDefaultChecks);
+  eng.finish();
+
+  // kv
+  ParamReader kv = root.child("kv");
+  const std::string strategy = kv.get<std::string>("strategy", "full");
+  kv.check(strategy == "full", "strategy",
+           fmt::format("unknown strategy '{}'; available: full (the KV strategy library is not built yet)",
+                       strategy));
+  kv.finish();
+
+  // cost model
+  ParamReader cm = root.child("cost_model");
+  const std::string backend = cm.get<std::string>("backend", "roofline");
+  const double overhead_s = cm.get<double>("iteration_overhead_s", 1e-3);
+  cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
+  run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu);
+  cm.finish();
+  run.iteration = std::make_unique<IterationCostModel>(*run.model, *run.gpu, run.tensor_parallel, *run.kernels,
+                                                       overhead_s);
+
+  // KV capacity
+  KvCapacity& c = run.capacity;
+  c.block_size = o.block_size;
+  c.gpu_memory_bytes = run.gpu->memory_bytes;
+  c.usable_bytes = util * run.gpu->memory_bytes;
+  c.weight_bytes = run.iteration->weight_bytes_per_gpu();
+  c.activation_reserve_bytes =
+      reserve_gib ? units::gib_to_bytes(*reserve_gib)
+                  : estimate_activation_bytes(*run.model, run.tensor_parallel, o.limits.max_num_batched_tokens,
+                                              o.limits.max_num_seqs);
+  if (c.weight_bytes + c.activation_reserve_bytes >= c.usable_bytes) {
+    throw KvsimError(fmt::format(
+        "model {} does not fit: {:.1f} GiB of weights + {:.1f} GiB of activations per GPU, but "
+        "gpu_memory_utilization {} x {:.1f} GiB ({}) leaves {:.1f} GiB; use more tensor_parallel GPUs, a larger "
+        "GPU or a higher gpu_memory_utilization",
+        model_name, c.weight_bytes / units::kGiB, c.activation_reserve_bytes / units::kGiB, util,
+        c.gpu_memory_bytes / units::kGiB, gpu_name, c.usable_bytes / units::kGiB));
+  }
+  c.kv_bytes = c.usable_bytes - c.weight_bytes - c.activation_reserve_bytes;
+  c.block_bytes = run.iteration->kv_bytes_per_token() * static_cast<double>(o.block_size);
+  c.num_blocks = static_cast<std::int64_t>(std::floor(c.kv_bytes / c.block_bytes));
+  if (c.num_blocks < 1) throw KvsimError("the KV cache has room for no block; lower block_size or free memory");
+  o.num_blocks = c.num_blocks;
+  o.block_bytes = c.block_bytes;
+  o.host_swap_blocks = static_cast<std::int64_t>(std::floor(units::gib_to_bytes(swap_gib) / c.block_bytes));
+
+  resolved["engine"] = {{"scheduler", run.scheduler_name},
+                        {"max_num_batched_tokens", o.limits.max_num_batched_tokens},
+                        {"max_num_seqs", o.limits.max_num_seqs},
+                        {"block_size", o.block_size},
+                        {"gpu_memory_utilization", util},
+                        {"preemption", preemption},
+                        {"prefix_caching", prefix_caching},
+                        {"chunked_prefill", o.limits.chunked_prefill},
+                        {"swap_space_GiB", swap_gib},
+                        {"activation_reserve_GiB", c.activation_reserve_bytes / units::kGiB},
+                        {"max_model_len", o.max_model_len},
+                        {"check_invariants", o.check_invariants}};
+  resolved["kv"] = {{"strategy", strategy}};
+  resolved["cost_model"] = scenario.value("cost_model", nlohmann::json::object());
+  resolved["cost_model"]["backend"] = backend;
+  resolved["cost_model"]["iteration_overhead_s"] = overhead_s;
+
+  // output
+  ParamReader out = root.child("output");
+  o.timeline_interval_s = positive<double>(out, "timeline_interval_s", 1.0);
+  out.finish();
+  resolved["output"] = {{"timeline_interval_s", o.timeline_interval_s}};
+
+  // workload (last: it may open files)
+  const std::uint64_t seed = root.get<std::uint64_t>("seed", 1);
+  resolved["seed"] = seed;
+  ParamReader wl = root.child("workload");
+  resolved["workload"] = scenario.value("workload", nlohmann::json::object());
+  run.workload = make_workload(wl, seed, base_dir);
+  root.finish();
+  run.resolved = std::move(resolved);
+
+  run.approximations = {
+      "Iteration time is the sum of per-op roofline times: max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency, "
+      "with the efficiencies of the cost_model section (assumed defaults until calibrated against measurements).",
+      "Embedding lookup, norms, rotary embedding and sampling are folded into cost_model.iteration_overhead_s.",
+      "KV capacity counts every layer's KV for every token held (sliding-window layers do not free blocks yet).",
+      "The activation reserve is estimated from max_num_batched_tokens, max_num_seqs and the model widths unless "
+      "engine.activation_reserve_GiB is given.",
+      "MoE weight traffic assumes tokens are routed uniformly over experts.",
+      "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
+  };
+  return run;
+}
+
+nlohmann::json demo_scenario() {
+  return nlohmann::json::parse(R"({
+    "name": "demo",
+    "description": "Llama-3.1-8B on one H100, chat-like synthetic traffic at 12 requests/s for 2 minutes",
+    "model": "llama-3.1-8b",
+    "hardware": {"gpu": "h100-sxm", "num_gpus": 1, "tensor_parallel": 1},
+    "engine": {"scheduler": "vllm-v1", "max_num_batched_tokens": 8192, "max_num_seqs": 256, "block_size": 16,
+               "gpu_memory_utilization": 0.9, "preemption": "recompute", "prefix_caching": false},
+    "kv": {"strategy": "full"},
+    "workload": {"synthetic": {"duration_s": 120,
+                               "arrival": {"process": "gamma", "rate_per_s": 12, "cv": 1.5},
+                               "prompt_tokens": {"dist": "lognormal", "mean": 1100, "sigma": 0.9,
+                                                 "min": 16, "max": 16000},
+                               "output_tokens": {"dist": "lognormal", "mean": 250, "sigma": 0.8,
+                                                 "min": 1, "max": 2048}}},
+    "cost_model": {"backend": "roofline"},
+    "seed": 1
+  })");
+}
+
+}  // namespace kvsim

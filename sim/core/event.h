@@ -1,0 +1,43 @@
+// Typed simulation events and their total order. The order is defined here and only here:
+// (time_ns, priority, insertion sequence). Arrivals at a time are handled before the engine steps at that time.
+#pragma once
+
+#include <cstdint>
+#include <variant>
+
+#include "sim/core/types.h"
+
+namespace kvsim {
+
+// A request of the workload arrives (the simulator holds the record until this event fires).
+struct RequestArrival {};
+// The engine may start an iteration (it was idle, or the previous iteration ended).
+struct EngineStep {};
+// The running iteration finishes: apply its progress.
+struct IterationDone {};
+
+using Event = std::variant<RequestArrival, EngineStep, IterationDone>;
+
+enum class EventPriority : std::uint8_t {
+  kArrival = 0,        // first: a request arriving at t is visible to a step starting at t
+  kIterationDone = 1,  // then the iteration ending at t
+  kEngineStep = 2,     // last: the next iteration starts after everything else at t
+};
+
+struct QueuedEvent {
+  SimTimeNs time_ns;
+  EventPriority priority;
+  std::uint64_t seq;
+  Event event;
+};
+
+// Strict weak order for a min-heap: earliest time, then priority, then insertion order.
+struct EventLater {
+  bool operator()(const QueuedEvent& a, const QueuedEvent& b) const {
+    if (a.time_ns != b.time_ns) return a.time_ns > b.time_ns;
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.seq > b.seq;
+  }
+};
+
+}  // namespace kvsim

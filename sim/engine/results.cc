@@ -1,0 +1,129 @@
+// results.json construction (see results.h and reports/RESULTS.md).
+#include "sim/engine/results.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "sim/core/units.h"
+
+namespace kvsim {
+
+namespace {
+nlohmann::json stats(const QuantileSketch& s) {
+  return {{"mean", s.mean()}, {"p50", s.quantile(0.5)}, {"p90", s.quantile(0.9)}, {"p99", s.quantile(0.99)},
+          {"max", s.max()}, {"count", s.count()}};
+}
+nlohmann::json cdf(const QuantileSketch& s) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto [v, f] : s.cdf(201)) a.push_back({v, f});
+  return a;
+}
+}  // namespace
+
+nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double wall_time_s) {
+  const double T = s.simulated_time_s > 0 ? s.simulated_time_s : 1.0;
+  const KvCapacity& c = run.capacity;
+  nlohmann::json summary;
+  summary["requests"] = {{"arrived", s.arrived}, {"completed", s.completed}, {"rejected", s.rejected}};
+  summary["ttft_s"] = stats(s.ttft_s);
+  summary["tpot_s"] = stats(s.tpot_s);
+  summary["itl_s"] = stats(s.itl_s);
+  summary["e2e_s"] = stats(s.e2e_s);
+  summary["queue_s"] = stats(s.queue_s);
+  summary["throughput"] = {{"requests_per_s", s.completed / T},
+                           {"input_tokens_per_s", static_cast<double>(s.prompt_tokens_completed) / T},
+                           {"output_tokens_per_s", static_cast<double>(s.output_tokens_generated) / T}};
+  summary["kv"] = {{"capacity_tokens", c.capacity_tokens()},
+                   {"capacity_bytes", static_cast<double>(c.num_blocks) * c.block_bytes},
+                   {"capacity_blocks", c.num_blocks},
+                   {"block_size", c.block_size},
+                   {"block_bytes", c.block_bytes},
+                   {"bytes_per_token", run.iteration->kv_bytes_per_token()},
+                   {"weight_bytes_per_gpu", c.weight_bytes},
+                   {"activation_reserve_bytes", c.activation_reserve_bytes},
+                   {"peak_used_bytes", static_cast<double>(s.peak_used_blocks) * c.block_bytes},
+                   {"peak_utilization", static_cast<double>(s.peak_used_blocks) / static_cast<double>(c.num_blocks)},
+                   {"mean_utilization", s.mean_kv_utilization},
+                   {"preemptions", s.preemptions},
+                   {"preempted_requests", s.preempted_requests},
+                   {"recomputed_tokens", s.recomputed_tokens},
+                   {"swapped_out_bytes", s.swapped_out_bytes},
+                   {"swapped_in_bytes", s.swapped_in_bytes},
+                   {"blocks_free_at_end", s.blocks_free_at_end}};
+  summary["prefix_cache"] = {{"hit_tokens", 0}, {"hit_rate", 0.0}};
+  summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
+                      {"mean_tokens", s.mean_batch_tokens}};
+  summary["tokens"] = {{"input_completed", s.prompt_tokens_completed},
+                       {"output_generated", s.output_tokens_generated},
+                       {"output_requested_completed", s.output_tokens_requested_completed}};
+  summary["mean_requests_in_system"] = s.mean_requests_in_system;
+  summary["simulated_time_s"] = s.simulated_time_s;
+  summary["wall_time_s"] = wall_time_s;
+  summary["iterations"] = s.iterations;
+
+  double total_s = 0;
+  for (const CostEstimate& e : s.op_totals) total_s += e.seconds;
+  nlohmann::json breakdown = nlohmann::json::array();
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < kNumOpIds; ++i) {
+    if (s.op_calls[i] > 0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return s.op_totals[a].seconds > s.op_totals[b].seconds; });
+  for (std::size_t i : order) {
+    const CostEstimate& e = s.op_totals[i];
+    const auto& by_bound = s.op_bound_seconds[i];
+    const auto dominant = static_cast<Bound>(std::max_element(by_bound.begin(), by_bound.end()) - by_bound.begin());
+    breakdown.push_back({{"op", op_name(static_cast<OpId>(i))},
+                         {"seconds", e.seconds},
+                         {"share", total_s > 0 ? e.seconds / total_s : 0.0},
+                         {"flops", e.flops},
+                         {"bytes", e.bytes},
+                         {"calls", s.op_calls[i]},
+                         {"bound", bound_name(dominant)},
+                         {"source", source_name(e.source)}});
+  }
+
+  nlohmann::json timeline;
+  timeline["interval_s"] = s.timeline_interval_s;
+  timeline["columns"] = {"time_s", "kv_utilization", "kv_utilization_max", "running", "waiting", "batch_size",
+                         "batch_tokens", "preemptions"};
+  timeline["rows"] = nlohmann::json::array();
+  for (const TimelineSample& t : s.timeline) {
+    timeline["rows"].push_back({t.time_s, t.kv_utilization, t.kv_utilization_max, t.running, t.waiting,
+                                t.batch_size, t.batch_tokens, t.preemptions});
+  }
+
+  nlohmann::json rejections;
+  rejections["by_reason"] = nlohmann::json::object();
+  for (const auto& [reason, n] : s.rejections_by_reason) rejections["by_reason"][reason] = n;
+  rejections["first"] = nlohmann::json::array();
+  for (const auto& [id, reason] : s.first_rejections) rejections["first"].push_back({{"request_id", id}, {"reason", reason}});
+
+  nlohmann::json results;
+  results["kvsim_version"] = kKvsimVersion;
+  results["scenario"] = run.resolved;
+  results["workload_source"] = run.workload ? run.workload->describe() : "";
+  results["model"] = to_json(*run.model);
+  results["gpu"] = to_json(*run.gpu);
+  results["summary"] = std::move(summary);
+  results["cost_breakdown"] = std::move(breakdown);
+  results["distributions"] = {{"ttft_s", cdf(s.ttft_s)}, {"tpot_s", cdf(s.tpot_s)}, {"itl_s", cdf(s.itl_s)},
+                              {"e2e_s", cdf(s.e2e_s)}, {"queue_s", cdf(s.queue_s)}};
+  results["timeline"] = std::move(timeline);
+  results["rejections"] = std::move(rejections);
+  results["approximations"] = run.approximations;
+  return results;
+}
+
+nlohmann::json run_prepared(PreparedRun& run, std::vector<ISimObserver*> observers, RunSummary* summary_out) {
+  const auto start = std::chrono::steady_clock::now();
+  Simulator sim(run.sim, *run.workload, *run.scheduler, *run.iteration, std::move(observers));
+  RunSummary summary = sim.run();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json results = build_results(run, summary, wall);
+  if (summary_out) *summary_out = std::move(summary);
+  return results;
+}
+
+}  // namespace kvsim

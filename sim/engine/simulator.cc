@@ -1,0 +1,449 @@
+// The discrete-event serving engine (see simulator.h).
+#include "sim/engine/simulator.h"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "sim/core/event_queue.h"
+#include "sim/core/units.h"
+
+namespace kvsim {
+
+namespace {
+constexpr std::size_t kMaxTimelineRows = 2000;
+constexpr std::size_t kMaxListedRejections = 20;
+
+// Time-weighted accumulation of the engine state into fixed sampling intervals.
+class TimelineRecorder {
+ public:
+  TimelineRecorder(double interval_s, std::vector<ISimObserver*>& observers)
+      : interval_ns_(std::max<SimTimeNs>(1, units::s_to_ns(interval_s))), observers_(observers) {}
+
+  struct State {
+    double kv_utilization = 0, running = 0, waiting = 0, batch_size = 0, batch_tokens = 0;
+  };
+
+  // Integrates `state` (constant since the last call) up to `now`, emitting finished intervals.
+  void advance(SimTimeNs now, const State& s) {
+    while (now > last_) {
+      const SimTimeNs end = std::min(now, bucket_start_ + interval_ns_);
+      const double dt = static_cast<double>(end - last_);
+      acc_.kv_utilization += s.kv_utilization * dt;
+      acc_.running += s.running * dt;
+      acc_.waiting += s.waiting * dt;
+      acc_.batch_size += s.batch_size * dt;
+      acc_.batch_tokens += s.batch_tokens * dt;
+      in_system_integral_ += (s.running + s.waiting) * dt;
+      kv_integral_ += s.kv_utilization * dt;
+      max_util_ = std::max(max_util_, s.kv_utilization);
+      last_ = end;
+      if (end == bucket_start_ + interval_ns_) emit(static_cast<double>(interval_ns_));
+    }
+    max_util_ = std::max(max_util_, s.kv_utilization);
+  }
+  void add_preemptions(int n) { preemptions_ += n; }
+
+  // Emits the last, partial interval.
+  void finish() {
+    if (last_ > bucket_start_) emit(static_cast<double>(last_ - bucket_start_));
+  }
+
+  double kv_integral_ns() const { return kv_integral_; }
+  double in_system_integral_ns() const { return in_system_integral_; }
+  std::vector<TimelineSample>& rows() { return rows_; }
+  double row_interval_s() const { return units::ns_to_s(interval_ns_) * merge_; }
+
+ private:
+  void emit(double span_ns) {
+    TimelineSample t;
+    t.time_s = units::ns_to_s(bucket_start_);
+    t.kv_utilization = acc_.kv_utilization / span_ns;
+    t.kv_utilization_max = max_util_;
+    t.running = acc_.running / span_ns;
+    t.waiting = acc_.waiting / span_ns;
+    t.batch_size = acc_.batch_size / span_ns;
+    t.batch_tokens = acc_.batch_tokens / span_ns;
+    t.preemptions = preemptions_;
+    for (ISimObserver* o : observers_) o->on_timeline_sample(t);
+    keep(t, span_ns);
+    acc_ = State{};
+    max_util_ = 0;
+    preemptions_ = 0;
+    bucket_start_ += interval_ns_;
+  }
+  // Keeps a bounded copy for results.json: rows are merged pairwise when the count would exceed the limit.
+  void keep(const TimelineSample& t, double span_ns) {
+    if (pending_count_ == 0) {
+      pending_ = t;
+      pending_span_ = span_ns;
+    } else {
+      const double a = pending_span_, b = span_ns, w = a + b;
+      pending_.kv_utilization = (pending_.kv_utilization * a + t.kv_utilization * b) / w;
+      pending_.kv_utilization_max = std::max(pending_.kv_utilization_max, t.kv_utilization_max);
+      pending_.running = (pending_.running * a + t.running * b) / w;
+      pending_.waiting = (pending_.waiting * a + t.waiting * b) / w;
+      pending_.batch_size = (pending_.batch_size * a + t.batch_size * b) / w;
+      pending_.batch_tokens = (pending_.batch_tokens * a + t.batch_tokens * b) / w;
+      pending_.preemptions += t.preemptions;
+      pending_span_ = w;
+    }
+    if (++pending_count_ < merge_) return;
+    rows_.push_back(pending_);
+    pending_count_ = 0;
+    if (rows_.size() >= 2 * kMaxTimelineRows) {
+      std::vector<TimelineSample> merged;
+      for (std::size_t i = 0; i + 1 < rows_.size(); i += 2) {
+        TimelineSample m = rows_[i];
+        const TimelineSample& n = rows_[i + 1];
+        m.kv_utilization = (m.kv_utilization + n.kv_utilization) / 2;
+        m.kv_utilization_max = std::max(m.kv_utilization_max, n.kv_utilization_max);
+        m.running = (m.running + n.running) / 2;
+        m.waiting = (m.waiting + n.waiting) / 2;
+        m.batch_size = (m.batch_size + n.batch_size) / 2;
+        m.batch_tokens = (m.batch_tokens + n.batch_tokens) / 2;
+        m.preemptions += n.preemptions;
+        merged.push_back(m);
+      }
+      rows_ = std::move(merged);
+      merge_ *= 2;
+    }
+  }
+
+  SimTimeNs interval_ns_;
+  std::vector<ISimObserver*>& observers_;
+  SimTimeNs bucket_start_ = 0, last_ = 0;
+  State acc_;
+  double max_util_ = 0;
+  std::int64_t preemptions_ = 0;
+  double kv_integral_ = 0, in_system_integral_ = 0;
+  std::vector<TimelineSample> rows_;
+  int merge_ = 1;
+  TimelineSample pending_;
+  double pending_span_ = 0;
+  int pending_count_ = 0;
+};
+}  // namespace
+
+class Simulator::Impl {
+ public:
+  Impl(const SimOptions& o, ITraceReader& workload, IScheduler& scheduler, const IterationCostModel& cost,
+       std::vector<ISimObserver*> observers)
+      : opt_(o),
+        workload_(workload),
+        scheduler_(scheduler),
+        cost_(cost),
+        observers_(std::move(observers)),
+        pool_(o.num_blocks, o.block_size),
+        kv_(pool_, o.preemption, o.block_bytes, o.host_swap_blocks),
+        timeline_(o.timeline_interval_s, observers_) {}
+
+  RunSummary run() {
+    pull_next_arrival();
+    while (!events_.empty()) {
+      const QueuedEvent e = events_.pop();
+      timeline_.advance(e.time_ns, state());
+      std::visit([this](const auto& ev) { handle(ev); }, e.event);
+      if (opt_.check_invariants) check_invariants();
+    }
+    if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
+      throw std::logic_error("simulation ended with unfinished requests");
+    }
+    timeline_.finish();
+    return summarize();
+  }
+
+ private:
+  // ---- events ----
+  void handle(const RequestArrival&) {
+    const TraceRecord rec = std::move(*pending_);
+    pending_.reset();
+    accept(rec);
+    pull_next_arrival();
+    if (!busy_ && !step_pending_) {
+      events_.push(events_.now(), EventPriority::kEngineStep, EngineStep{});
+      step_pending_ = true;
+    }
+  }
+  void handle(const EngineStep&) {
+    step_pending_ = false;
+    start_iteration();
+  }
+  void handle(const IterationDone&) {
+    finish_iteration();
+    start_iteration();
+  }
+
+  void pull_next_arrival() {
+    pending_ = workload_.next();
+    if (!pending_) return;
+    if (pending_->arrival_ns < events_.now()) {
+      throw KvsimError(fmt::format("{}: line {}: arrival time goes backwards", workload_.describe(),
+                                   pending_->source_line));
+    }
+    events_.push(pending_->arrival_ns, EventPriority::kArrival, RequestArrival{});
+  }
+
+  // ---- admission ----
+  void accept(const TraceRecord& rec) {
+    const RequestId id = s_.arrived++;
+    const TokenCount kv_tokens = rec.prompt_tokens + rec.output_tokens - 1;  // KV held when the last token is made
+    std::string reason;
+    if (rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
+      reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
+    } else if (pool_.blocks_for(kv_tokens) > pool_.total_blocks()) {
+      reason = "needs more KV blocks than the whole pool holds";
+    } else if (!opt_.limits.chunked_prefill && rec.prompt_tokens > opt_.limits.max_num_batched_tokens) {
+      reason = "prompt longer than max_num_batched_tokens and chunked prefill is off";
+    }
+    if (!reason.empty()) {
+      reject(id, rec, reason);
+      return;
+    }
+    Request* r = new_request();
+    r->id = id;
+    r->arrival_ns = rec.arrival_ns;
+    r->prompt_tokens = rec.prompt_tokens;
+    r->output_tokens = rec.output_tokens;
+    queues_.waiting.push_back(r);
+  }
+
+  void reject(RequestId id, const TraceRecord& rec, const std::string& reason) {
+    s_.rejected++;
+    s_.rejections_by_reason[reason]++;
+    if (s_.first_rejections.size() < kMaxListedRejections) s_.first_rejections.emplace_back(id, reason);
+    RequestRecord out;
+    out.id = id;
+    out.arrival_s = units::ns_to_s(rec.arrival_ns);
+    out.prompt_tokens = rec.prompt_tokens;
+    out.output_tokens = rec.output_tokens;
+    out.reject_reason = reason;
+    for (ISimObserver* o : observers_) o->on_request_finished(out);
+  }
+
+  // ---- iterations ----
+  void start_iteration() {
+    plan_.clear();
+    SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
+    scheduler_.schedule(ctx, plan_);
+    if (plan_.preemptions > 0) {
+      s_.preemptions += plan_.preemptions;
+      s_.recomputed_tokens += plan_.recomputed_tokens;
+      timeline_.add_preemptions(plan_.preemptions);
+    }
+    s_.swapped_out_bytes += plan_.swap_out_bytes;
+    s_.swapped_in_bytes += plan_.swap_in_bytes;
+    if (plan_.work.empty()) {
+      busy_ = false;
+      if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
+        if (queues_.running.empty()) throw std::logic_error("scheduler made no progress with an idle engine");
+      }
+      return;
+    }
+    busy_ = true;
+    prefills_.clear();
+    decodes_.clear();
+    int sampled = 0;
+    batch_tokens_ = 0;
+    for (const ScheduledWork& w : plan_.work) {
+      const Request& r = *w.request;
+      if (w.tokens == 1 && r.computed > 0) {
+        decodes_.push_back(r.computed + 1);
+      } else {
+        prefills_.push_back({w.tokens, r.computed});
+      }
+      if (r.computed + w.tokens == r.known_tokens()) ++sampled;
+      batch_tokens_ += w.tokens;
+    }
+    IterationShape shape;
+    shape.prefills = prefills_;
+    shape.decode_contexts = decodes_;
+    shape.sampled_sequences = sampled;
+    shape.swap_out_bytes = plan_.swap_out_bytes;
+    shape.swap_in_bytes = plan_.swap_in_bytes;
+    cost_.price(shape, cost_result_);
+    for (std::size_t i = 0; i < kNumOpIds; ++i) {
+      if (!cost_result_.present[i]) continue;
+      const CostEstimate& c = cost_result_.ops[i];
+      CostEstimate& t = s_.op_totals[i];
+      t.seconds += c.seconds;
+      t.flops += c.flops;
+      t.bytes += c.bytes;
+      t.source = c.source;
+      s_.op_calls[i]++;
+      s_.op_bound_seconds[i][static_cast<std::size_t>(c.bound)] += c.seconds;
+    }
+    s_.iterations++;
+    batch_size_sum_ += static_cast<double>(plan_.work.size());
+    batch_tokens_sum_ += static_cast<double>(batch_tokens_);
+    s_.max_batch_size = std::max<std::int64_t>(s_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));
+    s_.peak_used_blocks = std::max(s_.peak_used_blocks, pool_.used_blocks());
+    const SimTimeNs dt = std::max<SimTimeNs>(1, units::s_to_ns(cost_result_.seconds));
+    events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{});
+  }
+
+  void finish_iteration() {
+    const SimTimeNs now = events_.now();
+    bool any_finished = false;
+    for (const ScheduledWork& w : plan_.work) {
+      Request& r = *w.request;
+      if (r.state != RequestState::kRunning) continue;
+      r.computed += w.tokens;
+      if (r.computed != r.known_tokens()) continue;
+      r.generated++;
+      s_.output_tokens_generated++;
+      if (r.first_token_ns < 0) {
+        r.first_token_ns = now;
+      } else {
+        const double itl = units::ns_to_s(now - r.last_token_ns);
+        s_.itl_s.add(itl);
+        r.max_itl_s = std::max(r.max_itl_s, itl);
+      }
+      r.last_token_ns = now;
+      if (r.finished()) {
+        complete(r);
+        any_finished = true;
+      }
+    }
+    if (any_finished) {
+      auto& run = queues_.running;
+      run.erase(std::remove_if(run.begin(), run.end(),
+                               [this](Request* r) {
+                                 if (r->state != RequestState::kFinished) return false;
+                                 free_requests_.push_back(r);
+                                 return true;
+                               }),
+                run.end());
+    }
+    busy_ = false;
+    batch_tokens_ = 0;
+    plan_.work.clear();
+  }
+
+  void complete(Request& r) {
+    kv_.free(r);
+    r.state = RequestState::kFinished;
+    s_.completed++;
+    s_.prompt_tokens_completed += r.prompt_tokens;
+    s_.output_tokens_requested_completed += r.output_tokens;
+    if (r.preemptions > 0) s_.preempted_requests++;
+    RequestRecord out;
+    out.id = r.id;
+    out.arrival_s = units::ns_to_s(r.arrival_ns);
+    out.prompt_tokens = r.prompt_tokens;
+    out.output_tokens = r.output_tokens;
+    out.completed = true;
+    out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.arrival_ns);
+    out.ttft_s = units::ns_to_s(r.first_token_ns - r.arrival_ns);
+    out.e2e_s = units::ns_to_s(r.last_token_ns - r.arrival_ns);
+    out.tpot_s = r.output_tokens > 1 ? units::ns_to_s(r.last_token_ns - r.first_token_ns) /
+                                           static_cast<double>(r.output_tokens - 1)
+                                     : 0.0;
+    out.max_itl_s = r.max_itl_s;
+    out.preemptions = r.preemptions;
+    s_.ttft_s.add(out.ttft_s);
+    s_.e2e_s.add(out.e2e_s);
+    s_.queue_s.add(out.queue_s);
+    if (r.output_tokens > 1) s_.tpot_s.add(out.tpot_s);
+    e2e_sum_s_ += out.e2e_s;
+    for (ISimObserver* o : observers_) o->on_request_finished(out);
+  }
+
+  Request* new_request() {
+    if (!free_requests_.empty()) {
+      Request* r = free_requests_.back();
+      free_requests_.pop_back();
+      std::vector<BlockId> blocks = std::move(r->blocks);
+      *r = Request{};
+      r->blocks = std::move(blocks);
+      r->blocks.clear();
+      return r;
+    }
+    storage_.emplace_back();
+    return &storage_.back();
+  }
+
+  TimelineRecorder::State state() const {
+    TimelineRecorder::State st;
+    st.kv_utilization = static_cast<double>(pool_.used_blocks()) / static_cast<double>(pool_.total_blocks());
+    st.running = static_cast<double>(queues_.running.size());
+    st.waiting = static_cast<double>(queues_.waiting.size() + queues_.swapped.size());
+    st.batch_size = busy_ ? static_cast<double>(plan_.work.size()) : 0.0;
+    st.batch_tokens = static_cast<double>(batch_tokens_);
+    return st;
+  }
+
+  void check_invariants() const {
+    std::int64_t held = 0;
+    for (const Request* r : queues_.running) {
+      held += static_cast<std::int64_t>(r->blocks.size());
+      if (r->state != RequestState::kRunning) throw std::logic_error("running queue holds a non-running request");
+      if (pool_.blocks_for(r->computed) > static_cast<std::int64_t>(r->blocks.size())) {
+        throw std::logic_error(fmt::format("request {} has computed KV beyond its blocks", r->id));
+      }
+    }
+    for (const Request* r : queues_.waiting) {
+      held += static_cast<std::int64_t>(r->blocks.size());
+      if (!r->blocks.empty() || r->computed != 0) throw std::logic_error("waiting request holds KV");
+    }
+    for (const Request* r : queues_.swapped) {
+      if (!r->blocks.empty()) throw std::logic_error("swapped request holds device blocks");
+    }
+    pool_.check_invariants(held);
+    if (kv_.host_blocks_used() > kv_.host_blocks_total()) throw std::logic_error("host swap space over capacity");
+    const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + queues_.running.size() +
+                                                     queues_.swapped.size());
+    if (s_.completed + s_.rejected + in_system != s_.arrived) {
+      throw std::logic_error("request accounting: arrived != completed + rejected + in system");
+    }
+  }
+
+  RunSummary summarize() {
+    RunSummary s = std::move(s_);
+    const double end_ns = static_cast<double>(events_.now());
+    s.simulated_time_s = units::ns_to_s(events_.now());
+    s.mean_kv_utilization = end_ns > 0 ? timeline_.kv_integral_ns() / end_ns : 0;
+    s.mean_requests_in_system = end_ns > 0 ? timeline_.in_system_integral_ns() / end_ns : 0;
+    s.mean_batch_size = s.iterations ? batch_size_sum_ / static_cast<double>(s.iterations) : 0;
+    s.mean_batch_tokens = s.iterations ? batch_tokens_sum_ / static_cast<double>(s.iterations) : 0;
+    s.timeline = std::move(timeline_.rows());
+    s.timeline_interval_s = timeline_.row_interval_s();
+    s.blocks_free_at_end = pool_.free_blocks();
+    s.blocks_total = pool_.total_blocks();
+    return s;
+  }
+
+  SimOptions opt_;
+  ITraceReader& workload_;
+  IScheduler& scheduler_;
+  const IterationCostModel& cost_;
+  std::vector<ISimObserver*> observers_;
+  KvBlockPool pool_;
+  KvManager kv_;
+  EventQueue events_;
+  EngineQueues queues_;
+  TimelineRecorder timeline_;
+  std::optional<TraceRecord> pending_;
+  std::deque<Request> storage_;
+  std::vector<Request*> free_requests_;
+  StepPlan plan_;
+  std::vector<PrefillChunk> prefills_;
+  std::vector<TokenCount> decodes_;
+  IterationCost cost_result_;
+  TokenCount batch_tokens_ = 0;
+  bool busy_ = false, step_pending_ = false;
+  double batch_size_sum_ = 0, batch_tokens_sum_ = 0, e2e_sum_s_ = 0;
+  RunSummary s_;
+};
+
+Simulator::Simulator(const SimOptions& options, ITraceReader& workload, IScheduler& scheduler,
+                     const IterationCostModel& cost, std::vector<ISimObserver*> observers)
+    : impl_(std::make_unique<Impl>(options, workload, scheduler, cost, std::move(observers))) {}
+Simulator::~Simulator() = default;
+RunSummary Simulator::run() { return impl_->run(); }
+
+}  // namespace kvsim

@@ -1,0 +1,74 @@
+// The serving-engine simulator: a deterministic discrete-event loop over request arrivals and iterations.
+//
+// Lifecycle: construct with fully built components (workload, scheduler, cost model, observers), call run() once.
+// Each iteration: the scheduler plans work (and may preempt), the iteration cost model prices it, the clock jumps
+// to the end of the iteration, and progress is applied (tokens produced, requests finished, blocks freed).
+// Requests that can never be served (prompt + output beyond max_model_len or the whole KV pool, or a prompt larger
+// than the token budget without chunked prefill) are rejected at arrival with a reason, never dropped.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/cost/iteration_cost_model.h"
+#include "sim/kv/kv_manager.h"
+#include "sim/metrics/observer.h"
+#include "sim/metrics/quantile_sketch.h"
+#include "sim/sched/scheduler.h"
+#include "traces/trace_reader.h"
+
+namespace kvsim {
+
+struct SimOptions {
+  EngineLimits limits;
+  TokenCount block_size = 16;
+  std::int64_t num_blocks = 0;        // KV blocks on one GPU
+  double block_bytes = 0;             // bytes of one block (all layers) on one GPU
+  std::int64_t host_swap_blocks = 0;  // swap space in blocks
+  PreemptionMode preemption = PreemptionMode::kRecompute;
+  TokenCount max_model_len = 0;       // prompt + output limit
+  double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
+  bool check_invariants = false;      // run the invariant checker after every event
+};
+
+// Everything a run measured; converted to results.json by sim/run.cc.
+struct RunSummary {
+  std::int64_t arrived = 0, completed = 0, rejected = 0;
+  QuantileSketch ttft_s, tpot_s, itl_s, e2e_s, queue_s;
+  TokenCount prompt_tokens_completed = 0, output_tokens_generated = 0, output_tokens_requested_completed = 0;
+  double simulated_time_s = 0;
+  std::int64_t iterations = 0;
+  std::int64_t peak_used_blocks = 0;
+  double mean_kv_utilization = 0;
+  std::int64_t preemptions = 0, preempted_requests = 0;
+  TokenCount recomputed_tokens = 0;
+  double swapped_out_bytes = 0, swapped_in_bytes = 0;
+  double mean_batch_size = 0, mean_batch_tokens = 0;  // averaged over iterations
+  std::int64_t max_batch_size = 0;
+  double mean_requests_in_system = 0;                 // time average of waiting + running + swapped
+  std::array<CostEstimate, kNumOpIds> op_totals{};    // summed over iterations
+  std::array<std::int64_t, kNumOpIds> op_calls{};     // iterations in which each op ran
+  std::array<std::array<double, 3>, kNumOpIds> op_bound_seconds{};  // seconds by bound, per op
+  std::map<std::string, std::int64_t> rejections_by_reason;
+  std::vector<std::pair<RequestId, std::string>> first_rejections;  // at most 20
+  std::vector<TimelineSample> timeline;               // at most ~2000 samples (adjacent ones merged)
+  double timeline_interval_s = 0;                      // interval of `timeline` after merging
+  std::int64_t blocks_free_at_end = 0, blocks_total = 0;
+};
+
+class Simulator {
+ public:
+  Simulator(const SimOptions& options, ITraceReader& workload, IScheduler& scheduler,
+            const IterationCostModel& cost, std::vector<ISimObserver*> observers);
+  ~Simulator();
+  RunSummary run();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kvsim

@@ -1,0 +1,47 @@
+// Hooks through which the engine streams per-request records and timeline samples to writers (requests.csv,
+// timeline.csv) without depending on them. Called in simulated-time order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sim/core/types.h"
+
+namespace kvsim {
+
+// One finished request: completed, or rejected at arrival with a reason.
+struct RequestRecord {
+  RequestId id = 0;
+  double arrival_s = 0;
+  TokenCount prompt_tokens = 0;
+  TokenCount output_tokens = 0;
+  bool completed = false;
+  std::string reject_reason;  // empty if completed
+  double queue_s = 0;         // first scheduled - arrival
+  double ttft_s = 0;          // first token - arrival
+  double tpot_s = 0;          // (last token - first token) / (output_tokens - 1); 0 if one output token
+  double e2e_s = 0;           // last token - arrival
+  double max_itl_s = 0;       // largest gap between consecutive tokens
+  int preemptions = 0;
+};
+
+// Time-weighted averages over one sampling interval [time_s, time_s + interval).
+struct TimelineSample {
+  double time_s = 0;
+  double kv_utilization = 0;      // used blocks / total blocks, mean over the interval
+  double kv_utilization_max = 0;  // max over the interval
+  double running = 0;             // requests in the running queue, mean
+  double waiting = 0;             // requests waiting (incl. preempted and swapped), mean
+  double batch_size = 0;          // requests in the executing iteration, mean
+  double batch_tokens = 0;        // tokens computed by the executing iteration, mean
+  std::int64_t preemptions = 0;   // preemptions during the interval
+};
+
+class ISimObserver {
+ public:
+  virtual ~ISimObserver() = default;
+  virtual void on_request_finished(const RequestRecord&) {}
+  virtual void on_timeline_sample(const TimelineSample&) {}
+};
+
+}  // namespace kvsim

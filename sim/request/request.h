@@ -1,0 +1,41 @@
+// Per-request state of the serving engine.
+//
+// Progress follows vLLM v1: a request has `prompt_tokens + generated` known tokens, of which `computed` have
+// their KV in the cache. Each iteration computes some of the missing ones; when computed reaches the known
+// count, the iteration samples one more token. A prefill is an iteration with many missing tokens, a decode one
+// with exactly one. Recompute-preemption sets computed back to 0 (the known tokens are prefilled again).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/core/types.h"
+
+namespace kvsim {
+
+enum class RequestState : std::uint8_t { kWaiting, kRunning, kSwapped, kFinished };
+
+struct Request {
+  RequestId id = 0;
+  SimTimeNs arrival_ns = 0;
+  TokenCount prompt_tokens = 0;
+  TokenCount output_tokens = 0;
+  RequestState state = RequestState::kWaiting;
+
+  TokenCount computed = 0;    // tokens whose KV is in the cache (or on the host while swapped)
+  TokenCount generated = 0;   // output tokens produced so far
+  std::vector<BlockId> blocks;  // device KV blocks, in token order
+  std::int64_t host_blocks = 0; // blocks held in host memory while swapped out
+
+  SimTimeNs first_scheduled_ns = -1;
+  SimTimeNs first_token_ns = -1;
+  SimTimeNs last_token_ns = -1;
+  double max_itl_s = 0;
+  int preemptions = 0;
+
+  TokenCount known_tokens() const { return prompt_tokens + generated; }
+  TokenCount missing_tokens() const { return known_tokens() - computed; }
+  bool finished() const { return generated >= output_tokens; }
+};
+
+}  // namespace kvsim

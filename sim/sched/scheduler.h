@@ -1,0 +1,82 @@
+// Schedulers decide which requests run in the next iteration and how many tokens each computes.
+// They never price anything and never advance time (policies decide, cost models price, the simulator
+// advances time). Implementations live in sim/sched/impl/, registered in sim/sched/builtin.cc.
+//
+// Contract for IScheduler::schedule():
+//  - May move requests between the queues (admit waiting -> running, preempt running -> waiting/swapped,
+//    swap in swapped -> running) and allocate KV blocks through KvManager, only for the work it plans.
+//  - Fills `plan.work` with (request, tokens) pairs: 1 <= tokens <= request.missing_tokens(), each request at most
+//    once, all of them in the running queue afterwards; the sum of tokens <= limits.max_num_batched_tokens (except
+//    a lone recompute prefill longer than the budget when chunked prefill is off), at most max_num_seqs running.
+//  - After it returns, every planned request holds blocks for computed + tokens.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "sim/core/registry.h"
+#include "sim/kv/kv_manager.h"
+#include "sim/request/request.h"
+
+namespace kvsim {
+
+struct EngineLimits {
+  TokenCount max_num_batched_tokens = 8192;  // tokens computed per iteration, prefill + decode
+  int max_num_seqs = 256;                    // requests in the running queue
+  bool chunked_prefill = true;               // split prompts across iterations
+};
+
+struct EngineQueues {
+  std::deque<Request*> waiting;   // FCFS; preempted-by-recompute requests go back to the front
+  std::vector<Request*> running;  // admission order; preemption victims are taken from the back
+  std::deque<Request*> swapped;   // swapped to host memory, resumed FIFO before new admissions
+};
+
+struct ScheduledWork {
+  Request* request;
+  TokenCount tokens;
+};
+
+struct StepPlan {
+  std::vector<ScheduledWork> work;
+  double swap_out_bytes = 0;
+  double swap_in_bytes = 0;
+  int preemptions = 0;
+  TokenCount recomputed_tokens = 0;  // KV tokens discarded by recompute preemption in this step
+  void clear() {
+    work.clear();
+    swap_out_bytes = swap_in_bytes = 0;
+    preemptions = 0;
+    recomputed_tokens = 0;
+  }
+};
+
+struct SchedulerContext {
+  EngineQueues& queues;
+  KvManager& kv;
+  const EngineLimits& limits;
+  SimTimeNs now;
+};
+
+class IScheduler {
+ public:
+  virtual ~IScheduler() = default;
+  virtual void schedule(SchedulerContext& ctx, StepPlan& plan) = 0;
+};
+
+using SchedulerFactory = std::function<std::unique_ptr<IScheduler>()>;
+using SchedulerRegistry = Registry<SchedulerFactory>;
+const SchedulerRegistry& schedulers();
+
+// Shared scheduling mechanics (sim/sched/mechanics.cc), used by every scheduler so they differ only in policy.
+// Admits `r` (front of waiting) into running; records the first-scheduled time.
+void admit(SchedulerContext& ctx, Request& r);
+// Makes room for `tokens` KV tokens of running request `r`, preempting from the back of the running queue.
+// Returns false if `r` itself had to be preempted (it is then no longer running).
+bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount tokens);
+// Resumes swapped requests (FIFO) while blocks and sequence slots allow; returns how many.
+int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan);
+
+}  // namespace kvsim

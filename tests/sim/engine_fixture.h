@@ -1,0 +1,69 @@
+// Helpers for engine tests: write a small kvsim JSONL trace, run a scenario with invariant checks on, and keep
+// every per-request record.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/config/scenario.h"
+#include "sim/engine/results.h"
+
+namespace kvsim::testing {
+
+struct Req {
+  double arrival_s;
+  long long prompt, output;
+};
+
+inline std::filesystem::path write_trace(const std::string& name, const std::vector<Req>& reqs) {
+  const auto dir = std::filesystem::temp_directory_path() / "kvsim-engine-tests";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / (name + ".jsonl");
+  std::ofstream out(path);
+  for (const Req& r : reqs) {
+    out << nlohmann::json{{"arrival_s", r.arrival_s}, {"prompt_tokens", r.prompt}, {"output_tokens", r.output}}.dump()
+        << "\n";
+  }
+  return path;
+}
+
+inline nlohmann::json base_scenario(const std::filesystem::path& trace) {
+  return {{"model", "llama-3.1-8b"},
+          {"hardware", {{"gpu", "h100-sxm"}}},
+          {"engine", {{"check_invariants", true}}},
+          {"workload", {{"trace", {{"path", trace.string()}, {"format", "jsonl"}}}}},
+          {"seed", 1}};
+}
+
+struct Captured final : ISimObserver {
+  std::vector<RequestRecord> records;
+  void on_request_finished(const RequestRecord& r) override { records.push_back(r); }
+};
+
+struct Outcome {
+  nlohmann::json results;
+  RunSummary summary;
+  std::vector<RequestRecord> records;  // in completion order
+  const RequestRecord& by_id(RequestId id) const {
+    for (const RequestRecord& r : records) {
+      if (r.id == id) return r;
+    }
+    throw std::out_of_range("no record");
+  }
+};
+
+inline Outcome run_scenario(const nlohmann::json& doc) {
+  PreparedRun run = prepare_run(doc, std::filesystem::temp_directory_path());
+  Captured cap;
+  Outcome o;
+  o.results = run_prepared(run, {&cap}, &o.summary);
+  o.records = std::move(cap.records);
+  return o;
+}
+
+}  // namespace kvsim::testing

@@ -1,0 +1,178 @@
+// Roofline and iteration cost model against numbers computed by hand (three shapes + TP + sliding window).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "models/cost/impl/roofline.h"
+#include "models/cost/iteration_cost_model.h"
+#include "models/spec/catalog.h"
+
+namespace kvsim {
+namespace {
+
+// A GPU with round numbers so the hand computations stay readable: 1 PFLOP/s bf16, 1 TB/s HBM,
+// 100 GB/s NVLink, 10 GB/s PCIe.
+GpuSpec round_gpu() {
+  GpuSpec g;
+  g.name = "round";
+  g.memory_bytes = 80e9;
+  g.hbm_bandwidth_Bps = 1e12;
+  g.dense_flops["bf16"] = 1e15;
+  g.nvlink_bandwidth_Bps = 100e9;
+  g.pcie_bandwidth_Bps = 10e9;
+  return g;
+}
+
+RooflineParams ideal() {
+  RooflineParams p;
+  p.gemm_efficiency = p.attention_efficiency = p.memory_efficiency = 1.0;
+  p.nvlink_efficiency = p.pcie_efficiency = 1.0;
+  p.launch_latency_s = 0;
+  p.allreduce_latency_s = 0;
+  return p;
+}
+
+TEST(Roofline, PricesComputeAndMemoryBoundOpsWithEfficiencies) {
+  RooflineParams p = ideal();
+  p.gemm_efficiency = 0.5;
+  p.memory_efficiency = 0.8;
+  p.launch_latency_s = 1e-6;
+  const RooflineCostModel m(p, round_gpu());
+  KernelOp op;
+  op.kind = OpKind::kGemm;
+  op.flops = 1e12;  // 1e12 / (1e15*0.5) = 2 ms
+  op.bytes = 1e9;   // 1e9 / (1e12*0.8) = 1.25 ms
+  op.launches = 10;
+  CostEstimate e = m.estimate(op);
+  EXPECT_DOUBLE_EQ(e.seconds, 2e-3 + 10e-6);
+  EXPECT_EQ(e.bound, Bound::kCompute);
+  EXPECT_EQ(e.source, Source::kRoofline);
+  op.bytes = 4e9;  // 5 ms
+  e = m.estimate(op);
+  EXPECT_DOUBLE_EQ(e.seconds, 5e-3 + 10e-6);
+  EXPECT_EQ(e.bound, Bound::kMemory);
+  op.flops = 1;
+  op.bytes = 1;  // launch latency dominates
+  EXPECT_EQ(m.estimate(op).bound, Bound::kLatency);
+}
+
+class IterationCost : public ::testing::Test {
+ protected:
+  const LlmSpec& llama8b = Catalog::builtin().model("llama-3.1-8b", "test");
+  GpuSpec gpu = round_gpu();
+  RooflineCostModel kernels{ideal(), gpu};
+};
+
+TEST_F(IterationCost, SingleDecodeAtContext1000IsMemoryBound) {
+  // Llama-3.1-8B: L=32, h=4096, Hq=32, Hkv=8, d=128, I=14336, vocab=128256, bf16.
+  IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
+  const std::vector<TokenCount> decodes = {1000};
+  IterationShape s;
+  s.decode_contexts = decodes;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  // gemm.qkv: N = (32 + 2*8)*128 = 6144; bytes/layer = 4096*6144*2 + 1*(4096+6144)*2 = 50,352,128.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].bytes, 32.0 * 50352128);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].seconds, 32.0 * 50352128 / 1e12);
+  // gemm.attn_out: 4096x4096: 4096*4096*2 + (4096+4096)*2 = 33,570,816 per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmAttnOut)].bytes, 32.0 * 33570816);
+  // gemm.mlp: gate+up 4096 x 28672 and down 14336 x 4096:
+  // (4096*28672*2 + (4096+28672)*2) + (14336*4096*2 + (14336+4096)*2) = 234,946,560 + 117,477,376 per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmMlp)].bytes, 32.0 * (234946560.0 + 117477376.0));
+  // attention.decode: KV 1000 tokens * 2*8*128*2 B = 4,096,000 B + q/o 2*32*128*2 = 16,384 B per layer;
+  // FLOPs 4*32*128*1000 per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 32.0 * (4096000.0 + 16384.0));
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].flops, 32.0 * 4 * 32 * 128 * 1000);
+  EXPECT_EQ(c.ops[size_t(OpId::kAttentionDecode)].bound, Bound::kMemory);
+  // lm_head: 4096 x 128256: 4096*128256*2 + (4096+128256)*2 bytes.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmLmHead)].bytes, 4096.0 * 128256 * 2 + (4096.0 + 128256) * 2);
+  const double total_bytes = 32.0 * (50352128.0 + 33570816.0 + 234946560.0 + 117477376.0 + 4096000.0 + 16384.0) +
+                             4096.0 * 128256 * 2 + (4096.0 + 128256) * 2;
+  EXPECT_NEAR(c.seconds, total_bytes / 1e12, 1e-15);
+  EXPECT_FALSE(c.present[size_t(OpId::kAllReduce)]);
+}
+
+TEST_F(IterationCost, Prefill2048TokensIsComputeBound) {
+  IterationCostModel m(llama8b, gpu, 1, kernels, 0.5e-3);
+  const std::vector<PrefillChunk> chunks = {{2048, 0}};
+  IterationShape s;
+  s.prefills = chunks;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  // gemm.qkv FLOPs = 2*2048*4096*6144*32 = 3.298534883328e12 -> 3.2985 ms at 1 PFLOP/s (bytes: 3.27 ms... check)
+  const double qkv_flops = 2.0 * 2048 * 4096 * 6144 * 32;
+  const double qkv_bytes = 32.0 * (4096.0 * 6144 * 2 + 2048.0 * (4096 + 6144) * 2);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].flops, qkv_flops);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].seconds, std::max(qkv_flops / 1e15, qkv_bytes / 1e12));
+  EXPECT_EQ(c.ops[size_t(OpId::kGemmQkv)].bound, Bound::kCompute);
+  // Causal attention pairs: 2048*2049/2 = 2,098,176; FLOPs = 4*32*128*pairs per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2098176.0);
+  EXPECT_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bound, Bound::kCompute);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kIterationOverhead)].seconds, 0.5e-3);
+  // A second chunk of 1024 tokens over 2048 cached: pairs = 1024*2048 + 1024*1025/2 = 2,621,440.
+  const std::vector<PrefillChunk> chunk2 = {{1024, 2048}};
+  s.prefills = chunk2;
+  m.price(s, c);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621440.0);
+}
+
+TEST_F(IterationCost, TensorParallelShardsWeightsAndAddsAllReduce) {
+  IterationCostModel m(llama8b, gpu, 2, kernels, 0.0);
+  const std::vector<TokenCount> decodes = {100, 100, 100, 100};
+  IterationShape s;
+  s.decode_contexts = decodes;
+  s.sampled_sequences = 4;
+  IterationCost c;
+  m.price(s, c);
+  // Per GPU: Hq 16, Hkv 4 -> qkv N = (16+8)*128 = 3072.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].flops, 2.0 * 4 * 4096 * 3072 * 32);
+  // All-reduce: 2 per layer of 4 tokens * 4096 * 2 B = 32,768 B; ring moves 2*(2-1)/2 of it at 100 GB/s.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAllReduce)].bytes, 64.0 * 32768);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAllReduce)].seconds, 64.0 * 32768 * 1.0 / 100e9);
+  // KV per token per layer per GPU: 2*4*128*2 = 2048 B.
+  EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_per_layer(), 2048.0);
+}
+
+TEST_F(IterationCost, SlidingWindowLayersReadAtMostTheWindow) {
+  const LlmSpec& mistral = Catalog::builtin().model("mistral-7b", "test");
+  IterationCostModel m(mistral, gpu, 1, kernels, 0.0);
+  const std::vector<TokenCount> decodes = {32768};
+  IterationShape s;
+  s.decode_contexts = decodes;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  // 32 layers, window 4096: KV bytes read = 4096 * 2*8*128*2 + q/o 2*32*128*2 per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 32.0 * (4096.0 * 4096 + 16384.0));
+  // Prefill of 8192 tokens: pairs = sum_{p=1}^{8192} min(p, 4096) = 4096*4097/2 + 4096*4096.
+  const std::vector<PrefillChunk> chunks = {{8192, 0}};
+  IterationShape p;
+  p.prefills = chunks;
+  p.sampled_sequences = 1;
+  m.price(p, c);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops,
+                   32.0 * 4 * 32 * 128 * (4096.0 * 4097 / 2 + 4096.0 * 4096));
+}
+
+TEST_F(IterationCost, SwapTransfersArePricedOverPcie) {
+  IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
+  IterationShape s;
+  s.swap_out_bytes = 1e9;
+  IterationCost c;
+  m.price(s, c);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kSwapOut)].seconds, 0.1);  // 1 GB at 10 GB/s
+}
+
+TEST(IterationCostMla, DeepSeekV3ReadsTheLatentCache) {
+  const LlmSpec& ds = Catalog::builtin().model("deepseek-v3", "test");
+  const GpuSpec gpu = round_gpu();
+  const RooflineCostModel kernels(ideal(), gpu);
+  IterationCostModel m(ds, gpu, 8, kernels, 0.0);
+  // (512 + 64) elements * 2 B, replicated on every TP rank.
+  EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_per_layer(), 576.0 * 2);
+}
+
+}  // namespace
+}  // namespace kvsim

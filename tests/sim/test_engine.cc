@@ -1,0 +1,200 @@
+// End-to-end engine behaviour: conservation, determinism, exact timing of simple cases, batching, preemption,
+// chunked prefill, rejection, and Little's law. Every run here has the invariant checker on after every event.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "engine_fixture.h"
+#include "models/cost/impl/roofline.h"
+#include "models/spec/catalog.h"
+#include "sim/core/units.h"
+
+namespace kvsim {
+namespace {
+
+using testing::base_scenario;
+using testing::Outcome;
+using testing::Req;
+using testing::run_scenario;
+using testing::write_trace;
+
+// Prices iterations the same way a default scenario does (H100, roofline defaults, 1 ms overhead).
+struct Pricer {
+  const LlmSpec& model = Catalog::builtin().model("llama-3.1-8b", "t");
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "t");
+  RooflineCostModel kernels{RooflineParams{}, gpu};
+  IterationCostModel m{model, gpu, 1, kernels, 1e-3};
+  SimTimeNs ns(std::vector<PrefillChunk> prefills, std::vector<TokenCount> decodes, int sampled) {
+    IterationShape s;
+    s.prefills = prefills;
+    s.decode_contexts = decodes;
+    s.sampled_sequences = sampled;
+    IterationCost c;
+    m.price(s, c);
+    return units::s_to_ns(c.seconds);
+  }
+};
+
+void expect_conservation(const Outcome& o) {
+  const auto& s = o.summary;
+  EXPECT_EQ(s.arrived, s.completed + s.rejected);
+  EXPECT_EQ(s.output_tokens_generated, s.output_tokens_requested_completed);
+  EXPECT_EQ(s.blocks_free_at_end, s.blocks_total) << "KV blocks leaked";
+  EXPECT_EQ(static_cast<std::int64_t>(o.records.size()), s.arrived);
+}
+
+TEST(Engine, SingleRequestTimesEqualTheCostModel) {
+  const Outcome o = run_scenario(base_scenario(write_trace("single", {{0.0, 1000, 10}})));
+  expect_conservation(o);
+  Pricer p;
+  const SimTimeNs prefill = p.ns({{1000, 0}}, {}, 1);
+  SimTimeNs e2e = prefill;
+  for (TokenCount ctx = 1001; ctx <= 1009; ++ctx) e2e += p.ns({}, {ctx}, 1);
+  const RequestRecord& r = o.by_id(0);
+  EXPECT_DOUBLE_EQ(r.ttft_s, units::ns_to_s(prefill));
+  EXPECT_DOUBLE_EQ(r.e2e_s, units::ns_to_s(e2e));
+  EXPECT_DOUBLE_EQ(r.queue_s, 0.0);
+  EXPECT_NEAR(r.tpot_s, units::ns_to_s(e2e - prefill) / 9, 1e-12);
+  EXPECT_EQ(o.summary.iterations, 10);
+}
+
+TEST(Engine, TwoRequestsArrivingTogetherShareIterations) {
+  const Outcome o = run_scenario(base_scenario(write_trace("two", {{0.0, 500, 3}, {0.0, 300, 3}})));
+  expect_conservation(o);
+  Pricer p;
+  const SimTimeNs prefill = p.ns({{500, 0}, {300, 0}}, {}, 2);
+  const SimTimeNs d1 = p.ns({}, {501, 301}, 2);
+  const SimTimeNs d2 = p.ns({}, {502, 302}, 2);
+  for (RequestId id : {0, 1}) {
+    EXPECT_DOUBLE_EQ(o.by_id(id).ttft_s, units::ns_to_s(prefill));
+    EXPECT_DOUBLE_EQ(o.by_id(id).e2e_s, units::ns_to_s(prefill + d1 + d2));
+  }
+  EXPECT_EQ(o.summary.iterations, 3);
+  EXPECT_EQ(o.summary.max_batch_size, 2);
+}
+
+TEST(Engine, ChunkedPrefillRespectsTheTokenBudget) {
+  nlohmann::json doc = base_scenario(write_trace("chunked", {{0.0, 2000, 2}}));
+  doc["engine"]["max_num_batched_tokens"] = 512;
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  Pricer p;
+  const SimTimeNs ttft = p.ns({{512, 0}}, {}, 0) + p.ns({{512, 512}}, {}, 0) + p.ns({{512, 1024}}, {}, 0) +
+                         p.ns({{464, 1536}}, {}, 1);
+  EXPECT_DOUBLE_EQ(o.by_id(0).ttft_s, units::ns_to_s(ttft));
+  EXPECT_EQ(o.summary.iterations, 5);
+  EXPECT_LE(o.results["summary"]["batch"]["mean_tokens"].get<double>(), 512.0);
+}
+
+TEST(Engine, ChunkedPrefillMixesWithDecodesWithinTheBudget) {
+  // A long prompt arrives while another request decodes: each iteration holds 1 decode + a 255-token chunk.
+  nlohmann::json doc = base_scenario(write_trace("mix", {{0.0, 100, 50}, {0.05, 1000, 2}}));
+  doc["engine"]["max_num_batched_tokens"] = 256;
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  EXPECT_EQ(o.summary.max_batch_size, 2);
+  for (const auto& row : o.results["timeline"]["rows"]) EXPECT_LE(row[6].get<double>(), 256.0);
+}
+
+TEST(Engine, PrefillFirstDoesNotMixPrefillAndDecode) {
+  nlohmann::json doc = base_scenario(write_trace("pf", {{0.0, 100, 20}, {0.01, 1000, 2}}));
+  doc["engine"]["scheduler"] = "prefill-first";
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  Pricer p;
+  // Request 1 arrives during request 0's decodes and is prefilled alone in the next iteration: its TTFT is
+  // the wait for the running iteration plus its own 1000-token prefill.
+  const RequestRecord& r1 = o.by_id(1);
+  EXPECT_GE(r1.ttft_s, units::ns_to_s(p.ns({{1000, 0}}, {}, 1)));
+  EXPECT_EQ(o.summary.max_batch_size, 2);
+}
+
+TEST(Engine, PreemptsUnderMemoryPressureAndStillCompletesEverything) {
+  std::vector<Req> reqs;
+  for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
+  for (const std::string mode : {"recompute", "swap"}) {
+    nlohmann::json doc = base_scenario(write_trace("pressure", reqs));
+    // Leave room for about 4,000 tokens of KV: 0.9 * 79.6 GiB - 15 GiB weights - reserve.
+    doc["engine"]["activation_reserve_GiB"] = 55.6;
+    doc["engine"]["preemption"] = mode;
+    const Outcome o = run_scenario(doc);
+    expect_conservation(o);
+    EXPECT_EQ(o.summary.completed, 12) << mode;
+    EXPECT_GT(o.summary.preemptions, 0) << mode;
+    EXPECT_LE(o.summary.peak_used_blocks, o.summary.blocks_total) << mode;
+    if (mode == "swap") EXPECT_GT(o.summary.swapped_out_bytes, 0) << mode;
+    if (mode == "recompute") EXPECT_GT(o.summary.recomputed_tokens, 0) << mode;
+  }
+}
+
+TEST(Engine, MoreMemoryMeansFewerPreemptions) {
+  std::vector<Req> reqs;
+  for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
+  nlohmann::json tight = base_scenario(write_trace("mem", reqs));
+  tight["engine"]["activation_reserve_GiB"] = 55.6;
+  nlohmann::json roomy = tight;
+  roomy["engine"]["activation_reserve_GiB"] = 50.0;
+  const Outcome a = run_scenario(tight), b = run_scenario(roomy);
+  EXPECT_GT(a.summary.preemptions, b.summary.preemptions);
+  EXPECT_EQ(b.summary.preemptions, 0);
+  EXPECT_GT(a.results["summary"]["e2e_s"]["mean"].get<double>(), b.results["summary"]["e2e_s"]["mean"].get<double>());
+}
+
+TEST(Engine, RejectsWhatCanNeverBeServedWithAReason) {
+  nlohmann::json doc = base_scenario(write_trace("reject", {{0.0, 100, 10}, {0.1, 200000, 10}, {0.2, 100, 10}}));
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  EXPECT_EQ(o.summary.rejected, 1);
+  EXPECT_EQ(o.summary.completed, 2);
+  EXPECT_NE(o.by_id(1).reject_reason.find("max_model_len"), std::string::npos);
+  EXPECT_EQ(o.results["rejections"]["first"][0]["request_id"], 1);
+
+  nlohmann::json small = base_scenario(write_trace("reject2", {{0.0, 5000, 10}}));
+  small["engine"]["activation_reserve_GiB"] = 55.6;  // about 4,000 tokens of KV
+  const Outcome o2 = run_scenario(small);
+  EXPECT_EQ(o2.summary.rejected, 1);
+  EXPECT_NE(o2.by_id(0).reject_reason.find("KV blocks"), std::string::npos);
+
+  nlohmann::json nochunk = base_scenario(write_trace("reject3", {{0.0, 3000, 10}}));
+  nochunk["engine"]["scheduler"] = "prefill-first";
+  nochunk["engine"]["max_num_batched_tokens"] = 2048;
+  const Outcome o3 = run_scenario(nochunk);
+  EXPECT_EQ(o3.summary.rejected, 1);
+  EXPECT_NE(o3.by_id(0).reject_reason.find("chunked prefill"), std::string::npos);
+}
+
+nlohmann::json steady_synthetic(double rate, int n, std::uint64_t seed) {
+  nlohmann::json doc = base_scenario("unused");
+  doc["workload"] = {{"synthetic",
+                      {{"num_requests", n},
+                       {"arrival", {{"process", "poisson"}, {"rate_per_s", rate}}},
+                       {"prompt_tokens", {{"dist", "lognormal"}, {"mean", 800}, {"sigma", 0.8}, {"max", 8000}}},
+                       {"output_tokens", {{"dist", "lognormal"}, {"mean", 150}, {"sigma", 0.8}, {"max", 1000}}}}}};
+  doc["seed"] = seed;
+  return doc;
+}
+
+TEST(Engine, IsDeterministicForASeed) {
+  nlohmann::json a = run_scenario(steady_synthetic(8, 400, 7)).results;
+  nlohmann::json b = run_scenario(steady_synthetic(8, 400, 7)).results;
+  nlohmann::json c = run_scenario(steady_synthetic(8, 400, 8)).results;
+  for (auto* r : {&a, &b, &c}) (*r)["summary"].erase("wall_time_s");
+  EXPECT_EQ(a.dump(), b.dump());
+  EXPECT_NE(a.dump(), c.dump());
+}
+
+TEST(Engine, LittlesLawHoldsInASteadyStateRun) {
+  const Outcome o = run_scenario(steady_synthetic(10, 3000, 3));
+  expect_conservation(o);
+  const auto& s = o.results["summary"];
+  const double T = s["simulated_time_s"].get<double>();
+  const double lambda = static_cast<double>(o.summary.completed) / T;
+  const double W = s["e2e_s"]["mean"].get<double>();
+  const double L = s["mean_requests_in_system"].get<double>();
+  EXPECT_GT(L, 1.0);
+  EXPECT_NEAR(L, lambda * W, 0.01 * L);
+}
+
+}  // namespace
+}  // namespace kvsim

@@ -1,0 +1,117 @@
+// Strict scenario reading: the reference scenario of DESIGN.md §4.1 is accepted as written; typos, unknown names
+// and impossible configurations are rejected with messages that name the key and list what is valid.
+#include <gtest/gtest.h>
+
+#include "sim/config/json_input.h"
+#include "sim/config/scenario.h"
+
+namespace kvsim {
+namespace {
+
+nlohmann::json reference() {
+  return nlohmann::json::parse(R"({
+    "model": "llama-3.1-8b",
+    "hardware": {"gpu": "h100-sxm", "num_gpus": 1, "tensor_parallel": 1},
+    "engine": {"scheduler": "vllm-v1", "max_num_batched_tokens": 8192, "max_num_seqs": 256, "block_size": 16,
+               "gpu_memory_utilization": 0.9, "preemption": "recompute", "prefix_caching": false},
+    "kv": {"strategy": "full"},
+    "workload": {"trace": {"path": ")" KVSIM_SHARED_DIR R"(/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv",
+                           "format": "azure-2023"}, "max_requests": null, "time_scale": 1.0},
+    "cost_model": {"backend": "roofline"},
+    "seed": 1
+  })");
+}
+
+std::string error_of(const nlohmann::json& doc) {
+  try {
+    prepare_run(doc, ".");
+  } catch (const KvsimError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Scenario, AcceptsTheReferenceScenarioAsWritten) {
+  PreparedRun run = prepare_run(reference(), ".");
+  EXPECT_EQ(run.model->name, "llama-3.1-8b");
+  EXPECT_EQ(run.scheduler_name, "vllm-v1");
+  // Llama-3.1-8B on an H100 at 0.9: roughly 54 GiB of KV at 128 KiB per token = ~440k tokens.
+  EXPECT_GT(run.capacity.capacity_tokens(), 400000);
+  EXPECT_LT(run.capacity.capacity_tokens(), 480000);
+  EXPECT_EQ(run.resolved["engine"]["max_num_seqs"], 256);
+}
+
+TEST(Scenario, UnknownKeysAreErrorsListingValidKeys) {
+  nlohmann::json doc = reference();
+  doc["engine"]["max_num_seq"] = 12;
+  const std::string e = error_of(doc);
+  EXPECT_NE(e.find("engine.max_num_seq"), std::string::npos) << e;
+  EXPECT_NE(e.find("max_num_seqs"), std::string::npos) << e;
+  doc = reference();
+  doc["modle"] = "x";
+  EXPECT_NE(error_of(doc).find("'modle'"), std::string::npos);
+}
+
+TEST(Scenario, UnknownNamesListTheAvailableOnes) {
+  nlohmann::json doc = reference();
+  doc["model"] = "llama-9";
+  EXPECT_NE(error_of(doc).find("llama-3.1-8b"), std::string::npos);
+  doc = reference();
+  doc["hardware"]["gpu"] = "h300";
+  EXPECT_NE(error_of(doc).find("h100-sxm"), std::string::npos);
+  doc = reference();
+  doc["engine"]["scheduler"] = "sjf";
+  EXPECT_NE(error_of(doc).find("prefill-first"), std::string::npos);
+  doc = reference();
+  doc["cost_model"]["backend"] = "magic";
+  EXPECT_NE(error_of(doc).find("roofline"), std::string::npos);
+  doc = reference();
+  doc["engine"]["preemption"] = "drop";
+  EXPECT_NE(error_of(doc).find("recompute, swap"), std::string::npos);
+}
+
+TEST(Scenario, WrongTypesAndRangesNameTheKey) {
+  nlohmann::json doc = reference();
+  doc["engine"]["max_num_seqs"] = "many";
+  EXPECT_NE(error_of(doc).find("engine.max_num_seqs: expected an integer"), std::string::npos);
+  doc = reference();
+  doc["engine"]["gpu_memory_utilization"] = 1.5;
+  EXPECT_NE(error_of(doc).find("engine.gpu_memory_utilization"), std::string::npos);
+}
+
+TEST(Scenario, WeightsThatDoNotFitAreRejected) {
+  nlohmann::json doc = reference();
+  doc["model"] = "llama-3.1-405b";
+  const std::string e = error_of(doc);
+  EXPECT_NE(e.find("does not fit"), std::string::npos) << e;
+  EXPECT_NE(e.find("tensor_parallel"), std::string::npos) << e;
+}
+
+TEST(Scenario, MalformedJsonGivesLineAndColumn) {
+  try {
+    parse_json_text("{\n  \"model\": \"x\",\n  \"seed\": ,\n}", "s.json");
+    FAIL();
+  } catch (const KvsimError& e) {
+    EXPECT_NE(std::string(e.what()).find("s.json:3:"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scenario, OverridesCreateAndReplaceKeys) {
+  nlohmann::json doc = reference();
+  apply_override(doc, "engine.max_num_seqs=64");
+  apply_override(doc, "engine.scheduler=prefill-first");
+  apply_override(doc, "output.timeline_interval_s=0.5");
+  EXPECT_EQ(doc["engine"]["max_num_seqs"], 64);
+  EXPECT_EQ(doc["engine"]["scheduler"], "prefill-first");
+  EXPECT_EQ(doc["output"]["timeline_interval_s"], 0.5);
+  EXPECT_THROW(apply_override(doc, "novalue"), KvsimError);
+  EXPECT_THROW(apply_override(doc, "model.x=1"), KvsimError);  // model is a string, not an object
+}
+
+TEST(Scenario, DemoScenarioIsValid) {
+  PreparedRun run = prepare_run(demo_scenario(), ".");
+  EXPECT_EQ(run.gpu->name, "h100-sxm");
+}
+
+}  // namespace
+}  // namespace kvsim

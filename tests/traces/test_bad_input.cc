@@ -1,0 +1,168 @@
+// Malformed traces: every problem is an error naming the file, line and field, and saying what is valid.
+#include <gtest/gtest.h>
+
+#include "tests/traces/trace_test_util.h"
+
+namespace kvsim {
+namespace {
+
+using testing::error_of;
+using testing::read_all;
+using testing::TempFile;
+
+constexpr const char* kAzureHeader = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+
+std::string read_error(const std::string& format, const TempFile& file) {
+  return error_of([&] { read_all(format, file.path()); });
+}
+
+TEST(BadInput, MissingField) {
+  TempFile f(std::string(kAzureHeader) + "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:47.0,374\n");
+  const std::string e = read_error("azure-2023", f);
+  EXPECT_CONTAINS(e, f.name() + ":3: row has 2 fields; expected 3 comma-separated fields");
+  EXPECT_CONTAINS(e, "TIMESTAMP,ContextTokens,GeneratedTokens");
+
+  TempFile empty_field(std::string(kAzureHeader) + "2023-11-16 18:15:46.6805900,,44\n");
+  EXPECT_CONTAINS(read_error("azure-2023", empty_field), ":2: ContextTokens is empty; expected an integer >= 1");
+
+  TempFile json(R"({"timestamp": 0, "input_length": 10, "hash_ids": [0]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("mooncake", json), json.name() + ":1: output_length is missing; expected an integer >= 1");
+}
+
+TEST(BadInput, NonNumeric) {
+  TempFile f("arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,12abc,5\n");
+  EXPECT_EQ(read_error("vidur-csv", f),
+            f.name() + ":2: num_prefill_tokens '12abc' is not a number; expected an integer >= 1 (tokens)");
+  TempFile ts(std::string(kAzureHeader) + "2023-11-16 18:15:46,374,44\n2023-13-16 18:15:46.5,374,44\n");
+  EXPECT_CONTAINS(read_error("azure-2023", ts), ":3: TIMESTAMP '2023-13-16 18:15:46.5' is not a valid date");
+  TempFile json(R"({"arrival_s": "soon", "prompt_tokens": 1, "output_tokens": 1})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", json), ":1: arrival_s \"soon\" is not a number; expected a non-negative number");
+  TempFile broken("{\"arrival_s\": 0, \"prompt_tokens\": 1, \"output_tokens\": 1}\n{\"arrival_s\": 1,\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", broken), ":2: line is not valid JSON");
+}
+
+TEST(BadInput, Negative) {
+  TempFile f("arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,10,5\n-1.0,10,5\n");
+  EXPECT_EQ(read_error("vidur-csv", f),
+            f.name() + ":3: arrived_at '-1.0' is negative; expected a non-negative decimal number");
+  TempFile tokens("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,-4,18,14,API log\n");
+  EXPECT_CONTAINS(read_error("burstgpt", tokens), ":2: Request tokens '-4' is negative; expected a non-negative integer");
+  TempFile json(R"({"timestamp": 0, "input_length": -10, "output_length": 1, "hash_ids": []})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("mooncake", json), ":1: input_length '-10' is negative");
+}
+
+TEST(BadInput, ZeroPrompt) {
+  TempFile f(std::string(kAzureHeader) + "2023-11-16 18:15:46.6805900,0,44\n");
+  EXPECT_EQ(read_error("azure-2023", f),
+            f.name() + ":2: ContextTokens '0' is not a valid length; expected an integer >= 1 (tokens)");
+  TempFile json(R"({"arrival_s": 0, "prompt_tokens": 0, "output_tokens": 3})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", json), ":1: prompt_tokens '0' is not a valid length");
+}
+
+TEST(BadInput, NonMonotonicArrivalsNeedSort) {
+  TempFile f("arrived_at,num_prefill_tokens,num_decode_tokens\n1.0,10,1\n3.0,20,2\n2.0,30,3\n2.0,40,4\n");
+  const std::string e = read_error("vidur-csv", f);
+  EXPECT_CONTAINS(e, f.name() + ":4: arrived_at goes back in time");
+  EXPECT_CONTAINS(e, "earlier than line 3");
+  EXPECT_CONTAINS(e, "--sort");
+  EXPECT_CONTAINS(e, "workload.trace.sort: true");
+
+  auto sorted = sorted_reader(testing::open_trace("vidur-csv", f.path()));
+  const auto rows = read_all(*sorted);
+  ASSERT_EQ(rows.size(), 4u);
+  // Stable: the two records at 2.0 s keep file order; times re-based to the earliest.
+  EXPECT_EQ(rows[0].prompt_tokens, 10);
+  EXPECT_EQ(rows[1].prompt_tokens, 30);
+  EXPECT_EQ(rows[2].prompt_tokens, 40);
+  EXPECT_EQ(rows[3].prompt_tokens, 20);
+  EXPECT_EQ(rows[0].arrival_ns, 0);
+  EXPECT_EQ(rows[1].arrival_ns, 1'000'000'000);
+  EXPECT_EQ(rows[2].arrival_ns, 1'000'000'000);
+  EXPECT_EQ(rows[3].arrival_ns, 2'000'000'000);
+  EXPECT_EQ(rows[1].source_line, 4);
+}
+
+TEST(BadInput, SortedReaderRebasesWhenTheFirstRowIsNotEarliest) {
+  TempFile f(R"({"arrival_s": 5, "prompt_tokens": 1, "output_tokens": 1})" "\n"
+             R"({"arrival_s": 2, "prompt_tokens": 2, "output_tokens": 1})" "\n", ".jsonl");
+  auto sorted = sorted_reader(testing::open_trace("jsonl", f.path()));
+  const auto rows = read_all(*sorted);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].prompt_tokens, 2);
+  EXPECT_EQ(rows[0].arrival_ns, 0);
+  EXPECT_EQ(rows[1].arrival_ns, 3'000'000'000);
+}
+
+TEST(BadInput, UnknownJsonlKey) {
+  TempFile f(R"({"arrival_s": 0, "prompt_tokens": 5, "output_tokens": 1})" "\n"
+             R"({"arrival_s": 1, "prompt_tokens": 5, "output_tokens": 1, "priority": 2})" "\n", ".jsonl");
+  const std::string e = read_error("jsonl", f);
+  EXPECT_CONTAINS(e, f.name() + ":2: key 'priority' is not part of this format");
+  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, session_id");
+}
+
+TEST(BadInput, JsonlHashesAndSessions) {
+  TempFile ok(R"({"arrival_s": 0.5, "prompt_tokens": 20, "output_tokens": 2, "hash_ids": [7, 8], "hash_block_tokens": 16, "session_id": "s1"})" "\n", ".jsonl");
+  const auto rows = read_all("jsonl", ok.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].hash_ids, (std::vector<std::uint64_t>{7, 8}));
+  EXPECT_EQ(rows[0].hash_block_tokens, 16);
+  EXPECT_EQ(rows[0].session_id, "s1");
+
+  TempFile no_block(R"({"arrival_s": 0, "prompt_tokens": 20, "output_tokens": 2, "hash_ids": [7, 8]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", no_block), ":1: hash_block_tokens is missing");
+  TempFile short_hashes(R"({"arrival_s": 0, "prompt_tokens": 40, "output_tokens": 2, "hash_ids": [7, 8], "hash_block_tokens": 16})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", short_hashes), ":1: hash_ids has 2 ids for a 40-token prompt");
+  TempFile bad_hash(R"({"arrival_s": 0, "prompt_tokens": 1, "output_tokens": 2, "hash_ids": [-1], "hash_block_tokens": 16})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", bad_hash), "hash_ids element 0 (-1) is negative");
+}
+
+TEST(BadInput, WrongHeaderListsFormats) {
+  TempFile f("time,prompt,output\n0,1,1\n");
+  const std::string e = error_of([&] { detect_trace_format(f.path()); });
+  EXPECT_CONTAINS(e, f.name() + ":1: cannot tell the trace format from 'time,prompt,output'");
+  for (const std::string& name : trace_formats().names()) EXPECT_CONTAINS(e, name + ": ");
+  EXPECT_CONTAINS(e, "TIMESTAMP,ContextTokens,GeneratedTokens");
+
+  EXPECT_CONTAINS(error_of([&] { testing::open_trace("azure-2023", f.path()); }),
+                  f.name() + ":1: header 'time,prompt,output' does not match the azure-2023 format; expected the azure-2023 "
+                             "header 'TIMESTAMP,ContextTokens,GeneratedTokens'");
+  TempFile csv_as_json("arrived_at,num_prefill_tokens,num_decode_tokens\n", ".jsonl");
+  EXPECT_CONTAINS(error_of([&] { testing::open_trace("jsonl", csv_as_json.path()); }), ":1: line is not valid JSON");
+  TempFile other_json(R"({"arrival_s": 0, "prompt_tokens": 5, "output_tokens": 1})" "\n", ".jsonl");
+  EXPECT_CONTAINS(error_of([&] { testing::open_trace("mooncake", other_json.path()); }),
+                  ":1: first object has no 'input_length' key, so it is not a mooncake trace");
+  EXPECT_EQ(detect_trace_format(other_json.path()), "jsonl");
+}
+
+TEST(BadInput, MissingOrEmptyFile) {
+  EXPECT_CONTAINS(error_of([] { testing::open_trace("azure-2023", "/nonexistent/conv.csv"); }),
+                  "/nonexistent/conv.csv: trace file does not exist");
+  TempFile empty("");
+  EXPECT_CONTAINS(error_of([&] { testing::open_trace("burstgpt", empty.path()); }), ":1: file is empty (no header line)");
+  EXPECT_CONTAINS(error_of([&] { detect_trace_format(empty.path()); }), "the trace file is empty");
+}
+
+TEST(BadInput, ToleratedLayoutDetails) {
+  // CRLF line ends, a byte-order mark, blank lines (still counted) and a header-only file.
+  TempFile crlf("\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\r\n2023-11-16 23:59:59.9999999,5,1\r\n\r\n"
+                "2023-11-17 00:00:00.0000001,6,2\r\n");
+  const auto rows = read_all("azure-2023", crlf.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].arrival_ns, 200);  // across midnight, 100-ns precision
+  EXPECT_EQ(rows[1].source_line, 4);
+  TempFile header_only(kAzureHeader);
+  EXPECT_TRUE(read_all("azure-2023", header_only.path()).empty());
+}
+
+TEST(BadInput, AzureTimestampsAcrossMonthAndYear) {
+  TempFile f(std::string(kAzureHeader) + "2023-12-31 23:59:59.5,5,1\n2024-01-01 00:00:00.25,5,1\n2024-03-01 00:00:00,5,1\n");
+  const auto rows = read_all("azure-2023", f.path());
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].arrival_ns, 750'000'000);
+  // 2024 is a leap year: Jan 31 + Feb 29 days, minus half a second.
+  EXPECT_EQ(rows[2].arrival_ns, (60LL * 86'400) * 1'000'000'000 + 500'000'000);
+}
+
+}  // namespace
+}  // namespace kvsim

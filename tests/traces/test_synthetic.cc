@@ -1,0 +1,258 @@
+// Synthetic workloads: kvsim's own samplers, arrival processes and length distributions.
+#include <cmath>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/traces/trace_test_util.h"
+#include "traces/random.h"
+#include "traces/workload.h"
+
+namespace kvsim {
+namespace {
+
+using nlohmann::json;
+using testing::error_of;
+using testing::read_all;
+
+std::vector<TraceRecord> generate(const json& synthetic, std::uint64_t seed = 1) {
+  const json workload = {{"synthetic", synthetic}};
+  ParamReader params(workload, "workload");
+  auto reader = make_workload(params, seed, std::filesystem::temp_directory_path());
+  return read_all(*reader);
+}
+
+json spec(const json& arrival, std::int64_t n = 20'000) {
+  return {{"num_requests", n},
+          {"arrival", arrival},
+          {"prompt_tokens", {{"dist", "lognormal"}, {"mean", 1000}, {"sigma", 1.0}}},
+          {"output_tokens", {{"dist", "uniform"}, {"min", 10}, {"max", 500}}}};
+}
+
+struct GapStats {
+  double rate = 0, cv = 0;
+};
+
+GapStats gap_stats(const std::vector<TraceRecord>& rows) {
+  double sum = 0, sum2 = 0;
+  const auto n = static_cast<double>(rows.size() - 1);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const double g = static_cast<double>(rows[i].arrival_ns - rows[i - 1].arrival_ns) * 1e-9;
+    sum += g;
+    sum2 += g * g;
+  }
+  const double mean = sum / n;
+  return {1.0 / mean, std::sqrt(sum2 / n - mean * mean) / mean};
+}
+
+template <class F>
+double mean_of(const std::vector<TraceRecord>& rows, F field) {
+  double sum = 0;
+  for (const auto& r : rows) sum += static_cast<double>(field(r));
+  return sum / static_cast<double>(rows.size());
+}
+
+TEST(Rng, SameSeedAndStreamGiveTheSameDraws) {
+  Rng a(42, RngStream::kPromptLengths), b(42, RngStream::kPromptLengths), c(42, RngStream::kOutputLengths);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  Rng d(42, RngStream::kPromptLengths);
+  EXPECT_NE(c.next_u64(), d.next_u64());
+}
+
+TEST(Rng, GoldenIntegerDraws) {
+  // mt19937_64 is fully specified by the standard and uniform_int is kvsim's own: these values must not change
+  // between platforms or releases (they pin the seed → stream mapping that scenario results depend on).
+  Rng rng(42, RngStream::kPromptLengths);
+  std::vector<std::int64_t> draws;
+  for (int i = 0; i < 6; ++i) draws.push_back(rng.uniform_int(0, 1000));
+  EXPECT_EQ(draws, (std::vector<std::int64_t>{GOLDEN_DRAWS}));
+}
+
+TEST(Rng, SamplerMoments) {
+  Rng rng(7, RngStream::kArrivals);
+  constexpr int kN = 200'000;
+  double e = 0, z = 0, z2 = 0, g = 0, u = 0;
+  for (int i = 0; i < kN; ++i) {
+    e += rng.exponential(4.0);
+    const double x = rng.normal();
+    z += x;
+    z2 += x * x;
+    g += rng.gamma(0.3, 2.0);
+    u += static_cast<double>(rng.uniform_int(-3, 3));
+  }
+  EXPECT_NEAR(e / kN, 0.25, 0.25 * 0.01);
+  EXPECT_NEAR(z / kN, 0.0, 0.01);
+  EXPECT_NEAR(z2 / kN, 1.0, 0.01);
+  EXPECT_NEAR(g / kN, 0.6, 0.6 * 0.02);
+  EXPECT_NEAR(u / kN, 0.0, 0.02);
+}
+
+TEST(Synthetic, SameSeedSameStreamDifferentSeedDifferentStream) {
+  const json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 500);
+  const auto a = generate(s, 3), b = generate(s, 3), c = generate(s, 4);
+  ASSERT_EQ(a.size(), 500u);
+  ASSERT_EQ(c.size(), 500u);
+  int differing = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].arrival_ns, b[i].arrival_ns);
+    EXPECT_EQ(a[i].prompt_tokens, b[i].prompt_tokens);
+    EXPECT_EQ(a[i].output_tokens, b[i].output_tokens);
+    differing += a[i].arrival_ns != c[i].arrival_ns || a[i].prompt_tokens != c[i].prompt_tokens;
+  }
+  EXPECT_GT(differing, 490);
+  EXPECT_EQ(a[0].arrival_ns, 0);
+}
+
+TEST(Synthetic, ChangingLengthsKeepsArrivals) {
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 100);
+  const auto a = generate(s);
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 7}};
+  const auto b = generate(s);
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i].arrival_ns, b[i].arrival_ns);
+  EXPECT_EQ(b[5].prompt_tokens, 7);
+}
+
+TEST(Synthetic, PoissonRate) {
+  const auto rows = generate(spec({{"process", "poisson"}, {"rate_per_s", 10}}));
+  ASSERT_EQ(rows.size(), 20'000u);
+  const GapStats g = gap_stats(rows);
+  EXPECT_NEAR(g.rate, 10.0, 10.0 * 0.03);
+  EXPECT_NEAR(g.cv, 1.0, 0.05);
+}
+
+TEST(Synthetic, GammaRateAndCv) {
+  for (const double cv : {0.5, 2.0}) {
+    const auto rows = generate(spec({{"process", "gamma"}, {"rate_per_s", 5}, {"cv", cv}}, 50'000));
+    const GapStats g = gap_stats(rows);
+    EXPECT_NEAR(g.rate, 5.0, 5.0 * 0.03) << "cv " << cv;
+    EXPECT_NEAR(g.cv, cv, cv * 0.05) << "cv " << cv;
+  }
+}
+
+TEST(Synthetic, ConstantArrivals) {
+  const auto rows = generate(spec({{"process", "constant"}, {"rate_per_s", 4}}, 1000));
+  for (std::size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(rows[i].arrival_ns, static_cast<SimTimeNs>(i) * 250'000'000);
+}
+
+TEST(Synthetic, DurationBoundsTheStream) {
+  json s = spec({{"process", "constant"}, {"rate_per_s", 4}});
+  s.erase("num_requests");
+  s["duration_s"] = 10;
+  const auto rows = generate(s);
+  ASSERT_EQ(rows.size(), 40u);  // 0, 0.25, ..., 9.75 s
+  EXPECT_LT(rows.back().arrival_ns, 10'000'000'000);
+}
+
+TEST(Synthetic, LognormalMeanAndClamp) {
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 50'000);
+  const auto rows = generate(s);
+  EXPECT_NEAR(mean_of(rows, [](const TraceRecord& r) { return r.prompt_tokens; }), 1000.0, 1000.0 * 0.03);
+  s["prompt_tokens"] = {{"dist", "lognormal"}, {"mean", 1000}, {"sigma", 1.5}, {"min", 100}, {"max", 2000}};
+  for (const auto& r : generate(s)) {
+    ASSERT_GE(r.prompt_tokens, 100);
+    ASSERT_LE(r.prompt_tokens, 2000);
+  }
+}
+
+TEST(Synthetic, UniformAndFixedLengths) {
+  const auto rows = generate(spec({{"process", "poisson"}, {"rate_per_s", 10}}));
+  std::set<TokenCount> seen;
+  for (const auto& r : rows) {
+    ASSERT_GE(r.output_tokens, 10);
+    ASSERT_LE(r.output_tokens, 500);
+    seen.insert(r.output_tokens);
+  }
+  EXPECT_EQ(seen.size(), 491u);  // every value of 10..500 drawn at least once
+  EXPECT_NEAR(mean_of(rows, [](const TraceRecord& r) { return r.output_tokens; }), 255.0, 255.0 * 0.02);
+}
+
+TEST(Synthetic, ZipfStaysInRangeWithPowerLawFrequencies) {
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 50'000);
+  s["output_tokens"] = {{"dist", "zipf"}, {"min", 1}, {"max", 100}, {"exponent", 1.0}};
+  s["prompt_tokens"] = {{"dist", "zipf"}, {"min", 200}, {"max", 4000}, {"exponent", 1.2}};
+  int ones = 0;
+  for (const auto& r : generate(s)) {
+    ASSERT_GE(r.output_tokens, 1);
+    ASSERT_LE(r.output_tokens, 100);
+    ASSERT_GE(r.prompt_tokens, 200);
+    ASSERT_LE(r.prompt_tokens, 4000);
+    ones += r.output_tokens == 1;
+  }
+  double harmonic = 0;
+  for (int k = 1; k <= 100; ++k) harmonic += 1.0 / k;
+  EXPECT_NEAR(ones / 50'000.0, 1.0 / harmonic, 0.03 / harmonic);
+}
+
+TEST(Synthetic, EmpiricalSamplesRowsJointly) {
+  // Output = 10 × prompt in every row, so joint sampling keeps that relation and independent sampling breaks it.
+  std::string rows = "num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n";
+  for (int p = 1; p <= 50; ++p) rows += std::to_string(p) + "," + std::to_string(10 * p) + ",0,0\n";
+  testing::TempFile file(rows);
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 2000);
+  s["prompt_tokens"] = {{"dist", "empirical"}, {"path", file.name()}, {"format", "vidur-csv"}};
+  s["output_tokens"] = {{"dist", "empirical"}, {"path", file.name()}};  // format detected: still the same table
+  std::set<TokenCount> prompts;
+  for (const auto& r : generate(s)) {
+    ASSERT_EQ(r.output_tokens, 10 * r.prompt_tokens);
+    prompts.insert(r.prompt_tokens);
+  }
+  EXPECT_EQ(prompts.size(), 50u);
+
+  s["output_tokens"] = {{"dist", "fixed"}, {"value", 3}};
+  for (const auto& r : generate(s)) ASSERT_EQ(r.output_tokens, 3);
+}
+
+TEST(Synthetic, EmpiricalFromRealShareGpt) {
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 20'000);
+  const std::string path =
+      testing::real_trace("sharegpt_sarathi/sharegpt_8k_filtered_stats_llama2_tokenizer.csv").string();
+  s["prompt_tokens"] = {{"dist", "empirical"}, {"path", path}, {"format", "vidur-csv"}};
+  s["output_tokens"] = {{"dist", "empirical"}, {"path", path}, {"format", "vidur-csv"}};
+  const auto rows = generate(s);
+  double file_mean = 0;
+  const auto all = read_all("vidur-csv", path);
+  for (const auto& r : all) file_mean += static_cast<double>(r.prompt_tokens) / static_cast<double>(all.size());
+  EXPECT_NEAR(mean_of(rows, [](const TraceRecord& r) { return r.prompt_tokens; }), file_mean, file_mean * 0.03);
+  for (const auto& r : rows) ASSERT_LE(r.output_tokens, 1024);  // the file's decode cap
+}
+
+TEST(Synthetic, BadSpecsAreErrors) {
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 10}}, 10);
+  json no_bound = s;
+  no_bound.erase("num_requests");
+  EXPECT_CONTAINS(error_of([&] { generate(no_bound); }), "workload.synthetic.num_requests: required key is missing");
+
+  json bad_process = s;
+  bad_process["arrival"] = {{"process", "hawkes"}, {"rate_per_s", 1}};
+  EXPECT_CONTAINS(error_of([&] { generate(bad_process); }),
+                  "workload.synthetic.arrival.process: unknown arrival process 'hawkes'; available: poisson, gamma, constant");
+
+  json extra_key = s;
+  extra_key["arrival"]["cv"] = 2;  // cv is a gamma parameter
+  EXPECT_CONTAINS(error_of([&] { generate(extra_key); }), "unknown key 'workload.synthetic.arrival.cv'");
+
+  json bad_rate = s;
+  bad_rate["arrival"]["rate_per_s"] = 0;
+  EXPECT_CONTAINS(error_of([&] { generate(bad_rate); }), "workload.synthetic.arrival.rate_per_s: 0 is not a valid rate");
+
+  json gamma_without_cv = s;
+  gamma_without_cv["arrival"] = {{"process", "gamma"}, {"rate_per_s", 1}};
+  EXPECT_CONTAINS(error_of([&] { generate(gamma_without_cv); }), "workload.synthetic.arrival.cv: required key is missing");
+
+  json bad_dist = s;
+  bad_dist["prompt_tokens"] = {{"dist", "pareto"}};
+  EXPECT_CONTAINS(error_of([&] { generate(bad_dist); }),
+                  "unknown length distribution 'pareto'; available: fixed, uniform, lognormal, zipf, empirical");
+
+  json bad_uniform = s;
+  bad_uniform["output_tokens"] = {{"dist", "uniform"}, {"min", 10}, {"max", 5}};
+  EXPECT_CONTAINS(error_of([&] { generate(bad_uniform); }), "workload.synthetic.output_tokens.max: 5 is too small");
+
+  json missing_lengths = s;
+  missing_lengths.erase("output_tokens");
+  EXPECT_CONTAINS(error_of([&] { generate(missing_lengths); }), "workload.synthetic.output_tokens.dist: required key is missing");
+}
+
+}  // namespace
+}  // namespace kvsim

@@ -1,0 +1,125 @@
+// `kvsim list models|gpus|schedulers|cost-models|trace-formats [--json]`: print the catalogs and registries.
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/cost/kernel_cost_model.h"
+#include "models/spec/catalog.h"
+#include "sim/core/error.h"
+#include "sim/core/units.h"
+#include "sim/sched/scheduler.h"
+#include "tools/kvsim/commands.h"
+#include "traces/trace_reader.h"
+
+namespace kvsim::cli {
+
+namespace {
+
+template <class R>
+nlohmann::json registry_json(const R& registry) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : registry.entries()) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const ParamDoc& p : e.params) {
+      params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help}});
+    }
+    out.push_back({{"name", e.name}, {"description", e.description}, {"citation", e.citation}, {"params", params}});
+  }
+  return out;
+}
+
+template <class R>
+void print_registry(const R& registry) {
+  for (const auto& e : registry.entries()) {
+    fmt::print("{:<16} {}\n{:<16} source: {}\n", e.name, e.description, "", e.citation);
+    for (const ParamDoc& p : e.params) {
+      fmt::print("{:<18}{} ({}, default {}): {}\n", "", p.name, p.type, p.default_value, p.help);
+    }
+  }
+}
+
+std::string attention_summary(const LlmSpec& m) {
+  if (m.mla) return fmt::format("MLA latent {}+{}", m.mla->kv_lora_rank, m.mla->qk_rope_head_dim);
+  const int sliding = m.num_sliding_layers();
+  const std::string heads = m.num_kv_heads == m.num_attention_heads ? "MHA"
+                            : m.num_kv_heads == 1                  ? "MQA"
+                                                                   : fmt::format("GQA {}/{}", m.num_attention_heads,
+                                                                                 m.num_kv_heads);
+  if (sliding == 0) return heads;
+  TokenCount w = 0;
+  for (TokenCount x : m.layer_window_tokens) w = std::max(w, x);
+  if (sliding == m.num_layers) return fmt::format("{}, window {}", heads, w);
+  return fmt::format("{}, {} of {} layers window {}", heads, sliding, m.num_layers, w);
+}
+
+void list_models(bool json) {
+  const Catalog& cat = Catalog::builtin();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const LlmSpec& m : cat.models()) {
+      nlohmann::json j = to_json(m);
+      j["computed_params_billion"] = m.parameter_count() / 1e9;
+      j["active_params_billion"] = m.active_parameter_count() / 1e9;
+      j["kv_bytes_per_token"] = m.kv_bytes_per_token();
+      out.push_back(j);
+    }
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  fmt::print("{:<16} {:>7} {:>7} {:>6} {:>11} {:>9}  {}\n", "model", "params", "active", "layers",
+             "KV B/token", "max ctx", "attention");
+  for (const LlmSpec& m : cat.models()) {
+    fmt::print("{:<16} {:>6.1f}B {:>6.1f}B {:>6} {:>11.0f} {:>9}  {}\n", m.name, m.parameter_count() / 1e9,
+               m.active_parameter_count() / 1e9, m.num_layers, m.kv_bytes_per_token(), m.max_context_tokens,
+               attention_summary(m));
+  }
+}
+
+void list_gpus(bool json) {
+  const Catalog& cat = Catalog::builtin();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const GpuSpec& g : cat.gpus()) out.push_back(to_json(g));
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  fmt::print("{:<14} {:>8} {:>9} {:>10} {:>10} {:>9} {:>8} {:>7}\n", "gpu", "mem GiB", "HBM TB/s", "bf16 TF/s",
+             "fp8 TF/s", "NVLink GB/s", "PCIe GB/s", "$/h");
+  for (const GpuSpec& g : cat.gpus()) {
+    const auto fp8 = g.dense_flops.find("fp8");
+    fmt::print("{:<14} {:>8.1f} {:>9.2f} {:>10.0f} {:>10} {:>11.0f} {:>9.0f} {:>7.2f}\n", g.name,
+               g.memory_bytes / units::kGiB, g.hbm_bandwidth_Bps / 1e12, g.flops_for("bf16") / 1e12,
+               fp8 == g.dense_flops.end() ? std::string("-") : fmt::format("{:.0f}", fp8->second / 1e12),
+               g.nvlink_bandwidth_Bps / 1e9, g.pcie_bandwidth_Bps / 1e9, g.price_per_hour_usd);
+  }
+}
+
+}  // namespace
+
+void add_list_command(CLI::App& app) {
+  auto what = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* list = app.add_subcommand("list", "List the built-in catalogs and policy registries.");
+  list->add_option("what", *what, "models | gpus | schedulers | cost-models | trace-formats")
+      ->required()
+      ->check(CLI::IsMember({"models", "gpus", "schedulers", "cost-models", "trace-formats"}));
+  list->add_flag("--json", *json, "print JSON instead of a table");
+  list->callback([what, json] {
+    if (*what == "models") return list_models(*json);
+    if (*what == "gpus") return list_gpus(*json);
+    const auto show = [&](const auto& registry) {
+      if (*json) {
+        fmt::print("{}\n", registry_json(registry).dump(2));
+      } else {
+        print_registry(registry);
+      }
+    };
+    if (*what == "schedulers") return show(schedulers());
+    if (*what == "cost-models") return show(cost_models());
+    show(trace_formats());
+  });
+}
+
+}  // namespace kvsim::cli

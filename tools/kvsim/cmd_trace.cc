@@ -1,0 +1,44 @@
+// `kvsim trace stats FILE [--format F] [--json] [--sort]`: statistics of a trace file.
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "tools/kvsim/commands.h"
+#include "traces/trace_reader.h"
+#include "traces/trace_stats.h"
+
+namespace kvsim::cli {
+
+void add_trace_command(CLI::App& app) {
+  CLI::App* trace = app.add_subcommand("trace", "Inspect trace files.");
+  trace->require_subcommand(1);
+  struct Args {
+    std::string file, format;
+    bool json = false, sort = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* stats = trace->add_subcommand(
+      "stats", "Request count, duration, rate, inter-arrival CV, prompt/output length percentiles, prefix reuse.");
+  stats->add_option("file", args->file, "trace file")->required()->check(CLI::ExistingFile);
+  stats->add_option("--format", args->format,
+                    "azure-2023 | mooncake | burstgpt | vidur-csv | jsonl (default: detected from the first line)");
+  stats->add_flag("--json", args->json, "print JSON");
+  stats->add_flag("--sort", args->sort, "accept non-monotonic timestamps by sorting (reads the file whole)");
+  stats->callback([args] {
+    const std::string format = args->format.empty() ? detect_trace_format(args->file) : args->format;
+    std::unique_ptr<ITraceReader> reader = trace_formats().get(format, "--format").factory(args->file);
+    if (args->sort) reader = sorted_reader(std::move(reader));
+    const TraceStats s = compute_trace_stats(*reader);
+    if (args->json) {
+      nlohmann::json j = to_json(s);
+      j["file"] = args->file;
+      j["format"] = format;
+      fmt::print("{}\n", j.dump(2));
+    } else {
+      fmt::print("file: {}\nformat: {}\n{}", args->file, format, to_text(s));
+    }
+  });
+}
+
+}  // namespace kvsim::cli

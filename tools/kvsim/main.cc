@@ -1,0 +1,34 @@
+// kvsim command-line entry point: dispatches to the subcommands; turns every user error into a message on
+// stderr and a non-zero exit (2 for usage errors from CLI11, 1 for errors in the input).
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "sim/core/error.h"
+#include "tools/kvsim/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "kvsim: trace-driven simulator and cost model for LLM serving and KV-cache strategies.\n"
+      "Replays a trace or synthetic workload through a model of a serving engine (continuous batching, paged KV,\n"
+      "chunked prefill, preemption) priced by a roofline cost model, and writes results.json, requests.csv,\n"
+      "timeline.csv and report.html.",
+      "kvsim"};
+  app.require_subcommand(1);
+  kvsim::cli::add_run_commands(app);
+  kvsim::cli::add_list_command(app);
+  kvsim::cli::add_trace_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const kvsim::KvsimError& e) {
+    fmt::print(stderr, "kvsim: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kvsim: internal error: {}\n", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+// jsonl: kvsim's own trace format, one object per line:
+//   {"arrival_s": 0.0, "prompt_tokens": 100, "output_tokens": 20}
+// with optional "hash_ids" (prefix-block hashes, together with "hash_block_tokens") and "session_id".
+// Every key is checked; an unknown key is an error (see traces/FORMAT.md).
+#include "traces/impl/formats.h"
+#include "traces/impl/json_reader.h"
+
+namespace kvsim::trace_impl {
+
+namespace {
+
+constexpr std::int64_t kNsPerS = 1'000'000'000;
+
+class JsonlReader final : public JsonTraceReader {
+ public:
+  explicit JsonlReader(const std::filesystem::path& path)
+      : JsonTraceReader("jsonl", path, "prompt_tokens",
+                        "the keys arrival_s, prompt_tokens, output_tokens and optionally hash_ids, "
+                        "hash_block_tokens, session_id") {
+    set_arrival_field("arrival_s");
+  }
+
+ private:
+  bool parse_object(const JsonRow& row, TraceRecord& out) override {
+    row.reject_unknown_keys(
+        {"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens", "session_id"});
+    out.arrival_ns = row.time_ns("arrival_s", kNsPerS);
+    out.prompt_tokens = row.length("prompt_tokens");
+    out.output_tokens = row.length("output_tokens");
+    if (row.has("hash_ids")) {
+      out.hash_ids = row.hash_ids("hash_ids");
+      out.hash_block_tokens = row.length("hash_block_tokens");
+      require_hash_coverage(out.hash_ids.size(), out.prompt_tokens, out.hash_block_tokens, row.pos(), "hash_ids");
+    } else if (row.has("hash_block_tokens")) {
+      throw_trace_error(row.pos(), "hash_block_tokens", "is given without hash_ids",
+                        "both hash_ids and hash_block_tokens, or neither");
+    }
+    if (row.has("session_id")) out.session_id = row.string("session_id");
+    return true;
+  }
+};
+
+}  // namespace
+
+TraceFormatRegistry::Entry jsonl_format() {
+  return {"jsonl",
+          "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids, hash_block_tokens, session_id]}, strict",
+          "kvsim traces/FORMAT.md",
+          {},
+          [](const std::filesystem::path& path) -> std::unique_ptr<ITraceReader> {
+            return std::make_unique<JsonlReader>(path);
+          }};
+}
+
+}  // namespace kvsim::trace_impl
