@@ -109,6 +109,18 @@ std::string sig3(double v) {
   return fmt::format("{:.{}f}", v, decimals);
 }
 
+// A parameter as written by a person: whole numbers exactly (with separators), others to 3 significant digits
+// without trailing zeros ("0.5", not "0.500").
+std::string plain(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) return grouped(static_cast<long long>(v));
+  std::string out = sig3(v);
+  if (out.find('.') != std::string::npos && out.find('e') == std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  return out;
+}
+
 std::string fmt_seconds(std::optional<double> s) {
   if (!s) return std::string(kMissing);
   const double v = *s, a = std::fabs(v);
@@ -245,8 +257,8 @@ std::string workload_text(const json& scenario) {
   } else {
     out = "unspecified workload";
   }
-  if (auto m = number(*w, {"max_requests"})) out += ", first " + sig3(*m) + " requests";
-  if (auto t = number(*w, {"time_scale"}); t && *t != 1.0) out += ", time scale " + sig3(*t);
+  if (auto m = number(*w, {"max_requests"})) out += ", first " + plain(*m) + " requests";
+  if (auto t = number(*w, {"time_scale"}); t && *t != 1.0) out += ", time scale " + plain(*t);
   return out;
 }
 
@@ -304,9 +316,9 @@ void append_header(std::string& out, const json& r) {
   if (gpu.empty()) gpu = text(r, {"gpu", "name"});
   if (gpu.empty()) gpu = "unknown GPU";
   std::string gpus = gpu;
-  if (auto n = number(r, {"scenario", "hardware", "num_gpus"}); n && *n != 1) gpus = sig3(*n) + " \u00d7 " + gpu;
-  if (auto tp = number(r, {"scenario", "hardware", "tensor_parallel"}); tp && *tp != 1) gpus += ", TP " + sig3(*tp);
-  if (auto pp = number(r, {"scenario", "hardware", "pipeline_parallel"}); pp && *pp != 1) gpus += ", PP " + sig3(*pp);
+  if (auto n = number(r, {"scenario", "hardware", "num_gpus"}); n && *n != 1) gpus = plain(*n) + " \u00d7 " + gpu;
+  if (auto tp = number(r, {"scenario", "hardware", "tensor_parallel"}); tp && *tp != 1) gpus += ", TP " + plain(*tp);
+  if (auto pp = number(r, {"scenario", "hardware", "pipeline_parallel"}); pp && *pp != 1) gpus += ", PP " + plain(*pp);
   std::string scheduler = text(r, {"scenario", "engine", "scheduler"});
   std::string kv;
   if (const json* k = find(r, {"scenario", "kv"})) kv = strategy_text(*k);

@@ -1,0 +1,207 @@
+// The kvsim command line on good and bad input: exit codes, messages that name the file/line/key and list what
+// is valid, atomic output directories.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+fs::path scratch() {
+  const fs::path d = fs::temp_directory_path() / "kvsim-cli-tests";
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result kvsim(const std::string& args) {
+  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  const std::string cmd = std::string(KVSIM_BIN) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+fs::path write(const std::string& name, const std::string& text) {
+  const fs::path p = scratch() / name;
+  std::ofstream(p) << text;
+  return p;
+}
+
+const std::string kAzure = std::string(KVSIM_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv";
+
+std::string scenario_with_trace(const std::string& trace_path, const std::string& format) {
+  nlohmann::json doc = {{"model", "llama-3.1-8b"},
+                        {"hardware", {{"gpu", "h100-sxm"}}},
+                        {"workload", {{"trace", {{"path", trace_path}, {"format", format}}}}}};
+  return doc.dump(2);
+}
+
+TEST(Cli, HelpForEverySubcommand) {
+  for (const std::string sub : {"", "run", "demo", "list", "trace stats"}) {
+    const Result r = kvsim(sub + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << r.out;
+  }
+}
+
+TEST(Cli, DemoWritesACompleteRunDirectory) {
+  const fs::path out = scratch() / "demo";
+  const Result r = kvsim("demo --quiet --out " + out.string() + " --set workload.synthetic.duration_s=20");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"results.json", "requests.csv", "timeline.csv", "scenario.json", "report.html"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  const auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s", "queue_s"}) {
+    for (const char* q : {"mean", "p50", "p90", "p99", "max"}) EXPECT_TRUE(results["summary"][k].contains(q)) << k << q;
+  }
+  EXPECT_TRUE(results["summary"]["kv"].contains("capacity_tokens"));
+  EXPECT_TRUE(results["summary"]["prefix_cache"].contains("hit_rate"));
+  EXPECT_EQ(results["kvsim_version"], "0.1.0");
+  const auto arrived = results["summary"]["requests"]["arrived"].get<long long>();
+  // requests.csv has a header and one row per arrived request.
+  std::ifstream csv(out / "requests.csv");
+  long long lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, arrived + 1);
+  // No staging directories are left behind.
+  for (const auto& e : fs::directory_iterator(scratch())) {
+    EXPECT_EQ(e.path().filename().string().find("demo.tmp"), std::string::npos);
+  }
+}
+
+TEST(Cli, ListsCatalogsAndRegistries) {
+  Result r = kvsim("list models");
+  EXPECT_EQ(r.code, 0);
+  for (const char* m : {"llama-3.1-8b", "deepseek-v3", "gemma-3-27b", "mixtral-8x7b"}) {
+    EXPECT_NE(r.out.find(m), std::string::npos) << m;
+  }
+  r = kvsim("list gpus --json");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 5u);
+  r = kvsim("list schedulers");
+  EXPECT_NE(r.out.find("prefill-first"), std::string::npos);
+  r = kvsim("list trace-formats");
+  EXPECT_NE(r.out.find("mooncake"), std::string::npos);
+  r = kvsim("list widgets");
+  EXPECT_NE(r.code, 0);
+}
+
+TEST(Cli, TraceStatsOnARealTrace) {
+  const Result r = kvsim("trace stats --json " + kAzure);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["requests"], 19366);
+  EXPECT_EQ(j["format"], "azure-2023");
+}
+
+TEST(Cli, MalformedJsonNamesLineAndColumn) {
+  const fs::path p = write("bad.json", "{\n  \"model\": \"llama-3.1-8b\",\n  \"seed\": 1,,\n}\n");
+  const Result r = kvsim("run " + p.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bad.json:3:"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownKeyListsValidKeys) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["engine"] = {{"max_batch", 3}};
+  const Result r = kvsim("run " + write("unknown_key.json", doc.dump()).string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("engine.max_batch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("max_num_batched_tokens"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownNamesListAvailableOnes) {
+  const fs::path p = write("names.json", scenario_with_trace(kAzure, "azure-2023"));
+  Result r = kvsim("run " + p.string() + " --set model=gpt-5");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("llama-3.1-70b"), std::string::npos) << r.err;
+  r = kvsim("run " + p.string() + " --set hardware.gpu=tpu");
+  EXPECT_NE(r.err.find("h200-sxm"), std::string::npos) << r.err;
+  r = kvsim("run " + p.string() + " --set engine.scheduler=lottery");
+  EXPECT_NE(r.err.find("vllm-v1"), std::string::npos) << r.err;
+  r = kvsim("run " + p.string() + " --set workload.trace.format=parquet");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("mooncake"), std::string::npos) << r.err;
+}
+
+TEST(Cli, WeightsThatDoNotFitAreAnError) {
+  const fs::path p = write("big.json", scenario_with_trace(kAzure, "azure-2023"));
+  const Result r = kvsim("run " + p.string() + " --set model=llama-3.1-70b");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("does not fit"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadTraceRowsNameFileAndLine) {
+  const std::string header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+  const std::string ok = "2023-11-16 18:15:46.6805900,374,44\n";
+  const struct {
+    const char* name;
+    std::string row;
+  } cases[] = {{"missing", "2023-11-16 18:15:47.0000000,374\n"},
+               {"negative", "2023-11-16 18:15:47.0000000,-5,44\n"},
+               {"text", "2023-11-16 18:15:47.0000000,abc,44\n"}};
+  for (const auto& c : cases) {
+    const fs::path trace = write(std::string("trace_") + c.name + ".csv", header + ok + c.row);
+    const fs::path p = write(std::string("s_") + c.name + ".json", scenario_with_trace(trace.string(), "azure-2023"));
+    const fs::path out = scratch() / (std::string("out_") + c.name);
+    const Result r = kvsim("run " + p.string() + " --out " + out.string());
+    EXPECT_EQ(r.code, 1) << c.name;
+    EXPECT_NE(r.err.find(trace.filename().string() + ":3"), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << "no half-written output for " << c.name;
+  }
+}
+
+TEST(Cli, NonMonotonicTimestampsNeedSort) {
+  const fs::path trace = write("unsorted.csv",
+                               "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                               "2023-11-16 18:15:50.0000000,100,10\n"
+                               "2023-11-16 18:15:46.0000000,200,10\n");
+  const fs::path p = write("unsorted.json", scenario_with_trace(trace.string(), "azure-2023"));
+  Result r = kvsim("run --quiet " + p.string() + " --out " + (scratch() / "unsorted-out").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--sort"), std::string::npos) << r.err;
+  r = kvsim("run --quiet --sort " + p.string() + " --out " + (scratch() / "unsorted-out").string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto results = nlohmann::json::parse(slurp(scratch() / "unsorted-out" / "results.json"));
+  EXPECT_EQ(results["summary"]["requests"]["completed"], 2);
+}
+
+TEST(Cli, FailedRunKeepsThePreviousOutput) {
+  const std::string header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+  const std::string rows = "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:47.0000000,100,10\n";
+  const fs::path good = write("keep_good.csv", header + rows);
+  const fs::path bad = write("keep_bad.csv", header + rows + "2023-11-16 18:15:48.0000000,100,oops\n");
+  const fs::path out = scratch() / "keep";
+  const fs::path sg = write("keep_good.json", scenario_with_trace(good.string(), "azure-2023"));
+  const fs::path sb = write("keep_bad.json", scenario_with_trace(bad.string(), "azure-2023"));
+  ASSERT_EQ(kvsim("run --quiet " + sg.string() + " --out " + out.string()).code, 0);
+  const std::string before = slurp(out / "results.json");
+  const Result r = kvsim("run --quiet " + sb.string() + " --out " + out.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("keep_bad.csv:4"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(out / "results.json"), before);
+  for (const auto& e : fs::directory_iterator(scratch())) {
+    EXPECT_EQ(e.path().filename().string().find("keep.tmp"), std::string::npos);
+  }
+}
+
+}  // namespace
