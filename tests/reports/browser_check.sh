@@ -15,6 +15,7 @@ chromium=$2
 work=$3
 rm -rf "$work"
 mkdir -p "$work"
+work=$(cd "$work" && pwd)  # file:// URLs need an absolute path
 
 failures=0
 fail() {
@@ -37,6 +38,7 @@ check() {
     fail "$variant" "chromium failed; see $log"
     return
   fi
+  rm -rf "$work/profile-$variant"
   grep -q 'data-report-ready="true"' "$dom" || fail "$variant" "page script did not finish (no data-report-ready)"
   if grep -q 'data-js-errors=' "$dom" || ! grep -q '<div id="js-errors" class="js-errors" hidden=' "$dom"; then
     fail "$variant" "JavaScript error: $(grep -o '<div id="js-errors"[^<]*' "$dom" || true)"
@@ -49,7 +51,7 @@ check() {
   [[ $empty -eq $want_empty ]] || fail "$variant" "$empty charts without data, expected $want_empty"
   [[ $bad -eq 0 ]] || fail "$variant" "$bad charts blank or failed"
   # Escaped strings stay text: no element injected from the results.
-  if grep -q '<b>' "$dom"; then fail "$variant" "markup from the results became an element"; fi
+  if grep -q -e '<b>' -e '<script>alert' "$dom"; then fail "$variant" "markup from the results became an element"; fi
   echo "[$variant] charts drawn: $drawn, without data: $empty"
 }
 

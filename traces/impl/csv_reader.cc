@@ -25,7 +25,7 @@ std::string_view CsvRow::text(std::string_view column) const {
 CsvTraceReader::CsvTraceReader(std::string format, const std::filesystem::path& path, std::vector<CsvLayout> layouts)
     : FileTraceReader(std::move(format), path), layouts_(std::move(layouts)) {
   std::vector<std::string> expected;
-  for (const CsvLayout& l : layouts_) expected.push_back("'" + join_layout(l) + "'");
+  for (const CsvLayout& l : layouts_) expected.push_back(fmt::format("'{}'", join_layout(l)));
   const std::string expected_text =
       fmt::format("the {} header {}", this->format(), fmt::join(expected, " or "));
 
