@@ -5,7 +5,10 @@
 //  - Every record is validated: a missing, non-numeric or negative field, or a prompt/output length < 1 (after the
 //    format's own conventions), throws KvsimError "<file>:<line>: <what is wrong>; <what would be valid>".
 //  - Arrival times are re-based so the first record is at 0 and must be non-decreasing; a decrease throws
-//    KvsimError naming the line, unless the reader is wrapped by sorted_reader() (the `--sort` option).
+//    KvsimError naming the line, unless the reader is wrapped by sorted_reader() (the `--sort` option) or
+//    allow_unsorted_arrivals() was called.
+//  - Rows skipped under a documented format rule are counted in skipped_rows(), never dropped silently
+//    (traces/FORMAT.md lists the formats, their columns and units, and the rules).
 //  - has_arrivals() is false for length-only formats (ShareGPT/arXiv length CSVs): their arrival_ns is 0 and the
 //    workload must supply an arrival process.
 #pragma once

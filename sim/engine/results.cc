@@ -24,7 +24,12 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   const double T = s.simulated_time_s > 0 ? s.simulated_time_s : 1.0;
   const KvCapacity& c = run.capacity;
   nlohmann::json summary;
-  summary["requests"] = {{"arrived", s.arrived}, {"completed", s.completed}, {"rejected", s.rejected}};
+  // skipped_rows: rows the trace format defines as not requests (e.g. BurstGPT failures with 0 tokens), counted
+  // so that nothing read is lost silently; they never arrive at the engine.
+  summary["requests"] = {{"arrived", s.arrived},
+                         {"completed", s.completed},
+                         {"rejected", s.rejected},
+                         {"skipped_rows", run.workload ? run.workload->skipped_rows() : 0}};
   summary["ttft_s"] = stats(s.ttft_s);
   summary["tpot_s"] = stats(s.tpot_s);
   summary["itl_s"] = stats(s.itl_s);

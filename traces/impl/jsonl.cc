@@ -2,6 +2,7 @@
 //   {"arrival_s": 0.0, "prompt_tokens": 100, "output_tokens": 20}
 // with optional "hash_ids" (prefix-block hashes, together with "hash_block_tokens") and "session_id".
 // Every key is checked; an unknown key is an error (see traces/FORMAT.md).
+#include "sim/core/units.h"
 #include "traces/impl/formats.h"
 #include "traces/impl/json_reader.h"
 
@@ -9,7 +10,7 @@ namespace kvsim::trace_impl {
 
 namespace {
 
-constexpr std::int64_t kNsPerS = 1'000'000'000;
+constexpr auto kNsPerS = static_cast<std::int64_t>(units::kNsPerS);
 
 class JsonlReader final : public JsonTraceReader {
  public:

@@ -56,8 +56,8 @@ class SyntheticReader final : public ITraceReader {
     std::string bound;
     if (num_requests_) bound = fmt::format("{} requests", *num_requests_);
     if (duration_ns_) bound += fmt::format("{}{:g} s", bound.empty() ? "" : " or ", units::ns_to_s(*duration_ns_));
-    return fmt::format("synthetic workload: {} arrivals, prompt {}, output {}{}, {}", clock_.describe(),
-                       prompt_->describe(), output_->describe(), joint_ ? " (joint rows)" : "", bound);
+    return fmt::format("synthetic workload of {}: arrivals {}; prompt {}; output {}{}", bound, clock_.describe(),
+                       prompt_->describe(), output_->describe(), joint_ ? " (prompt and output from one row)" : "");
   }
 
  private:
