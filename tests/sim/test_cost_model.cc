@@ -56,14 +56,14 @@ TEST(Roofline, PricesComputeAndMemoryBoundOpsWithEfficiencies) {
   EXPECT_EQ(m.estimate(op).bound, Bound::kLatency);
 }
 
-class IterationCost : public ::testing::Test {
+class IterationCostTest : public ::testing::Test {
  protected:
   const LlmSpec& llama8b = Catalog::builtin().model("llama-3.1-8b", "test");
   GpuSpec gpu = round_gpu();
   RooflineCostModel kernels{ideal(), gpu};
 };
 
-TEST_F(IterationCost, SingleDecodeAtContext1000IsMemoryBound) {
+TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
   // Llama-3.1-8B: L=32, h=4096, Hq=32, Hkv=8, d=128, I=14336, vocab=128256, bf16.
   IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
   const std::vector<TokenCount> decodes = {1000};
@@ -93,7 +93,7 @@ TEST_F(IterationCost, SingleDecodeAtContext1000IsMemoryBound) {
   EXPECT_FALSE(c.present[size_t(OpId::kAllReduce)]);
 }
 
-TEST_F(IterationCost, Prefill2048TokensIsComputeBound) {
+TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {
   IterationCostModel m(llama8b, gpu, 1, kernels, 0.5e-3);
   const std::vector<PrefillChunk> chunks = {{2048, 0}};
   IterationShape s;
@@ -109,16 +109,20 @@ TEST_F(IterationCost, Prefill2048TokensIsComputeBound) {
   EXPECT_EQ(c.ops[size_t(OpId::kGemmQkv)].bound, Bound::kCompute);
   // Causal attention pairs: 2048*2049/2 = 2,098,176; FLOPs = 4*32*128*pairs per layer.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2098176.0);
-  EXPECT_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bound, Bound::kCompute);
+  // Bytes per layer: KV read + written (2048 + 2048 tokens * 4096 B) + Q and O (2048 * 2*32*128*2 B) = 50,331,648;
+  // on this 1000 FLOP/B GPU that is 1.61 ms of memory time against 1.10 ms of compute: memory-bound.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bytes, 32.0 * 50331648);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].seconds, 32.0 * 50331648 / 1e12);
+  EXPECT_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bound, Bound::kMemory);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kIterationOverhead)].seconds, 0.5e-3);
-  // A second chunk of 1024 tokens over 2048 cached: pairs = 1024*2048 + 1024*1025/2 = 2,621,440.
+  // A second chunk of 1024 tokens over 2048 cached: pairs = 1024*2048 + 1024*1025/2 = 2,621,952.
   const std::vector<PrefillChunk> chunk2 = {{1024, 2048}};
   s.prefills = chunk2;
   m.price(s, c);
-  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621440.0);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621952.0);
 }
 
-TEST_F(IterationCost, TensorParallelShardsWeightsAndAddsAllReduce) {
+TEST_F(IterationCostTest, TensorParallelShardsWeightsAndAddsAllReduce) {
   IterationCostModel m(llama8b, gpu, 2, kernels, 0.0);
   const std::vector<TokenCount> decodes = {100, 100, 100, 100};
   IterationShape s;
@@ -135,7 +139,7 @@ TEST_F(IterationCost, TensorParallelShardsWeightsAndAddsAllReduce) {
   EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_per_layer(), 2048.0);
 }
 
-TEST_F(IterationCost, SlidingWindowLayersReadAtMostTheWindow) {
+TEST_F(IterationCostTest, SlidingWindowLayersReadAtMostTheWindow) {
   const LlmSpec& mistral = Catalog::builtin().model("mistral-7b", "test");
   IterationCostModel m(mistral, gpu, 1, kernels, 0.0);
   const std::vector<TokenCount> decodes = {32768};
@@ -156,7 +160,7 @@ TEST_F(IterationCost, SlidingWindowLayersReadAtMostTheWindow) {
                    32.0 * 4 * 32 * 128 * (4096.0 * 4097 / 2 + 4096.0 * 4096));
 }
 
-TEST_F(IterationCost, SwapTransfersArePricedOverPcie) {
+TEST_F(IterationCostTest, SwapTransfersArePricedOverPcie) {
   IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
   IterationShape s;
   s.swap_out_bytes = 1e9;

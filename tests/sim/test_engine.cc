@@ -115,11 +115,14 @@ TEST(Engine, PreemptsUnderMemoryPressureAndStillCompletesEverything) {
   for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
   for (const std::string mode : {"recompute", "swap"}) {
     nlohmann::json doc = base_scenario(write_trace("pressure", reqs));
-    // Leave room for about 4,000 tokens of KV: 0.9 * 79.6 GiB - 15 GiB weights - reserve.
-    doc["engine"]["activation_reserve_GiB"] = 55.6;
+    // Leave room for about 4,400 tokens of KV: 0.9 * 80 GiB - 14.96 GiB of weights - 56.5 GiB = 0.54 GiB.
+    doc["engine"]["activation_reserve_GiB"] = 56.5;
     doc["engine"]["preemption"] = mode;
     const Outcome o = run_scenario(doc);
     expect_conservation(o);
+    const auto capacity = o.results["summary"]["kv"]["capacity_tokens"].get<long long>();
+    EXPECT_GT(capacity, 4000);
+    EXPECT_LT(capacity, 4600);
     EXPECT_EQ(o.summary.completed, 12) << mode;
     EXPECT_GT(o.summary.preemptions, 0) << mode;
     EXPECT_LE(o.summary.peak_used_blocks, o.summary.blocks_total) << mode;
@@ -132,7 +135,7 @@ TEST(Engine, MoreMemoryMeansFewerPreemptions) {
   std::vector<Req> reqs;
   for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
   nlohmann::json tight = base_scenario(write_trace("mem", reqs));
-  tight["engine"]["activation_reserve_GiB"] = 55.6;
+  tight["engine"]["activation_reserve_GiB"] = 56.5;
   nlohmann::json roomy = tight;
   roomy["engine"]["activation_reserve_GiB"] = 50.0;
   const Outcome a = run_scenario(tight), b = run_scenario(roomy);
@@ -151,7 +154,7 @@ TEST(Engine, RejectsWhatCanNeverBeServedWithAReason) {
   EXPECT_EQ(o.results["rejections"]["first"][0]["request_id"], 1);
 
   nlohmann::json small = base_scenario(write_trace("reject2", {{0.0, 5000, 10}}));
-  small["engine"]["activation_reserve_GiB"] = 55.6;  // about 4,000 tokens of KV
+  small["engine"]["activation_reserve_GiB"] = 56.5;  // about 4,400 tokens of KV
   const Outcome o2 = run_scenario(small);
   EXPECT_EQ(o2.summary.rejected, 1);
   EXPECT_NE(o2.by_id(0).reject_reason.find("KV blocks"), std::string::npos);
