@@ -19,24 +19,6 @@ namespace {
 // The dtypes a card may list under `dense_tflops` (tensor-core peak without structured sparsity).
 constexpr std::array<std::string_view, 5> kFlopsDtypes = {"bf16", "fp16", "fp8", "int8", "tf32"};
 
-double require_positive(ParamReader& r, const std::string& key) {
-  const auto v = r.require<double>(key);
-  r.check(v > 0, key, fmt::format("must be positive, got {}", v));
-  return v;
-}
-
-double get_non_negative(ParamReader& r, const std::string& key) {
-  const auto v = r.require<double>(key);
-  r.check(v >= 0, key, fmt::format("must be >= 0, got {}", v));
-  return v;
-}
-
-std::string require_text(ParamReader& r, const std::string& key) {
-  std::string v = r.require<std::string>(key);
-  r.check(!v.empty(), key, "must not be empty");
-  return v;
-}
-
 // `dense_tflops`: {dtype: TFLOP/s}; unknown dtypes are rejected by finish(), at least one dtype is required.
 std::map<std::string, double> read_dense_flops(ParamReader& card) {
   ParamReader r = card.child("dense_tflops");
@@ -68,17 +50,17 @@ double GpuSpec::flops_for(const std::string& dtype) const {
 GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
   ParamReader r(card, where);
   GpuSpec s;
-  s.name = require_text(r, "name");
-  s.display_name = require_text(r, "display_name");
-  s.source = require_text(r, "source");
+  s.name = r.require_nonempty("name");
+  s.display_name = r.require_nonempty("display_name");
+  s.source = r.require_nonempty("source");
   s.notes = r.get<std::string>("notes", "");
-  s.memory_bytes = units::gib_to_bytes(require_positive(r, "memory_GiB"));
-  s.hbm_bandwidth_Bps = units::gbps_to_bytes_per_s(require_positive(r, "hbm_bandwidth_GBps"));
+  s.memory_bytes = units::gib_to_bytes(r.require_positive<double>("memory_GiB"));
+  s.hbm_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("hbm_bandwidth_GBps"));
   s.dense_flops = read_dense_flops(r);
-  s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(get_non_negative(r, "nvlink_bandwidth_GBps"));
-  s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(require_positive(r, "pcie_bandwidth_GBps"));
-  s.price_per_hour_usd = require_positive(r, "price_per_hour_usd");
-  s.price_source = require_text(r, "price_source");
+  s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_non_negative<double>("nvlink_bandwidth_GBps"));
+  s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("pcie_bandwidth_GBps"));
+  s.price_per_hour_usd = r.require_positive<double>("price_per_hour_usd");
+  s.price_source = r.require_nonempty("price_source");
   r.finish();
   return s;
 }

@@ -42,26 +42,6 @@ double dtype_bytes(const ParamReader& reader, const std::string& key, const std:
   throw KvsimError(fmt::format("{}: unknown dtype '{}'; valid: {}", reader.full(key), dtype, dtype_names()));
 }
 
-// ---- small strict readers -----------------------------------------------------------------------------------
-
-int require_positive(ParamReader& r, const std::string& key) {
-  const auto v = r.require<std::int64_t>(key);
-  r.check(v > 0 && v <= std::numeric_limits<int>::max(), key, fmt::format("must be a positive int, got {}", v));
-  return static_cast<int>(v);
-}
-
-int get_non_negative(ParamReader& r, const std::string& key, int default_value) {
-  const auto v = r.get<std::int64_t>(key, default_value);
-  r.check(v >= 0 && v <= std::numeric_limits<int>::max(), key, fmt::format("must be >= 0, got {}", v));
-  return static_cast<int>(v);
-}
-
-std::string require_text(ParamReader& r, const std::string& key) {
-  std::string v = r.require<std::string>(key);
-  r.check(!v.empty(), key, "must not be empty");
-  return v;
-}
-
 // ---- attention layer patterns -------------------------------------------------------------------------------
 
 // A named layer pattern: window of layer `layer` given the sliding window W (0 = global attention).
@@ -122,13 +102,13 @@ std::vector<TokenCount> read_layer_windows(ParamReader& card, int num_layers) {
                "layer_window_tokens", "give either an explicit list or sliding_window_tokens with a pattern");
     windows = read_explicit_windows(attn, num_layers);
   } else if (attn.has("sliding_window_tokens")) {
-    const TokenCount window = require_positive(attn, "sliding_window_tokens");
+    const TokenCount window = attn.require_positive<int>("sliding_window_tokens");
     attn.check(attn.has("pattern") != attn.has("local_per_global"), "sliding_window_tokens",
                "needs exactly one of 'pattern' (all, alternate) or 'local_per_global'");
     if (attn.has("pattern")) {
       windows = expand_named_pattern(attn, attn.require<std::string>("pattern"), window, num_layers);
     } else {
-      windows = expand_local_per_global(require_positive(attn, "local_per_global"), window, num_layers);
+      windows = expand_local_per_global(attn.require_positive<int>("local_per_global"), window, num_layers);
     }
   } else {
     attn.check(!attn.has("pattern") && !attn.has("local_per_global"), "sliding_window_tokens",
@@ -148,16 +128,16 @@ std::optional<MoeSpec> read_moe(ParamReader& card, int num_layers, int intermedi
   }
   ParamReader r = card.child("moe");
   MoeSpec moe;
-  moe.num_experts = require_positive(r, "num_experts");
-  moe.experts_per_token = require_positive(r, "experts_per_token");
+  moe.num_experts = r.require_positive<int>("num_experts");
+  moe.experts_per_token = r.require_positive<int>("experts_per_token");
   r.check(moe.experts_per_token <= moe.num_experts, "experts_per_token",
           fmt::format("must be <= num_experts ({})", moe.num_experts));
-  moe.num_shared_experts = get_non_negative(r, "num_shared_experts", 0);
-  moe.expert_intermediate_size = require_positive(r, "expert_intermediate_size");
-  moe.first_dense_layers = get_non_negative(r, "first_dense_layers", 0);
+  moe.num_shared_experts = r.get_non_negative<int>("num_shared_experts", 0);
+  moe.expert_intermediate_size = r.require_positive<int>("expert_intermediate_size");
+  moe.first_dense_layers = r.get_non_negative<int>("first_dense_layers", 0);
   r.check(moe.first_dense_layers < num_layers, "first_dense_layers",
           fmt::format("must be < num_layers ({})", num_layers));
-  moe.dense_intermediate_size = r.has("dense_intermediate_size") ? require_positive(r, "dense_intermediate_size")
+  moe.dense_intermediate_size = r.has("dense_intermediate_size") ? r.require_positive<int>("dense_intermediate_size")
                                                                   : intermediate_size;
   r.finish();
   return moe;
@@ -170,11 +150,11 @@ std::optional<MlaSpec> read_mla(ParamReader& card) {
   }
   ParamReader r = card.child("mla");
   MlaSpec mla;
-  mla.q_lora_rank = get_non_negative(r, "q_lora_rank", 0);
-  mla.kv_lora_rank = require_positive(r, "kv_lora_rank");
-  mla.qk_nope_head_dim = require_positive(r, "qk_nope_head_dim");
-  mla.qk_rope_head_dim = require_positive(r, "qk_rope_head_dim");
-  mla.v_head_dim = require_positive(r, "v_head_dim");
+  mla.q_lora_rank = r.get_non_negative<int>("q_lora_rank", 0);
+  mla.kv_lora_rank = r.require_positive<int>("kv_lora_rank");
+  mla.qk_nope_head_dim = r.require_positive<int>("qk_nope_head_dim");
+  mla.qk_rope_head_dim = r.require_positive<int>("qk_rope_head_dim");
+  mla.v_head_dim = r.require_positive<int>("v_head_dim");
   r.finish();
   return mla;
 }
@@ -277,19 +257,19 @@ int LlmSpec::num_sliding_layers() const {
 LlmSpec parse_llm_spec(const nlohmann::json& card, const std::string& where) {
   ParamReader r(card, where);
   LlmSpec s;
-  s.name = require_text(r, "name");
-  s.display_name = require_text(r, "display_name");
-  s.source = require_text(r, "source");
+  s.name = r.require_nonempty("name");
+  s.display_name = r.require_nonempty("display_name");
+  s.source = r.require_nonempty("source");
   s.notes = r.get<std::string>("notes", "");
-  s.num_layers = require_positive(r, "num_layers");
-  s.hidden_size = require_positive(r, "hidden_size");
-  s.num_attention_heads = require_positive(r, "num_attention_heads");
-  s.num_kv_heads = require_positive(r, "num_kv_heads");
-  s.head_dim = require_positive(r, "head_dim");
-  s.intermediate_size = require_positive(r, "intermediate_size");
-  s.vocab_size = require_positive(r, "vocab_size");
+  s.num_layers = r.require_positive<int>("num_layers");
+  s.hidden_size = r.require_positive<int>("hidden_size");
+  s.num_attention_heads = r.require_positive<int>("num_attention_heads");
+  s.num_kv_heads = r.require_positive<int>("num_kv_heads");
+  s.head_dim = r.require_positive<int>("head_dim");
+  s.intermediate_size = r.require_positive<int>("intermediate_size");
+  s.vocab_size = r.require_positive<int>("vocab_size");
   s.tie_word_embeddings = r.require<bool>("tie_word_embeddings");
-  s.max_context_tokens = require_positive(r, "max_context_tokens");
+  s.max_context_tokens = r.require_positive<int>("max_context_tokens");
   s.weight_dtype = r.get<std::string>("weight_dtype", "bf16");
   s.weight_bytes_per_param = dtype_bytes(r, "weight_dtype", s.weight_dtype);
   s.kv_dtype = r.get<std::string>("kv_dtype", "bf16");

@@ -14,13 +14,6 @@ namespace kvsim {
 
 namespace {
 
-template <class T>
-T positive(ParamReader& r, const std::string& key, T def) {
-  const T v = r.get<T>(key, def);
-  r.check(v > 0, key, fmt::format("must be > 0, got {}", v));
-  return v;
-}
-
 // Activation memory vLLM reserves after profiling a forward pass of max_num_batched_tokens tokens: the widest
 // intermediate tensors of one layer, the logits of max_num_seqs sequences in fp32, and ~1 GiB of non-torch memory
 // (CUDA context, NCCL, graphs). An estimate; override with engine.activation_reserve_GiB.
@@ -49,8 +42,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   ParamReader hw = root.child("hardware");
   const std::string gpu_name = hw.require<std::string>("gpu");
   run.gpu = &cat.gpu(gpu_name, hw.full("gpu"));
-  run.tensor_parallel = positive<int>(hw, "tensor_parallel", 1);
-  const int num_gpus = positive<int>(hw, "num_gpus", run.tensor_parallel);
+  run.tensor_parallel = hw.get_positive<int>("tensor_parallel", 1);
+  const int num_gpus = hw.get_positive<int>("num_gpus", run.tensor_parallel);
   hw.check(num_gpus == run.tensor_parallel, "num_gpus",
            fmt::format("must equal tensor_parallel ({}): kvsim simulates one engine replica; data-parallel "
                        "replicas are not modelled yet", run.tensor_parallel));
@@ -65,9 +58,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const auto& sched_entry = schedulers().get(run.scheduler_name, eng.full("scheduler"));
   run.scheduler = sched_entry.factory();
   SimOptions& o = run.sim;
-  o.limits.max_num_batched_tokens = positive<TokenCount>(eng, "max_num_batched_tokens", 8192);
-  o.limits.max_num_seqs = positive<int>(eng, "max_num_seqs", 256);
-  o.block_size = positive<TokenCount>(eng, "block_size", 16);
+  o.limits.max_num_batched_tokens = eng.get_positive<TokenCount>("max_num_batched_tokens", 8192);
+  o.limits.max_num_seqs = eng.get_positive<int>("max_num_seqs", 256);
+  o.block_size = eng.get_positive<TokenCount>("block_size", 16);
   const double util = eng.get<double>("gpu_memory_utilization", 0.9);
   eng.check(util > 0 && util <= 1, "gpu_memory_utilization", fmt::format("must be in (0, 1], got {}", util));
   const std::string preemption = eng.get<std::string>("preemption", "recompute");
@@ -162,7 +155,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   // output
   ParamReader out = root.child("output");
-  o.timeline_interval_s = positive<double>(out, "timeline_interval_s", 1.0);
+  o.timeline_interval_s = out.get_positive<double>("timeline_interval_s", 1.0);
   out.finish();
   resolved["output"] = {{"timeline_interval_s", o.timeline_interval_s}};
 

@@ -55,6 +55,18 @@ void ParamReader::type_error(const std::string& key, const char* expected, const
   throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, v.dump()));
 }
 
+double ParamReader::get_fraction(const std::string& key, double default_value) {
+  const double v = get<double>(key, default_value);
+  check(v > 0 && v <= 1, key, fmt::format("must be in (0, 1], got {}", v));
+  return v;
+}
+
+std::string ParamReader::require_nonempty(const std::string& key) {
+  std::string v = require<std::string>(key);
+  check(!v.empty(), key, "must not be empty");
+  return v;
+}
+
 void ParamReader::finish() const {
   std::vector<std::string> unknown;
   for (auto it = object_.begin(); it != object_.end(); ++it) {

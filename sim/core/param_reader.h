@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +53,28 @@ class ParamReader {
     return convert<T>(*v, key);
   }
 
+  // Range-checked reads: the error names the key, the valid range and the value given.
+  template <class T>
+  T require_positive(const std::string& key) {
+    return checked_positive(key, require<T>(key));
+  }
+  template <class T>
+  T get_positive(const std::string& key, const T& default_value) {
+    return checked_positive(key, get<T>(key, default_value));
+  }
+  template <class T>
+  T require_non_negative(const std::string& key) {
+    return checked_non_negative(key, require<T>(key));
+  }
+  template <class T>
+  T get_non_negative(const std::string& key, const T& default_value) {
+    return checked_non_negative(key, get<T>(key, default_value));
+  }
+  // A number in (0, 1].
+  double get_fraction(const std::string& key, double default_value);
+  // A string that must be present and not empty.
+  std::string require_nonempty(const std::string& key);
+
   // The raw JSON value of a key (marks it as read); nullptr if absent.
   const nlohmann::json* raw(const std::string& key);
 
@@ -75,17 +98,39 @@ class ParamReader {
   [[noreturn]] void type_error(const std::string& key, const char* expected, const nlohmann::json& v) const;
 
   template <class T>
+  T checked_positive(const std::string& key, T v) const {
+    if (!(v > 0)) throw KvsimError(full(key) + ": must be > 0, got " + nlohmann::json(v).dump());
+    return v;
+  }
+  template <class T>
+  T checked_non_negative(const std::string& key, T v) const {
+    if (!(v >= 0)) throw KvsimError(full(key) + ": must be >= 0, got " + nlohmann::json(v).dump());
+    return v;
+  }
+
+  template <class T>
   T convert(const nlohmann::json& v, const std::string& key) const {
     if constexpr (std::is_same_v<T, bool>) {
       if (!v.is_boolean()) type_error(key, "true or false", v);
       return v.get<bool>();
     } else if constexpr (std::is_integral_v<T>) {
-      if (v.is_number_integer()) return static_cast<T>(v.get<std::int64_t>());
-      if (v.is_number_float()) {
-        const double d = v.get<double>();
-        if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<T>(d);
+      // Integers (also 12.0) within the range of T.
+      long double d = 0;
+      if (v.is_number_unsigned()) {
+        d = static_cast<long double>(v.get<std::uint64_t>());
+      } else if (v.is_number_integer()) {
+        d = static_cast<long double>(v.get<std::int64_t>());
+      } else if (v.is_number_float()) {
+        d = static_cast<long double>(v.get<double>());
+        if (d != static_cast<long double>(static_cast<std::int64_t>(d))) type_error(key, "an integer", v);
+      } else {
+        type_error(key, "an integer", v);
       }
-      type_error(key, "an integer", v);
+      if (d < static_cast<long double>(std::numeric_limits<T>::min()) ||
+          d > static_cast<long double>(std::numeric_limits<T>::max())) {
+        type_error(key, "an integer in range", v);
+      }
+      return static_cast<T>(d);
     } else if constexpr (std::is_floating_point_v<T>) {
       if (!v.is_number()) type_error(key, "a number", v);
       return static_cast<T>(v.get<double>());

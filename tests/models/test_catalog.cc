@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/common/error_of.h"
 #include <nlohmann/json.hpp>
 
 #include "models/spec/catalog.h"
@@ -20,17 +22,7 @@ using Files = std::vector<std::pair<std::string_view, std::string_view>>;
 
 const Catalog& catalog() { return Catalog::builtin(); }
 
-// Runs `fn`, expects a KvsimError and returns its message ("" and a test failure if none is thrown).
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const KvsimError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a KvsimError";
-  return "";
-}
+using testing::error_of;
 
 // A card for parse tests: the catalog's card of `name` written back as JSON.
 nlohmann::json model_card(std::string_view name) { return to_json(catalog().model(name, "test")); }

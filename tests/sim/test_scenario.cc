@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/config/json_input.h"
+#include "tests/common/error_of.h"
 #include "sim/config/scenario.h"
 
 namespace kvsim {
@@ -23,12 +24,7 @@ nlohmann::json reference() {
 }
 
 std::string error_of(const nlohmann::json& doc) {
-  try {
-    prepare_run(doc, ".");
-  } catch (const KvsimError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { prepare_run(doc, "."); });
 }
 
 TEST(Scenario, AcceptsTheReferenceScenarioAsWritten) {

@@ -2,6 +2,8 @@
 // checking error messages.
 #pragma once
 
+#include "tests/common/error_of.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -62,16 +64,6 @@ inline std::vector<TraceRecord> read_all(const std::string& format, const std::f
   return read_all(*reader);
 }
 
-// The KvsimError message thrown by `fn`, or "" (and a test failure) if it does not throw one.
-inline std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const KvsimError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a KvsimError";
-  return "";
-}
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "'" << (text) << "' lacks '" << (part) << "'"

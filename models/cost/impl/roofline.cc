@@ -7,29 +7,17 @@
 
 namespace kvsim {
 
-namespace {
-double read_fraction(ParamReader& r, const std::string& key, double def) {
-  const double v = r.get<double>(key, def);
-  r.check(v > 0 && v <= 1, key, fmt::format("must be in (0, 1], got {}", v));
-  return v;
-}
-double read_nonneg(ParamReader& r, const std::string& key, double def) {
-  const double v = r.get<double>(key, def);
-  r.check(v >= 0, key, fmt::format("must be >= 0 seconds, got {}", v));
-  return v;
-}
-}  // namespace
 
 RooflineParams RooflineParams::read(ParamReader& r) {
   RooflineParams p;
   p.compute_dtype = r.get<std::string>("compute_dtype", p.compute_dtype);
-  p.gemm_efficiency = read_fraction(r, "gemm_efficiency", p.gemm_efficiency);
-  p.attention_efficiency = read_fraction(r, "attention_efficiency", p.attention_efficiency);
-  p.memory_efficiency = read_fraction(r, "memory_efficiency", p.memory_efficiency);
-  p.nvlink_efficiency = read_fraction(r, "nvlink_efficiency", p.nvlink_efficiency);
-  p.pcie_efficiency = read_fraction(r, "pcie_efficiency", p.pcie_efficiency);
-  p.launch_latency_s = read_nonneg(r, "launch_latency_s", p.launch_latency_s);
-  p.allreduce_latency_s = read_nonneg(r, "allreduce_latency_s", p.allreduce_latency_s);
+  p.gemm_efficiency = r.get_fraction("gemm_efficiency", p.gemm_efficiency);
+  p.attention_efficiency = r.get_fraction("attention_efficiency", p.attention_efficiency);
+  p.memory_efficiency = r.get_fraction("memory_efficiency", p.memory_efficiency);
+  p.nvlink_efficiency = r.get_fraction("nvlink_efficiency", p.nvlink_efficiency);
+  p.pcie_efficiency = r.get_fraction("pcie_efficiency", p.pcie_efficiency);
+  p.launch_latency_s = r.get_non_negative<double>("launch_latency_s", p.launch_latency_s);
+  p.allreduce_latency_s = r.get_non_negative<double>("allreduce_latency_s", p.allreduce_latency_s);
   return p;
 }
 
