@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -33,10 +35,16 @@ std::string slurp(const fs::path& p) {
 }
 
 Result kvsim(const std::string& args) {
-  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  // CTest runs test cases as parallel processes: capture files are unique per process and call.
+  static int calls = 0;
+  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(calls++);
+  const fs::path out = scratch() / ("stdout-" + tag + ".txt"), err = scratch() / ("stderr-" + tag + ".txt");
   const std::string cmd = std::string(KVSIM_BIN) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
 }
 
 fs::path write(const std::string& name, const std::string& text) {
