@@ -1,0 +1,45 @@
+// Shared building blocks of the KV strategies (see common.h).
+#include "models/kv/strategies/common.h"
+
+#include <fmt/format.h>
+
+namespace kvsim::kvstrat {
+
+void quantize(KvGroup& g, double k_bits, double v_bits, int group_size, bool asymmetric, TokenCount residual) {
+  g.k_bits = k_bits;
+  g.v_bits = v_bits;
+  const double meta = group_size > 0 ? (asymmetric ? 32.0 : 16.0) / group_size : 0.0;
+  g.k_meta_bits = k_bits < 16 ? meta : 0.0;
+  g.v_meta_bits = v_bits < 16 ? meta : 0.0;
+  g.residual_tokens = residual;
+}
+
+void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks) {
+  for (KvGroup& g : layout.groups) {
+    if (g.retention != Retention::kAll) continue;
+    g.retention = Retention::kWindow;
+    g.window_tokens = window;
+    g.sink_tokens = sinks;
+  }
+}
+
+void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, double budget_fraction) {
+  for (KvGroup& g : layout.groups) {
+    if (g.retention != Retention::kAll) continue;
+    g.retention = kind;
+    g.budget_tokens = budget_tokens;
+    g.budget_fraction = budget_fraction;
+  }
+}
+
+ParamDoc int_param(const std::string& name, long long def, const std::string& help) {
+  return {name, "int", fmt::format("{}", def), help};
+}
+ParamDoc num_param(const std::string& name, double def, const std::string& help) {
+  return {name, "number", fmt::format("{}", def), help};
+}
+ParamDoc bool_param(const std::string& name, bool def, const std::string& help) {
+  return {name, "bool", def ? "true" : "false", help};
+}
+
+}  // namespace kvsim::kvstrat

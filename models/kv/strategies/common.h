@@ -1,0 +1,47 @@
+// Building blocks shared by the KV strategies (kv-strategies.md §0.6): quantizing a group, imposing a retention
+// rule, reading typed parameters with their documentation. One place for each, so strategies stay declarative.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/kv/strategy.h"
+
+namespace kvsim::kvstrat {
+
+// Group quantization of K and V: `bits` per element plus metadata per group of `group_size` elements
+// (asymmetric: fp16 scale + zero = 32/G bits; symmetric: fp16 scale = 16/G bits); `residual` most recent tokens
+// stay at 16 bits. Adds the append-time quantize work and marks dequantization in attention.
+void quantize(KvGroup& g, double k_bits, double v_bits, int group_size, bool asymmetric, TokenCount residual);
+
+// Token retention on every group that keeps all tokens (model-defined window groups are already bounded).
+void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks);
+void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, double budget_fraction);
+
+// Parameter documentation helpers.
+ParamDoc int_param(const std::string& name, long long def, const std::string& help);
+ParamDoc num_param(const std::string& name, double def, const std::string& help);
+ParamDoc bool_param(const std::string& name, bool def, const std::string& help);
+
+// A strategy whose parameters are a JSON object and whose effect is a function; for simple presets.
+class LambdaStrategy final : public IKvStrategy {
+ public:
+  using Apply = std::function<void(KvLayout&, const StrategyContext&)>;
+  LambdaStrategy(nlohmann::json params, Apply apply) : params_(std::move(params)), apply_(std::move(apply)) {}
+  void apply(KvLayout& layout, const StrategyContext& ctx) const override { apply_(layout, ctx); }
+  nlohmann::json params() const override { return params_; }
+
+ private:
+  nlohmann::json params_;
+  Apply apply_;
+};
+
+// Registration lists per family of strategies (one file each), called by builtin.cc.
+void add_architecture_strategies(KvStrategyRegistry& r);
+void add_eviction_strategies(KvStrategyRegistry& r);
+void add_quantization_strategies(KvStrategyRegistry& r);
+void add_offload_strategies(KvStrategyRegistry& r);
+
+}  // namespace kvsim::kvstrat
