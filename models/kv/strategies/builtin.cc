@@ -7,6 +7,8 @@ const KvStrategyRegistry& kv_strategies() {
   static const KvStrategyRegistry kRegistry = [] {
     KvStrategyRegistry r;
     kvstrat::add_architecture_strategies(r);
+    kvstrat::add_sharing_strategies(r);
+    kvstrat::add_width_strategies(r);
     kvstrat::add_eviction_strategies(r);
     kvstrat::add_quantization_strategies(r);
     kvstrat::add_offload_strategies(r);

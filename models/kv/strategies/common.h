@@ -40,6 +40,8 @@ class LambdaStrategy final : public IKvStrategy {
 
 // Registration lists per family of strategies (one file each), called by builtin.cc.
 void add_architecture_strategies(KvStrategyRegistry& r);
+void add_sharing_strategies(KvStrategyRegistry& r);
+void add_width_strategies(KvStrategyRegistry& r);
 void add_eviction_strategies(KvStrategyRegistry& r);
 void add_quantization_strategies(KvStrategyRegistry& r);
 void add_offload_strategies(KvStrategyRegistry& r);

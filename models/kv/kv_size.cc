@@ -1,0 +1,79 @@
+// KV-size calculator (see kv_size.h).
+#include "models/kv/kv_size.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kvsim {
+
+double decode_read_bytes(const KvGroup& g, TokenCount held) {
+  const TokenCount read = g.read_tokens(held + 1);
+  const double residual = static_cast<double>(std::min(read, g.residual_tokens));
+  const double premium = std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
+  const double per_layer = static_cast<double>(read) * g.stored_bytes_per_token() + residual * premium +
+                           static_cast<double>(held + 1) * g.select_bytes_per_token;
+  return per_layer * g.reader_layers;
+}
+
+double decode_fetch_bytes(const KvGroup& g, TokenCount held) {
+  const TokenCount read = g.read_tokens(held + 1);
+  return static_cast<double>(read) * g.host_bytes_per_token() * (1.0 - g.fetch_hit_rate) * g.cache_layers;
+}
+
+KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes) {
+  KvSizeReport r;
+  r.context = context;
+  r.bytes_per_token = layout.device_bytes_per_token();
+  for (std::size_t i = 0; i < layout.groups.size(); ++i) {
+    const KvGroup& g = layout.groups[i];
+    KvSizeGroup out;
+    out.name = g.name;
+    out.cache_layers = g.cache_layers;
+    out.reader_layers = g.reader_layers;
+    out.bytes_per_token_per_layer = g.device_bytes_per_token();
+    out.held_tokens = g.held(context, context);
+    out.read_tokens = g.read_tokens(out.held_tokens);
+    out.device_bytes = static_cast<double>(layout.pages(out.held_tokens) * layout.page_bytes(i) +
+                                           layout.fixed_device_bytes(i));
+    out.host_bytes = static_cast<double>(out.held_tokens) * g.host_bytes_per_token() * g.cache_layers;
+    r.bytes_per_request += out.device_bytes;
+    r.host_bytes_per_request += out.host_bytes;
+    // One decode step right after the prefill: the new token attends to the held tokens plus itself.
+    r.decode_bytes_per_step += decode_read_bytes(g, out.held_tokens);
+    r.decode_fetch_bytes_per_step += decode_fetch_bytes(g, out.held_tokens);
+    r.groups.push_back(out);
+  }
+  if (kv_capacity_bytes) {
+    r.kv_capacity_bytes = kv_capacity_bytes;
+    r.max_concurrent_requests =
+        r.bytes_per_request > 0 ? static_cast<std::int64_t>(std::floor(*kv_capacity_bytes / r.bytes_per_request)) : 0;
+  }
+  return r;
+}
+
+nlohmann::json to_json(const KvSizeReport& r) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const KvSizeGroup& g : r.groups) {
+    groups.push_back({{"name", g.name},
+                      {"cache_layers", g.cache_layers},
+                      {"reader_layers", g.reader_layers},
+                      {"bytes_per_token_per_layer", g.bytes_per_token_per_layer},
+                      {"held_tokens", g.held_tokens},
+                      {"read_tokens", g.read_tokens},
+                      {"device_bytes", g.device_bytes},
+                      {"host_bytes", g.host_bytes}});
+  }
+  nlohmann::json j = {{"context_tokens", r.context},
+                      {"bytes_per_token", r.bytes_per_token},
+                      {"bytes_per_request", r.bytes_per_request},
+                      {"host_bytes_per_request", r.host_bytes_per_request},
+                      {"decode_bytes_per_step", r.decode_bytes_per_step},
+                      {"decode_fetch_bytes_per_step", r.decode_fetch_bytes_per_step},
+                      {"groups", groups}};
+  j["kv_capacity_bytes"] = r.kv_capacity_bytes ? nlohmann::json(*r.kv_capacity_bytes) : nlohmann::json(nullptr);
+  j["max_concurrent_requests"] =
+      r.max_concurrent_requests ? nlohmann::json(*r.max_concurrent_requests) : nlohmann::json(nullptr);
+  return j;
+}
+
+}  // namespace kvsim

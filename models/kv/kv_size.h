@@ -1,0 +1,49 @@
+// The KV-size calculator behind `kvsim kv-size`: what one request of `context` tokens holds and reads under a
+// layout, and how many such requests fit in a given KV capacity.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/kv/kv_layout.h"
+
+namespace kvsim {
+
+struct KvSizeGroup {
+  std::string name;
+  int cache_layers = 0, reader_layers = 0;
+  double bytes_per_token_per_layer = 0;  // device bytes per held token per cache layer
+  TokenCount held_tokens = 0;            // tokens kept at the given context
+  TokenCount read_tokens = 0;            // tokens each reader layer attends to per decode step
+  double device_bytes = 0;               // page-granular, incl. fixed bytes, all cache layers
+  double host_bytes = 0;
+};
+
+struct KvSizeReport {
+  TokenCount context = 0;            // the request right after a prefill of `context` prompt tokens
+  double bytes_per_token = 0;        // device bytes per token over all layers (a token kept by every group)
+  double bytes_per_request = 0;      // device bytes of the request, page-granular, incl. fixed bytes
+  double host_bytes_per_request = 0;
+  double decode_bytes_per_step = 0;  // HBM bytes read by attention (incl. selection metadata) per decode step
+  double decode_fetch_bytes_per_step = 0;  // PCIe bytes fetched from host per decode step
+  std::optional<double> kv_capacity_bytes;
+  std::optional<std::int64_t> max_concurrent_requests;  // floor(capacity / bytes_per_request)
+  std::vector<KvSizeGroup> groups;
+};
+
+// `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure).
+KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes);
+
+// Per decode step of one request with `held` tokens in group g: HBM bytes attention reads (tokens read at the
+// stored precision, 16-bit residual tokens at 16 bits, selection metadata over every held token), all reader layers.
+double decode_read_bytes(const KvGroup& g, TokenCount held);
+// PCIe bytes fetched per decode step for the same request (host-resident part of the tokens read), all cache layers.
+double decode_fetch_bytes(const KvGroup& g, TokenCount held);
+
+nlohmann::json to_json(const KvSizeReport& r);
+
+}  // namespace kvsim

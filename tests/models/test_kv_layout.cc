@@ -1,0 +1,95 @@
+// KV layout arithmetic and strategy composition, checked against kv-strategies.md formulas computed by hand.
+#include <gtest/gtest.h>
+
+#include "models/kv/kv_size.h"
+#include "models/kv/strategy.h"
+#include "models/spec/catalog.h"
+#include "tests/common/error_of.h"
+
+namespace kvsim {
+namespace {
+
+using testing::error_of;
+
+ComposedStrategy compose(const std::string& spec, const std::string& model = "llama-3.1-8b", int tp = 1) {
+  return compose_strategies(parse_strategy_string(spec, "test"), Catalog::builtin().model(model, "test"), tp, 16,
+                            "test");
+}
+
+TEST(KvLayout, FullLlama8bIs128KiBPerToken) {
+  const ComposedStrategy s = compose("full");
+  const KvSizeReport r = kv_size(s.layout, 1000, std::nullopt);
+  EXPECT_DOUBLE_EQ(r.bytes_per_token, 131072.0);
+  // 1000 tokens -> 63 pages of 16 tokens.
+  EXPECT_DOUBLE_EQ(r.bytes_per_request, 63.0 * 16 * 131072);
+  // One decode step reads 1001 tokens of K and V in all 32 layers.
+  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, 1001.0 * 131072);
+}
+
+TEST(KvLayout, MistralWindowAt32KIs8xSmallerThanFull) {
+  const ComposedStrategy mistral = compose("full", "mistral-7b");
+  const ComposedStrategy llama = compose("full", "llama-3.1-8b");  // same KV shape, global attention
+  const double m = kv_size(mistral.layout, 32768, std::nullopt).bytes_per_request;
+  const double l = kv_size(llama.layout, 32768, std::nullopt).bytes_per_request;
+  EXPECT_DOUBLE_EQ(l / m, 8.0);
+}
+
+TEST(KvLayout, DeepSeekV3MlaCachesLatentPlusRope) {
+  const ComposedStrategy s = compose("mla", "deepseek-v3");
+  ASSERT_EQ(s.layout.groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(s.layout.groups[0].device_bytes_per_token(), (512.0 + 64.0) * 2);
+  EXPECT_DOUBLE_EQ(s.layout.device_bytes_per_token(), 61.0 * 576 * 2);
+  EXPECT_NE(error_of([] { compose("mla", "llama-3.1-8b"); }).find("no MLA"), std::string::npos);
+}
+
+TEST(KvLayout, CompositionMultipliesMemoryFactors) {
+  // Sliding window 4096 (8x at 32K) + FP8 (2x) = 16x at 32K.
+  const double full = kv_size(compose("full").layout, 32768, std::nullopt).bytes_per_request;
+  const double swa = kv_size(compose("sliding-window").layout, 32768, std::nullopt).bytes_per_request;
+  const double both = kv_size(compose("sliding-window+fp8").layout, 32768, std::nullopt).bytes_per_request;
+  EXPECT_DOUBLE_EQ(full / swa, 8.0);
+  EXPECT_DOUBLE_EQ(full / both, 16.0);
+  // Order of writing does not matter.
+  EXPECT_DOUBLE_EQ(kv_size(compose("fp8+sliding-window").layout, 32768, std::nullopt).bytes_per_request,
+                   both);
+}
+
+TEST(KvLayout, SameAxisStrategiesAreRejected) {
+  const std::string e = error_of([] { compose("snapkv+h2o"); });
+  EXPECT_NE(e.find("retention"), std::string::npos) << e;
+  EXPECT_NE(error_of([] { compose("fp8+kivi-2"); }).find("precision"), std::string::npos);
+}
+
+TEST(KvLayout, BadNamesAndParametersListTheValidOnes) {
+  std::string e = error_of([] { compose("snapkv2"); });
+  EXPECT_NE(e.find("snapkv"), std::string::npos) << e;
+  EXPECT_NE(e.find("kivi-2"), std::string::npos) << e;
+  e = error_of([] { compose("snapkv:budget=12"); });
+  EXPECT_NE(e.find("budget_tokens"), std::string::npos) << e;
+  e = error_of([] { compose("kivi-2:bits=3"); });
+  EXPECT_NE(e.find("2 or 4"), std::string::npos) << e;
+  e = error_of([] { compose("snapkv:budget_tokens=-5"); });
+  EXPECT_NE(e.find("budget_tokens"), std::string::npos) << e;
+}
+
+TEST(KvLayout, ParsesStringAndJsonForms) {
+  const auto a = parse_strategy_string("snapkv:budget_tokens=1024,observation_window=16+kivi-2", "t");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].name, "snapkv");
+  EXPECT_EQ(a[0].params["budget_tokens"], 1024);
+  EXPECT_EQ(a[1].name, "kivi-2");
+  const auto b = parse_strategy_json(nlohmann::json::parse(R"([{"name": "snapkv", "budget_tokens": 1024}, "fp8"])"),
+                                     "t");
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].params["budget_tokens"], 1024);
+  EXPECT_EQ(b[1].name, "fp8");
+}
+
+TEST(KvLayout, MaxConcurrentRequestsFromCapacity) {
+  const KvSizeReport r = kv_size(compose("full").layout, 4096, 40.0 * 1024 * 1024 * 1024);
+  // 4096 tokens = 256 pages * 2 MiB = 512 MiB per request -> 80 requests in 40 GiB.
+  EXPECT_EQ(*r.max_concurrent_requests, 80);
+}
+
+}  // namespace
+}  // namespace kvsim

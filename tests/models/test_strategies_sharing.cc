@@ -1,0 +1,2 @@
+// Hand-computed KV sizes of strategies (filled in with the strategies).
+#include <gtest/gtest.h>
