@@ -1,9 +1,10 @@
 // Iteration -> ops -> seconds (see iteration_cost_model.h).
 #include "models/cost/iteration_cost_model.h"
 
+#include "models/kv/kv_size.h"
+
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 namespace kvsim {
 
@@ -19,20 +20,10 @@ double attended_pairs(TokenCount tokens, TokenCount cached, TokenCount window) {
 }
 }  // namespace
 
-IterationCostModel::IterationCostModel(const LlmSpec& model, const GpuSpec& /*gpu*/, int tensor_parallel,
+IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& layout, int tensor_parallel,
                                        const IKernelCostModel& kernels, double iteration_overhead_s)
-    : model_(model), tp_(tensor_parallel), kernels_(kernels), overhead_s_(iteration_overhead_s) {
-  std::map<TokenCount, int> by_window;
-  for (TokenCount w : model.layer_window_tokens) by_window[w]++;
-  if (model.layer_window_tokens.empty()) by_window[0] = model.num_layers;
-  for (auto [w, n] : by_window) groups_.push_back({w, n});
+    : model_(model), layout_(layout), tp_(tensor_parallel), kernels_(kernels), overhead_s_(iteration_overhead_s) {
   q_heads_ = static_cast<double>(model.num_attention_heads) / tp_;
-  if (model.mla) {
-    kv_bytes_token_layer_ = (model.mla->kv_lora_rank + model.mla->qk_rope_head_dim) * model.kv_bytes_per_element;
-  } else {
-    const double kv_heads = std::ceil(static_cast<double>(model.num_kv_heads) / tp_);
-    kv_bytes_token_layer_ = 2.0 * kv_heads * model.head_dim * model.kv_bytes_per_element;
-  }
 }
 
 double IterationCostModel::weight_bytes_per_gpu() const { return model_.weight_bytes() / tp_; }
@@ -49,14 +40,102 @@ void IterationCostModel::add_gemm(std::vector<KernelOp>& ops, OpId id, double m,
   ops.push_back(op);
 }
 
+void IterationCostModel::add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const {
+  const LlmSpec& m = model_;
+  // FLOPs per (query, key) pair per layer on one GPU, and query/output bytes per token per layer.
+  double prefill_pair_flops, decode_pair_flops, q_o_bytes_per_token;
+  if (m.mla) {
+    const MlaSpec& a = *m.mla;
+    prefill_pair_flops = 2.0 * q_heads_ * (a.qk_nope_head_dim + a.qk_rope_head_dim) + 2.0 * q_heads_ * a.v_head_dim;
+    decode_pair_flops = 2.0 * q_heads_ * (a.kv_lora_rank + a.qk_rope_head_dim) + 2.0 * q_heads_ * a.kv_lora_rank;
+    q_o_bytes_per_token = q_heads_ * (a.kv_lora_rank + a.qk_rope_head_dim + a.kv_lora_rank) * act_bytes_;
+  } else {
+    prefill_pair_flops = decode_pair_flops = 4.0 * q_heads_ * m.head_dim;
+    q_o_bytes_per_token = 2.0 * q_heads_ * m.head_dim * act_bytes_;
+  }
+  KernelOp prefill{OpId::kAttentionPrefill, OpKind::kAttentionPrefill};
+  KernelOp decode{OpId::kAttentionDecode, OpKind::kAttentionDecode};
+  KernelOp quantize{OpId::kKvQuantize, OpKind::kElementwise};
+  KernelOp dequantize{OpId::kKvDequantize, OpKind::kElementwise};
+  KernelOp select{OpId::kKvSelect, OpKind::kElementwise};
+  KernelOp reconstruct{OpId::kKvReconstruct, OpKind::kGemm};
+  KernelOp fetch{OpId::kKvFetch, OpKind::kHostTransfer};
+  bool any_prefill = false, any_decode = false;
+  double new_tokens = 0;
+  for (const SeqWork& w : s.work) {
+    new_tokens += static_cast<double>(w.tokens);
+    (w.decode() ? any_decode : any_prefill) = true;
+  }
+  for (const KvGroup& g : layout_.groups) {
+    const double readers = g.reader_layers, caches = g.cache_layers;
+    const double stored = g.stored_bytes_per_token(), full = g.full_bytes_per_token();
+    const bool quantized = stored < full;
+    const TokenCount cap = g.retention == Retention::kWindow ? g.window_tokens + g.sink_tokens : 0;
+    double p_pairs = 0, p_read = 0, p_new = 0, select_flops = 0;
+    double d_read = 0, d_bytes = 0, d_held = 0, d_fetch = 0;
+    std::int64_t n_decode = 0;
+    for (const SeqWork& w : s.work) {
+      const TokenCount held = g.held(w.prompt, w.computed);
+      if (w.decode()) {
+        ++n_decode;
+        const TokenCount attended = g.decode_attended(held);
+        d_read += static_cast<double>(g.read_tokens(attended));
+        d_held += static_cast<double>(attended);
+        d_bytes += decode_read_bytes(g, held);
+        d_fetch += decode_fetch_bytes(g, held);
+      } else {
+        p_pairs += attended_pairs(w.tokens, held, cap);
+        const TokenCount reach = held + w.tokens;
+        p_read += static_cast<double>(cap > 0 ? std::min(reach, cap) : reach);
+        p_new += static_cast<double>(w.tokens);
+        if (w.computed < w.prompt && w.computed + w.tokens >= w.prompt) {
+          select_flops += caches * static_cast<double>(w.prompt) * g.prefill_select_flops_per_token;
+        }
+      }
+    }
+    if (p_new > 0) {
+      prefill.flops += readers * p_pairs * prefill_pair_flops * g.attention_flops_scale;
+      prefill.bytes += readers * (p_read * stored + p_new * q_o_bytes_per_token) + caches * p_new * stored;
+      select.flops += select_flops;
+    }
+    if (n_decode > 0) {
+      decode.flops += readers * d_read * decode_pair_flops * g.attention_flops_scale;
+      decode.bytes += d_bytes + readers * static_cast<double>(n_decode) * q_o_bytes_per_token;
+      select.flops += readers * d_held * g.score_flops_per_token;
+      reconstruct.flops += readers * d_read * g.reconstruct_flops_per_token;
+      fetch.bytes += d_fetch;
+      if (quantized && layout_.fused_dequant) {
+        decode.flops += readers * d_read * (g.k_elems + g.v_elems) * 2.0;
+      } else if (quantized) {
+        // A 16-bit copy of what is read is written and read back.
+        dequantize.bytes += readers * d_read * (stored + 2.0 * full);
+        dequantize.flops += readers * d_read * (g.k_elems + g.v_elems) * 2.0;
+      }
+    }
+    if (quantized) {
+      quantize.bytes += caches * new_tokens * (full + stored);
+      quantize.flops += caches * new_tokens * (g.k_elems + g.v_elems) * 4.0;
+    }
+  }
+  const double L = m.num_layers;
+  prefill.launches = decode.launches = L;
+  quantize.launches = dequantize.launches = select.launches = reconstruct.launches = L;
+  fetch.launches = 1;
+  if (any_prefill) ops.push_back(prefill);
+  if (any_decode) ops.push_back(decode);
+  for (const KernelOp* op : {&quantize, &dequantize, &select, &reconstruct, &fetch}) {
+    if (op->flops > 0 || op->bytes > 0) ops.push_back(*op);
+  }
+}
+
 void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp>& ops) const {
   ops.clear();
   const LlmSpec& m = model_;
   const double t = tp_;
   const double L = m.num_layers;
   const double h = m.hidden_size;
-  double T = static_cast<double>(s.decode_contexts.size());
-  for (const PrefillChunk& c : s.prefills) T += static_cast<double>(c.tokens);
+  double T = 0;
+  for (const SeqWork& w : s.work) T += static_cast<double>(w.tokens);
 
   if (T > 0) {
     // Attention projections.
@@ -103,51 +182,7 @@ void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp
       add_gemm(ops, OpId::kGemmMlp, T, m.intermediate_size / t, h, L);
     }
 
-    // Attention. FLOPs per (query, key) pair per layer on one GPU.
-    double prefill_pair_flops, decode_pair_flops, q_o_bytes_per_token;
-    if (m.mla) {
-      const MlaSpec& a = *m.mla;
-      prefill_pair_flops = 2.0 * q_heads_ * (a.qk_nope_head_dim + a.qk_rope_head_dim) + 2.0 * q_heads_ * a.v_head_dim;
-      decode_pair_flops = 2.0 * q_heads_ * (a.kv_lora_rank + a.qk_rope_head_dim) + 2.0 * q_heads_ * a.kv_lora_rank;
-      q_o_bytes_per_token = q_heads_ * (a.kv_lora_rank + a.qk_rope_head_dim + a.kv_lora_rank) * act_bytes_;
-    } else {
-      prefill_pair_flops = decode_pair_flops = 4.0 * q_heads_ * m.head_dim;
-      q_o_bytes_per_token = 2.0 * q_heads_ * m.head_dim * act_bytes_;
-    }
-    if (!s.prefills.empty()) {
-      KernelOp op;
-      op.id = OpId::kAttentionPrefill;
-      op.kind = OpKind::kAttentionPrefill;
-      op.launches = L;
-      for (const LayerGroup& g : groups_) {
-        for (const PrefillChunk& c : s.prefills) {
-          const double pairs = attended_pairs(c.tokens, c.cached, g.window);
-          const double read_tokens = g.window > 0 ? std::min<double>(c.cached + c.tokens, g.window)
-                                                  : static_cast<double>(c.cached + c.tokens);
-          op.flops += g.layers * pairs * prefill_pair_flops;
-          op.bytes += g.layers * ((read_tokens + c.tokens) * kv_bytes_token_layer_ + c.tokens * q_o_bytes_per_token);
-        }
-      }
-      ops.push_back(op);
-    }
-    if (!s.decode_contexts.empty()) {
-      KernelOp op;
-      op.id = OpId::kAttentionDecode;
-      op.kind = OpKind::kAttentionDecode;
-      op.launches = L;
-      const double n = static_cast<double>(s.decode_contexts.size());
-      for (const LayerGroup& g : groups_) {
-        double kv_tokens = 0;
-        if (g.window <= 0) {
-          for (TokenCount ctx : s.decode_contexts) kv_tokens += static_cast<double>(ctx);
-        } else {
-          for (TokenCount ctx : s.decode_contexts) kv_tokens += static_cast<double>(std::min(ctx, g.window));
-        }
-        op.flops += g.layers * kv_tokens * decode_pair_flops;
-        op.bytes += g.layers * (kv_tokens * kv_bytes_token_layer_ + n * q_o_bytes_per_token);
-      }
-      ops.push_back(op);
-    }
+    add_attention(s, ops);
     if (tp_ > 1) {
       KernelOp op;
       op.id = OpId::kAllReduce;
@@ -181,8 +216,16 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
   out.seconds = 0;
   out.ops.fill(CostEstimate{});
   out.present.fill(0);
+  double fetch_s = 0;
   for (const KernelOp& op : scratch_) {
     const CostEstimate e = kernels_.estimate(op);
+    if (op.id == OpId::kKvFetch && layout_.overlap_transfers) {
+      fetch_s += e.seconds;  // hidden behind the rest of the iteration where it is shorter
+      CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
+      acc = e;
+      out.present[static_cast<std::size_t>(op.id)] = 1;
+      continue;
+    }
     CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
     // Ops sharing an id (gate/up and down GEMMs) add up; the bound is that of the larger part.
     if (e.seconds >= acc.seconds) acc.bound = e.bound;
@@ -193,6 +236,7 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
     out.present[static_cast<std::size_t>(op.id)] = 1;
     out.seconds += e.seconds;
   }
+  out.seconds = std::max(out.seconds, fetch_s);
 }
 
 }  // namespace kvsim

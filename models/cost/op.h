@@ -12,6 +12,7 @@ enum class OpKind : std::uint8_t {
   kGemm,              // dense matrix multiply on tensor cores
   kAttentionPrefill,  // causal attention of new tokens over cached + new tokens (compute-heavy)
   kAttentionDecode,   // one query token per sequence over its KV cache (memory-bound)
+  kElementwise,       // memory-bound elementwise work on CUDA cores (KV quantize/dequantize, score upkeep)
   kAllReduce,         // tensor-parallel all-reduce over NVLink
   kHostTransfer,      // host <-> device copy over PCIe (swap)
   kFixed,             // a fixed time per iteration (scheduler, sampling, launch of the step)
@@ -21,6 +22,7 @@ enum class OpKind : std::uint8_t {
 enum class OpId : std::uint8_t {
   kGemmQkv, kGemmAttnOut, kGemmMlp, kGemmMoeRouter, kGemmMoeExperts, kGemmLmHead,
   kAttentionPrefill, kAttentionDecode, kAllReduce, kSwapOut, kSwapIn, kIterationOverhead,
+  kKvQuantize, kKvDequantize, kKvSelect, kKvReconstruct, kKvFetch,
   kCount
 };
 inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
@@ -28,7 +30,8 @@ inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
 constexpr std::string_view op_name(OpId id) {
   constexpr std::array<std::string_view, kNumOpIds> kNames = {
       "gemm.qkv", "gemm.attn_out", "gemm.mlp", "gemm.moe_router", "gemm.moe_experts", "gemm.lm_head",
-      "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead"};
+      "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead",
+      "kv.quantize", "kv.dequantize", "kv.select", "kv.reconstruct", "kv.fetch"};
   return kNames[static_cast<std::size_t>(id)];
 }
 

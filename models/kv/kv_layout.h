@@ -74,9 +74,15 @@ struct KvGroup {
   // Tokens that must be resident while a step computes `chunk` new tokens on top of `computed`.
   TokenCount held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
   TokenCount budget(TokenCount prompt) const;
-  // Tokens one reader layer attends to when the held count is `held` (read budget applied).
-  TokenCount read_tokens(TokenCount held) const {
-    return read_budget_tokens > 0 && held > read_budget_tokens ? read_budget_tokens : held;
+  // Tokens a decode step's new token attends to when `held` tokens are kept before it: itself and the kept ones,
+  // within the window (which counts the new token).
+  TokenCount decode_attended(TokenCount held) const {
+    const TokenCount n = held + 1;
+    return retention == Retention::kWindow && n > sink_tokens + window_tokens ? sink_tokens + window_tokens : n;
+  }
+  // Of `attended` tokens, how many one reader layer actually reads (traffic-only selection budget applied).
+  TokenCount read_tokens(TokenCount attended) const {
+    return read_budget_tokens > 0 && attended > read_budget_tokens ? read_budget_tokens : attended;
   }
 };
 

@@ -7,16 +7,17 @@
 namespace kvsim {
 
 double decode_read_bytes(const KvGroup& g, TokenCount held) {
-  const TokenCount read = g.read_tokens(held + 1);
+  const TokenCount attended = g.decode_attended(held);
+  const TokenCount read = g.read_tokens(attended);
   const double residual = static_cast<double>(std::min(read, g.residual_tokens));
   const double premium = std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
   const double per_layer = static_cast<double>(read) * g.stored_bytes_per_token() + residual * premium +
-                           static_cast<double>(held + 1) * g.select_bytes_per_token;
+                           static_cast<double>(attended) * g.select_bytes_per_token;
   return per_layer * g.reader_layers;
 }
 
 double decode_fetch_bytes(const KvGroup& g, TokenCount held) {
-  const TokenCount read = g.read_tokens(held + 1);
+  const TokenCount read = g.read_tokens(g.decode_attended(held));
   return static_cast<double>(read) * g.host_bytes_per_token() * (1.0 - g.fetch_hit_rate) * g.cache_layers;
 }
 
@@ -32,7 +33,7 @@ KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<d
     out.reader_layers = g.reader_layers;
     out.bytes_per_token_per_layer = g.device_bytes_per_token();
     out.held_tokens = g.held(context, context);
-    out.read_tokens = g.read_tokens(out.held_tokens);
+    out.read_tokens = g.read_tokens(g.decode_attended(out.held_tokens));
     out.device_bytes = static_cast<double>(layout.pages(out.held_tokens) * layout.page_bytes(i) +
                                            layout.fixed_device_bytes(i));
     out.host_bytes = static_cast<double>(out.held_tokens) * g.host_bytes_per_token() * g.cache_layers;

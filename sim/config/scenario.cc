@@ -81,6 +81,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const double swap_gib = eng.get<double>("swap_space_GiB", 4.0);
   eng.check(swap_gib >= 0, "swap_space_GiB", "must be >= 0");
   const auto reserve_gib = eng.get_optional<double>("activation_reserve_GiB");
+  const double host_kv_gib = eng.get_non_negative<double>("host_kv_GiB", 256.0);
   if (reserve_gib) eng.check(*reserve_gib >= 0, "activation_reserve_GiB", "must be >= 0");
   o.max_model_len = eng.get<TokenCount>("max_model_len", run.model->max_context_tokens);
   eng.check(o.max_model_len > 0, "max_model_len", "must be > 0");
@@ -92,14 +93,6 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   o.check_invariants = eng.get<bool>("check_invariants", kDefaultChecks);
   eng.finish();
 
-  // kv
-  ParamReader kv = root.child("kv");
-  const std::string strategy = kv.get<std::string>("strategy", "full");
-  kv.check(strategy == "full", "strategy",
-           fmt::format("unknown strategy '{}'; available: full (the KV strategy library is not built yet)",
-                       strategy));
-  kv.finish();
-
   // cost model
   ParamReader cm = root.child("cost_model");
   const std::string backend = cm.get<std::string>("backend", "roofline");
@@ -107,34 +100,26 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
   run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu);
   cm.finish();
-  run.iteration = std::make_unique<IterationCostModel>(*run.model, *run.gpu, run.tensor_parallel, *run.kernels,
-                                                       overhead_s);
+
+  // kv
+  ParamReader kv = root.child("kv");
+  ComposedStrategy composed = read_kv_section(kv, *run.model, run.tensor_parallel, o.block_size);
+  kv.finish();
+  run.strategy_label = composed.label;
+  run.strategy_resolved = composed.resolved;
+  run.strategy_entries = composed.entries;
+  run.iteration = std::make_unique<IterationCostModel>(*run.model, composed.layout, run.tensor_parallel,
+                                                       *run.kernels, overhead_s);
 
   // KV capacity
+  run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.tensor_parallel, util, reserve_gib,
+                                     o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
   KvCapacity& c = run.capacity;
   c.block_size = o.block_size;
-  c.gpu_memory_bytes = run.gpu->memory_bytes;
-  c.usable_bytes = util * run.gpu->memory_bytes;
-  c.weight_bytes = run.iteration->weight_bytes_per_gpu();
-  c.activation_reserve_bytes =
-      reserve_gib ? units::gib_to_bytes(*reserve_gib)
-                  : estimate_activation_bytes(*run.model, run.tensor_parallel, o.limits.max_num_batched_tokens,
-                                              o.limits.max_num_seqs);
-  if (c.weight_bytes + c.activation_reserve_bytes >= c.usable_bytes) {
-    throw KvsimError(fmt::format(
-        "model {} does not fit: {:.1f} GiB of weights + {:.1f} GiB of activations per GPU, but "
-        "gpu_memory_utilization {} x {:.1f} GiB ({}) leaves {:.1f} GiB; use more tensor_parallel GPUs, a larger "
-        "GPU or a higher gpu_memory_utilization",
-        model_name, c.weight_bytes / units::kGiB, c.activation_reserve_bytes / units::kGiB, util,
-        c.gpu_memory_bytes / units::kGiB, gpu_name, c.usable_bytes / units::kGiB));
-  }
-  c.kv_bytes = c.usable_bytes - c.weight_bytes - c.activation_reserve_bytes;
-  c.block_bytes = run.iteration->kv_bytes_per_token() * static_cast<double>(o.block_size);
-  c.num_blocks = static_cast<std::int64_t>(std::floor(c.kv_bytes / c.block_bytes));
-  if (c.num_blocks < 1) throw KvsimError("the KV cache has room for no block; lower block_size or free memory");
-  o.num_blocks = c.num_blocks;
-  o.block_bytes = c.block_bytes;
-  o.host_swap_blocks = static_cast<std::int64_t>(std::floor(units::gib_to_bytes(swap_gib) / c.block_bytes));
+  c.bytes_per_token = run.iteration->layout().device_bytes_per_token();
+  o.kv_capacity_bytes = c.kv_bytes;
+  o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));
+  o.swap_bytes = static_cast<std::int64_t>(units::gib_to_bytes(swap_gib));
 
   resolved["engine"] = {{"scheduler", run.scheduler_name},
                         {"max_num_batched_tokens", o.limits.max_num_batched_tokens},
@@ -145,10 +130,12 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"prefix_caching", prefix_caching},
                         {"chunked_prefill", o.limits.chunked_prefill},
                         {"swap_space_GiB", swap_gib},
+                        {"host_kv_GiB", host_kv_gib},
                         {"activation_reserve_GiB", c.activation_reserve_bytes / units::kGiB},
                         {"max_model_len", o.max_model_len},
                         {"check_invariants", o.check_invariants}};
-  resolved["kv"] = {{"strategy", strategy}};
+  resolved["kv"] = {{"strategy", run.strategy_resolved},
+                    {"overlap_transfers", run.iteration->layout().overlap_transfers}};
   resolved["cost_model"] = scenario.value("cost_model", nlohmann::json::object());
   resolved["cost_model"]["backend"] = backend;
   resolved["cost_model"]["iteration_overhead_s"] = overhead_s;
@@ -172,13 +159,63 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "Iteration time is the sum of per-op roofline times: max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency, "
       "with the efficiencies of the cost_model section (assumed defaults until calibrated against measurements).",
       "Embedding lookup, norms, rotary embedding and sampling are folded into cost_model.iteration_overhead_s.",
-      "KV capacity counts every layer's KV for every token held (sliding-window layers do not free blocks yet).",
+      "KV memory is page-granular per layout group: window layers free pages as the window slides, budgeted "
+      "eviction frees pages after prefill, evicting single tokens reuses their slots (no compaction).",
+      "Extra work of KV strategies (quantize, dequantize, scoring, low-rank reconstruction, host fetches) is priced "
+      "as memory- or compute-bound ops from their formulas in kv-strategies.md; quality effects are the authors' "
+      "reported numbers, never simulated.",
       "The activation reserve is estimated from max_num_batched_tokens, max_num_seqs and the model widths unless "
       "engine.activation_reserve_GiB is given.",
       "MoE weight traffic assumes tokens are routed uniformly over experts.",
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
   return run;
+}
+
+KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, int tp, double util,
+                               std::optional<double> reserve_gib, TokenCount max_num_batched_tokens,
+                               int max_num_seqs) {
+  KvCapacity c;
+  c.gpu_memory_bytes = gpu.memory_bytes;
+  c.usable_bytes = util * gpu.memory_bytes;
+  c.weight_bytes = model.weight_bytes() / tp;
+  c.activation_reserve_bytes = reserve_gib ? units::gib_to_bytes(*reserve_gib)
+                                           : estimate_activation_bytes(model, tp, max_num_batched_tokens, max_num_seqs);
+  if (c.weight_bytes + c.activation_reserve_bytes >= c.usable_bytes) {
+    throw KvsimError(fmt::format(
+        "model {} does not fit: {:.1f} GiB of weights + {:.1f} GiB of activations per GPU, but "
+        "gpu_memory_utilization {} x {:.1f} GiB ({}) leaves {:.1f} GiB; use more tensor_parallel GPUs, a larger "
+        "GPU or a higher gpu_memory_utilization",
+        model.name, c.weight_bytes / units::kGiB, c.activation_reserve_bytes / units::kGiB, util,
+        c.gpu_memory_bytes / units::kGiB, gpu.name, c.usable_bytes / units::kGiB));
+  }
+  c.kv_bytes = static_cast<std::int64_t>(c.usable_bytes - c.weight_bytes - c.activation_reserve_bytes);
+  return c;
+}
+
+ComposedStrategy read_kv_section(ParamReader& kv, const LlmSpec& model, int tp, TokenCount block_size) {
+  std::vector<StrategySpec> specs;
+  if (const nlohmann::json* v = kv.raw("strategy"); v != nullptr && !v->is_null()) {
+    specs = parse_strategy_json(*v, kv.full("strategy"));
+  } else {
+    specs.push_back({"full", nlohmann::json::object()});
+  }
+  const bool overlap = kv.get<bool>("overlap_transfers", true);
+  // Other keys are parameters of a single named strategy: {"strategy": "snapkv", "budget_tokens": 2048}.
+  nlohmann::json extra = nlohmann::json::object();
+  for (const std::string& key : kv.unread_keys()) extra[key] = *kv.raw(key);
+  if (!extra.empty()) {
+    if (specs.size() != 1) {
+      throw KvsimError(fmt::format("{}: parameters {} beside a composition of {} strategies; give each strategy's "
+                                   "parameters in the list, e.g. [{{\"name\": \"snapkv\", \"budget_tokens\": 2048}}, "
+                                   "\"kivi-2\"] or \"snapkv:budget_tokens=2048+kivi-2\"",
+                                   kv.path(), extra.dump(), specs.size()));
+    }
+    specs[0].params.update(extra);
+  }
+  ComposedStrategy composed = compose_strategies(specs, model, tp, block_size, kv.full("strategy"));
+  composed.layout.overlap_transfers = overlap;
+  return composed;
 }
 
 nlohmann::json demo_scenario() {

@@ -1,7 +1,7 @@
 // From a scenario document to ready-to-run components. Every section is read strictly (unknown keys, unknown
 // names and impossible configurations are errors that name the key and list what is valid).
 //
-// Sections: model, hardware {gpu, num_gpus, tensor_parallel}, engine {...}, kv {strategy}, workload {...},
+// Sections: model, hardware {gpu, num_gpus, tensor_parallel}, engine {...}, kv {strategy, ...}, workload {...},
 // cost_model {backend, iteration_overhead_s, <backend params>}, output {timeline_interval_s}, seed,
 // name, description. See sim/README.md for every key, its default and unit.
 #pragma once
@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/cost/iteration_cost_model.h"
+#include "models/kv/strategy.h"
 #include "models/spec/gpu_spec.h"
 #include "models/spec/llm_spec.h"
 #include "sim/engine/simulator.h"
@@ -29,11 +31,13 @@ struct KvCapacity {
   double usable_bytes = 0;          // gpu_memory_utilization * memory
   double weight_bytes = 0;          // per GPU
   double activation_reserve_bytes = 0;
-  double kv_bytes = 0;              // left for the KV cache
-  double block_bytes = 0;           // one block, all layers, one GPU
-  std::int64_t num_blocks = 0;
+  std::int64_t kv_bytes = 0;        // left for the KV cache
+  double bytes_per_token = 0;       // device KV bytes of a token kept by every layout group
   TokenCount block_size = 0;
-  TokenCount capacity_tokens() const { return num_blocks * block_size; }
+  // Tokens the pool holds when every group keeps every token (a full-attention-equivalent capacity).
+  TokenCount capacity_tokens() const {
+    return bytes_per_token > 0 ? static_cast<TokenCount>(static_cast<double>(kv_bytes) / bytes_per_token) : 0;
+  }
 };
 
 struct PreparedRun {
@@ -41,6 +45,9 @@ struct PreparedRun {
   const GpuSpec* gpu = nullptr;
   int tensor_parallel = 1;
   std::string scheduler_name;
+  std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"
+  nlohmann::json strategy_resolved;         // every strategy with its parameters in force
+  std::vector<const KvStrategyEntry*> strategy_entries;
   SimOptions sim;
   KvCapacity capacity;
   std::unique_ptr<IKernelCostModel> kernels;
@@ -53,6 +60,16 @@ struct PreparedRun {
 
 // `base_dir` resolves relative paths in the scenario (the scenario file's folder).
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir);
+
+// KV memory of one GPU: util * memory - weights/TP - activation reserve (estimated unless given). Throws KvsimError
+// naming the model and GPU when the weights and activations do not fit.
+KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, int tensor_parallel, double utilization,
+                               std::optional<double> activation_reserve_GiB, TokenCount max_num_batched_tokens,
+                               int max_num_seqs);
+
+// The `kv` section: {"strategy": "name[:k=v][+name...]" | [...] | omitted (= "full"), <params of a single
+// strategy>, "overlap_transfers": bool}. Params given beside a single named strategy belong to it.
+ComposedStrategy read_kv_section(ParamReader& kv, const LlmSpec& model, int tensor_parallel, TokenCount block_size);
 
 // The built-in demo scenario (Llama-3.1-8B on one H100, synthetic chat-like workload); needs no files.
 nlohmann::json demo_scenario();

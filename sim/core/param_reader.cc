@@ -67,6 +67,14 @@ std::string ParamReader::require_nonempty(const std::string& key) {
   return v;
 }
 
+std::vector<std::string> ParamReader::unread_keys() const {
+  std::vector<std::string> out;
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (asked_.count(it.key()) == 0) out.push_back(it.key());
+  }
+  return out;
+}
+
 void ParamReader::finish() const {
   std::vector<std::string> unknown;
   for (auto it = object_.begin(); it != object_.end(); ++it) {

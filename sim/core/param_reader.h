@@ -81,6 +81,10 @@ class ParamReader {
   // Reader for a nested object; an absent key gives an empty object. Throws if the value is not an object.
   ParamReader child(const std::string& key);
 
+  // Keys present in the object that no call has asked for yet (for sections whose remaining keys belong to a
+  // sub-component, e.g. a strategy's parameters).
+  std::vector<std::string> unread_keys() const;
+
   // Throws KvsimError if the object has keys that no get/require/child call asked for.
   void finish() const;
 

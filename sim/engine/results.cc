@@ -38,23 +38,26 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   summary["throughput"] = {{"requests_per_s", s.completed / T},
                            {"input_tokens_per_s", static_cast<double>(s.prompt_tokens_completed) / T},
                            {"output_tokens_per_s", static_cast<double>(s.output_tokens_generated) / T}};
-  summary["kv"] = {{"capacity_tokens", c.capacity_tokens()},
-                   {"capacity_bytes", static_cast<double>(c.num_blocks) * c.block_bytes},
-                   {"capacity_blocks", c.num_blocks},
+  const double cap = static_cast<double>(c.kv_bytes);
+  summary["kv"] = {{"strategy", run.strategy_label},
+                   {"capacity_tokens", c.capacity_tokens()},
+                   {"capacity_bytes", c.kv_bytes},
+                   {"capacity_blocks", c.capacity_tokens() / std::max<TokenCount>(1, c.block_size)},
                    {"block_size", c.block_size},
-                   {"block_bytes", c.block_bytes},
-                   {"bytes_per_token", run.iteration->kv_bytes_per_token()},
+                   {"bytes_per_token", c.bytes_per_token},
                    {"weight_bytes_per_gpu", c.weight_bytes},
                    {"activation_reserve_bytes", c.activation_reserve_bytes},
-                   {"peak_used_bytes", static_cast<double>(s.peak_used_blocks) * c.block_bytes},
-                   {"peak_utilization", static_cast<double>(s.peak_used_blocks) / static_cast<double>(c.num_blocks)},
+                   {"peak_used_bytes", s.peak_used_bytes},
+                   {"peak_utilization", cap > 0 ? static_cast<double>(s.peak_used_bytes) / cap : 0.0},
+                   {"peak_host_kv_bytes", s.peak_host_kv_bytes},
+                   {"fetched_bytes", s.fetched_bytes},
                    {"mean_utilization", s.mean_kv_utilization},
                    {"preemptions", s.preemptions},
                    {"preempted_requests", s.preempted_requests},
                    {"recomputed_tokens", s.recomputed_tokens},
                    {"swapped_out_bytes", s.swapped_out_bytes},
                    {"swapped_in_bytes", s.swapped_in_bytes},
-                   {"blocks_free_at_end", s.blocks_free_at_end}};
+                   {"used_bytes_at_end", s.used_bytes_at_end}};
   summary["prefix_cache"] = {{"hit_tokens", 0}, {"hit_rate", 0.0}};
   summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
                       {"mean_tokens", s.mean_batch_tokens}};
@@ -110,6 +113,15 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   results["scenario"] = run.resolved;
   results["workload_source"] = run.workload ? run.workload->describe() : "";
   results["model"] = to_json(*run.model);
+  results["kv_layout"] = run.iteration->layout().to_json();
+  nlohmann::json quality = nlohmann::json::array();
+  for (const KvStrategyEntry* e : run.strategy_entries) {
+    for (const ReportedQuality& q : e->reported) {
+      quality.push_back({{"strategy", e->name}, {"benchmark", q.benchmark}, {"model", q.model},
+                         {"result", q.result}, {"source", q.source}});
+    }
+  }
+  results["reported_quality"] = std::move(quality);
   results["gpu"] = to_json(*run.gpu);
   results["summary"] = std::move(summary);
   results["cost_breakdown"] = std::move(breakdown);

@@ -138,8 +138,7 @@ class Simulator::Impl {
         scheduler_(scheduler),
         cost_(cost),
         observers_(std::move(observers)),
-        pool_(o.num_blocks, o.block_size),
-        kv_(pool_, o.preemption, o.block_bytes, o.host_swap_blocks),
+        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption),
         timeline_(o.timeline_interval_s, observers_) {}
 
   RunSummary run() {
@@ -195,8 +194,10 @@ class Simulator::Impl {
     std::string reason;
     if (rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
       reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
-    } else if (pool_.blocks_for(kv_tokens) > pool_.total_blocks()) {
-      reason = "needs more KV blocks than the whole pool holds";
+    } else if (kv_.bytes_at_length(rec.prompt_tokens, kv_tokens) > kv_.capacity_bytes()) {
+      reason = "needs more KV memory (KV blocks) than the whole device pool holds";
+    } else if (kv_.host_bytes_at_length(rec.prompt_tokens, kv_tokens) > kv_.host_kv_capacity_bytes()) {
+      reason = "needs more host KV memory than engine.host_kv_GiB";
     } else if (!opt_.limits.chunked_prefill && rec.prompt_tokens > opt_.limits.max_num_batched_tokens) {
       reason = "prompt longer than max_num_batched_tokens and chunked prefill is off";
     }
@@ -237,6 +238,8 @@ class Simulator::Impl {
     }
     s_.swapped_out_bytes += plan_.swap_out_bytes;
     s_.swapped_in_bytes += plan_.swap_in_bytes;
+    s_.peak_used_bytes = std::max(s_.peak_used_bytes, kv_.used_bytes());
+    s_.peak_host_kv_bytes = std::max(s_.peak_host_kv_bytes, kv_.host_kv_used_bytes());
     if (plan_.work.empty()) {
       busy_ = false;
       if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
@@ -245,23 +248,17 @@ class Simulator::Impl {
       return;
     }
     busy_ = true;
-    prefills_.clear();
-    decodes_.clear();
+    work_.clear();
     int sampled = 0;
     batch_tokens_ = 0;
     for (const ScheduledWork& w : plan_.work) {
       const Request& r = *w.request;
-      if (w.tokens == 1 && r.computed > 0) {
-        decodes_.push_back(r.computed + 1);
-      } else {
-        prefills_.push_back({w.tokens, r.computed});
-      }
+      work_.push_back({r.prompt_tokens, r.computed, w.tokens});
       if (r.computed + w.tokens == r.known_tokens()) ++sampled;
       batch_tokens_ += w.tokens;
     }
     IterationShape shape;
-    shape.prefills = prefills_;
-    shape.decode_contexts = decodes_;
+    shape.work = work_;
     shape.sampled_sequences = sampled;
     shape.swap_out_bytes = plan_.swap_out_bytes;
     shape.swap_in_bytes = plan_.swap_in_bytes;
@@ -277,11 +274,11 @@ class Simulator::Impl {
       s_.op_calls[i]++;
       s_.op_bound_seconds[i][static_cast<std::size_t>(c.bound)] += c.seconds;
     }
+    s_.fetched_bytes += cost_result_.ops[static_cast<std::size_t>(OpId::kKvFetch)].bytes;
     s_.iterations++;
     batch_size_sum_ += static_cast<double>(plan_.work.size());
     batch_tokens_sum_ += static_cast<double>(batch_tokens_);
     s_.max_batch_size = std::max<std::int64_t>(s_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));
-    s_.peak_used_blocks = std::max(s_.peak_used_blocks, pool_.used_blocks());
     const SimTimeNs dt = std::max<SimTimeNs>(1, units::s_to_ns(cost_result_.seconds));
     events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{});
   }
@@ -293,6 +290,7 @@ class Simulator::Impl {
       Request& r = *w.request;
       if (r.state != RequestState::kRunning) continue;
       r.computed += w.tokens;
+      kv_.settle(r);  // windows slide, budgets evict after prefill
       if (r.computed != r.known_tokens()) continue;
       r.generated++;
       s_.output_tokens_generated++;
@@ -349,7 +347,6 @@ class Simulator::Impl {
     s_.e2e_s.add(out.e2e_s);
     s_.queue_s.add(out.queue_s);
     if (r.output_tokens > 1) s_.tpot_s.add(out.tpot_s);
-    e2e_sum_s_ += out.e2e_s;
     for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
 
@@ -357,10 +354,10 @@ class Simulator::Impl {
     if (!free_requests_.empty()) {
       Request* r = free_requests_.back();
       free_requests_.pop_back();
-      std::vector<BlockId> blocks = std::move(r->blocks);
+      std::vector<std::int64_t> pages = std::move(r->pages);
       *r = Request{};
-      r->blocks = std::move(blocks);
-      r->blocks.clear();
+      r->pages = std::move(pages);
+      std::fill(r->pages.begin(), r->pages.end(), 0);
       return r;
     }
     storage_.emplace_back();
@@ -369,7 +366,7 @@ class Simulator::Impl {
 
   TimelineRecorder::State state() const {
     TimelineRecorder::State st;
-    st.kv_utilization = static_cast<double>(pool_.used_blocks()) / static_cast<double>(pool_.total_blocks());
+    st.kv_utilization = static_cast<double>(kv_.used_bytes()) / static_cast<double>(kv_.capacity_bytes());
     st.running = static_cast<double>(queues_.running.size());
     st.waiting = static_cast<double>(queues_.waiting.size() + queues_.swapped.size());
     st.batch_size = busy_ ? static_cast<double>(plan_.work.size()) : 0.0;
@@ -377,24 +374,24 @@ class Simulator::Impl {
     return st;
   }
 
-  void check_invariants() const {
-    std::int64_t held = 0;
+  void check_invariants() {
+    holders_.clear();
     for (const Request* r : queues_.running) {
-      held += static_cast<std::int64_t>(r->blocks.size());
+      holders_.push_back(r);
       if (r->state != RequestState::kRunning) throw std::logic_error("running queue holds a non-running request");
-      if (pool_.blocks_for(r->computed) > static_cast<std::int64_t>(r->blocks.size())) {
-        throw std::logic_error(fmt::format("request {} has computed KV beyond its blocks", r->id));
-      }
     }
     for (const Request* r : queues_.waiting) {
-      held += static_cast<std::int64_t>(r->blocks.size());
-      if (!r->blocks.empty() || r->computed != 0) throw std::logic_error("waiting request holds KV");
+      if (r->device_bytes != 0 || r->host_bytes != 0 || r->computed != 0) {
+        throw std::logic_error(fmt::format("waiting request {} holds KV", r->id));
+      }
     }
+    std::int64_t swapped = 0;
     for (const Request* r : queues_.swapped) {
-      if (!r->blocks.empty()) throw std::logic_error("swapped request holds device blocks");
+      if (r->device_bytes != 0) throw std::logic_error("swapped request holds device KV");
+      swapped += r->swapped_bytes;
     }
-    pool_.check_invariants(held);
-    if (kv_.host_blocks_used() > kv_.host_blocks_total()) throw std::logic_error("host swap space over capacity");
+    kv_.check_invariants(holders_);
+    if (swapped != kv_.swap_used_bytes()) throw std::logic_error("swap space differs from swapped requests' bytes");
     const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + queues_.running.size() +
                                                      queues_.swapped.size());
     if (s_.completed + s_.rejected + in_system != s_.arrived) {
@@ -412,8 +409,8 @@ class Simulator::Impl {
     s.mean_batch_tokens = s.iterations ? batch_tokens_sum_ / static_cast<double>(s.iterations) : 0;
     s.timeline = std::move(timeline_.rows());
     s.timeline_interval_s = timeline_.row_interval_s();
-    s.blocks_free_at_end = pool_.free_blocks();
-    s.blocks_total = pool_.total_blocks();
+    s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
+    s.capacity_bytes = kv_.capacity_bytes();
     return s;
   }
 
@@ -422,7 +419,6 @@ class Simulator::Impl {
   IScheduler& scheduler_;
   const IterationCostModel& cost_;
   std::vector<ISimObserver*> observers_;
-  KvBlockPool pool_;
   KvManager kv_;
   EventQueue events_;
   EngineQueues queues_;
@@ -431,12 +427,12 @@ class Simulator::Impl {
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
   StepPlan plan_;
-  std::vector<PrefillChunk> prefills_;
-  std::vector<TokenCount> decodes_;
+  std::vector<SeqWork> work_;
+  std::vector<const Request*> holders_;
   IterationCost cost_result_;
   TokenCount batch_tokens_ = 0;
   bool busy_ = false, step_pending_ = false;
-  double batch_size_sum_ = 0, batch_tokens_sum_ = 0, e2e_sum_s_ = 0;
+  double batch_size_sum_ = 0, batch_tokens_sum_ = 0;
   RunSummary s_;
 };
 

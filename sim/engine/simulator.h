@@ -3,8 +3,9 @@
 // Lifecycle: construct with fully built components (workload, scheduler, cost model, observers), call run() once.
 // Each iteration: the scheduler plans work (and may preempt), the iteration cost model prices it, the clock jumps
 // to the end of the iteration, and progress is applied (tokens produced, requests finished, blocks freed).
-// Requests that can never be served (prompt + output beyond max_model_len or the whole KV pool, or a prompt larger
-// than the token budget without chunked prefill) are rejected at arrival with a reason, never dropped.
+// Requests that can never be served (prompt + output beyond max_model_len, KV beyond the whole device or host KV
+// memory, or a prompt larger than the token budget without chunked prefill) are rejected at arrival with a reason,
+// never dropped. KV memory follows the iteration cost model's KV layout (sim/kv/kv_manager.h).
 #pragma once
 
 #include <cstdint>
@@ -24,10 +25,10 @@ namespace kvsim {
 
 struct SimOptions {
   EngineLimits limits;
-  TokenCount block_size = 16;
-  std::int64_t num_blocks = 0;        // KV blocks on one GPU
-  double block_bytes = 0;             // bytes of one block (all layers) on one GPU
-  std::int64_t host_swap_blocks = 0;  // swap space in blocks
+  TokenCount block_size = 16;          // tokens per KV page (also in the layout)
+  std::int64_t kv_capacity_bytes = 0;  // device memory for the KV cache on one GPU
+  std::int64_t host_kv_bytes = 0;      // host memory for KV that the strategy offloads
+  std::int64_t swap_bytes = 0;         // host swap space for preemption by swap
   PreemptionMode preemption = PreemptionMode::kRecompute;
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
@@ -41,11 +42,13 @@ struct RunSummary {
   TokenCount prompt_tokens_completed = 0, output_tokens_generated = 0, output_tokens_requested_completed = 0;
   double simulated_time_s = 0;
   std::int64_t iterations = 0;
-  std::int64_t peak_used_blocks = 0;
+  std::int64_t peak_used_bytes = 0;
+  std::int64_t peak_host_kv_bytes = 0;
   double mean_kv_utilization = 0;
   std::int64_t preemptions = 0, preempted_requests = 0;
   TokenCount recomputed_tokens = 0;
   double swapped_out_bytes = 0, swapped_in_bytes = 0;
+  double fetched_bytes = 0;                           // host -> device KV fetches of offloading strategies
   double mean_batch_size = 0, mean_batch_tokens = 0;  // averaged over iterations
   std::int64_t max_batch_size = 0;
   double mean_requests_in_system = 0;                 // time average of waiting + running + swapped
@@ -56,7 +59,7 @@ struct RunSummary {
   std::vector<std::pair<RequestId, std::string>> first_rejections;  // at most 20
   std::vector<TimelineSample> timeline;               // at most ~2000 samples (adjacent ones merged)
   double timeline_interval_s = 0;                      // interval of `timeline` after merging
-  std::int64_t blocks_free_at_end = 0, blocks_total = 0;
+  std::int64_t used_bytes_at_end = 0, capacity_bytes = 0;
 };
 
 class Simulator {

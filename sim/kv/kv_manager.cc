@@ -1,43 +1,160 @@
-// Request-level KV operations (see kv_manager.h).
+// KV memory under a layout (see kv_manager.h).
 #include "sim/kv/kv_manager.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace kvsim {
 
-KvManager::KvManager(KvBlockPool& pool, PreemptionMode mode, double block_bytes, std::int64_t host_blocks)
-    : pool_(pool), mode_(mode), block_bytes_(block_bytes), host_total_(host_blocks) {}
+KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
+                     std::int64_t swap_bytes, PreemptionMode mode)
+    : layout_(layout),
+      mode_(mode),
+      capacity_(capacity_bytes),
+      host_capacity_(host_kv_bytes),
+      swap_capacity_(swap_bytes),
+      used_pages_(layout.groups.size(), 0) {
+  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
+    page_bytes_.push_back(layout_.page_bytes(g));
+    fixed_bytes_.push_back(layout_.fixed_device_bytes(g));
+  }
+}
 
-bool KvManager::grow_to(Request& r, TokenCount tokens) {
-  const std::int64_t need = pool_.blocks_for(tokens) - static_cast<std::int64_t>(r.blocks.size());
-  if (need <= 0) return true;
-  if (need > pool_.free_blocks()) return false;
-  pool_.allocate(need, r.blocks);
+void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
+                     std::int64_t& device, std::int64_t& host) const {
+  pages.resize(layout_.groups.size());
+  device = host = 0;
+  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
+    const KvGroup& grp = layout_.groups[g];
+    const TokenCount held = grp.held_during(r.prompt_tokens, computed, chunk);
+    pages[g] = layout_.pages(held);
+    device += pages[g] * page_bytes_[g] + (held > 0 ? fixed_bytes_[g] : 0);
+    const double hb = grp.host_bytes_per_token();
+    if (hb > 0) host += static_cast<std::int64_t>(std::ceil(static_cast<double>(held) * hb * grp.cache_layers));
+  }
+}
+
+void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host) {
+  if (r.pages.size() != pages.size()) r.pages.assign(pages.size(), 0);
+  for (std::size_t g = 0; g < pages.size(); ++g) {
+    used_pages_[g] += pages[g] - r.pages[g];
+    r.pages[g] = pages[g];
+  }
+  used_ += device - r.device_bytes;
+  host_used_ += host - r.host_bytes;
+  r.device_bytes = device;
+  r.host_bytes = host;
+}
+
+bool KvManager::reserve(Request& r, TokenCount chunk) {
+  std::int64_t device, host;
+  need(r, r.computed, chunk, scratch_pages_, device, host);
+  if (!r.pages.empty()) {
+    // Never shrink while reserving: pages a step frees are returned by settle() after it.
+    device = 0;
+    for (std::size_t g = 0; g < scratch_pages_.size(); ++g) {
+      scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
+      device += scratch_pages_[g] * page_bytes_[g] + (scratch_pages_[g] > 0 ? fixed_bytes_[g] : 0);
+    }
+    host = std::max(host, r.host_bytes);
+  }
+  if (device - r.device_bytes > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) return false;
+  apply(r, scratch_pages_, device, host);
   return true;
+}
+
+void KvManager::settle(Request& r) {
+  std::int64_t device, host;
+  need(r, r.computed, 0, scratch_pages_, device, host);
+  apply(r, scratch_pages_, device, host);
+}
+
+void KvManager::free(Request& r) {
+  scratch_pages_.assign(layout_.groups.size(), 0);
+  apply(r, scratch_pages_, 0, 0);
 }
 
 double KvManager::preempt(Request& r, TokenCount& recomputed_tokens) {
   r.preemptions++;
-  const auto n = static_cast<std::int64_t>(r.blocks.size());
-  if (mode_ == PreemptionMode::kSwap && host_used_ + n <= host_total_) {
-    host_used_ += n;
-    r.host_blocks = n;
-    pool_.release(r.blocks);
+  const std::int64_t bytes = r.device_bytes;
+  if (mode_ == PreemptionMode::kSwap && swap_used_ + bytes <= swap_capacity_) {
+    swap_used_ += bytes;
+    r.swapped_bytes = bytes;
+    r.swapped_pages = r.pages;
+    free(r);
     r.state = RequestState::kSwapped;
-    return static_cast<double>(n) * block_bytes_;
+    return static_cast<double>(bytes);
   }
   recomputed_tokens += r.computed;
-  pool_.release(r.blocks);
+  free(r);
   r.computed = 0;
   r.state = RequestState::kWaiting;
   return 0;
 }
 
 double KvManager::swap_in(Request& r) {
-  const std::int64_t n = r.host_blocks;
-  pool_.allocate(n, r.blocks);
-  host_used_ -= n;
-  r.host_blocks = 0;
+  const std::int64_t bytes = r.swapped_bytes;
+  std::int64_t device, host;
+  need(r, r.computed, 0, scratch_pages_, device, host);
+  apply(r, r.swapped_pages, bytes, host);
+  swap_used_ -= bytes;
+  r.swapped_bytes = 0;
   r.state = RequestState::kRunning;
-  return static_cast<double>(n) * block_bytes_;
+  return static_cast<double>(bytes);
+}
+
+std::int64_t KvManager::bytes_at_length(TokenCount prompt, TokenCount total_tokens) const {
+  Request probe;
+  probe.prompt_tokens = prompt;
+  std::vector<std::int64_t> pages;
+  std::int64_t device = 0, host = 0, worst = 0;
+  // The largest footprint is at the end of prefill or at the full length (budgets shrink after prefill).
+  need(probe, 0, std::min(prompt, total_tokens), pages, device, host);
+  worst = device;
+  need(probe, total_tokens - 1, 1, pages, device, host);
+  return std::max(worst, device);
+}
+
+std::int64_t KvManager::host_bytes_at_length(TokenCount prompt, TokenCount total_tokens) const {
+  Request probe;
+  probe.prompt_tokens = prompt;
+  std::vector<std::int64_t> pages;
+  std::int64_t device = 0, host = 0, worst = 0;
+  need(probe, 0, std::min(prompt, total_tokens), pages, device, host);
+  worst = host;
+  need(probe, total_tokens - 1, 1, pages, device, host);
+  return std::max(worst, host);
+}
+
+void KvManager::check_invariants(const std::vector<const Request*>& requests) const {
+  std::vector<std::int64_t> pages(layout_.groups.size(), 0);
+  std::int64_t device = 0, host = 0;
+  for (const Request* r : requests) {
+    for (std::size_t g = 0; g < r->pages.size(); ++g) pages[g] += r->pages[g];
+    device += r->device_bytes;
+    host += r->host_bytes;
+    std::int64_t expect = 0;
+    for (std::size_t g = 0; g < r->pages.size(); ++g) {
+      expect += r->pages[g] * page_bytes_[g] + (r->pages[g] > 0 ? fixed_bytes_[g] : 0);
+    }
+    if (expect != r->device_bytes) {
+      throw std::logic_error("KV: request " + std::to_string(r->id) + " bytes disagree with its pages");
+    }
+    for (std::size_t g = 0; g < r->pages.size(); ++g) {
+      const TokenCount held = layout_.groups[g].held(r->prompt_tokens, r->computed);
+      if (layout_.pages(held) > r->pages[g]) {
+        throw std::logic_error("KV: request " + std::to_string(r->id) + " holds fewer pages than its tokens need");
+      }
+    }
+  }
+  if (pages != used_pages_) throw std::logic_error("KV: pages held by requests differ from the pool's count");
+  if (device != used_) throw std::logic_error("KV: device bytes held by requests differ from the pool's count");
+  if (host != host_used_) throw std::logic_error("KV: host bytes held by requests differ from the pool's count");
+  if (used_ > capacity_ || used_ < 0) throw std::logic_error("KV: used device bytes exceed capacity");
+  if (host_used_ > host_capacity_) throw std::logic_error("KV: used host KV bytes exceed capacity");
+  if (swap_used_ > swap_capacity_ || swap_used_ < 0) throw std::logic_error("KV: swap space over capacity");
 }
 
 }  // namespace kvsim

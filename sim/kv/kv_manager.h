@@ -1,11 +1,19 @@
-// Request-level KV operations on top of the block pool: grow a request's blocks to a token count, free them,
-// preempt by recompute or by swap to host memory. Schedulers use this; they never touch the pool directly.
+// KV memory of one GPU under a KV layout, and the request-level operations schedulers use on it: reserve memory
+// for a step, settle after it (windows slide, budgets evict), free, preempt by recompute or by swap to host.
+//
+// Accounting (kv-strategies.md §6 rule 7): each layout group allocates whole pages of `block_size` tokens; a page of
+// group g costs layout.page_bytes(g) device bytes; a request also holds its groups' fixed bytes (low-rank bases,
+// 16-bit residual windows) from its first step. Offloaded parts of the KV (ShadowKV values) are held in host memory.
+// All byte counts are integers, so the accounting is exact.
+//
+// Contract: reserve() is all-or-nothing. After settle(), a request holds exactly the pages its held tokens need.
+// check_invariants() verifies that the pool's counters equal the sum over requests.
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <vector>
 
-#include "sim/kv/block_pool.h"
+#include "models/kv/kv_layout.h"
 #include "sim/request/request.h"
 
 namespace kvsim {
@@ -14,34 +22,54 @@ enum class PreemptionMode : std::uint8_t { kRecompute, kSwap };
 
 class KvManager {
  public:
-  // `block_bytes`: bytes of one block on one GPU (all layers); `host_blocks`: swap space in blocks.
-  KvManager(KvBlockPool& pool, PreemptionMode mode, double block_bytes, std::int64_t host_blocks);
+  // `capacity_bytes`: device KV memory; `host_kv_bytes`: host memory for offloaded KV; `swap_bytes`: host swap space.
+  KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
+            std::int64_t swap_bytes, PreemptionMode mode);
 
-  // Ensures `r` holds blocks for `tokens` tokens. All-or-nothing: returns false (allocating nothing) if the
-  // pool lacks free blocks.
-  bool grow_to(Request& r, TokenCount tokens);
-  // Returns every device block of `r` to the pool.
-  void free(Request& r) { pool_.release(r.blocks); }
+  // Ensures `r` holds memory for a step that computes `chunk` more tokens. False (nothing allocated) if it does
+  // not fit.
+  bool reserve(Request& r, TokenCount chunk);
+  // Shrinks `r` to what its held tokens need now (call after its computed count advanced).
+  void settle(Request& r);
+  // Returns all of `r`'s device and host KV memory.
+  void free(Request& r);
 
-  // Preempts a running request: by swap if the mode is swap and host memory has room, else by recompute.
+  // Preempts a running request: by swap if the mode is swap and the swap space has room, else by recompute.
   // Returns the bytes copied to the host (0 for recompute). Sets r.state to kSwapped or kWaiting.
   double preempt(Request& r, TokenCount& recomputed_tokens);
-  // Whether a swapped request fits back; swap_in() moves it back and returns the bytes copied.
-  bool can_swap_in(const Request& r) const { return r.host_blocks <= pool_.free_blocks(); }
+  bool can_swap_in(const Request& r) const { return r.swapped_bytes <= free_bytes(); }
   double swap_in(Request& r);
 
-  const KvBlockPool& pool() const { return pool_; }
-  double block_bytes() const { return block_bytes_; }
-  std::int64_t host_blocks_used() const { return host_used_; }
-  std::int64_t host_blocks_total() const { return host_total_; }
+  // Device bytes a request needs at its full length (prompt + output - 1 tokens); for admission checks.
+  std::int64_t bytes_at_length(TokenCount prompt, TokenCount total_tokens) const;
+  std::int64_t host_bytes_at_length(TokenCount prompt, TokenCount total_tokens) const;
+
+  const KvLayout& layout() const { return layout_; }
+  std::int64_t capacity_bytes() const { return capacity_; }
+  std::int64_t used_bytes() const { return used_; }
+  std::int64_t free_bytes() const { return capacity_ - used_; }
+  std::int64_t host_kv_capacity_bytes() const { return host_capacity_; }
+  std::int64_t host_kv_used_bytes() const { return host_used_; }
+  std::int64_t swap_used_bytes() const { return swap_used_; }
+  std::int64_t swap_capacity_bytes() const { return swap_capacity_; }
   PreemptionMode mode() const { return mode_; }
 
+  // Throws std::logic_error unless the counters equal the sums over `requests` (every request holding memory).
+  void check_invariants(const std::vector<const Request*>& requests) const;
+
  private:
-  KvBlockPool& pool_;
+  // Device bytes and host bytes `r` needs with `held[g]` tokens per group.
+  void need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
+            std::int64_t& device, std::int64_t& host) const;
+  void apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host);
+
+  KvLayout layout_;
   PreemptionMode mode_;
-  double block_bytes_;
-  std::int64_t host_total_;
-  std::int64_t host_used_ = 0;
+  std::vector<std::int64_t> page_bytes_, fixed_bytes_;
+  std::int64_t capacity_, host_capacity_, swap_capacity_;
+  std::int64_t used_ = 0, host_used_ = 0, swap_used_ = 0;
+  std::vector<std::int64_t> used_pages_;  // per group
+  mutable std::vector<std::int64_t> scratch_pages_;
 };
 
 }  // namespace kvsim

@@ -24,8 +24,12 @@ struct Request {
 
   TokenCount computed = 0;    // tokens whose KV is in the cache (or on the host while swapped)
   TokenCount generated = 0;   // output tokens produced so far
-  std::vector<BlockId> blocks;  // device KV blocks, in token order
-  std::int64_t host_blocks = 0; // blocks held in host memory while swapped out
+  // KV memory held (kept by sim/kv/KvManager): pages per layout group, device and host bytes.
+  std::vector<std::int64_t> pages;
+  std::int64_t device_bytes = 0;
+  std::int64_t host_bytes = 0;           // offloaded KV (strategies that keep part of the KV on the host)
+  std::int64_t swapped_bytes = 0;        // device bytes copied to the host swap space while swapped out
+  std::vector<std::int64_t> swapped_pages;
 
   SimTimeNs first_scheduled_ns = -1;
   SimTimeNs first_token_ns = -1;

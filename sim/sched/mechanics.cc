@@ -12,9 +12,9 @@ void admit(SchedulerContext& ctx, Request& r) {
   if (r.first_scheduled_ns < 0) r.first_scheduled_ns = ctx.now;
 }
 
-bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount tokens) {
+bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount chunk) {
   auto& running = ctx.queues.running;
-  while (!ctx.kv.grow_to(r, tokens)) {
+  while (!ctx.kv.reserve(r, chunk)) {
     Request* victim = running.back();
     running.pop_back();
     plan.swap_out_bytes += ctx.kv.preempt(*victim, plan.recomputed_tokens);

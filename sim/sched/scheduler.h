@@ -4,11 +4,11 @@
 //
 // Contract for IScheduler::schedule():
 //  - May move requests between the queues (admit waiting -> running, preempt running -> waiting/swapped,
-//    swap in swapped -> running) and allocate KV blocks through KvManager, only for the work it plans.
+//    swap in swapped -> running) and reserve KV memory through KvManager, only for the work it plans.
 //  - Fills `plan.work` with (request, tokens) pairs: 1 <= tokens <= request.missing_tokens(), each request at most
 //    once, all of them in the running queue afterwards; the sum of tokens <= limits.max_num_batched_tokens (except
 //    a lone recompute prefill longer than the budget when chunked prefill is off), at most max_num_seqs running.
-//  - After it returns, every planned request holds blocks for computed + tokens.
+//  - After it returns, every planned request holds KV memory for its step (KvManager::reserve).
 #pragma once
 
 #include <deque>
@@ -73,9 +73,10 @@ const SchedulerRegistry& schedulers();
 // Shared scheduling mechanics (sim/sched/mechanics.cc), used by every scheduler so they differ only in policy.
 // Admits `r` (front of waiting) into running; records the first-scheduled time.
 void admit(SchedulerContext& ctx, Request& r);
-// Makes room for `tokens` KV tokens of running request `r`, preempting from the back of the running queue.
+// Makes room for a step computing `chunk` tokens of running request `r`, preempting from the back of the running
+// queue.
 // Returns false if `r` itself had to be preempted (it is then no longer running).
-bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount tokens);
+bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount chunk);
 // Resumes swapped requests (FIFO) while blocks and sequence slots allow; returns how many.
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan);
 

@@ -5,6 +5,7 @@
 
 #include "models/cost/impl/roofline.h"
 #include "models/cost/iteration_cost_model.h"
+#include "models/kv/kv_layout.h"
 #include "models/spec/catalog.h"
 
 namespace kvsim {
@@ -65,10 +66,11 @@ class IterationCostTest : public ::testing::Test {
 
 TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
   // Llama-3.1-8B: L=32, h=4096, Hq=32, Hkv=8, d=128, I=14336, vocab=128256, bf16.
-  IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
-  const std::vector<TokenCount> decodes = {1000};
+  IterationCostModel m(llama8b, base_layout(llama8b, 1, 16), 1, kernels, 0.0);
+  // A decode step of a request whose 999 tokens are cached: it attends to 1000 tokens.
+  const std::vector<SeqWork> work = {{999, 999, 1}};
   IterationShape s;
-  s.decode_contexts = decodes;
+  s.work = work;
   s.sampled_sequences = 1;
   IterationCost c;
   m.price(s, c);
@@ -94,10 +96,10 @@ TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
 }
 
 TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {
-  IterationCostModel m(llama8b, gpu, 1, kernels, 0.5e-3);
-  const std::vector<PrefillChunk> chunks = {{2048, 0}};
+  IterationCostModel m(llama8b, base_layout(llama8b, 1, 16), 1, kernels, 0.5e-3);
+  const std::vector<SeqWork> chunks = {{2048, 0, 2048}};
   IterationShape s;
-  s.prefills = chunks;
+  s.work = chunks;
   s.sampled_sequences = 1;
   IterationCost c;
   m.price(s, c);
@@ -116,17 +118,17 @@ TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {
   EXPECT_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bound, Bound::kMemory);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kIterationOverhead)].seconds, 0.5e-3);
   // A second chunk of 1024 tokens over 2048 cached: pairs = 1024*2048 + 1024*1025/2 = 2,621,952.
-  const std::vector<PrefillChunk> chunk2 = {{1024, 2048}};
-  s.prefills = chunk2;
+  const std::vector<SeqWork> chunk2 = {{3072, 2048, 1024}};
+  s.work = chunk2;
   m.price(s, c);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621952.0);
 }
 
 TEST_F(IterationCostTest, TensorParallelShardsWeightsAndAddsAllReduce) {
-  IterationCostModel m(llama8b, gpu, 2, kernels, 0.0);
-  const std::vector<TokenCount> decodes = {100, 100, 100, 100};
+  IterationCostModel m(llama8b, base_layout(llama8b, 2, 16), 2, kernels, 0.0);
+  const std::vector<SeqWork> work(4, SeqWork{99, 99, 1});
   IterationShape s;
-  s.decode_contexts = decodes;
+  s.work = work;
   s.sampled_sequences = 4;
   IterationCost c;
   m.price(s, c);
@@ -136,24 +138,24 @@ TEST_F(IterationCostTest, TensorParallelShardsWeightsAndAddsAllReduce) {
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAllReduce)].bytes, 64.0 * 32768);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAllReduce)].seconds, 64.0 * 32768 * 1.0 / 100e9);
   // KV per token per layer per GPU: 2*4*128*2 = 2048 B.
-  EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_per_layer(), 2048.0);
+  EXPECT_DOUBLE_EQ(m.layout().groups[0].device_bytes_per_token(), 2048.0);
 }
 
 TEST_F(IterationCostTest, SlidingWindowLayersReadAtMostTheWindow) {
   const LlmSpec& mistral = Catalog::builtin().model("mistral-7b", "test");
-  IterationCostModel m(mistral, gpu, 1, kernels, 0.0);
-  const std::vector<TokenCount> decodes = {32768};
+  IterationCostModel m(mistral, base_layout(mistral, 1, 16), 1, kernels, 0.0);
+  const std::vector<SeqWork> work = {{32767, 32767, 1}};
   IterationShape s;
-  s.decode_contexts = decodes;
+  s.work = work;
   s.sampled_sequences = 1;
   IterationCost c;
   m.price(s, c);
   // 32 layers, window 4096: KV bytes read = 4096 * 2*8*128*2 + q/o 2*32*128*2 per layer.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 32.0 * (4096.0 * 4096 + 16384.0));
   // Prefill of 8192 tokens: pairs = sum_{p=1}^{8192} min(p, 4096) = 4096*4097/2 + 4096*4096.
-  const std::vector<PrefillChunk> chunks = {{8192, 0}};
+  const std::vector<SeqWork> chunks = {{8192, 0, 8192}};
   IterationShape p;
-  p.prefills = chunks;
+  p.work = chunks;
   p.sampled_sequences = 1;
   m.price(p, c);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops,
@@ -161,7 +163,7 @@ TEST_F(IterationCostTest, SlidingWindowLayersReadAtMostTheWindow) {
 }
 
 TEST_F(IterationCostTest, SwapTransfersArePricedOverPcie) {
-  IterationCostModel m(llama8b, gpu, 1, kernels, 0.0);
+  IterationCostModel m(llama8b, base_layout(llama8b, 1, 16), 1, kernels, 0.0);
   IterationShape s;
   s.swap_out_bytes = 1e9;
   IterationCost c;
@@ -173,9 +175,9 @@ TEST(IterationCostMla, DeepSeekV3ReadsTheLatentCache) {
   const LlmSpec& ds = Catalog::builtin().model("deepseek-v3", "test");
   const GpuSpec gpu = round_gpu();
   const RooflineCostModel kernels(ideal(), gpu);
-  IterationCostModel m(ds, gpu, 8, kernels, 0.0);
+  IterationCostModel m(ds, base_layout(ds, 8, 16), 8, kernels, 0.0);
   // (512 + 64) elements * 2 B, replicated on every TP rank.
-  EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_per_layer(), 576.0 * 2);
+  EXPECT_DOUBLE_EQ(m.layout().groups[0].device_bytes_per_token(), 576.0 * 2);
 }
 
 }  // namespace

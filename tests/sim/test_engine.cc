@@ -24,11 +24,15 @@ struct Pricer {
   const LlmSpec& model = Catalog::builtin().model("llama-3.1-8b", "t");
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "t");
   RooflineCostModel kernels{RooflineParams{}, gpu};
-  IterationCostModel m{model, gpu, 1, kernels, 1e-3};
-  SimTimeNs ns(std::vector<PrefillChunk> prefills, std::vector<TokenCount> decodes, int sampled) {
+  IterationCostModel m{model, base_layout(model, 1, 16), 1, kernels, 1e-3};
+  // `prefills`: {chunk tokens, cached tokens}; `decodes`: tokens attended (cached + the new one).
+  SimTimeNs ns(std::vector<std::pair<TokenCount, TokenCount>> prefills, std::vector<TokenCount> decodes,
+               int sampled) {
+    std::vector<SeqWork> work;
+    for (auto [tokens, cached] : prefills) work.push_back({cached + tokens, cached, tokens});
+    for (TokenCount ctx : decodes) work.push_back({ctx - 1, ctx - 1, 1});
     IterationShape s;
-    s.prefills = prefills;
-    s.decode_contexts = decodes;
+    s.work = work;
     s.sampled_sequences = sampled;
     IterationCost c;
     m.price(s, c);
@@ -40,7 +44,7 @@ void expect_conservation(const Outcome& o) {
   const auto& s = o.summary;
   EXPECT_EQ(s.arrived, s.completed + s.rejected);
   EXPECT_EQ(s.output_tokens_generated, s.output_tokens_requested_completed);
-  EXPECT_EQ(s.blocks_free_at_end, s.blocks_total) << "KV blocks leaked";
+  EXPECT_EQ(s.used_bytes_at_end, 0) << "KV memory leaked";
   EXPECT_EQ(static_cast<std::int64_t>(o.records.size()), s.arrived);
 }
 
@@ -125,7 +129,7 @@ TEST(Engine, PreemptsUnderMemoryPressureAndStillCompletesEverything) {
     EXPECT_LT(capacity, 4600);
     EXPECT_EQ(o.summary.completed, 12) << mode;
     EXPECT_GT(o.summary.preemptions, 0) << mode;
-    EXPECT_LE(o.summary.peak_used_blocks, o.summary.blocks_total) << mode;
+    EXPECT_LE(o.summary.peak_used_bytes, o.summary.capacity_bytes) << mode;
     if (mode == "swap") EXPECT_GT(o.summary.swapped_out_bytes, 0) << mode;
     if (mode == "recompute") EXPECT_GT(o.summary.recomputed_tokens, 0) << mode;
   }

@@ -59,6 +59,7 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
       break;
     case OpKind::kAttentionPrefill:
     case OpKind::kAttentionDecode:
+    case OpKind::kElementwise:
       compute_s = op.flops / (peak_flops_ * p_.attention_efficiency);
       memory_s = op.bytes / hbm_Bps_;
       break;

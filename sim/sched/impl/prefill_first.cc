@@ -19,7 +19,7 @@ class PrefillFirstScheduler final : public IScheduler {
         const TokenCount n = r.missing_tokens();
         const bool lone_oversize = plan.work.empty() && n > ctx.limits.max_num_batched_tokens;
         if (n > budget && !lone_oversize) break;
-        if (!ctx.kv.grow_to(r, r.computed + n)) break;
+        if (!ctx.kv.reserve(r, n)) break;
         admit(ctx, r);
         plan.work.push_back({&r, n});
         budget -= n;
@@ -29,7 +29,7 @@ class PrefillFirstScheduler final : public IScheduler {
     }
     for (std::size_t i = 0; i < q.running.size(); ++i) {
       Request& r = *q.running[i];
-      if (!reserve_or_preempt(ctx, plan, r, r.computed + 1)) break;
+      if (!reserve_or_preempt(ctx, plan, r, 1)) break;
       plan.work.push_back({&r, 1});
     }
     if (plan.preemptions == 0) {
@@ -37,7 +37,7 @@ class PrefillFirstScheduler final : public IScheduler {
       swap_in_swapped(ctx, plan);
       for (std::size_t i = before; i < q.running.size(); ++i) {
         Request& r = *q.running[i];
-        if (r.missing_tokens() == 1 && ctx.kv.grow_to(r, r.computed + 1)) plan.work.push_back({&r, 1});
+        if (r.missing_tokens() == 1 && ctx.kv.reserve(r, 1)) plan.work.push_back({&r, 1});
       }
     }
   }

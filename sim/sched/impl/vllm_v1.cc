@@ -24,7 +24,7 @@ class VllmV1Scheduler final : public IScheduler {
         ++i;
         continue;
       }
-      if (!reserve_or_preempt(ctx, plan, r, r.computed + n)) break;  // r itself was preempted (it was last)
+      if (!reserve_or_preempt(ctx, plan, r, n)) break;  // r itself was preempted (it was last)
       plan.work.push_back({&r, n});
       budget -= n;
       ++i;
@@ -37,7 +37,7 @@ class VllmV1Scheduler final : public IScheduler {
       Request& r = *q.running[i];
       const TokenCount n = std::min(r.missing_tokens(), budget);
       if (!chunked && n < r.missing_tokens()) continue;
-      if (!ctx.kv.grow_to(r, r.computed + n)) break;
+      if (!ctx.kv.reserve(r, n)) break;
       plan.work.push_back({&r, n});
       budget -= n;
     }
@@ -47,7 +47,7 @@ class VllmV1Scheduler final : public IScheduler {
       Request& r = *q.waiting.front();
       const TokenCount n = std::min(r.missing_tokens(), budget);
       if (!chunked && n < r.missing_tokens()) break;
-      if (!ctx.kv.grow_to(r, r.computed + n)) break;
+      if (!ctx.kv.reserve(r, n)) break;
       admit(ctx, r);
       plan.work.push_back({&r, n});
       budget -= n;
