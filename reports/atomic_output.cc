@@ -118,6 +118,20 @@ AtomicDirectory::AtomicDirectory(fs::path final_path) : final_(normalized(final_
     throw KvsimError("refusing to replace output directory " + quoted(final_) +
                      ": it is the current directory or contains it; give a subdirectory such as 'out/run1'");
   }
+  // Only an empty directory or one kvsim wrote (it holds the marker file) may be replaced: never a user's folder.
+  const fs::file_status existing = fs::symlink_status(final_, ec);
+  if (fs::exists(existing)) {
+    if (fs::is_symlink(existing)) {
+      throw KvsimError("output path " + quoted(final_) + " is a symbolic link; give the directory it points to");
+    }
+    if (!fs::is_directory(existing)) {
+      throw KvsimError("output path " + quoted(final_) + " exists and is not a directory");
+    }
+    if (!fs::is_empty(final_, ec) && !fs::exists(final_ / kOutputMarker, ec)) {
+      throw KvsimError("output directory " + quoted(final_) + " exists and was not written by kvsim (no " +
+                       std::string(kOutputMarker) + " file); choose another --out or empty it first");
+    }
+  }
   staging_ = final_.parent_path() / (final_.filename().string() + ".tmp-" + pid_suffix());
 
   fs::create_directories(final_.parent_path(), ec);
@@ -126,6 +140,7 @@ AtomicDirectory::AtomicDirectory(fs::path final_path) : final_(normalized(final_
   if (ec) fail("cannot remove stale staging directory", staging_, ec);
   fs::create_directory(staging_, ec);
   if (ec) fail("cannot create staging directory", staging_, ec);
+  write_file_atomic(staging_ / kOutputMarker, "This directory was written by kvsim and may be replaced by it.\n");
 }
 
 AtomicDirectory::~AtomicDirectory() {

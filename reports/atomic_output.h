@@ -9,7 +9,9 @@
 //    final one: if the final directory exists it is renamed aside (`<final>.old-<pid>`), the staging directory is
 //    renamed to the final path, and the old one is removed. Without commit() the destructor removes the staging
 //    directory, so a failed run leaves no half-written output and keeps the previous output untouched.
-//  - The final path must not be an existing non-directory. Parent directories are created as needed.
+//  - The final path must not be an existing non-directory, and an existing directory is replaced only if it is empty
+//    or holds the marker file kOutputMarker (written into every staging directory): a folder of the user's is
+//    never deleted. Both are checked in the constructor, before any work. Parent directories are created as needed.
 //  - Not thread-safe; one AtomicDirectory per final path per process.
 #pragma once
 
@@ -17,6 +19,9 @@
 #include <string_view>
 
 namespace kvsim {
+
+// Marker file every kvsim output directory holds; only directories with it (or empty ones) are ever replaced.
+inline constexpr const char* kOutputMarker = ".kvsim-output";
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 

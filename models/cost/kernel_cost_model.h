@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "models/cost/op.h"
 #include "models/spec/gpu_spec.h"
 #include "sim/core/param_reader.h"
@@ -18,6 +20,8 @@ class IKernelCostModel {
  public:
   virtual ~IKernelCostModel() = default;
   virtual CostEstimate estimate(const KernelOp& op) const = 0;
+  // The parameters in force (defaults filled in), for the resolved scenario.
+  virtual nlohmann::json params() const = 0;
 };
 
 // Builds a backend from the scenario's `cost_model` section (minus `backend`), for one GPU.

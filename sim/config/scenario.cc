@@ -24,6 +24,22 @@ double estimate_activation_bytes(const LlmSpec& m, int tp, TokenCount tokens, in
   return static_cast<double>(tokens) * per_token + logits + units::gib_to_bytes(1.0);
 }
 
+// Makes every relative "path" value inside `j` absolute against `base`.
+void absolutize_paths(nlohmann::json& j, const std::filesystem::path& base) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "path" && it.value().is_string()) {
+        const std::filesystem::path p(it.value().get<std::string>());
+        if (p.is_relative()) it.value() = (std::filesystem::absolute(base) / p).lexically_normal().string();
+      } else {
+        absolutize_paths(it.value(), base);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) absolutize_paths(v, base);
+  }
+}
+
 }  // namespace
 
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir) {
@@ -90,6 +106,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 #else
   constexpr bool kDefaultChecks = true;
 #endif
+  const bool eng_check_given = eng.has("check_invariants");
   o.check_invariants = eng.get<bool>("check_invariants", kDefaultChecks);
   eng.finish();
 
@@ -132,17 +149,19 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"swap_space_GiB", swap_gib},
                         {"host_kv_GiB", host_kv_gib},
                         {"activation_reserve_GiB", c.activation_reserve_bytes / units::kGiB},
-                        {"max_model_len", o.max_model_len},
-                        {"check_invariants", o.check_invariants}};
+                        {"max_model_len", o.max_model_len}};
+  // A debugging switch that does not change results: recorded only when given.
+  if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;
   resolved["kv"] = {{"strategy", run.strategy_resolved},
                     {"overlap_transfers", run.iteration->layout().overlap_transfers}};
-  resolved["cost_model"] = scenario.value("cost_model", nlohmann::json::object());
+  resolved["cost_model"] = run.kernels->params();
   resolved["cost_model"]["backend"] = backend;
   resolved["cost_model"]["iteration_overhead_s"] = overhead_s;
 
   // output
   ParamReader out = root.child("output");
   o.timeline_interval_s = out.get_positive<double>("timeline_interval_s", 1.0);
+  out.check(o.timeline_interval_s >= 1e-3, "timeline_interval_s", "must be at least 0.001 s");
   out.finish();
   resolved["output"] = {{"timeline_interval_s", o.timeline_interval_s}};
 
@@ -151,6 +170,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   resolved["seed"] = seed;
   ParamReader wl = root.child("workload");
   resolved["workload"] = scenario.value("workload", nlohmann::json::object());
+  absolutize_paths(resolved["workload"], base_dir);  // so the written scenario.json runs from anywhere
   run.workload = make_workload(wl, seed, base_dir);
   root.finish();
   run.resolved = std::move(resolved);

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include <string>
+
+#include "sim/core/error.h"
 #include "sim/core/types.h"
 
 namespace kvsim::units {
@@ -20,7 +23,16 @@ constexpr double gib_to_bytes(double gib) { return gib * kGiB; }
 constexpr double gb_to_bytes(double gb) { return gb * kGB; }
 constexpr double ns_to_s(SimTimeNs ns) { return static_cast<double>(ns) / kNsPerS; }
 
-// Seconds to simulated nanoseconds, rounded to the nearest nanosecond.
-inline SimTimeNs s_to_ns(double seconds) { return static_cast<SimTimeNs>(std::llround(seconds * kNsPerS)); }
+// Largest simulated time kvsim represents (int64 nanoseconds: about 292 years).
+inline constexpr double kMaxSimSeconds = 9.2e9;
+
+// Seconds to simulated nanoseconds, rounded to the nearest nanosecond. Throws KvsimError for a time that is not
+// finite or beyond +-kMaxSimSeconds, instead of overflowing.
+inline SimTimeNs s_to_ns(double seconds) {
+  if (!(std::fabs(seconds) <= kMaxSimSeconds)) {
+    throw KvsimError("time " + std::to_string(seconds) + " s is outside the simulator's range (|t| <= 9.2e9 s)");
+  }
+  return static_cast<SimTimeNs>(std::llround(seconds * kNsPerS));
+}
 
 }  // namespace kvsim::units

@@ -9,7 +9,11 @@
 namespace kvsim {
 
 namespace {
+// Statistics of a distribution; null values when it has no samples (e.g. TPOT when every output is one token).
 nlohmann::json stats(const QuantileSketch& s) {
+  if (s.empty()) {
+    return {{"mean", nullptr}, {"p50", nullptr}, {"p90", nullptr}, {"p99", nullptr}, {"max", nullptr}, {"count", 0}};
+  }
   return {{"mean", s.mean()}, {"p50", s.quantile(0.5)}, {"p90", s.quantile(0.9)}, {"p99", s.quantile(0.99)},
           {"max", s.max()}, {"count", s.count()}};
 }
@@ -21,7 +25,8 @@ nlohmann::json cdf(const QuantileSketch& s) {
 }  // namespace
 
 nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double wall_time_s) {
-  const double T = s.simulated_time_s > 0 ? s.simulated_time_s : 1.0;
+  const double T = s.simulated_time_s;
+  const auto rate = [T](double n) { return T > 0 ? n / T : 0.0; };
   const KvCapacity& c = run.capacity;
   nlohmann::json summary;
   // skipped_rows: rows the trace format defines as not requests (e.g. BurstGPT failures with 0 tokens), counted
@@ -35,9 +40,9 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   summary["itl_s"] = stats(s.itl_s);
   summary["e2e_s"] = stats(s.e2e_s);
   summary["queue_s"] = stats(s.queue_s);
-  summary["throughput"] = {{"requests_per_s", s.completed / T},
-                           {"input_tokens_per_s", static_cast<double>(s.prompt_tokens_completed) / T},
-                           {"output_tokens_per_s", static_cast<double>(s.output_tokens_generated) / T}};
+  summary["throughput"] = {{"requests_per_s", rate(static_cast<double>(s.completed))},
+                           {"input_tokens_per_s", rate(static_cast<double>(s.prompt_tokens_completed))},
+                           {"output_tokens_per_s", rate(static_cast<double>(s.output_tokens_generated))}};
   const double cap = static_cast<double>(c.kv_bytes);
   summary["kv"] = {{"strategy", run.strategy_label},
                    {"capacity_tokens", c.capacity_tokens()},

@@ -18,7 +18,20 @@ namespace {
 constexpr std::size_t kMaxTimelineRows = 2000;
 constexpr std::size_t kMaxListedRejections = 20;
 
-// Time-weighted accumulation of the engine state into fixed sampling intervals.
+// Merges sample `b` (spanning `wb` ns) into `a` (spanning `wa` ns): time-weighted means, maxima, sums.
+void merge_sample(TimelineSample& a, double wa, const TimelineSample& b, double wb) {
+  const double w = wa + wb;
+  a.kv_utilization = (a.kv_utilization * wa + b.kv_utilization * wb) / w;
+  a.kv_utilization_max = std::max(a.kv_utilization_max, b.kv_utilization_max);
+  a.running = (a.running * wa + b.running * wb) / w;
+  a.waiting = (a.waiting * wa + b.waiting * wb) / w;
+  a.batch_size = (a.batch_size * wa + b.batch_size * wb) / w;
+  a.batch_tokens = (a.batch_tokens * wa + b.batch_tokens * wb) / w;
+  a.preemptions += b.preemptions;
+}
+
+// Time-weighted accumulation of the engine state into fixed sampling intervals. Idle stretches (nothing running
+// or waiting) are skipped: no rows are emitted for intervals in which the engine held no request.
 class TimelineRecorder {
  public:
   TimelineRecorder(double interval_s, std::vector<ISimObserver*>& observers)
@@ -26,10 +39,18 @@ class TimelineRecorder {
 
   struct State {
     double kv_utilization = 0, running = 0, waiting = 0, batch_size = 0, batch_tokens = 0;
+    bool idle() const { return running == 0 && waiting == 0 && batch_size == 0 && kv_utilization == 0; }
   };
 
   // Integrates `state` (constant since the last call) up to `now`, emitting finished intervals.
   void advance(SimTimeNs now, const State& s) {
+    if (s.idle() && now > bucket_start_ + interval_ns_) {
+      // Close the current interval and jump to the one containing `now`.
+      if (last_ > bucket_start_) emit(static_cast<double>(last_ - bucket_start_));
+      bucket_start_ = now - (now % interval_ns_);
+      last_ = bucket_start_;
+      return;
+    }
     while (now > last_) {
       const SimTimeNs end = std::min(now, bucket_start_ + interval_ns_);
       const double dt = static_cast<double>(end - last_);
@@ -42,15 +63,20 @@ class TimelineRecorder {
       kv_integral_ += s.kv_utilization * dt;
       max_util_ = std::max(max_util_, s.kv_utilization);
       last_ = end;
-      if (end == bucket_start_ + interval_ns_) emit(static_cast<double>(interval_ns_));
+      if (end == bucket_start_ + interval_ns_) {
+        emit(static_cast<double>(interval_ns_));
+        bucket_start_ += interval_ns_;
+      }
     }
     max_util_ = std::max(max_util_, s.kv_utilization);
   }
   void add_preemptions(int n) { preemptions_ += n; }
 
-  // Emits the last, partial interval.
+  // Emits the last, partial interval and flushes rows held for merging.
   void finish() {
     if (last_ > bucket_start_) emit(static_cast<double>(last_ - bucket_start_));
+    if (pending_count_ > 0) rows_.push_back(pending_);
+    pending_count_ = 0;
   }
 
   double kv_integral_ns() const { return kv_integral_; }
@@ -74,39 +100,25 @@ class TimelineRecorder {
     acc_ = State{};
     max_util_ = 0;
     preemptions_ = 0;
-    bucket_start_ += interval_ns_;
   }
-  // Keeps a bounded copy for results.json: rows are merged pairwise when the count would exceed the limit.
+  // Keeps a bounded copy for results.json (at most kMaxTimelineRows): `merge_` consecutive samples make one row,
+  // and when the rows would exceed the bound, neighbouring rows are merged and `merge_` doubles.
   void keep(const TimelineSample& t, double span_ns) {
     if (pending_count_ == 0) {
       pending_ = t;
       pending_span_ = span_ns;
     } else {
-      const double a = pending_span_, b = span_ns, w = a + b;
-      pending_.kv_utilization = (pending_.kv_utilization * a + t.kv_utilization * b) / w;
-      pending_.kv_utilization_max = std::max(pending_.kv_utilization_max, t.kv_utilization_max);
-      pending_.running = (pending_.running * a + t.running * b) / w;
-      pending_.waiting = (pending_.waiting * a + t.waiting * b) / w;
-      pending_.batch_size = (pending_.batch_size * a + t.batch_size * b) / w;
-      pending_.batch_tokens = (pending_.batch_tokens * a + t.batch_tokens * b) / w;
-      pending_.preemptions += t.preemptions;
-      pending_span_ = w;
+      merge_sample(pending_, pending_span_, t, span_ns);
+      pending_span_ += span_ns;
     }
     if (++pending_count_ < merge_) return;
     rows_.push_back(pending_);
     pending_count_ = 0;
-    if (rows_.size() >= 2 * kMaxTimelineRows) {
+    if (rows_.size() >= kMaxTimelineRows) {
       std::vector<TimelineSample> merged;
-      for (std::size_t i = 0; i + 1 < rows_.size(); i += 2) {
+      for (std::size_t i = 0; i < rows_.size(); i += 2) {
         TimelineSample m = rows_[i];
-        const TimelineSample& n = rows_[i + 1];
-        m.kv_utilization = (m.kv_utilization + n.kv_utilization) / 2;
-        m.kv_utilization_max = std::max(m.kv_utilization_max, n.kv_utilization_max);
-        m.running = (m.running + n.running) / 2;
-        m.waiting = (m.waiting + n.waiting) / 2;
-        m.batch_size = (m.batch_size + n.batch_size) / 2;
-        m.batch_tokens = (m.batch_tokens + n.batch_tokens) / 2;
-        m.preemptions += n.preemptions;
+        if (i + 1 < rows_.size()) merge_sample(m, 1.0, rows_[i + 1], 1.0);
         merged.push_back(m);
       }
       rows_ = std::move(merged);
@@ -153,6 +165,7 @@ class Simulator::Impl {
       throw std::logic_error("simulation ended with unfinished requests");
     }
     timeline_.finish();
+    if (s_.arrived == 0) throw KvsimError(workload_.describe() + ": the workload has no requests");
     return summarize();
   }
 
@@ -190,13 +203,16 @@ class Simulator::Impl {
   // ---- admission ----
   void accept(const TraceRecord& rec) {
     const RequestId id = s_.arrived++;
-    const TokenCount kv_tokens = rec.prompt_tokens + rec.output_tokens - 1;  // KV held when the last token is made
     std::string reason;
-    if (rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
+    // Compared one by one first so that huge lengths cannot overflow the sum.
+    if (rec.prompt_tokens > opt_.max_model_len || rec.output_tokens > opt_.max_model_len ||
+        rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
       reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
-    } else if (kv_.bytes_at_length(rec.prompt_tokens, kv_tokens) > kv_.capacity_bytes()) {
+    } else if (kv_.bytes_at_length(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1) >
+               kv_.capacity_bytes()) {
       reason = "needs more KV memory (KV blocks) than the whole device pool holds";
-    } else if (kv_.host_bytes_at_length(rec.prompt_tokens, kv_tokens) > kv_.host_kv_capacity_bytes()) {
+    } else if (kv_.host_bytes_at_length(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1) >
+               kv_.host_kv_capacity_bytes()) {
       reason = "needs more host KV memory than engine.host_kv_GiB";
     } else if (!opt_.limits.chunked_prefill && rec.prompt_tokens > opt_.limits.max_num_batched_tokens) {
       reason = "prompt longer than max_num_batched_tokens and chunked prefill is off";
@@ -242,8 +258,9 @@ class Simulator::Impl {
     s_.peak_host_kv_bytes = std::max(s_.peak_host_kv_bytes, kv_.host_kv_used_bytes());
     if (plan_.work.empty()) {
       busy_ = false;
+      // Nothing else will wake an engine that has requests but planned no work: that would be a hang.
       if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
-        if (queues_.running.empty()) throw std::logic_error("scheduler made no progress with an idle engine");
+        throw std::logic_error("scheduler planned no work while requests are waiting or running");
       }
       return;
     }
@@ -281,6 +298,15 @@ class Simulator::Impl {
     s_.max_batch_size = std::max<std::int64_t>(s_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));
     const SimTimeNs dt = std::max<SimTimeNs>(1, units::s_to_ns(cost_result_.seconds));
     events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{});
+    if (!observers_.empty()) {
+      IterationRecord rec;
+      rec.start_ns = events_.now();
+      rec.end_ns = events_.now() + dt;
+      for (const SeqWork& w : work_) (w.decode() ? rec.decodes : rec.prefills)++;
+      rec.tokens = batch_tokens_;
+      rec.preemptions = plan_.preemptions;
+      for (ISimObserver* o : observers_) o->on_iteration(rec);
+    }
   }
 
   void finish_iteration() {
@@ -338,15 +364,15 @@ class Simulator::Impl {
     out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.arrival_ns);
     out.ttft_s = units::ns_to_s(r.first_token_ns - r.arrival_ns);
     out.e2e_s = units::ns_to_s(r.last_token_ns - r.arrival_ns);
-    out.tpot_s = r.output_tokens > 1 ? units::ns_to_s(r.last_token_ns - r.first_token_ns) /
-                                           static_cast<double>(r.output_tokens - 1)
-                                     : 0.0;
+    if (r.output_tokens > 1) {
+      out.tpot_s = units::ns_to_s(r.last_token_ns - r.first_token_ns) / static_cast<double>(r.output_tokens - 1);
+    }
     out.max_itl_s = r.max_itl_s;
     out.preemptions = r.preemptions;
     s_.ttft_s.add(out.ttft_s);
     s_.e2e_s.add(out.e2e_s);
     s_.queue_s.add(out.queue_s);
-    if (r.output_tokens > 1) s_.tpot_s.add(out.tpot_s);
+    if (out.tpot_s) s_.tpot_s.add(*out.tpot_s);
     for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
 

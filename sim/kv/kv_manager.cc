@@ -19,6 +19,7 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
   for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
     page_bytes_.push_back(layout_.page_bytes(g));
     fixed_bytes_.push_back(layout_.fixed_device_bytes(g));
+    growth_margin_ += page_bytes_.back();
   }
 }
 

@@ -37,7 +37,9 @@ class KvManager {
   // Preempts a running request: by swap if the mode is swap and the swap space has room, else by recompute.
   // Returns the bytes copied to the host (0 for recompute). Sets r.state to kSwapped or kWaiting.
   double preempt(Request& r, TokenCount& recomputed_tokens);
-  bool can_swap_in(const Request& r) const { return r.swapped_bytes <= free_bytes(); }
+  // A swapped request resumes only if its pages and one more page per group fit, so that its next step does not
+  // immediately preempt it again.
+  bool can_swap_in(const Request& r) const { return r.swapped_bytes + growth_margin_ <= free_bytes(); }
   double swap_in(Request& r);
 
   // Device bytes a request needs at its full length (prompt + output - 1 tokens); for admission checks.
@@ -66,6 +68,7 @@ class KvManager {
   KvLayout layout_;
   PreemptionMode mode_;
   std::vector<std::int64_t> page_bytes_, fixed_bytes_;
+  std::int64_t growth_margin_ = 0;  // one page of every group
   std::int64_t capacity_, host_capacity_, swap_capacity_;
   std::int64_t used_ = 0, host_used_ = 0, swap_used_ = 0;
   std::vector<std::int64_t> used_pages_;  // per group

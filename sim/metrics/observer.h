@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "sim/core/types.h"
@@ -19,7 +20,7 @@ struct RequestRecord {
   std::string reject_reason;  // empty if completed
   double queue_s = 0;         // first scheduled - arrival
   double ttft_s = 0;          // first token - arrival
-  double tpot_s = 0;          // (last token - first token) / (output_tokens - 1); 0 if one output token
+  std::optional<double> tpot_s;  // (last token - first token) / (output_tokens - 1); none for one output token
   double e2e_s = 0;           // last token - arrival
   double max_itl_s = 0;       // largest gap between consecutive tokens
   int preemptions = 0;
@@ -37,11 +38,21 @@ struct TimelineSample {
   std::int64_t preemptions = 0;   // preemptions during the interval
 };
 
+// One engine iteration, as planned (for tests and traces).
+struct IterationRecord {
+  SimTimeNs start_ns = 0, end_ns = 0;
+  int prefills = 0;             // sequences computing a prefill chunk
+  int decodes = 0;              // sequences computing one decode token
+  TokenCount tokens = 0;        // tokens computed
+  int preemptions = 0;
+};
+
 class ISimObserver {
  public:
   virtual ~ISimObserver() = default;
   virtual void on_request_finished(const RequestRecord&) {}
   virtual void on_timeline_sample(const TimelineSample&) {}
+  virtual void on_iteration(const IterationRecord&) {}
 };
 
 }  // namespace kvsim

@@ -1,18 +1,27 @@
-// Logarithmic-bucket quantile sketch (see quantile_sketch.h).
+// Log-linear bucket quantile sketch (see quantile_sketch.h).
 #include "sim/metrics/quantile_sketch.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 namespace kvsim {
 
 namespace {
-constexpr double kGamma = 1.002;
-const double kLogGamma = std::log(kGamma);
+constexpr int kSubBuckets = 512;     // linear buckets per power of two
+constexpr int kMinExponent = -30;    // frexp exponent of ~1e-9 s: 2^-30 = 9.3e-10
+constexpr double kMinValue = 0x1p-31;
+
+std::size_t index_of(double v) {
+  int e = 0;
+  const double m = std::frexp(v, &e);  // v = m * 2^e, m in [0.5, 1)
+  const auto sub = static_cast<int>((m - 0.5) * 2.0 * kSubBuckets);
+  return static_cast<std::size_t>(e - kMinExponent) * kSubBuckets + static_cast<std::size_t>(sub);
+}
 }  // namespace
 
 void QuantileSketch::add(double v) {
-  if (v < 0 || std::isnan(v)) v = 0;
+  assert(v >= 0 && !std::isnan(v));
   if (count_ == 0) {
     min_ = max_ = v;
   } else {
@@ -25,9 +34,15 @@ void QuantileSketch::add(double v) {
     ++zeros_;
     return;
   }
-  const auto idx = static_cast<std::size_t>(std::log(v / kMinValue) / kLogGamma);
+  const std::size_t idx = index_of(v);
   if (idx >= buckets_.size()) buckets_.resize(idx + 1, 0);
   ++buckets_[idx];
+}
+
+double QuantileSketch::bucket_value(std::size_t i) const {
+  const int e = static_cast<int>(i / kSubBuckets) + kMinExponent;
+  const double m = 0.5 + (static_cast<double>(i % kSubBuckets) + 0.5) / (2.0 * kSubBuckets);
+  return std::clamp(std::ldexp(m, e), min_, max_);
 }
 
 double QuantileSketch::quantile(double q) const {
@@ -38,11 +53,7 @@ double QuantileSketch::quantile(double q) const {
   if (seen >= rank) return min_;
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
     seen += buckets_[i];
-    if (seen >= rank) {
-      // Geometric middle of the bucket, clamped to the exact extremes.
-      const double mid = kMinValue * std::exp((static_cast<double>(i) + 0.5) * kLogGamma);
-      return std::clamp(mid, min_, max_);
-    }
+    if (seen >= rank) return bucket_value(i);
   }
   return max_;
 }
@@ -50,9 +61,14 @@ double QuantileSketch::quantile(double q) const {
 std::vector<std::pair<double, double>> QuantileSketch::cdf(int points) const {
   std::vector<std::pair<double, double>> out;
   if (count_ == 0 || points < 2) return out;
-  for (int i = 0; i < points; ++i) {
-    const double f = static_cast<double>(i) / (points - 1);
-    out.emplace_back(quantile(f), f);
+  // One cumulative pass over the buckets for all the requested fractions.
+  std::int64_t seen = zeros_;
+  std::size_t i = 0;
+  for (int p = 0; p < points; ++p) {
+    const double f = static_cast<double>(p) / (points - 1);
+    const auto rank = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(f * static_cast<double>(count_))));
+    while (seen < rank && i < buckets_.size()) seen += buckets_[i++];
+    out.emplace_back(i == 0 ? min_ : bucket_value(i - 1), f);
   }
   return out;
 }

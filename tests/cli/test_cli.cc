@@ -72,6 +72,7 @@ TEST(Cli, HelpForEverySubcommand) {
 
 TEST(Cli, DemoWritesACompleteRunDirectory) {
   const fs::path out = scratch() / "demo";
+  fs::remove_all(out);
   const Result r = kvsim("demo --quiet --out " + out.string() + " --set workload.synthetic.duration_s=20");
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* f : {"results.json", "requests.csv", "timeline.csv", "scenario.json", "report.html"}) {
@@ -171,6 +172,7 @@ TEST(Cli, BadTraceRowsNameFileAndLine) {
     const fs::path trace = write(std::string("trace_") + c.name + ".csv", header + ok + c.row);
     const fs::path p = write(std::string("s_") + c.name + ".json", scenario_with_trace(trace.string(), "azure-2023"));
     const fs::path out = scratch() / (std::string("out_") + c.name);
+    fs::remove_all(out);
     const Result r = kvsim("run " + p.string() + " --out " + out.string());
     EXPECT_EQ(r.code, 1) << c.name;
     EXPECT_NE(r.err.find(trace.filename().string() + ":3"), std::string::npos) << c.name << ": " << r.err;
@@ -184,6 +186,7 @@ TEST(Cli, NonMonotonicTimestampsNeedSort) {
                                "2023-11-16 18:15:50.0000000,100,10\n"
                                "2023-11-16 18:15:46.0000000,200,10\n");
   const fs::path p = write("unsorted.json", scenario_with_trace(trace.string(), "azure-2023"));
+  fs::remove_all(scratch() / "unsorted-out");
   Result r = kvsim("run --quiet " + p.string() + " --out " + (scratch() / "unsorted-out").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("--sort"), std::string::npos) << r.err;
@@ -193,12 +196,24 @@ TEST(Cli, NonMonotonicTimestampsNeedSort) {
   EXPECT_EQ(results["summary"]["requests"]["completed"], 2);
 }
 
+TEST(Cli, OutNeverReplacesAUsersFolder) {
+  const fs::path mine = scratch() / "users-folder";
+  fs::remove_all(mine);
+  fs::create_directories(mine);
+  std::ofstream(mine / "notes.txt") << "keep me";
+  const Result r = kvsim("demo --quiet --out " + mine.string() + " --set workload.synthetic.duration_s=5");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not written by kvsim"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(mine / "notes.txt"), "keep me");
+}
+
 TEST(Cli, FailedRunKeepsThePreviousOutput) {
   const std::string header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
   const std::string rows = "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:47.0000000,100,10\n";
   const fs::path good = write("keep_good.csv", header + rows);
   const fs::path bad = write("keep_bad.csv", header + rows + "2023-11-16 18:15:48.0000000,100,oops\n");
   const fs::path out = scratch() / "keep";
+  fs::remove_all(out);
   const fs::path sg = write("keep_good.json", scenario_with_trace(good.string(), "azure-2023"));
   const fs::path sb = write("keep_bad.json", scenario_with_trace(bad.string(), "azure-2023"));
   ASSERT_EQ(kvsim("run --quiet " + sg.string() + " --out " + out.string()).code, 0);

@@ -343,6 +343,7 @@ TEST(AtomicOutput, DirectoryCommitCreates) {
   EXPECT_TRUE(out.committed());
   EXPECT_EQ(out.path(), out.final_path());
   EXPECT_EQ(read_file(parent / "nested" / "run" / "results.json"), "{}");
+  EXPECT_TRUE(fs::exists(parent / "nested" / "run" / kOutputMarker));
   EXPECT_EQ(listing(parent / "nested"), std::vector<std::string>{"run"});
   EXPECT_THROW(out.commit(), std::logic_error);
 }
@@ -350,6 +351,7 @@ TEST(AtomicOutput, DirectoryCommitCreates) {
 TEST(AtomicOutput, DirectoryCommitReplacesPreviousOutput) {
   const fs::path parent = fresh_dir("atomic_dir_replace");
   fs::create_directories(parent / "run" / "sub");
+  write_file_atomic(parent / "run" / kOutputMarker, "");  // an earlier kvsim output
   write_file_atomic(parent / "run" / "old.csv", "old");
   write_file_atomic(parent / "run" / "sub" / "old.txt", "old");
   {
@@ -359,7 +361,7 @@ TEST(AtomicOutput, DirectoryCommitReplacesPreviousOutput) {
     EXPECT_TRUE(fs::exists(parent / "run" / "old.csv"));  // untouched until commit
     out.commit();
   }
-  EXPECT_EQ(listing(parent / "run"), std::vector<std::string>{"new.csv"});
+  EXPECT_EQ(listing(parent / "run"), (std::vector<std::string>{kOutputMarker, "new.csv"}));
   EXPECT_EQ(read_file(parent / "run" / "new.csv"), "new");
   EXPECT_EQ(listing(parent), std::vector<std::string>{"run"});  // no staging or old directory left
 }
@@ -367,17 +369,31 @@ TEST(AtomicOutput, DirectoryCommitReplacesPreviousOutput) {
 TEST(AtomicOutput, DirectoryRefusesAFileInTheWay) {
   const fs::path parent = fresh_dir("atomic_dir_file");
   write_file_atomic(parent / "run", "a file");
-  {
-    AtomicDirectory out(parent / "run");
-    try {
-      out.commit();
-      FAIL() << "expected KvsimError";
-    } catch (const KvsimError& e) {
-      EXPECT_NE(std::string(e.what()).find("not a directory"), std::string::npos) << e.what();
-    }
+  try {
+    AtomicDirectory out(parent / "run");  // refused before any work
+    FAIL() << "expected KvsimError";
+  } catch (const KvsimError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a directory"), std::string::npos) << e.what();
   }
   EXPECT_EQ(read_file(parent / "run"), "a file");
   EXPECT_EQ(listing(parent), std::vector<std::string>{"run"});
+}
+
+TEST(AtomicOutput, DirectoryNeverReplacesAUsersFolder) {
+  const fs::path parent = fresh_dir("atomic_dir_user");
+  fs::create_directories(parent / "notes");
+  write_file_atomic(parent / "notes" / "todo.txt", "mine");
+  try {
+    AtomicDirectory out(parent / "notes");
+    FAIL() << "expected KvsimError";
+  } catch (const KvsimError& e) {
+    EXPECT_NE(std::string(e.what()).find("not written by kvsim"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_file(parent / "notes" / "todo.txt"), "mine");
+  fs::create_directories(parent / "empty");
+  AtomicDirectory ok(parent / "empty");  // an empty folder may be used
+  ok.commit();
+  EXPECT_TRUE(fs::exists(parent / "empty" / kOutputMarker));
 }
 
 TEST(AtomicOutput, DirectoryRefusesTheCurrentDirectory) {

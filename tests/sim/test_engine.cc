@@ -59,7 +59,8 @@ TEST(Engine, SingleRequestTimesEqualTheCostModel) {
   EXPECT_DOUBLE_EQ(r.ttft_s, units::ns_to_s(prefill));
   EXPECT_DOUBLE_EQ(r.e2e_s, units::ns_to_s(e2e));
   EXPECT_DOUBLE_EQ(r.queue_s, 0.0);
-  EXPECT_NEAR(r.tpot_s, units::ns_to_s(e2e - prefill) / 9, 1e-12);
+  ASSERT_TRUE(r.tpot_s.has_value());
+  EXPECT_NEAR(*r.tpot_s, units::ns_to_s(e2e - prefill) / 9, 1e-12);
   EXPECT_EQ(o.summary.iterations, 10);
 }
 

@@ -26,16 +26,21 @@ struct RunArgs {
 
 void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   const auto& s = r.at("summary");
-  const auto ms = [](const nlohmann::json& v) { return v.get<double>() * 1e3; };
+  // Latencies in ms (or "-" when the distribution is empty, e.g. TPOT when every output is one token).
+  const auto ms = [](const nlohmann::json& v, int digits) {
+    return v.is_null() ? std::string("-") : fmt::format("{:.{}f}", v.get<double>() * 1e3, digits);
+  };
+  const auto sec = [](const nlohmann::json& v) {
+    return v.is_null() ? std::string("-") : fmt::format("{:.2f}", v.get<double>());
+  };
   fmt::print("requests   arrived {}  completed {}  rejected {}\n", s["requests"]["arrived"].get<long long>(),
              s["requests"]["completed"].get<long long>(), s["requests"]["rejected"].get<long long>());
   fmt::print("throughput {:.2f} req/s  {:.0f} input tok/s  {:.0f} output tok/s\n",
              s["throughput"]["requests_per_s"].get<double>(), s["throughput"]["input_tokens_per_s"].get<double>(),
              s["throughput"]["output_tokens_per_s"].get<double>());
-  fmt::print("TTFT       p50 {:.1f} ms  p99 {:.1f} ms\n", ms(s["ttft_s"]["p50"]), ms(s["ttft_s"]["p99"]));
-  fmt::print("TPOT       p50 {:.2f} ms  p99 {:.2f} ms\n", ms(s["tpot_s"]["p50"]), ms(s["tpot_s"]["p99"]));
-  fmt::print("E2E        p50 {:.2f} s  p99 {:.2f} s\n", s["e2e_s"]["p50"].get<double>(),
-             s["e2e_s"]["p99"].get<double>());
+  fmt::print("TTFT       p50 {} ms  p99 {} ms\n", ms(s["ttft_s"]["p50"], 1), ms(s["ttft_s"]["p99"], 1));
+  fmt::print("TPOT       p50 {} ms  p99 {} ms\n", ms(s["tpot_s"]["p50"], 2), ms(s["tpot_s"]["p99"], 2));
+  fmt::print("E2E        p50 {} s  p99 {} s\n", sec(s["e2e_s"]["p50"]), sec(s["e2e_s"]["p99"]));
   fmt::print("KV         {} tokens capacity, peak {:.1f}%, mean {:.1f}%, {} preemptions\n",
              s["kv"]["capacity_tokens"].get<long long>(), 100 * s["kv"]["peak_utilization"].get<double>(),
              100 * s["kv"]["mean_utilization"].get<double>(), s["kv"]["preemptions"].get<long long>());

@@ -1,6 +1,8 @@
 // Arrival replacement, request cap and time scaling of a request stream: see workload_stream.h.
 #include "traces/impl/workload_stream.h"
 
+#include "sim/core/units.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -22,7 +24,7 @@ class TransformedStream final : public ITraceReader {
     if (!record) return std::nullopt;
     if (t_.arrivals) record->arrival_ns = t_.arrivals->next();
     if (t_.time_scale != 1.0) {
-      record->arrival_ns = static_cast<SimTimeNs>(std::llround(static_cast<double>(record->arrival_ns) * t_.time_scale));
+      record->arrival_ns = units::s_to_ns(units::ns_to_s(record->arrival_ns) * t_.time_scale);
     }
     ++produced_;
     return record;

@@ -46,6 +46,13 @@ RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec
       nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
       pcie_Bps_(gpu.pcie_bandwidth_Bps * params.pcie_efficiency) {}
 
+nlohmann::json RooflineCostModel::params() const {
+  return {{"compute_dtype", p_.compute_dtype},         {"gemm_efficiency", p_.gemm_efficiency},
+          {"attention_efficiency", p_.attention_efficiency}, {"memory_efficiency", p_.memory_efficiency},
+          {"nvlink_efficiency", p_.nvlink_efficiency}, {"pcie_efficiency", p_.pcie_efficiency},
+          {"launch_latency_s", p_.launch_latency_s},   {"allreduce_latency_s", p_.allreduce_latency_s}};
+}
+
 CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
   CostEstimate e;
   e.flops = op.flops;

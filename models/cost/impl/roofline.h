@@ -25,6 +25,7 @@ class RooflineCostModel final : public IKernelCostModel {
  public:
   RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu);
   CostEstimate estimate(const KernelOp& op) const override;
+  nlohmann::json params() const override;
 
  private:
   RooflineParams p_;

@@ -1,4 +1,11 @@
-// Token retention and selection: sliding windows, attention sinks, budgeted eviction and traffic-only selection.
+// Token retention and selection: sliding windows, attention sinks, budgeted eviction (uniform and layer-adaptive)
+// and traffic-only selection.
+#include <cmath>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "models/kv/strategies/common.h"
@@ -96,6 +103,218 @@ std::unique_ptr<IKvStrategy> make_quest(ParamReader& p) {
       });
 }
 
+// Keyformer: H2O-style total budget whose key tokens are chosen by a Gumbel-regularised score.
+std::unique_ptr<IKvStrategy> make_keyformer(ParamReader& p) {
+  const double fraction = p.get_fraction("kv_cache_fraction", 0.6);
+  const auto budget = p.get_non_negative<TokenCount>("budget_tokens", 0);
+  const double recent = p.get_non_negative<double>("recent_fraction", 0.3);
+  p.check(recent < 1, "recent_fraction",
+          fmt::format("must be < 1 (a cache of recent tokens only leaves no key tokens; use streaming-llm), got {}",
+                      recent));
+  const double tau_init = p.get_positive<double>("tau_init", 1.0);
+  const double tau_end = p.get_positive<double>("tau_end", 2.0);
+  return std::make_unique<LambdaStrategy>(
+      nlohmann::json{{"kv_cache_fraction", fraction},
+                     {"budget_tokens", budget},
+                     {"recent_fraction", recent},
+                     {"tau_init", tau_init},
+                     {"tau_end", tau_end}},
+      [=](KvLayout& l, const StrategyContext& c) {
+        retain_budget(l, Retention::kTotalBudget, budget, budget > 0 ? 0.0 : fraction);
+        for (KvGroup& g : l.groups) {
+          if (g.retention != Retention::kTotalBudget) continue;
+          // As H2O: an fp32 score per token per query head, read and written every step, probabilities recomputed.
+          // Plus the Gumbel regularisation: add the noise, divide by tau, exponentiate, accumulate (4 FLOPs).
+          g.extra_bytes_per_token += 4.0 * q_heads(c);
+          g.select_bytes_per_token += 8.0 * q_heads(c);
+          g.score_flops_per_token += (2.0 * c.model.head_dim + 2.0 + 4.0) * q_heads(c);
+        }
+      });
+}
+
+// Total cache layers of the groups that keep every token (the ones a budget strategy compresses).
+int full_cache_layers(const KvLayout& l) {
+  int n = 0;
+  for (const KvGroup& g : l.groups) {
+    if (g.retention == Retention::kAll) n += g.cache_layers;
+  }
+  return n;
+}
+
+// Layer-adaptive prompt budgets: every group that keeps all tokens is split into one group per cache layer (in
+// depth order, counted across those groups), cache layer i keeping `budget_of(i)` = {tokens, prompt fraction} of the
+// prompt after prefill. Adjacent layers with the same budget share a group. A group's reader layers are spread
+// evenly over its cache layers (the first ones take the remainder).
+void retain_per_layer(KvLayout& l, const std::function<std::pair<TokenCount, double>(int)>& budget_of) {
+  std::vector<KvGroup> out;
+  int index = 0;
+  for (const KvGroup& g : l.groups) {
+    if (g.retention != Retention::kAll) {
+      out.push_back(g);
+      continue;
+    }
+    const int n = g.cache_layers;
+    int first = index;
+    for (int j = 0; j < n; ++j, ++index) {
+      const auto [tokens, fraction] = budget_of(index);
+      const int readers = g.reader_layers / n + (j < g.reader_layers % n ? 1 : 0);
+      if (j > 0 && out.back().budget_tokens == tokens && out.back().budget_fraction == fraction) {
+        KvGroup& prev = out.back();
+        prev.cache_layers += 1;
+        prev.reader_layers += readers;
+        prev.name = fmt::format("{} layers {}-{}", g.name, first, index);
+        continue;
+      }
+      KvGroup x = g;
+      x.name = fmt::format("{} layer {}", g.name, index);
+      x.cache_layers = 1;
+      x.reader_layers = readers;
+      x.retention = Retention::kPromptBudget;
+      x.budget_tokens = tokens;
+      x.budget_fraction = fraction;
+      out.push_back(std::move(x));
+      first = index;
+    }
+  }
+  l.groups = std::move(out);
+}
+
+// Scores of the last `window` prompt queries over every prompt key (as SnapKV).
+void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window) {
+  for (KvGroup& g : l.groups) {
+    if (g.retention == Retention::kPromptBudget) {
+      g.prefill_select_flops_per_token = 2.0 * static_cast<double>(window) * c.model.head_dim * q_heads(c);
+    }
+  }
+}
+
+// PyramidKV per-layer budgets (kv-strategies.md §2.5, KVCache-Factory pyramidkv_utils.py): with S = B_avg - w,
+//   min = S / beta, max = 2 S - min, budget(l) = max - l (max - min) / (L - 1) + w.
+// Token counts are whole: layer l keeps round(cum(l + 1)) - round(cum(l)) scored tokens, cum(k) being the exact sum of
+// the first k budgets, so the mean over layers is exactly B_avg (the repository rounds each step down instead).
+std::vector<TokenCount> pyramid_budgets(TokenCount average, TokenCount window, double beta, int layers) {
+  const double span = static_cast<double>(average - window);
+  const double min_num = layers > 1 ? span / beta : span;
+  const double max_num = layers > 1 ? 2.0 * span - min_num : span;
+  const double step = layers > 1 ? (max_num - min_num) / (layers - 1) : 0.0;
+  const auto cum = [&](int k) { return std::llround(k * max_num - step * k * (k - 1) / 2.0); };
+  std::vector<TokenCount> out;
+  for (int i = 0; i < layers; ++i) out.push_back(cum(i + 1) - cum(i) + window);
+  return out;
+}
+
+std::unique_ptr<IKvStrategy> make_pyramidkv(ParamReader& p) {
+  const auto budget = p.get_positive<TokenCount>("budget_tokens", 2048);
+  const auto window = p.get_positive<TokenCount>("observation_window", 32);
+  const double beta = p.get_positive<double>("beta", 20.0);
+  p.check(window < budget, "budget_tokens",
+          fmt::format("must exceed observation_window ({}): the window is kept in every layer and the pyramid "
+                      "distributes budget_tokens - observation_window, got {}",
+                      window, budget));
+  p.check(beta >= 1, "beta", fmt::format("must be >= 1 (beta < 1 inverts the pyramid; 1 = uniform), got {}", beta));
+  return std::make_unique<LambdaStrategy>(
+      nlohmann::json{{"budget_tokens", budget}, {"observation_window", window}, {"beta", beta}},
+      [=](KvLayout& l, const StrategyContext& c) {
+        const std::vector<TokenCount> budgets = pyramid_budgets(budget, window, beta, full_cache_layers(l));
+        retain_per_layer(l, [&](int i) { return std::pair<TokenCount, double>{budgets[i], 0.0}; });
+        add_window_scoring(l, c, window);
+      });
+}
+
+// `layer_ratios`: a JSON array of numbers, or (for the command line, where ',' separates parameters) a string of
+// numbers separated by ';' or spaces.
+std::vector<double> read_ratio_list(ParamReader& p, const std::string& key) {
+  const nlohmann::json* v = p.raw(key);
+  std::vector<double> out;
+  if (v == nullptr || v->is_null()) return out;
+  if (v->is_array()) {
+    for (const nlohmann::json& x : *v) {
+      p.check(x.is_number(), key, fmt::format("expected a list of numbers, got {}", v->dump()));
+      out.push_back(x.get<double>());
+    }
+  } else if (v->is_string()) {
+    std::string text = v->get<std::string>();
+    for (char& ch : text) {
+      if (ch == ';') ch = ' ';
+    }
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      if (text[pos] == ' ') {
+        ++pos;
+        continue;
+      }
+      std::size_t used = 0;
+      double x = 0;
+      try {
+        x = std::stod(text.substr(pos), &used);
+      } catch (const std::exception&) {
+        throw KvsimError(fmt::format("{}: expected numbers separated by ';', got \"{}\"", p.full(key),
+                                     v->get<std::string>()));
+      }
+      out.push_back(x);
+      pos += used;
+    }
+  } else if (v->is_number()) {
+    out.push_back(v->get<double>());
+  } else {
+    p.check(false, key, fmt::format("expected a list of numbers, got {}", v->dump()));
+  }
+  p.check(!out.empty(), key, "must not be empty");
+  for (double x : out) {
+    p.check(x > 0 && x <= 1, key, fmt::format("every ratio must be in (0, 1], got {}", x));
+  }
+  return out;
+}
+
+// Indices of the model's layers with full (global) attention, in depth order.
+std::vector<int> global_layers(const LlmSpec& m) {
+  std::vector<int> out;
+  for (int i = 0; i < m.num_layers; ++i) {
+    if (m.layer_window_tokens.empty() || m.layer_window_tokens[static_cast<std::size_t>(i)] == 0) out.push_back(i);
+  }
+  return out;
+}
+
+std::unique_ptr<IKvStrategy> make_prefixkv(ParamReader& p) {
+  const std::string ratios_key = p.full("layer_ratios");
+  const std::vector<double> ratios = read_ratio_list(p, "layer_ratios");
+  double mean = 0;
+  for (double x : ratios) mean += x;
+  if (!ratios.empty()) mean /= static_cast<double>(ratios.size());
+  const bool ratio_given = p.has("ratio");
+  const double ratio = p.get_fraction("ratio", ratios.empty() ? 0.2 : mean);
+  if (!ratios.empty() && ratio_given) {
+    p.check(std::abs(mean - ratio) <= 1e-6, "layer_ratios",
+            fmt::format("mean {} differs from ratio {} (the per-layer split must keep the overall retention ratio)",
+                        mean, ratio));
+  }
+  const auto window = p.get_positive<TokenCount>("observation_window", 32);
+  nlohmann::json params = {{"ratio", ratio}, {"observation_window", window}};
+  if (!ratios.empty()) params["layer_ratios"] = ratios;
+  return std::make_unique<LambdaStrategy>(params, [=](KvLayout& l, const StrategyContext& c) {
+    if (ratios.empty()) {
+      retain_budget(l, Retention::kPromptBudget, 0, ratio);
+    } else {
+      const LlmSpec& m = c.model;
+      if (static_cast<int>(ratios.size()) != m.num_layers) {
+        throw KvsimError(fmt::format("{}: has {} entries; model {} has {} layers (one ratio per layer)", ratios_key,
+                                     ratios.size(), m.name, m.num_layers));
+      }
+      const std::vector<int> global = global_layers(m);
+      if (full_cache_layers(l) != static_cast<int>(global.size())) {
+        throw KvsimError(fmt::format(
+            "{}: the layout holds {} full-attention KV caches for the model's {} full-attention layers (cross-layer "
+            "sharing?), so per-layer ratios cannot be mapped to caches; give only ratio",
+            ratios_key, full_cache_layers(l), global.size()));
+      }
+      retain_per_layer(l, [&](int i) {
+        return std::pair<TokenCount, double>{0, ratios[static_cast<std::size_t>(global[static_cast<std::size_t>(i)])]};
+      });
+    }
+    add_window_scoring(l, c, window);
+  });
+}
+
 }  // namespace
 
 void add_eviction_strategies(KvStrategyRegistry& r) {
@@ -139,6 +358,48 @@ void add_eviction_strategies(KvStrategyRegistry& r) {
          {{"HELM / lm-eval tasks", "OPT, LLaMA, GPT-NeoX", "quality kept with 20% heavy hitters",
            "arXiv 2306.14048 abstract"}},
          make_h2o});
+  r.add({"keyformer",
+         "Gumbel-regularised key-token selection: at most kv_cache_fraction x prompt tokens (or budget_tokens), a "
+         "recent window plus key tokens, one token evicted per generated token; fp32 score per token per head",
+         "Adnan et al., Keyformer, arXiv 2403.09054 (MLSys 2024); github.com/d-matrix-ai/keyformer-llm",
+         {KvAxis::kRetention},
+         {num_param("kv_cache_fraction", 0.6, "cache size as a fraction of the prompt (repo kv_cache 60%)"),
+          int_param("budget_tokens", 0, "fixed budget instead of the fraction (0 = use kv_cache_fraction)"),
+          num_param("recent_fraction", 0.3, "part of the cache kept as the recent window (repo recent 30%); < 1"),
+          num_param("tau_init", 1.0, "initial Gumbel-softmax temperature"),
+          num_param("tau_end", 2.0, "final Gumbel-softmax temperature")},
+         {{"latency and throughput with 50% KV cache", "models of the paper (long context: MPT-7B-storywriter, "
+           "GovReport, 8K)",
+           "2.1x lower latency, up to 2.4x higher token throughput", "arXiv 2403.09054 abstract; repo blog"},
+          {"summarization / conversation accuracy", "models of the paper",
+           "baseline accuracy at 70% (summarization) / 90% (conversation) of the prompt KV",
+           "d-matrix-ai/keyformer-llm README and blog"}},
+         make_keyformer});
+  r.add({"pyramidkv",
+         "SnapKV selection with per-layer budgets decreasing linearly with depth (beta schedule); the mean over "
+         "layers is budget_tokens, one layout group per distinct layer budget",
+         "Cai et al., PyramidKV, arXiv 2406.02069; github.com/Zefan-Cai/KVCache-Factory",
+         {KvAxis::kRetention},
+         {int_param("budget_tokens", 2048, "average prompt tokens kept per layer, incl. the window (max_capacity_prompt)"),
+          int_param("observation_window", 32, "last prompt queries that vote; kept in every layer"),
+          num_param("beta", 20.0, "top-to-bottom budget ratio parameter: min = (budget - window) / beta; >= 1")},
+         {{"LongBench", "models of the paper", "matches full-KV performance keeping 12% of the KV cache",
+           "arXiv 2406.02069 abstract"},
+          {"Needle in a haystack", "LLaMA-3-70B", "100% with 128 KV entries", "arXiv 2406.02069 abstract"}},
+         make_pyramidkv});
+  r.add({"prefixkv",
+         "layer-adaptive prompt retention: each layer keeps a fraction of the prompt (uniform ratio, or a per-layer "
+         "ratio vector found offline whose mean is ratio); generated tokens are appended",
+         "Wang et al., PrefixKV, arXiv 2412.03409 (NeurIPS 2025)",
+         {KvAxis::kRetention},
+         {num_param("ratio", 0.2, "fraction of the prompt kept, averaged over layers (default: mean of layer_ratios)"),
+          {"layer_ratios", "number list", "none",
+           "one prompt fraction per model layer, mean = ratio (JSON list, or numbers separated by ';')"},
+          int_param("observation_window", 32,
+                    "prompt queries whose attention ranks the prompt at prefill (prices the ranking only)")},
+         {{"perplexity and speed at 20% retention", "LVLMs (LLaVA family)", "+0.49 PPL, ~1.8x inference speedup",
+           "secondary summaries of arXiv 2412.03409 (not the paper itself)"}},
+         make_prefixkv});
   r.add({"quest",
          "query-aware page selection: full KV stays resident, each step reads min/max page metadata and the top "
          "budget_tokens tokens (first dense_layers layers dense); cuts traffic, not capacity",

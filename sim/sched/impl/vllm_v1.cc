@@ -12,15 +12,24 @@ namespace {
 
 class VllmV1Scheduler final : public IScheduler {
  public:
+  // Tokens `r` computes in this iteration with `budget` tokens left, or 0 if it must wait. Without chunked prefill a
+  // prefill runs whole; one longer than the whole budget (a recompute after preemption) runs alone.
+  static TokenCount tokens_for(const Request& r, TokenCount budget, const SchedulerContext& ctx,
+                               const StepPlan& plan) {
+    const TokenCount missing = r.missing_tokens();
+    if (ctx.limits.chunked_prefill || missing <= budget) return std::min(missing, budget);
+    const bool lone_oversize = plan.work.empty() && missing > ctx.limits.max_num_batched_tokens;
+    return lone_oversize ? missing : 0;
+  }
+
   void schedule(SchedulerContext& ctx, StepPlan& plan) override {
     auto& q = ctx.queues;
     TokenCount budget = ctx.limits.max_num_batched_tokens;
-    const bool chunked = ctx.limits.chunked_prefill;
 
     for (std::size_t i = 0; i < q.running.size() && budget > 0;) {
       Request& r = *q.running[i];
-      const TokenCount n = std::min(r.missing_tokens(), budget);
-      if (!chunked && n < r.missing_tokens()) {
+      const TokenCount n = tokens_for(r, budget, ctx, plan);
+      if (n == 0) {
         ++i;
         continue;
       }
@@ -35,8 +44,8 @@ class VllmV1Scheduler final : public IScheduler {
     swap_in_swapped(ctx, plan);
     for (std::size_t i = before; i < q.running.size() && budget > 0; ++i) {
       Request& r = *q.running[i];
-      const TokenCount n = std::min(r.missing_tokens(), budget);
-      if (!chunked && n < r.missing_tokens()) continue;
+      const TokenCount n = tokens_for(r, budget, ctx, plan);
+      if (n == 0) continue;
       if (!ctx.kv.reserve(r, n)) break;
       plan.work.push_back({&r, n});
       budget -= n;
@@ -45,8 +54,8 @@ class VllmV1Scheduler final : public IScheduler {
 
     while (!q.waiting.empty() && budget > 0 && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
       Request& r = *q.waiting.front();
-      const TokenCount n = std::min(r.missing_tokens(), budget);
-      if (!chunked && n < r.missing_tokens()) break;
+      const TokenCount n = tokens_for(r, budget, ctx, plan);
+      if (n == 0) break;
       if (!ctx.kv.reserve(r, n)) break;
       admit(ctx, r);
       plan.work.push_back({&r, n});
