@@ -43,6 +43,9 @@ void absolutize_paths(nlohmann::json& j, const std::filesystem::path& base) {
 }  // namespace
 
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir) {
+  if (scenario.is_object() && scenario.contains("variants")) {
+    throw KvsimError("the scenario has \"variants\": run it with `kvsim compare`, or pick one with --variant");
+  }
   PreparedRun run;
   ParamReader root(scenario, "");
   nlohmann::json resolved = nlohmann::json::object();
@@ -241,20 +244,30 @@ ComposedStrategy read_kv_section(ParamReader& kv, const LlmSpec& model, int tp, 
 nlohmann::json demo_scenario() {
   return nlohmann::json::parse(R"({
     "name": "demo",
-    "description": "Llama-3.1-8B on one H100, chat-like synthetic traffic at 12 requests/s for 2 minutes",
+    "description": "Eight KV-cache strategies for Llama-3.1-8B on one H100 under the same bursty chat traffic (18 requests/s for 2 minutes, long answers), heavy enough that the full-precision KV cache runs out and requests are preempted",
     "model": "llama-3.1-8b",
     "hardware": {"gpu": "h100-sxm", "num_gpus": 1, "tensor_parallel": 1},
     "engine": {"scheduler": "vllm-v1", "max_num_batched_tokens": 8192, "max_num_seqs": 256, "block_size": 16,
                "gpu_memory_utilization": 0.9, "preemption": "recompute", "prefix_caching": false},
     "kv": {"strategy": "full"},
     "workload": {"synthetic": {"duration_s": 120,
-                               "arrival": {"process": "gamma", "rate_per_s": 12, "cv": 1.5},
-                               "prompt_tokens": {"dist": "lognormal", "mean": 1100, "sigma": 0.9,
+                               "arrival": {"process": "gamma", "rate_per_s": 18, "cv": 1.5},
+                               "prompt_tokens": {"dist": "lognormal", "mean": 2500, "sigma": 0.9,
                                                  "min": 16, "max": 16000},
-                               "output_tokens": {"dist": "lognormal", "mean": 250, "sigma": 0.8,
-                                                 "min": 1, "max": 2048}}},
+                               "output_tokens": {"dist": "lognormal", "mean": 600, "sigma": 0.7,
+                                                 "min": 1, "max": 4096}}},
     "cost_model": {"backend": "roofline"},
-    "seed": 1
+    "seed": 1,
+    "variants": [
+      {"name": "full", "description": "the model's bf16 GQA cache"},
+      {"name": "fp8", "kv": {"strategy": "fp8"}},
+      {"name": "kivi-2", "kv": {"strategy": "kivi-2"}},
+      {"name": "snapkv", "kv": {"strategy": "snapkv:budget_tokens=1024"}},
+      {"name": "h2o", "kv": {"strategy": "h2o"}},
+      {"name": "streaming-llm", "kv": {"strategy": "streaming-llm"}},
+      {"name": "quest", "kv": {"strategy": "quest"}},
+      {"name": "snapkv-kivi-2", "kv": {"strategy": "snapkv:budget_tokens=1024+kivi-2"}}
+    ]
   })");
 }
 

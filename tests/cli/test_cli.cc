@@ -63,21 +63,27 @@ std::string scenario_with_trace(const std::string& trace_path, const std::string
 }
 
 TEST(Cli, HelpForEverySubcommand) {
-  for (const std::string sub : {"", "run", "demo", "list", "trace stats"}) {
+  for (const std::string sub : {"", "run", "demo", "compare", "kv-size", "list", "trace stats"}) {
     const Result r = kvsim(sub + " --help");
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << r.out;
   }
 }
 
-TEST(Cli, DemoWritesACompleteRunDirectory) {
-  const fs::path out = scratch() / "demo";
-  fs::remove_all(out);
-  const Result r = kvsim("demo --quiet --out " + out.string() + " --set workload.synthetic.duration_s=20");
+TEST(Cli, DemoComparesStrategiesInOneDirectory) {
+  const fs::path top = scratch() / "demo";
+  fs::remove_all(top);
+  const Result r = kvsim("demo --quiet --out " + top.string() + " --set workload.synthetic.duration_s=10");
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* f : {"results.json", "requests.csv", "timeline.csv", "scenario.json", "report.html"}) {
-    EXPECT_TRUE(fs::exists(out / f)) << f;
+  for (const char* f : {"comparison.json", "comparison.csv", "report.html"}) EXPECT_TRUE(fs::exists(top / f)) << f;
+  const auto comparison = nlohmann::json::parse(slurp(top / "comparison.json"));
+  ASSERT_GE(comparison["variants"].size(), 6u);
+  for (const auto& v : comparison["variants"]) {
+    for (const char* f : {"results.json", "requests.csv", "timeline.csv", "scenario.json", "report.html"}) {
+      EXPECT_TRUE(fs::exists(top / v["dir"].get<std::string>() / f)) << f;
+    }
   }
+  const fs::path out = top / "full";
   const auto results = nlohmann::json::parse(slurp(out / "results.json"));
   for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s", "queue_s"}) {
     for (const char* q : {"mean", "p50", "p90", "p99", "max"}) EXPECT_TRUE(results["summary"][k].contains(q)) << k << q;
@@ -95,6 +101,51 @@ TEST(Cli, DemoWritesACompleteRunDirectory) {
   for (const auto& e : fs::directory_iterator(scratch())) {
     EXPECT_EQ(e.path().filename().string().find("demo.tmp"), std::string::npos);
   }
+  // Each variant's scenario.json reruns on its own.
+  const Result again = kvsim("run --quiet " + (out / "scenario.json").string() + " --out " +
+                             (scratch() / "demo-rerun").string());
+  EXPECT_EQ(again.code, 0) << again.err;
+}
+
+TEST(Cli, KvSizeComputesBytesAndConcurrency) {
+  Result r = kvsim("kv-size --model llama-3.1-8b --strategy full --context 32768 --gpu h100-sxm --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bytes_per_token"], 131072.0);
+  EXPECT_EQ(j["bytes_per_request"], 32768.0 * 131072);
+  EXPECT_GT(j["max_concurrent_requests"].get<int>(), 10);
+  EXPECT_TRUE(j.contains("decode_bytes_per_step"));
+  r = kvsim("kv-size --model mistral-7b --context 32768 --json");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["bytes_per_request"], 4096.0 * 131072);  // 8x smaller
+  r = kvsim("kv-size --model llama-3.1-8b --strategy snapkv:budget=3 --context 100");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("budget_tokens"), std::string::npos) << r.err;
+  r = kvsim("kv-size --model llama-3.1-8b --strategy magic --context 100");
+  EXPECT_NE(r.err.find("kivi-2"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CompareRunsVariantsOfAScenarioFile) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["workload"]["max_requests"] = 200;
+  doc["variants"] = nlohmann::json::parse(R"([{"name": "base"}, {"name": "fp8", "kv": {"strategy": "fp8"}}])");
+  const fs::path p = write("compare.json", doc.dump());
+  const fs::path out = scratch() / "compare-out";
+  fs::remove_all(out);
+  Result r = kvsim("compare --quiet " + p.string() + " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "fp8" / "results.json"));
+  r = kvsim("run --quiet " + p.string() + " --out " + (scratch() / "compare-run").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--variant"), std::string::npos) << r.err;
+  fs::remove_all(scratch() / "compare-run");
+  r = kvsim("run --quiet --variant fp8 " + p.string() + " --out " + (scratch() / "compare-run").string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  doc["variants"][1]["kv"]["strategy"] = "fp9";
+  r = kvsim("compare --quiet " + write("compare_bad.json", doc.dump()).string() + " --out " +
+            (scratch() / "compare-bad").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("variant 'fp8'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(scratch() / "compare-bad"));
 }
 
 TEST(Cli, ListsCatalogsAndRegistries) {
@@ -201,7 +252,7 @@ TEST(Cli, OutNeverReplacesAUsersFolder) {
   fs::remove_all(mine);
   fs::create_directories(mine);
   std::ofstream(mine / "notes.txt") << "keep me";
-  const Result r = kvsim("demo --quiet --out " + mine.string() + " --set workload.synthetic.duration_s=5");
+  const Result r = kvsim("demo --quiet --out " + mine.string() + " --set workload.synthetic.duration_s=2");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("not written by kvsim"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(mine / "notes.txt"), "keep me");

@@ -5,6 +5,9 @@
 #include "sim/config/json_input.h"
 #include "tests/common/error_of.h"
 #include "sim/config/scenario.h"
+#include "sim/config/variants.h"
+
+#include <set>
 
 namespace kvsim {
 namespace {
@@ -104,9 +107,50 @@ TEST(Scenario, OverridesCreateAndReplaceKeys) {
   EXPECT_THROW(apply_override(doc, "model.x=1"), KvsimError);  // model is a string, not an object
 }
 
-TEST(Scenario, DemoScenarioIsValid) {
-  PreparedRun run = prepare_run(demo_scenario(), ".");
-  EXPECT_EQ(run.gpu->name, "h100-sxm");
+TEST(Scenario, DemoIsAComparisonOfAtLeastSixValidStrategies) {
+  const std::vector<Variant> variants = expand_variants(demo_scenario());
+  EXPECT_GE(variants.size(), 6u);
+  std::set<std::string> labels;
+  for (const Variant& v : variants) {
+    PreparedRun run = prepare_run(v.scenario, ".");
+    EXPECT_EQ(run.gpu->name, "h100-sxm");
+    labels.insert(run.strategy_label);
+  }
+  EXPECT_EQ(labels.size(), variants.size()) << "every variant uses a different strategy";
+}
+
+TEST(Scenario, VariantsMergeOverTheBase) {
+  nlohmann::json doc = reference();
+  doc["variants"] = nlohmann::json::parse(R"([{"name": "a"}, {"name": "b", "kv": {"strategy": "fp8"},
+                                               "engine": {"max_num_seqs": 8}}])");
+  const std::vector<Variant> v = expand_variants(doc);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].scenario["kv"]["strategy"], "full");
+  EXPECT_EQ(v[1].scenario["kv"]["strategy"], "fp8");
+  EXPECT_EQ(v[1].scenario["engine"]["max_num_seqs"], 8);
+  EXPECT_EQ(v[1].scenario["engine"]["block_size"], 16);  // untouched keys stay
+  EXPECT_FALSE(v[1].scenario.contains("variants"));
+  EXPECT_NE(error_of(doc).find("kvsim compare"), std::string::npos);
+  doc["variants"][1]["name"] = "a";
+  EXPECT_NE(testing::error_of([&] { expand_variants(doc); }).find("duplicate"), std::string::npos);
+  doc["variants"][1]["name"] = "../x";
+  EXPECT_NE(testing::error_of([&] { expand_variants(doc); }).find("folder"), std::string::npos);
+}
+
+TEST(Scenario, KvSectionAcceptsEveryForm) {
+  for (const char* kv : {R"({"strategy": "snapkv", "budget_tokens": 1024})",
+                         R"({"strategy": "snapkv:budget_tokens=1024+kivi-2"})",
+                         R"({"strategy": [{"name": "snapkv", "budget_tokens": 1024}, "kivi-2"]})"}) {
+    nlohmann::json doc = reference();
+    doc["kv"] = nlohmann::json::parse(kv);
+    PreparedRun run = prepare_run(doc, ".");
+    EXPECT_EQ(run.resolved["kv"]["strategy"][0]["budget_tokens"], 1024) << kv;
+  }
+  nlohmann::json doc = reference();
+  doc["kv"] = nlohmann::json::parse(R"({"strategy": "snapkv+kivi-2", "budget_tokens": 1024})");
+  EXPECT_NE(error_of(doc).find("composition"), std::string::npos);
+  doc["kv"] = nlohmann::json::parse(R"({"strategy": "nope"})");
+  EXPECT_NE(error_of(doc).find("snapkv"), std::string::npos);
 }
 
 }  // namespace

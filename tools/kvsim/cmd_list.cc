@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/cost/kernel_cost_model.h"
+#include "models/kv/strategy.h"
 #include "models/spec/catalog.h"
 #include "sim/core/error.h"
 #include "sim/core/units.h"
@@ -96,19 +97,56 @@ void list_gpus(bool json) {
   }
 }
 
+nlohmann::json strategies_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const KvStrategyEntry& e : kv_strategies().entries()) {
+    nlohmann::json axes = nlohmann::json::array(), params = nlohmann::json::array(), quality = nlohmann::json::array();
+    for (KvAxis a : e.axes) axes.push_back(axis_name(a));
+    for (const ParamDoc& p : e.params) {
+      params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help}});
+    }
+    for (const ReportedQuality& q : e.reported) {
+      quality.push_back({{"benchmark", q.benchmark}, {"model", q.model}, {"result", q.result}, {"source", q.source}});
+    }
+    out.push_back({{"name", e.name}, {"description", e.description}, {"citation", e.citation}, {"axes", axes},
+                   {"params", params}, {"reported_quality", quality}});
+  }
+  return out;
+}
+
+void list_strategies(bool json) {
+  if (json) {
+    fmt::print("{}\n", strategies_json().dump(2));
+    return;
+  }
+  for (const KvStrategyEntry& e : kv_strategies().entries()) {
+    std::vector<std::string> axes;
+    for (KvAxis a : e.axes) axes.emplace_back(axis_name(a));
+    fmt::print("{:<16} {}\n{:<16} axes: {}; source: {}\n", e.name, e.description, "", fmt::join(axes, ", "),
+               e.citation);
+    for (const ParamDoc& p : e.params) {
+      fmt::print("{:<18}{} ({}, default {}): {}\n", "", p.name, p.type, p.default_value, p.help);
+    }
+    for (const ReportedQuality& q : e.reported) {
+      fmt::print("{:<18}reported by the authors: {} on {}: {} [{}]\n", "", q.benchmark, q.model, q.result, q.source);
+    }
+  }
+}
+
 }  // namespace
 
 void add_list_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   CLI::App* list = app.add_subcommand("list", "List the built-in catalogs and policy registries.");
-  list->add_option("what", *what, "models | gpus | schedulers | cost-models | trace-formats")
+  list->add_option("what", *what, "models | gpus | strategies | schedulers | cost-models | trace-formats")
       ->required()
-      ->check(CLI::IsMember({"models", "gpus", "schedulers", "cost-models", "trace-formats"}));
+      ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "cost-models", "trace-formats"}));
   list->add_flag("--json", *json, "print JSON instead of a table");
   list->callback([what, json] {
     if (*what == "models") return list_models(*json);
     if (*what == "gpus") return list_gpus(*json);
+    if (*what == "strategies") return list_strategies(*json);
     const auto show = [&](const auto& registry) {
       if (*json) {
         fmt::print("{}\n", registry_json(registry).dump(2));

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "sim/config/json_input.h"
+#include "sim/config/variants.h"
+#include "sim/core/error.h"
 #include "sim/config/scenario.h"
 #include "sim/engine/results.h"
 #include "tools/kvsim/commands.h"
@@ -14,11 +16,21 @@
 
 namespace kvsim::cli {
 
+nlohmann::json run_to_directory(const nlohmann::json& doc, const std::filesystem::path& base_dir,
+                                const std::filesystem::path& out_dir) {
+  PreparedRun run = prepare_run(doc, base_dir);
+  RunOutput output(out_dir);
+  const nlohmann::json results = run_prepared(run, {&output});
+  output.commit(results);
+  return results;
+}
+
 namespace {
 
 struct RunArgs {
   std::string scenario;
   std::string out;
+  std::string variant;
   std::vector<std::string> sets;
   bool sort = false;
   bool quiet = false;
@@ -52,13 +64,22 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
 
 void run_document(nlohmann::json doc, const std::filesystem::path& base_dir, const RunArgs& args,
                   const std::filesystem::path& out_dir) {
+  if (has_variants(doc)) {
+    if (args.variant.empty()) {
+      std::vector<std::string> names;
+      for (const Variant& v : expand_variants(doc)) names.push_back(v.name);
+      throw KvsimError(fmt::format("the scenario has variants ({}); run them all with `kvsim compare`, or one with "
+                                   "--variant NAME",
+                                   fmt::join(names, ", ")));
+    }
+    doc = select_variant(doc, args.variant).scenario;
+  } else if (!args.variant.empty()) {
+    throw KvsimError("--variant: the scenario has no variants");
+  }
   for (const std::string& s : args.sets) apply_override(doc, s);
   if (args.sort) apply_override(doc, "workload.trace.sort=true");
-  PreparedRun run = prepare_run(doc, base_dir);
-  RunOutput output(out_dir);
-  const nlohmann::json results = run_prepared(run, {&output});
-  output.commit(results);
-  if (!args.quiet) print_summary(results, output.final_path());
+  const nlohmann::json results = run_to_directory(doc, base_dir, out_dir);
+  if (!args.quiet) print_summary(results, out_dir);
 }
 
 void add_common(CLI::App* cmd, RunArgs& args, const std::string& default_out) {
@@ -79,24 +100,14 @@ void add_run_commands(CLI::App& app) {
       "Relative paths inside the scenario are resolved against the scenario file's folder; paths given with --set\n"
       "against the current folder. Approximations made by the model are listed in results.json and the report.");
   run->add_option("scenario", args->scenario, "scenario JSON file")->required()->check(CLI::ExistingFile);
-  add_common(run, *args, "kvsim-out/<scenario name>");
+  add_common(run, *args, "kvsim-out/<scenario file name without .json>");
   run->add_flag("--sort", args->sort, "sort a trace whose timestamps are not monotonic (reads it whole)");
+  run->add_option("--variant", args->variant, "run one variant of a comparison scenario");
   run->callback([args] {
     const std::filesystem::path path(args->scenario);
     const std::filesystem::path out =
         args->out.empty() ? std::filesystem::path("kvsim-out") / path.stem() : std::filesystem::path(args->out);
     run_document(parse_json_file(path), std::filesystem::absolute(path).parent_path(), *args, out);
-  });
-
-  auto demo_args = std::make_shared<RunArgs>();
-  CLI::App* demo = app.add_subcommand(
-      "demo",
-      "Run the built-in scenario: Llama-3.1-8B on one H100 (vLLM-v1-style scheduler, 8192-token budget) under\n"
-      "bursty chat-like synthetic traffic. Needs no file outside the kvsim binary. --set overrides its keys.");
-  add_common(demo, *demo_args, "kvsim-out/demo");
-  demo->callback([demo_args] {
-    const std::filesystem::path out = demo_args->out.empty() ? "kvsim-out/demo" : demo_args->out;
-    run_document(demo_scenario(), std::filesystem::current_path(), *demo_args, out);
   });
 }
 

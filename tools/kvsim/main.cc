@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   kvsim::cli::add_run_commands(app);
   kvsim::cli::add_list_command(app);
   kvsim::cli::add_trace_command(app);
+  kvsim::cli::add_kv_size_command(app);
+  kvsim::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -144,6 +144,11 @@ std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
               2.0 * static_cast<double>(repr) * c.model.head_dim * q_heads(c) / static_cast<double>(block);
           memory.read_budget_tokens = topk * block;
           memory.fetch_hit_rate = hit;
+          // The memory units are attended only through the retrieved blocks: a chunked prefill attends to the
+          // working set (priced by its window), never to the whole prompt. Pricing no QK/PV FLOPs here keeps the
+          // prefill from counting the full causal P^2 twice; it leaves the retrieved blocks' decode FLOPs (4 H_q d
+          // per token, far below the memory-bound decode's byte cost) unpriced.
+          memory.attention_flops_scale = 0.0;
           out.push_back(std::move(work));
           out.push_back(std::move(memory));
         }

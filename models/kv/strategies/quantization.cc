@@ -10,29 +10,6 @@ namespace kvsim::kvstrat {
 
 namespace {
 
-std::unique_ptr<IKvStrategy> make_uniform(double bits, ParamReader& p) {
-  const bool fused = p.get<bool>("fused_dequant", true);
-  return std::make_unique<LambdaStrategy>(nlohmann::json{{"fused_dequant", fused}},
-                                          [=](KvLayout& l, const StrategyContext&) {
-                                            for (KvGroup& g : l.groups) quantize(g, bits, bits, 0, false, 0);
-                                            l.fused_dequant = fused;
-                                          });
-}
-
-std::unique_ptr<IKvStrategy> make_kivi(double default_bits, ParamReader& p) {
-  const double bits = p.get_positive<double>("bits", default_bits);
-  p.check(bits == 2 || bits == 4, "bits", "KIVI supports 2 or 4 bits");
-  const int group = p.get_positive<int>("group_size", 32);
-  const auto residual = p.get_non_negative<TokenCount>("residual_tokens", 128);
-  const bool fused = p.get<bool>("fused_dequant", true);
-  return std::make_unique<LambdaStrategy>(
-      nlohmann::json{{"bits", bits}, {"group_size", group}, {"residual_tokens", residual}, {"fused_dequant", fused}},
-      [=](KvLayout& l, const StrategyContext&) {
-        for (KvGroup& g : l.groups) quantize(g, bits, bits, group, true, residual);
-        l.fused_dequant = fused;
-      });
-}
-
 double q_heads(const StrategyContext& c) {
   return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
 }
@@ -51,6 +28,32 @@ void check_compresses(const KvGroup& g, const std::string& strategy) {
                                  "not less than a 16-bit cache; lower the bits, outliers or rank",
                                  strategy, k, v));
   }
+}
+
+std::unique_ptr<IKvStrategy> make_uniform(double bits, ParamReader& p) {
+  const bool fused = p.get<bool>("fused_dequant", true);
+  return std::make_unique<LambdaStrategy>(nlohmann::json{{"fused_dequant", fused}},
+                                          [=](KvLayout& l, const StrategyContext&) {
+                                            for (KvGroup& g : l.groups) quantize(g, bits, bits, 0, false, 0);
+                                            l.fused_dequant = fused;
+                                          });
+}
+
+std::unique_ptr<IKvStrategy> make_kivi(double default_bits, ParamReader& p) {
+  const double bits = p.get_positive<double>("bits", default_bits);
+  p.check(bits == 2 || bits == 4, "bits", "KIVI supports 2 or 4 bits");
+  const int group = p.get_positive<int>("group_size", 32);
+  const auto residual = p.get_non_negative<TokenCount>("residual_tokens", 128);
+  const bool fused = p.get<bool>("fused_dequant", true);
+  return std::make_unique<LambdaStrategy>(
+      nlohmann::json{{"bits", bits}, {"group_size", group}, {"residual_tokens", residual}, {"fused_dequant", fused}},
+      [=](KvLayout& l, const StrategyContext&) {
+        for (KvGroup& g : l.groups) {
+          quantize(g, bits, bits, group, true, residual);
+          check_compresses(g, "kivi");
+        }
+        l.fused_dequant = fused;
+      });
 }
 
 // KVQuant: per-channel pre-RoPE keys (offline-calibrated ranges, no per-token key metadata), per-token values (one
@@ -85,7 +88,8 @@ std::unique_ptr<IKvStrategy> make_mikv(ParamReader& p) {
   p.check(important < 1, "important_fraction",
           "must be < 1 (1 keeps every token at high precision; use fp8, int8 or full)");
   const int high = p.get_positive<int>("high_bits", 16);
-  p.check(high == 16 || high == 8, "high_bits", fmt::format("MiKV keeps important tokens in 16 or 8 bits, got {}", high));
+  p.check(high == 16 || high == 8, "high_bits",
+          fmt::format("MiKV keeps important tokens in 16 or 8 bits, got {}", high));
   const int low = p.get_positive<int>("low_bits", 4);
   p.check(low >= 2 && low <= 4, "low_bits", fmt::format("MiKV stores the other tokens in 2, 3 or 4 bits, got {}", low));
   const bool fused = p.get<bool>("fused_dequant", true);
@@ -164,6 +168,7 @@ std::unique_ptr<IKvStrategy> make_rotatekv(ParamReader& p) {
       [=](KvLayout& l, const StrategyContext&) {
         for (KvGroup& g : l.groups) {
           quantize(g, bits, bits, group, true, sinks);
+          check_compresses(g, "rotatekv");
           // RoPE applied to the dequantized pre-RoPE keys inside attention (3 FLOPs per key element).
           g.reconstruct_flops_per_token += 3.0 * g.k_elems;
         }
@@ -179,7 +184,10 @@ std::unique_ptr<IKvStrategy> make_kv4(ParamReader& p, bool per_head) {
   if (!per_head) params["group_size"] = group;
   return std::make_unique<LambdaStrategy>(params, [=](KvLayout& l, const StrategyContext& c) {
     const int g_elems = per_head ? static_cast<int>(vector_elems(c)) : group;
-    for (KvGroup& g : l.groups) quantize(g, 4, 4, g_elems, true, 0);
+    for (KvGroup& g : l.groups) {
+      quantize(g, 4, 4, g_elems, true, 0);
+      check_compresses(g, per_head ? "qserve-kv4" : "atom-kv4");
+    }
     l.fused_dequant = fused;
   });
 }
