@@ -1,19 +1,21 @@
-// Engine speed: replays the full Azure LLM 2023 conversation trace (19,366 requests) on Llama-3.1-8B / one H100
-// with full block accounting (vllm-v1 scheduler, roofline cost model). Reports wall time per replay and the
-// simulated-to-wall time ratio. Needs ../shared/traces (skips with an error message otherwise).
+// Engine speed: replays the full Azure LLM 2023 conversation trace (19,366 requests, 58 minutes) on
+// Llama-3.1-8B / one H100 with full KV accounting, roofline cost model, under several schedulers and KV strategies.
+// Reports wall time per replay plus requests, iterations and simulated seconds. Needs ../shared/traces.
+// Strategies must not slow the replay by more than 30% against `full` (compare the medians of one run).
 #include <benchmark/benchmark.h>
 
-#include <filesystem>
+#include <string>
 
 #include "sim/config/scenario.h"
 #include "sim/engine/results.h"
 
 namespace {
 
-nlohmann::json azure_conv_scenario(const std::string& scheduler) {
+nlohmann::json azure_conv_scenario(const std::string& scheduler, const std::string& strategy) {
   return {{"model", "llama-3.1-8b"},
           {"hardware", {{"gpu", "h100-sxm"}, {"num_gpus", 1}, {"tensor_parallel", 1}}},
           {"engine", {{"scheduler", scheduler}, {"check_invariants", false}}},
+          {"kv", {{"strategy", strategy}}},
           {"workload",
            {{"trace",
              {{"path", KVSIM_SHARED_DIR "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv"},
@@ -21,8 +23,8 @@ nlohmann::json azure_conv_scenario(const std::string& scheduler) {
           {"seed", 1}};
 }
 
-void BM_ReplayAzureConv(benchmark::State& state, const std::string& scheduler) {
-  const nlohmann::json doc = azure_conv_scenario(scheduler);
+void BM_ReplayAzureConv(benchmark::State& state, const std::string& scheduler, const std::string& strategy) {
+  const nlohmann::json doc = azure_conv_scenario(scheduler, strategy);
   double simulated_s = 0, requests = 0, iterations = 0;
   for (auto _ : state) {
     kvsim::PreparedRun run = kvsim::prepare_run(doc, ".");
@@ -36,14 +38,29 @@ void BM_ReplayAzureConv(benchmark::State& state, const std::string& scheduler) {
   state.counters["requests"] = requests;
   state.counters["iterations"] = iterations;
   state.counters["simulated_s"] = simulated_s;
-  state.counters["requests_per_wall_s"] = benchmark::Counter(requests, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_ReplayAzureConv, vllm_v1, std::string("vllm-v1"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_ReplayAzureConv, prefill_first, std::string("prefill-first"))
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+#define KVSIM_REPLAY(name, scheduler, strategy)                                              \
+  BENCHMARK_CAPTURE(BM_ReplayAzureConv, name, std::string(scheduler), std::string(strategy)) \
+      ->Unit(benchmark::kMillisecond)                                                        \
+      ->UseRealTime()
+
+KVSIM_REPLAY(vllm_v1, "vllm-v1", "full");
+KVSIM_REPLAY(prefill_first, "prefill-first", "full");
+KVSIM_REPLAY(fp8, "vllm-v1", "fp8");
+KVSIM_REPLAY(kivi_2, "vllm-v1", "kivi-2");
+KVSIM_REPLAY(sliding_window, "vllm-v1", "sliding-window");
+KVSIM_REPLAY(streaming_llm, "vllm-v1", "streaming-llm");
+KVSIM_REPLAY(snapkv, "vllm-v1", "snapkv");
+KVSIM_REPLAY(h2o, "vllm-v1", "h2o");
+KVSIM_REPLAY(quest, "vllm-v1", "quest");
+KVSIM_REPLAY(pyramidkv, "vllm-v1", "pyramidkv");
+KVSIM_REPLAY(mixattention, "vllm-v1", "mixattention");
+KVSIM_REPLAY(character_ai, "vllm-v1", "character-ai");
+KVSIM_REPLAY(xkv, "vllm-v1", "xkv");
+KVSIM_REPLAY(shadowkv, "vllm-v1", "shadowkv");
+KVSIM_REPLAY(snapkv_kivi_2, "vllm-v1", "snapkv+kivi-2");
 
 BENCHMARK_MAIN();
