@@ -23,6 +23,7 @@ double attended_pairs(TokenCount tokens, TokenCount cached, TokenCount window) {
 IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& layout, int tensor_parallel,
                                        const IKernelCostModel& kernels, double iteration_overhead_s)
     : model_(model), layout_(layout), tp_(tensor_parallel), kernels_(kernels), overhead_s_(iteration_overhead_s) {
+  layout_.prepare();
   q_heads_ = static_cast<double>(model.num_attention_heads) / tp_;
 }
 
@@ -74,16 +75,17 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     double p_pairs = 0, p_read = 0, p_new = 0, select_flops = 0;
     double d_read = 0, d_bytes = 0, d_held = 0, d_fetch = 0;
     std::int64_t n_decode = 0;
+    const double readers_per_cache = readers / caches;
     for (const SeqWork& w : s.work) {
-      const TokenCount held = g.held(w.prompt, w.computed);
       if (w.decode()) {
         ++n_decode;
-        const TokenCount attended = g.decode_attended(held);
-        d_read += static_cast<double>(g.read_tokens(attended));
-        d_held += static_cast<double>(attended);
-        d_bytes += decode_read_bytes(g, held);
-        d_fetch += decode_fetch_bytes(g, held);
+        const KvGroup::Tokens t = g.tokens(w.prompt, w.computed);
+        d_read += t.read * readers_per_cache;
+        d_held += t.attended * readers_per_cache;
+        d_bytes += decode_read_bytes(g, t);
+        d_fetch += decode_fetch_bytes(g, t);
       } else {
+        const TokenCount held = g.held(w.prompt, w.computed);
         p_pairs += attended_pairs(w.tokens, held, cap);
         const TokenCount reach = held + w.tokens;
         p_read += static_cast<double>(cap > 0 ? std::min(reach, cap) : reach);
@@ -99,17 +101,18 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       select.flops += select_flops;
     }
     if (n_decode > 0) {
-      decode.flops += readers * d_read * decode_pair_flops * g.attention_flops_scale;
+      // d_read and d_held are already summed over reader layers.
+      decode.flops += d_read * decode_pair_flops * g.attention_flops_scale;
       decode.bytes += d_bytes + readers * static_cast<double>(n_decode) * q_o_bytes_per_token;
-      select.flops += readers * d_held * g.score_flops_per_token;
-      reconstruct.flops += readers * d_read * g.reconstruct_flops_per_token;
+      select.flops += d_held * g.score_flops_per_token;
+      reconstruct.flops += d_read * g.reconstruct_flops_per_token;
       fetch.bytes += d_fetch;
       if (quantized && layout_.fused_dequant) {
-        decode.flops += readers * d_read * (g.k_elems + g.v_elems) * 2.0;
+        decode.flops += d_read * (g.k_elems + g.v_elems) * 2.0;
       } else if (quantized) {
         // A 16-bit copy of what is read is written and read back.
-        dequantize.bytes += readers * d_read * (stored + 2.0 * full);
-        dequantize.flops += readers * d_read * (g.k_elems + g.v_elems) * 2.0;
+        dequantize.bytes += d_read * (stored + 2.0 * full);
+        dequantize.flops += d_read * (g.k_elems + g.v_elems) * 2.0;
       }
     }
     if (quantized) {

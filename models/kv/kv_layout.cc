@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include "models/spec/llm_spec.h"
 
@@ -19,69 +20,75 @@ std::string_view retention_name(Retention r) {
   return "?";
 }
 
-double KvGroup::full_bytes_per_token() const { return (k_elems + v_elems) * 2.0; }
-
-double KvGroup::stored_bytes_per_token() const {
-  const double k = k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0;
-  const double v = v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0;
-  return k + v;
-}
-
-double KvGroup::device_bytes_per_token() const {
-  const double k = k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0;
-  const double v = v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0;
-  return k * (1 - k_host_fraction) + v * (1 - v_host_fraction) + extra_bytes_per_token;
-}
-
-double KvGroup::host_bytes_per_token() const {
-  const double k = k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0;
-  const double v = v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0;
-  return k * k_host_fraction + v * v_host_fraction;
-}
-
-TokenCount KvGroup::budget(TokenCount prompt) const {
-  TokenCount b = budget_tokens;
-  if (budget_fraction > 0) {
-    b = std::max(b, static_cast<TokenCount>(std::ceil(budget_fraction * static_cast<double>(prompt))));
+KvGroup::Tokens KvGroup::layer_tokens(TokenCount prompt, TokenCount computed) const {
+  Tokens t;
+  const double layers = cache_layers;
+  // Per-layer budgets after prefill: layer i holds min(prompt, B_i) + generated.
+  const double generated = static_cast<double>(computed - prompt);
+  const auto k = static_cast<std::size_t>(
+      std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) - sorted_budgets_.begin());
+  t.held = budget_prefix_[k] + static_cast<double>(sorted_budgets_.size() - k) * static_cast<double>(prompt) +
+           layers * generated;
+  t.attended = t.held + layers;
+  if (read_budget_tokens == 0 && residual_tokens == 0) {
+    t.read = t.attended;
+    return t;
   }
-  return std::max<TokenCount>(b, 1);
-}
-
-TokenCount KvGroup::held(TokenCount prompt, TokenCount computed) const {
-  switch (retention) {
-    case Retention::kAll: return computed;
-    case Retention::kWindow: return std::min(computed, sink_tokens + window_tokens);
-    case Retention::kPromptBudget:
-      return computed < prompt ? computed : std::min(prompt, budget(prompt)) + (computed - prompt);
-    case Retention::kTotalBudget: return computed < prompt ? computed : std::min(computed, budget(prompt));
+  for (TokenCount b : sorted_budgets_) {  // compositions with a read budget or a residual window: per layer
+    const TokenCount r = read_tokens(std::min(b, prompt) + (computed - prompt) + 1);
+    t.read += static_cast<double>(r);
+    t.residual_read += static_cast<double>(std::min(r, residual_tokens));
   }
-  return computed;
+  return t;
 }
 
-TokenCount KvGroup::held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
-  return held(prompt, computed) + chunk;
+std::int64_t KvGroup::layer_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
+  const auto pages = [block](TokenCount n) { return n <= 0 ? 0 : (n + block - 1) / block; };
+  // sum_i ceil((min(P, B_i) + x) / block) with x = generated + chunk: layers with B_i >= P contribute
+  // ceil((P + x) / block) each; for the k layers with B_i < P, write B_i + block - 1 = q_i block + r_i and
+  // x = G block + h: the sum is sum(q_i) + k G + #{r_i >= block - h}.
+  const TokenCount x = computed - prompt + chunk;
+  const auto k = static_cast<std::size_t>(
+      std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) - sorted_budgets_.begin());
+  const std::int64_t rest = static_cast<std::int64_t>(sorted_budgets_.size() - k) * pages(prompt + x);
+  if (k == 0) return rest;
+  const std::int64_t G = x / block, h = x % block;
+  const std::int64_t carry = h == 0 ? 0 : residue_at_least_[k * static_cast<std::size_t>(block + 1) +
+                                                          static_cast<std::size_t>(block - h)];
+  return rest + page_quot_prefix_[k] + static_cast<std::int64_t>(k) * G + carry;
 }
 
-std::int64_t KvLayout::page_bytes(std::size_t g) const {
-  const KvGroup& x = groups[g];
-  return static_cast<std::int64_t>(
-      std::ceil(static_cast<double>(block_size) * x.device_bytes_per_token() * x.cache_layers));
-}
-
-std::int64_t KvLayout::fixed_device_bytes(std::size_t g) const {
-  const KvGroup& x = groups[g];
-  // Residual tokens cost 16 bits instead of the stored precision: a fixed premium per request.
-  const double premium = static_cast<double>(x.residual_tokens) *
-                         std::max(0.0, x.full_bytes_per_token() - x.stored_bytes_per_token());
-  return static_cast<std::int64_t>(std::ceil((x.fixed_bytes + premium) * x.cache_layers));
-}
-
-double KvLayout::device_bytes(std::span<const TokenCount> held) const {
-  double total = 0;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    total += static_cast<double>(pages(held[g]) * page_bytes(g) + fixed_device_bytes(g));
+void KvLayout::prepare() {
+  for (KvGroup& g : groups) {
+    g.page_layer_bytes_ = static_cast<double>(block_size) * g.device_bytes_per_token();
+    g.page_bytes_ = static_cast<std::int64_t>(std::ceil(g.page_layer_bytes_ * g.cache_layers));
+    // Residual tokens cost 16 bits instead of the stored precision: a fixed premium per request.
+    const double premium = static_cast<double>(g.residual_tokens) *
+                           std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
+    g.fixed_bytes_ = static_cast<std::int64_t>(std::ceil((g.fixed_bytes + premium) * g.cache_layers));
+    if (g.layer_budgets.empty()) continue;
+    if (static_cast<int>(g.layer_budgets.size()) != g.cache_layers || g.retention != Retention::kPromptBudget) {
+      throw std::logic_error("KvGroup '" + g.name + "': layer_budgets needs kPromptBudget and one budget per layer");
+    }
+    g.sorted_budgets_ = g.layer_budgets;
+    std::sort(g.sorted_budgets_.begin(), g.sorted_budgets_.end());
+    g.max_budget_ = g.sorted_budgets_.back();
+    const std::size_t n = g.sorted_budgets_.size(), width = static_cast<std::size_t>(block_size + 1);
+    g.budget_prefix_.assign(n + 1, 0.0);
+    g.page_quot_prefix_.assign(n + 1, 0);
+    g.residue_at_least_.assign((n + 1) * width, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const TokenCount c = g.sorted_budgets_[i] + block_size - 1;
+      g.budget_prefix_[i + 1] = g.budget_prefix_[i] + static_cast<double>(g.sorted_budgets_[i]);
+      g.page_quot_prefix_[i + 1] = g.page_quot_prefix_[i] + c / block_size;
+      const TokenCount r = c % block_size;
+      for (std::size_t t = 0; t < width; ++t) {
+        g.residue_at_least_[(i + 1) * width + t] =
+            g.residue_at_least_[i * width + t] + (static_cast<TokenCount>(t) <= r ? 1 : 0);
+      }
+    }
+    g.prepared_block_ = block_size;
   }
-  return total;
 }
 
 double KvLayout::device_bytes_per_token() const {
@@ -116,7 +123,7 @@ nlohmann::json KvLayout::to_json() const {
                         {"v_bits", g.v_bits},
                         {"device_bytes_per_token_per_layer", g.device_bytes_per_token()},
                         {"host_bytes_per_token_per_layer", g.host_bytes_per_token()},
-                        {"page_bytes", page_bytes(i)},
+                        {"page_bytes_per_layer", page_layer_bytes(i)},
                         {"fixed_device_bytes_per_request", fixed_device_bytes(i)}};
     if (g.retention == Retention::kWindow) {
       j["window_tokens"] = g.window_tokens;
@@ -127,6 +134,7 @@ nlohmann::json KvLayout::to_json() const {
       if (g.budget_fraction > 0) j["budget_fraction"] = g.budget_fraction;
     }
     if (g.residual_tokens > 0) j["residual_tokens"] = g.residual_tokens;
+    if (!g.layer_budgets.empty()) j["layer_budgets"] = g.layer_budgets;
     if (g.read_budget_tokens > 0) j["read_budget_tokens"] = g.read_budget_tokens;
     gs.push_back(j);
   }
@@ -164,6 +172,7 @@ KvLayout base_layout(const LlmSpec& m, int tp, TokenCount block_size) {
     g.k_bits = g.v_bits = bits;
     layout.groups.push_back(g);
   }
+  layout.prepare();
   return layout;
 }
 

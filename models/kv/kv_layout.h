@@ -8,6 +8,8 @@
 // share KV across depth). Sizes are per token per cache layer on one GPU (heads already sharded by TP).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -64,16 +66,46 @@ struct KvGroup {
   double fetch_hit_rate = 0;             // fraction of host-resident bytes found in a device cache (not fetched)
   double prefill_select_flops_per_token = 0;  // once per prompt token per cache layer when prefill completes
 
-  // Derived sizes.
-  double full_bytes_per_token() const;     // 16-bit K+V of the kept width (what a residual token costs)
-  double stored_bytes_per_token() const;   // K+V at the stored precision, incl. metadata and outliers
-  double device_bytes_per_token() const;   // stored bytes not offloaded + extra
-  double host_bytes_per_token() const;     // stored bytes offloaded
-  // Tokens kept after a sequence of `prompt` tokens has `computed` tokens in the cache.
-  TokenCount held(TokenCount prompt, TokenCount computed) const;
-  // Tokens that must be resident while a step computes `chunk` new tokens on top of `computed`.
-  TokenCount held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
-  TokenCount budget(TokenCount prompt) const;
+  // Per cache layer prompt budgets (kPromptBudget only, PyramidKV): when non-empty, cache layer i keeps
+  // min(prompt, layer_budgets[i]) prompt tokens after prefill; size == cache_layers. KvLayout::prepare() builds the
+  // tables that make the sums below O(1).
+  std::vector<TokenCount> layer_budgets;
+
+  // Derived sizes, per token per cache layer.
+  double full_bytes_per_token() const { return (k_elems + v_elems) * 2.0; }  // 16-bit K+V of the kept width
+  double stored_bytes_per_token() const {  // K+V at the stored precision, incl. metadata and outliers
+    return k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0 +
+           v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0;
+  }
+  double device_bytes_per_token() const {  // stored bytes not offloaded + extra
+    return k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0 * (1 - k_host_fraction) +
+           v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0 * (1 - v_host_fraction) +
+           extra_bytes_per_token;
+  }
+  double host_bytes_per_token() const {  // stored bytes offloaded
+    return k_elems * (k_bits + k_meta_bits + outlier_fraction * 48.0) / 8.0 * k_host_fraction +
+           v_elems * (v_bits + v_meta_bits + outlier_fraction * 48.0) / 8.0 * v_host_fraction;
+  }
+  TokenCount budget(TokenCount prompt) const {
+    TokenCount b = budget_tokens;
+    if (budget_fraction > 0) {
+      b = std::max(b, static_cast<TokenCount>(std::ceil(budget_fraction * static_cast<double>(prompt))));
+    }
+    return std::max<TokenCount>(b, 1);
+  }
+  // Tokens one cache layer keeps after a sequence of `prompt` tokens has `computed` tokens in the cache
+  // (for layer_budgets groups: the layer with the largest budget).
+  TokenCount held(TokenCount prompt, TokenCount computed) const {
+    switch (retention) {
+      case Retention::kAll: return computed;
+      case Retention::kWindow: return std::min(computed, sink_tokens + window_tokens);
+      case Retention::kPromptBudget:
+        if (computed < prompt) return computed;
+        return std::min(prompt, layer_budgets.empty() ? budget(prompt) : max_budget_) + (computed - prompt);
+      case Retention::kTotalBudget: return computed < prompt ? computed : std::min(computed, budget(prompt));
+    }
+    return computed;
+  }
   // Tokens a decode step's new token attends to when `held` tokens are kept before it: itself and the kept ones,
   // within the window (which counts the new token).
   TokenCount decode_attended(TokenCount held) const {
@@ -84,6 +116,44 @@ struct KvGroup {
   TokenCount read_tokens(TokenCount attended) const {
     return read_budget_tokens > 0 && attended > read_budget_tokens ? read_budget_tokens : attended;
   }
+
+  // Sums over the group's cache layers for one request: tokens held, and for its next decode step the tokens its
+  // new token attends to, reads, and reads among the 16-bit residual tokens.
+  struct Tokens {
+    double held = 0, attended = 0, read = 0, residual_read = 0;
+  };
+  Tokens tokens(TokenCount prompt, TokenCount computed) const {
+    if (!layer_budgets.empty() && computed >= prompt) return layer_tokens(prompt, computed);
+    Tokens t;
+    const double layers = cache_layers;
+    const TokenCount a = decode_attended(held(prompt, computed));
+    const TokenCount r = read_tokens(a);
+    t.held = layers * static_cast<double>(held(prompt, computed));
+    t.attended = layers * static_cast<double>(a);
+    t.read = layers * static_cast<double>(r);
+    t.residual_read = layers * static_cast<double>(std::min(r, residual_tokens));
+    return t;
+  }
+  // Pages of `block` tokens summed over the cache layers while a step computes `chunk` more tokens.
+  std::int64_t pages_sum(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
+    if (!layer_budgets.empty() && computed >= prompt) return layer_pages(prompt, computed, chunk, block);
+    const TokenCount n = held(prompt, computed) + chunk;
+    return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ((n + block - 1) / block);
+  }
+  // The per-layer-budget cases of tokens() and pages_sum(), O(log layers) with the tables below.
+  Tokens layer_tokens(TokenCount prompt, TokenCount computed) const;
+  std::int64_t layer_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const;
+
+  // Tables for layer_budgets (filled by KvLayout::prepare()).
+  std::vector<TokenCount> sorted_budgets_;
+  std::vector<double> budget_prefix_;             // sum of the first k sorted budgets
+  std::vector<std::int64_t> page_quot_prefix_;    // sum over the first k of (budget + block - 1) / block
+  std::vector<std::int32_t> residue_at_least_;    // [k * (block + 1) + t]: of the first k, (budget+block-1)%block >= t
+  TokenCount prepared_block_ = 0;
+  TokenCount max_budget_ = 0;
+  std::int64_t page_bytes_ = 0;     // uniform groups: one page across all cache layers, whole bytes
+  double page_layer_bytes_ = 0;     // one page of one cache layer
+  std::int64_t fixed_bytes_ = 0;    // fixed device bytes per request, all cache layers
 };
 
 struct KvLayout {
@@ -93,16 +163,22 @@ struct KvLayout {
   bool overlap_transfers = true;   // host fetches overlap with compute
   std::vector<std::string> strategies;  // names of the strategies that built it, in application order
 
-  // Bytes of one page (block_size tokens of one group, all its cache layers), rounded up to whole bytes.
-  std::int64_t page_bytes(std::size_t g) const;
-  // Pages any group needs to hold `held` tokens.
-  std::int64_t pages(TokenCount held) const {
-    return held <= 0 ? 0 : (held + block_size - 1) / block_size;
+  // Builds the per-group tables (layer_budgets); call after changing groups. Idempotent.
+  void prepare();
+  // Bytes of one page of one cache layer of group g (block_size tokens).
+  double page_layer_bytes(std::size_t g) const { return static_cast<double>(block_size) * groups[g].device_bytes_per_token(); }
+  // Bytes a request holds on the device per group independent of its length (fixed + residual premium), all layers.
+  // Valid after prepare().
+  std::int64_t fixed_device_bytes(std::size_t g) const { return groups[g].fixed_bytes_; }
+  // Device bytes of group g for a request holding `pages` pages summed over its cache layers (0 pages: nothing).
+  // A uniform group's page spans its cache layers and is rounded up to whole bytes; layer_budgets groups round
+  // their total. Valid after prepare(); called for every request at every step, so it only reads cached values.
+  std::int64_t group_device_bytes(std::size_t g, std::int64_t pages) const {
+    if (pages <= 0) return 0;
+    const KvGroup& x = groups[g];
+    if (x.layer_budgets.empty()) return pages / x.cache_layers * x.page_bytes_ + x.fixed_bytes_;
+    return static_cast<std::int64_t>(std::ceil(static_cast<double>(pages) * x.page_layer_bytes_)) + x.fixed_bytes_;
   }
-  // Bytes a request holds on the device per group independent of its length (fixed + residual premium).
-  std::int64_t fixed_device_bytes(std::size_t g) const;
-  // Device bytes of one request holding `held[g]` tokens in each group (page-granular).
-  double device_bytes(std::span<const TokenCount> held) const;
   // Device bytes per token summed over groups, for a token kept by every group (capacity in tokens).
   double device_bytes_per_token() const;
   double host_bytes_per_token() const;

@@ -6,19 +6,16 @@
 
 namespace kvsim {
 
-double decode_read_bytes(const KvGroup& g, TokenCount held) {
-  const TokenCount attended = g.decode_attended(held);
-  const TokenCount read = g.read_tokens(attended);
-  const double residual = static_cast<double>(std::min(read, g.residual_tokens));
+double decode_read_bytes(const KvGroup& g, const KvGroup::Tokens& t) {
+  // Token sums are over cache layers; every reader layer reads its cache (readers / caches per cache).
+  const double readers_per_cache = static_cast<double>(g.reader_layers) / g.cache_layers;
   const double premium = std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
-  const double per_layer = static_cast<double>(read) * g.stored_bytes_per_token() + residual * premium +
-                           static_cast<double>(attended) * g.select_bytes_per_token;
-  return per_layer * g.reader_layers;
+  return readers_per_cache *
+         (t.read * g.stored_bytes_per_token() + t.residual_read * premium + t.attended * g.select_bytes_per_token);
 }
 
-double decode_fetch_bytes(const KvGroup& g, TokenCount held) {
-  const TokenCount read = g.read_tokens(g.decode_attended(held));
-  return static_cast<double>(read) * g.host_bytes_per_token() * (1.0 - g.fetch_hit_rate) * g.cache_layers;
+double decode_fetch_bytes(const KvGroup& g, const KvGroup::Tokens& t) {
+  return t.read * g.host_bytes_per_token() * (1.0 - g.fetch_hit_rate);
 }
 
 KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes) {
@@ -32,16 +29,17 @@ KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<d
     out.cache_layers = g.cache_layers;
     out.reader_layers = g.reader_layers;
     out.bytes_per_token_per_layer = g.device_bytes_per_token();
-    out.held_tokens = g.held(context, context);
-    out.read_tokens = g.read_tokens(g.decode_attended(out.held_tokens));
-    out.device_bytes = static_cast<double>(layout.pages(out.held_tokens) * layout.page_bytes(i) +
-                                           layout.fixed_device_bytes(i));
-    out.host_bytes = static_cast<double>(out.held_tokens) * g.host_bytes_per_token() * g.cache_layers;
+    const KvGroup::Tokens t = g.tokens(context, context);
+    out.held_tokens = static_cast<TokenCount>(std::llround(t.held / g.cache_layers));   // mean per cache layer
+    out.read_tokens = static_cast<TokenCount>(std::llround(t.read / g.cache_layers));
+    out.device_bytes =
+        static_cast<double>(layout.group_device_bytes(i, g.pages_sum(context, context, 0, layout.block_size)));
+    out.host_bytes = t.held * g.host_bytes_per_token();
     r.bytes_per_request += out.device_bytes;
     r.host_bytes_per_request += out.host_bytes;
     // One decode step right after the prefill: the new token attends to the held tokens plus itself.
-    r.decode_bytes_per_step += decode_read_bytes(g, out.held_tokens);
-    r.decode_fetch_bytes_per_step += decode_fetch_bytes(g, out.held_tokens);
+    r.decode_bytes_per_step += decode_read_bytes(g, t);
+    r.decode_fetch_bytes_per_step += decode_fetch_bytes(g, t);
     r.groups.push_back(out);
   }
   if (kv_capacity_bytes) {

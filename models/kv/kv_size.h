@@ -38,11 +38,12 @@ struct KvSizeReport {
 // `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure).
 KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes);
 
-// Per decode step of one request with `held` tokens in group g: HBM bytes attention reads (tokens read at the
-// stored precision, 16-bit residual tokens at 16 bits, selection metadata over every held token), all reader layers.
-double decode_read_bytes(const KvGroup& g, TokenCount held);
+// Per decode step of one request whose tokens in group g are `t` (KvGroup::tokens): HBM bytes attention reads
+// (tokens read at the stored precision, 16-bit residual tokens at 16 bits, selection metadata over every attended
+// token), over all reader layers.
+double decode_read_bytes(const KvGroup& g, const KvGroup::Tokens& t);
 // PCIe bytes fetched per decode step for the same request (host-resident part of the tokens read), all cache layers.
-double decode_fetch_bytes(const KvGroup& g, TokenCount held);
+double decode_fetch_bytes(const KvGroup& g, const KvGroup::Tokens& t);
 
 nlohmann::json to_json(const KvSizeReport& r);
 

@@ -139,6 +139,7 @@ ComposedStrategy compose_strategies(const std::vector<StrategySpec>& specs, cons
     r.update(b.strategy->params());
     out.resolved.push_back(r);
   }
+  out.layout.prepare();
   // The label is the composition as the user wrote it.
   for (const StrategySpec& spec : specs) {
     if (!out.label.empty()) out.label += "+";

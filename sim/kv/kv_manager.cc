@@ -16,10 +16,11 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
       host_capacity_(host_kv_bytes),
       swap_capacity_(swap_bytes),
       used_pages_(layout.groups.size(), 0) {
+  layout_.prepare();
   for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
-    page_bytes_.push_back(layout_.page_bytes(g));
-    fixed_bytes_.push_back(layout_.fixed_device_bytes(g));
-    growth_margin_ += page_bytes_.back();
+    host_bpt_.push_back(layout_.groups[g].host_bytes_per_token());
+    // One more page in every cache layer.
+    growth_margin_ += layout_.group_device_bytes(g, layout_.groups[g].cache_layers) - layout_.fixed_device_bytes(g);
   }
 }
 
@@ -29,11 +30,12 @@ void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, st
   device = host = 0;
   for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
     const KvGroup& grp = layout_.groups[g];
-    const TokenCount held = grp.held_during(r.prompt_tokens, computed, chunk);
-    pages[g] = layout_.pages(held);
-    device += pages[g] * page_bytes_[g] + (held > 0 ? fixed_bytes_[g] : 0);
-    const double hb = grp.host_bytes_per_token();
-    if (hb > 0) host += static_cast<std::int64_t>(std::ceil(static_cast<double>(held) * hb * grp.cache_layers));
+    pages[g] = grp.pages_sum(r.prompt_tokens, computed, chunk, layout_.block_size);
+    device += layout_.group_device_bytes(g, pages[g]);
+    if (host_bpt_[g] > 0) {
+      const double held = grp.tokens(r.prompt_tokens, computed).held + static_cast<double>(chunk) * grp.cache_layers;
+      host += static_cast<std::int64_t>(std::ceil(held * host_bpt_[g]));
+    }
   }
 }
 
@@ -57,7 +59,7 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
     device = 0;
     for (std::size_t g = 0; g < scratch_pages_.size(); ++g) {
       scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
-      device += scratch_pages_[g] * page_bytes_[g] + (scratch_pages_[g] > 0 ? fixed_bytes_[g] : 0);
+      device += layout_.group_device_bytes(g, scratch_pages_[g]);
     }
     host = std::max(host, r.host_bytes);
   }
@@ -137,15 +139,12 @@ void KvManager::check_invariants(const std::vector<const Request*>& requests) co
     device += r->device_bytes;
     host += r->host_bytes;
     std::int64_t expect = 0;
-    for (std::size_t g = 0; g < r->pages.size(); ++g) {
-      expect += r->pages[g] * page_bytes_[g] + (r->pages[g] > 0 ? fixed_bytes_[g] : 0);
-    }
+    for (std::size_t g = 0; g < r->pages.size(); ++g) expect += layout_.group_device_bytes(g, r->pages[g]);
     if (expect != r->device_bytes) {
       throw std::logic_error("KV: request " + std::to_string(r->id) + " bytes disagree with its pages");
     }
     for (std::size_t g = 0; g < r->pages.size(); ++g) {
-      const TokenCount held = layout_.groups[g].held(r->prompt_tokens, r->computed);
-      if (layout_.pages(held) > r->pages[g]) {
+      if (layout_.groups[g].pages_sum(r->prompt_tokens, r->computed, 0, layout_.block_size) > r->pages[g]) {
         throw std::logic_error("KV: request " + std::to_string(r->id) + " holds fewer pages than its tokens need");
       }
     }

@@ -2,7 +2,7 @@
 // for a step, settle after it (windows slide, budgets evict), free, preempt by recompute or by swap to host.
 //
 // Accounting (kv-strategies.md §6 rule 7): each layout group allocates whole pages of `block_size` tokens; a page of
-// group g costs layout.page_bytes(g) device bytes; a request also holds its groups' fixed bytes (low-rank bases,
+// group g costs layout.page_layer_bytes(g) per cache layer; a request also holds its groups' fixed bytes (low-rank bases,
 // 16-bit residual windows) from its first step. Offloaded parts of the KV (ShadowKV values) are held in host memory.
 // All byte counts are integers, so the accounting is exact.
 //
@@ -67,7 +67,7 @@ class KvManager {
 
   KvLayout layout_;
   PreemptionMode mode_;
-  std::vector<std::int64_t> page_bytes_, fixed_bytes_;
+  std::vector<double> host_bpt_;    // host bytes per token per cache layer, per group
   std::int64_t growth_margin_ = 0;  // one page of every group
   std::int64_t capacity_, host_capacity_, swap_capacity_;
   std::int64_t used_ = 0, host_used_ = 0, swap_used_ = 0;

@@ -91,5 +91,34 @@ TEST(KvLayout, MaxConcurrentRequestsFromCapacity) {
   EXPECT_EQ(*r.max_concurrent_requests, 80);
 }
 
+TEST(KvLayout, PerLayerBudgetSumsMatchALayerByLayerCount) {
+  KvLayout l;
+  l.block_size = 16;
+  KvGroup g;
+  g.name = "pyramid";
+  g.cache_layers = g.reader_layers = 7;
+  g.retention = Retention::kPromptBudget;
+  g.k_elems = g.v_elems = 8;
+  g.layer_budgets = {33, 5, 900, 64, 17, 250, 16};
+  l.groups.push_back(g);
+  l.prepare();
+  const KvGroup& x = l.groups[0];
+  for (TokenCount prompt : {1, 16, 17, 60, 64, 65, 300, 1000}) {
+    for (TokenCount computed = 0; computed <= prompt + 40; computed += 3) {
+      for (TokenCount chunk : {0, 1, 5}) {
+        std::int64_t pages = 0;
+        double held = 0;
+        for (TokenCount b : x.layer_budgets) {
+          const TokenCount h = computed < prompt ? computed : std::min(prompt, b) + (computed - prompt);
+          pages += (h + chunk + 15) / 16;
+          held += static_cast<double>(h);
+        }
+        EXPECT_EQ(x.pages_sum(prompt, computed, chunk, 16), pages) << prompt << " " << computed << " " << chunk;
+        EXPECT_DOUBLE_EQ(x.tokens(prompt, computed).held, held) << prompt << " " << computed;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvsim

@@ -153,7 +153,9 @@ TEST(TokenStrategies, PyramidKv) {
     const KvSizeReport r = size("pyramidkv", n);
     EXPECT_DOUBLE_EQ(r.bytes_per_request, bytes) << n;
     EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, read) << n;
-    EXPECT_EQ(compose("pyramidkv").layout.groups.size(), 32u);
+    // One group whose 32 cache layers carry their own budgets (sums evaluated in O(1)).
+    ASSERT_EQ(compose("pyramidkv").layout.groups.size(), 1u);
+    EXPECT_EQ(compose("pyramidkv").layout.groups[0].layer_budgets.size(), 32u);
   }
   // Per-layer paging costs a little over SnapKV's 128 pages per layer (§6.7: variable budgets fragment pages).
   EXPECT_GT(size("pyramidkv", 32768).bytes_per_request, size("snapkv", 32768).bytes_per_request);

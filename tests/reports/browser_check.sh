@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser test of the HTML report: headless Chromium loads generated reports with the network cut off and dumps the
-# DOM after the page scripts ran; the check reads the marks the page script leaves (reports/html_report.h):
+# Browser test of the HTML reports (single run and comparison): headless Chromium loads generated reports with the
+# network cut off and dumps the DOM after the page scripts ran; the check reads the marks the page script leaves
+# (reports/html_report.h, reports/comparison_report.h):
 # data-rendered on each chart canvas, data-report-ready on <body>, and the #js-errors element, hidden unless a
 # script error occurred.
 #   browser_check.sh SAMPLE_BINARY CHROMIUM WORK_DIR
@@ -16,6 +17,10 @@ work=$3
 rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)  # file:// URLs need an absolute path
+# Chromium profiles live outside WORK: Chromium's helper processes may still write into a profile for a moment after
+# the browser exits, so removing it must neither fail the check nor race with the next run's `rm -rf "$work"`.
+profiles=$(mktemp -d "${TMPDIR:-/tmp}/kvsim-browser-check.XXXXXX")
+trap 'rm -rf "$profiles" 2>/dev/null || true' EXIT
 
 failures=0
 fail() {
@@ -33,12 +38,11 @@ check() {
   "$sample" "--$variant" "$html"
   # --host-resolver-rules makes any network access fail, so the page must work offline.
   if ! timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-      --user-data-dir="$work/profile-$variant" --host-resolver-rules="MAP * ~NOTFOUND" \
+      --user-data-dir="$profiles/$variant" --host-resolver-rules="MAP * ~NOTFOUND" \
       --window-size=1280,2000 --virtual-time-budget=10000 --dump-dom "file://$html" >"$dom" 2>"$log"; then
     fail "$variant" "chromium failed; see $log"
     return
   fi
-  rm -rf "$work/profile-$variant"
   grep -q 'data-report-ready="true"' "$dom" || fail "$variant" "page script did not finish (no data-report-ready)"
   if grep -q 'data-js-errors=' "$dom" || ! grep -q '<div id="js-errors" class="js-errors" hidden=' "$dom"; then
     fail "$variant" "JavaScript error: $(grep -o '<div id="js-errors"[^<]*' "$dom" || true)"
@@ -58,6 +62,11 @@ check() {
 check normal 6 0
 check hostile 6 0
 check minimal 0 5
+# Comparison: TTFT, E2E and TPOT CDFs, throughput, KV utilization, batch size, time by op.
+check comparison 7 0
+check comparison-hostile 7 0
+check comparison-many 7 0
+check comparison-minimal 0 6
 
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed; outputs in $work" >&2

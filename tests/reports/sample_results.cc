@@ -159,3 +159,117 @@ json sample_results(SampleKind kind) {
 }
 
 }  // namespace kvsim::test
+
+namespace kvsim::test {
+namespace {
+
+using json = nlohmann::json;
+
+struct VariantEffect {
+  const char* name;
+  const char* strategy;
+  const char* description;
+  double memory = 1.0;      // KV bytes per token relative to full
+  double latency = 1.0;     // latencies relative to the baseline
+  double throughput = 1.0;  // output throughput relative to the baseline
+  double batch = 1.0;       // batch sizes relative to the baseline
+  long long preemptions = 14;
+  bool quantizes = false;   // adds a kv.quantize op
+};
+
+void scale_stats(json& stats, double f) {
+  for (auto& [key, value] : stats.items()) {
+    if (value.is_number()) value = value.get<double>() * f;
+  }
+}
+
+json variant_results(const VariantEffect& e, bool hostile) {
+  json r = sample_results(SampleKind::kNormal);
+  json& sum = r["summary"];
+  sum["kv"]["strategy"] = e.strategy;
+  sum["kv"]["bytes_per_token"] = 131072.0 * e.memory;
+  sum["kv"]["capacity_tokens"] = static_cast<long long>(450560 / e.memory);
+  sum["kv"]["fetched_bytes"] = 0.0;
+  sum["kv"]["preemptions"] = e.preemptions;
+  sum["kv"]["recomputed_tokens"] = e.preemptions * 1300;
+  r["scenario"]["kv"] = {{"strategy", e.strategy}};
+  for (const char* key : {"ttft_s", "tpot_s", "itl_s", "e2e_s", "queue_s"}) scale_stats(sum[key], e.latency);
+  for (auto& [key, cdf] : r["distributions"].items()) {
+    for (json& point : cdf) point[0] = point[0].get<double>() * e.latency;
+  }
+  sum["throughput"]["output_tokens_per_s"] = sum["throughput"]["output_tokens_per_s"].get<double>() * e.throughput;
+  sum["batch"]["max_size"] = static_cast<long long>(97 * e.batch);
+  sum["batch"]["mean_size"] = 58.4 * e.batch;
+  sum["kv"]["mean_utilization"] = 0.5234 * std::min(1.0, 0.5 + 0.5 * e.memory);
+  for (json& row : r["timeline"]["rows"]) {
+    row[1] = row[1].get<double>() * std::min(1.0, 0.5 + 0.5 * e.memory);
+    row[5] = std::lround(row[5].get<double>() * e.batch);
+  }
+  for (json& row : r["cost_breakdown"]) {
+    if (row["op"] == "attention.decode") row["seconds"] = row["seconds"].get<double>() * e.memory;
+  }
+  if (e.quantizes) {
+    r["cost_breakdown"].push_back({{"op", "kv.quantize"}, {"seconds", 6.5}, {"share", 0.0}, {"flops", 1e13},
+                                   {"bytes", 2e13}, {"calls", 118000}, {"bound", "memory"}, {"source", "roofline"}});
+  }
+  double total = 0;
+  for (const json& row : r["cost_breakdown"]) total += row["seconds"].get<double>();
+  for (json& row : r["cost_breakdown"]) row["share"] = row["seconds"].get<double>() / total;
+  std::sort(r["cost_breakdown"].begin(), r["cost_breakdown"].end(),
+            [](const json& a, const json& b) { return a["seconds"].get<double>() > b["seconds"].get<double>(); });
+  r["reported_quality"] = json::array();
+  if (std::string(e.strategy).rfind("kivi", 0) == 0) {
+    r["reported_quality"].push_back(
+        {{"strategy", "kivi-2"}, {"benchmark", hostile ? "LongBench <b>bold</b> & co" : "LongBench and generation tasks"},
+         {"model", "Llama-2, Falcon, Mistral"},
+         {"result", hostile ? "</script><script>alert('q')</script>" : "almost the same quality as 16-bit"},
+         {"source", "arXiv 2402.02750 abstract"}});
+    r["reported_quality"].push_back({{"strategy", "kivi-2"}, {"benchmark", "peak memory and throughput"},
+                                     {"model", "Llama-2-7B"},
+                                     {"result", "2.6x less peak memory (incl. weights), 2.35x-3.47x throughput"},
+                                     {"source", "arXiv 2402.02750 abstract"}});
+  }
+  if (e.quantizes) r["approximations"].push_back("Quantization runs as a separate memory-bound kernel on append.");
+  return r;
+}
+
+}  // namespace
+
+json sample_comparison(ComparisonKind kind) {
+  json c = {{"kvsim_version", "0.1.0"},
+            {"title", "KV-cache strategies on Llama-3.1-8B, synthetic chat traffic"},
+            {"description", "The reference scenario replayed once per KV-cache strategy."},
+            {"variants", json::array()}};
+  if (kind == ComparisonKind::kMinimal) {
+    c["variants"].push_back({{"name", "full"}, {"results", nullptr}});
+    c["variants"].push_back({{"name", nullptr}, {"description", nullptr}, {"dir", nullptr}, {"results", json::object()}});
+    return c;
+  }
+  const bool hostile = kind == ComparisonKind::kHostile;
+  std::vector<VariantEffect> effects = {
+      {"full", "full", "BF16 KV, every token kept (baseline)"},
+      {"fp8", "fp8", "FP8 KV cache", 0.5, 0.82, 1.41, 1.6, 3, true},
+      {"kivi-2", "kivi-2", "KIVI 2-bit with a 128-token residual", 0.16, 0.74, 1.84, 2.1, 0, true},
+  };
+  if (kind == ComparisonKind::kMany) {
+    const char* more[] = {"int8", "sliding-window", "streaming-llm", "snapkv", "h2o", "quest", "mla"};
+    for (int i = 0; i < 7; ++i) {
+      effects.push_back({more[i], more[i], "one more strategy", 0.9 - 0.1 * i, 0.95 - 0.03 * i, 1.05 + 0.1 * i,
+                         1.1 + 0.1 * i, 10 - i, i % 2 == 0});
+    }
+  }
+  if (hostile) {
+    effects[1].name = "fp8 <b>bold</b> & \"quoted\"";
+    effects[1].description = "</script><script>alert('x')</script><!--";
+    effects[2].name = "kivi</SCRIPT><script>alert(1)</script>";
+  }
+  for (const VariantEffect& e : effects) {
+    json v = {{"name", e.name}, {"description", e.description}, {"dir", e.name},
+              {"results", variant_results(e, hostile)}};
+    if (hostile && &e == &effects[1]) v["dir"] = "javascript:alert('dir')";
+    c["variants"].push_back(std::move(v));
+  }
+  return c;
+}
+
+}  // namespace kvsim::test

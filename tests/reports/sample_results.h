@@ -13,4 +13,15 @@ enum class SampleKind {
 
 nlohmann::json sample_results(SampleKind kind = SampleKind::kNormal);
 
+// Hand-made comparison.json documents (reports/RESULTS.md, "comparison.json"): variants derived from the normal
+// sample with each strategy's memory, latency and throughput effects scaled in.
+enum class ComparisonKind {
+  kNormal,   // three variants: full (baseline), fp8, kivi-2 (with reported quality)
+  kHostile,  // the same, with names, descriptions, folders and reported quality that try to break out of HTML
+  kMany,     // ten variants: the colour palette goes round
+  kMinimal,  // two variants, one with null results and one with an empty results document
+};
+
+nlohmann::json sample_comparison(ComparisonKind kind = ComparisonKind::kNormal);
+
 }  // namespace kvsim::test

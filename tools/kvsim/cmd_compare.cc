@@ -1,7 +1,9 @@
 // `kvsim compare SCENARIO.json` and `kvsim demo`: run every variant of a comparison scenario under the same
 // traffic and write DIR/<variant>/... plus DIR/comparison.json, DIR/comparison.csv and a side-by-side report.html.
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,7 +110,8 @@ void add_compare_command(CLI::App& app) {
   add_options(cmd, *a, "kvsim-out/<scenario file name without .json>");
   cmd->callback([a] {
     const std::filesystem::path path(a->scenario);
-    const std::filesystem::path out = a->out.empty() ? std::filesystem::path("kvsim-out") / path.stem() : a->out;
+    const std::filesystem::path out =
+        a->out.empty() ? std::filesystem::path("kvsim-out") / path.stem() : std::filesystem::path(a->out);
     compare_document(parse_json_file(path), std::filesystem::absolute(path).parent_path(), *a, out);
   });
 

@@ -179,6 +179,21 @@ void retain_per_layer(KvLayout& l, const std::function<std::pair<TokenCount, dou
   l.groups = std::move(out);
 }
 
+// Layer-adaptive fixed prompt budgets without splitting groups: every group that keeps all tokens keeps, in its
+// cache layer i (depth order, counted across those groups), min(prompt, budgets[i]) prompt tokens after prefill
+// (KvGroup::layer_budgets, whose sums the engine evaluates in O(1)).
+void retain_layer_budgets(KvLayout& l, const std::vector<TokenCount>& budgets) {
+  std::size_t index = 0;
+  for (KvGroup& g : l.groups) {
+    if (g.retention != Retention::kAll) continue;
+    g.retention = Retention::kPromptBudget;
+    g.layer_budgets.assign(budgets.begin() + static_cast<std::ptrdiff_t>(index),
+                           budgets.begin() + static_cast<std::ptrdiff_t>(index) + g.cache_layers);
+    g.budget_tokens = *std::max_element(g.layer_budgets.begin(), g.layer_budgets.end());
+    index += static_cast<std::size_t>(g.cache_layers);
+  }
+}
+
 // Scores of the last `window` prompt queries over every prompt key (as SnapKV).
 void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window) {
   for (KvGroup& g : l.groups) {
@@ -216,7 +231,7 @@ std::unique_ptr<IKvStrategy> make_pyramidkv(ParamReader& p) {
       nlohmann::json{{"budget_tokens", budget}, {"observation_window", window}, {"beta", beta}},
       [=](KvLayout& l, const StrategyContext& c) {
         const std::vector<TokenCount> budgets = pyramid_budgets(budget, window, beta, full_cache_layers(l));
-        retain_per_layer(l, [&](int i) { return std::pair<TokenCount, double>{budgets[i], 0.0}; });
+        retain_layer_budgets(l, budgets);
         add_window_scoring(l, c, window);
       });
 }
