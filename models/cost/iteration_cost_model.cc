@@ -73,17 +73,18 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     const bool quantized = stored < full;
     const TokenCount cap = g.retention == Retention::kWindow ? g.window_tokens + g.sink_tokens : 0;
     double p_pairs = 0, p_read = 0, p_new = 0, select_flops = 0;
-    double d_read = 0, d_bytes = 0, d_held = 0, d_fetch = 0;
+    // Decode token sums over cache layers and sequences; priced once per group below (decode_read_bytes and
+    // decode_fetch_bytes are linear in them).
+    KvGroup::Tokens sum;
     std::int64_t n_decode = 0;
-    const double readers_per_cache = readers / caches;
     for (const SeqWork& w : s.work) {
       if (w.decode()) {
         ++n_decode;
         const KvGroup::Tokens t = g.tokens(w.prompt, w.computed);
-        d_read += t.read * readers_per_cache;
-        d_held += t.attended * readers_per_cache;
-        d_bytes += decode_read_bytes(g, t);
-        d_fetch += decode_fetch_bytes(g, t);
+        sum.held += t.held;
+        sum.attended += t.attended;
+        sum.read += t.read;
+        sum.residual_read += t.residual_read;
       } else {
         const TokenCount held = g.held(w.prompt, w.computed);
         p_pairs += attended_pairs(w.tokens, held, cap);
@@ -101,7 +102,11 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       select.flops += select_flops;
     }
     if (n_decode > 0) {
-      // d_read and d_held are already summed over reader layers.
+      const double readers_per_cache = readers / caches;
+      const double d_read = sum.read * readers_per_cache;     // tokens read, summed over reader layers
+      const double d_held = sum.attended * readers_per_cache;
+      const double d_bytes = decode_read_bytes(g, sum);
+      const double d_fetch = decode_fetch_bytes(g, sum);
       decode.flops += d_read * decode_pair_flops * g.attention_flops_scale;
       decode.bytes += d_bytes + readers * static_cast<double>(n_decode) * q_o_bytes_per_token;
       select.flops += d_held * g.score_flops_per_token;

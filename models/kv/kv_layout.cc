@@ -43,7 +43,7 @@ KvGroup::Tokens KvGroup::layer_tokens(TokenCount prompt, TokenCount computed) co
 }
 
 std::int64_t KvGroup::layer_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
-  const auto pages = [block](TokenCount n) { return n <= 0 ? 0 : (n + block - 1) / block; };
+  const auto pages = [this, block](TokenCount n) { return n <= 0 ? 0 : ceil_div(n, block); };
   // sum_i ceil((min(P, B_i) + x) / block) with x = generated + chunk: layers with B_i >= P contribute
   // ceil((P + x) / block) each; for the k layers with B_i < P, write B_i + block - 1 = q_i block + r_i and
   // x = G block + h: the sum is sum(q_i) + k G + #{r_i >= block - h}.
@@ -52,14 +52,21 @@ std::int64_t KvGroup::layer_pages(TokenCount prompt, TokenCount computed, TokenC
       std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) - sorted_budgets_.begin());
   const std::int64_t rest = static_cast<std::int64_t>(sorted_budgets_.size() - k) * pages(prompt + x);
   if (k == 0) return rest;
-  const std::int64_t G = x / block, h = x % block;
+  const std::int64_t G = block_shift_ >= 0 && block == prepared_block_ ? x >> block_shift_ : x / block;
+  const std::int64_t h = x - G * block;
   const std::int64_t carry = h == 0 ? 0 : residue_at_least_[k * static_cast<std::size_t>(block + 1) +
                                                           static_cast<std::size_t>(block - h)];
   return rest + page_quot_prefix_[k] + static_cast<std::int64_t>(k) * G + carry;
 }
 
 void KvLayout::prepare() {
+  int shift = -1;
+  for (int b = 0; b < 62; ++b) {
+    if ((TokenCount{1} << b) == block_size) shift = b;
+  }
   for (KvGroup& g : groups) {
+    g.prepared_block_ = block_size;
+    g.block_shift_ = shift;
     g.page_layer_bytes_ = static_cast<double>(block_size) * g.device_bytes_per_token();
     g.page_bytes_ = static_cast<std::int64_t>(std::ceil(g.page_layer_bytes_ * g.cache_layers));
     // Residual tokens cost 16 bits instead of the stored precision: a fixed premium per request.
@@ -87,7 +94,6 @@ void KvLayout::prepare() {
             g.residue_at_least_[i * width + t] + (static_cast<TokenCount>(t) <= r ? 1 : 0);
       }
     }
-    g.prepared_block_ = block_size;
   }
 }
 

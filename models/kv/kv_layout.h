@@ -106,6 +106,16 @@ struct KvGroup {
     }
     return computed;
   }
+  // Tokens one cache layer must hold while a step computes `chunk` new tokens: the kept ones plus the new ones; a
+  // window drops its oldest token first (the new token's window counts the new token itself), and a total budget
+  // past prefill reuses the slot of the token it evicts. For a decode step this equals held() after the step, so
+  // memory only changes at page boundaries.
+  TokenCount held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
+    const TokenCount h = held(prompt, computed);
+    if (chunk > 0 && retention == Retention::kWindow) return std::min(h, sink_tokens + window_tokens - 1) + chunk;
+    if (retention == Retention::kTotalBudget && computed >= prompt) return std::min(h + chunk, std::max(h, budget(prompt)));
+    return h + chunk;
+  }
   // Tokens a decode step's new token attends to when `held` tokens are kept before it: itself and the kept ones,
   // within the window (which counts the new token).
   TokenCount decode_attended(TokenCount held) const {
@@ -137,8 +147,13 @@ struct KvGroup {
   // Pages of `block` tokens summed over the cache layers while a step computes `chunk` more tokens.
   std::int64_t pages_sum(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
     if (!layer_budgets.empty() && computed >= prompt) return layer_pages(prompt, computed, chunk, block);
-    const TokenCount n = held(prompt, computed) + chunk;
-    return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ((n + block - 1) / block);
+    const TokenCount n = held_during(prompt, computed, chunk);
+    return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ceil_div(n, block);
+  }
+  // ceil(n / block) for n > 0; a shift when block is the power of two prepare() saw (the hot path: every request,
+  // every step).
+  std::int64_t ceil_div(std::int64_t n, std::int64_t block) const {
+    return block == prepared_block_ && block_shift_ >= 0 ? (n + block - 1) >> block_shift_ : (n + block - 1) / block;
   }
   // The per-layer-budget cases of tokens() and pages_sum(), O(log layers) with the tables below.
   Tokens layer_tokens(TokenCount prompt, TokenCount computed) const;
@@ -151,6 +166,7 @@ struct KvGroup {
   std::vector<std::int32_t> residue_at_least_;    // [k * (block + 1) + t]: of the first k, (budget+block-1)%block >= t
   TokenCount prepared_block_ = 0;
   TokenCount max_budget_ = 0;
+  int block_shift_ = -1;            // log2(prepared_block_) if it is a power of two
   std::int64_t page_bytes_ = 0;     // uniform groups: one page across all cache layers, whole bytes
   double page_layer_bytes_ = 0;     // one page of one cache layer
   std::int64_t fixed_bytes_ = 0;    // fixed device bytes per request, all cache layers

@@ -316,7 +316,7 @@ class Simulator::Impl {
       Request& r = *w.request;
       if (r.state != RequestState::kRunning) continue;
       r.computed += w.tokens;
-      kv_.settle(r);  // windows slide, budgets evict after prefill
+      kv_.settle(r, w.tokens);  // windows slide, budgets evict after prefill
       if (r.computed != r.known_tokens()) continue;
       r.generated++;
       s_.output_tokens_generated++;

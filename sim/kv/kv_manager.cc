@@ -19,6 +19,7 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
   layout_.prepare();
   for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
     host_bpt_.push_back(layout_.groups[g].host_bytes_per_token());
+    has_host_ = has_host_ || host_bpt_.back() > 0;
     // One more page in every cache layer.
     growth_margin_ += layout_.group_device_bytes(g, layout_.groups[g].cache_layers) - layout_.fixed_device_bytes(g);
   }
@@ -32,11 +33,8 @@ void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, st
     const KvGroup& grp = layout_.groups[g];
     pages[g] = grp.pages_sum(r.prompt_tokens, computed, chunk, layout_.block_size);
     device += layout_.group_device_bytes(g, pages[g]);
-    if (host_bpt_[g] > 0) {
-      const double held = grp.tokens(r.prompt_tokens, computed).held + static_cast<double>(chunk) * grp.cache_layers;
-      host += static_cast<std::int64_t>(std::ceil(held * host_bpt_[g]));
-    }
   }
+  host = host_need(r, computed, chunk);
 }
 
 void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host) {
@@ -52,23 +50,44 @@ void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::i
 }
 
 bool KvManager::reserve(Request& r, TokenCount chunk) {
-  std::int64_t device, host;
-  need(r, r.computed, chunk, scratch_pages_, device, host);
-  if (!r.pages.empty()) {
-    // Never shrink while reserving: pages a step frees are returned by settle() after it.
-    device = 0;
-    for (std::size_t g = 0; g < scratch_pages_.size(); ++g) {
-      scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
-      device += layout_.group_device_bytes(g, scratch_pages_[g]);
-    }
-    host = std::max(host, r.host_bytes);
+  const std::size_t n = layout_.groups.size();
+  scratch_pages_.resize(n);
+  bool grows = r.pages.size() != n;
+  for (std::size_t g = 0; g < n; ++g) {
+    scratch_pages_[g] = layout_.groups[g].pages_sum(r.prompt_tokens, r.computed, chunk, layout_.block_size);
+    if (!grows && scratch_pages_[g] > r.pages[g]) grows = true;
   }
+  // Most decode steps stay within the request's last pages: nothing to allocate.
+  if (!grows && !has_host_) return true;
+  std::int64_t device = 0;
+  for (std::size_t g = 0; g < n; ++g) {
+    // Never shrink while reserving: pages a step frees are returned by settle() after it.
+    if (!r.pages.empty()) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
+    device += layout_.group_device_bytes(g, scratch_pages_[g]);
+  }
+  const std::int64_t host = std::max(host_need(r, r.computed, chunk), r.host_bytes);
   if (device - r.device_bytes > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) return false;
   apply(r, scratch_pages_, device, host);
   return true;
 }
 
-void KvManager::settle(Request& r) {
+std::int64_t KvManager::host_need(const Request& r, TokenCount computed, TokenCount chunk) const {
+  if (!has_host_) return 0;
+  std::int64_t host = 0;
+  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
+    if (host_bpt_[g] <= 0) continue;
+    const KvGroup& grp = layout_.groups[g];
+    const double held = grp.layer_budgets.empty()
+                            ? static_cast<double>(grp.held_during(r.prompt_tokens, computed, chunk)) * grp.cache_layers
+                            : grp.tokens(r.prompt_tokens, computed).held + static_cast<double>(chunk) * grp.cache_layers;
+    host += static_cast<std::int64_t>(std::ceil(held * host_bpt_[g]));
+  }
+  return host;
+}
+
+void KvManager::settle(Request& r, TokenCount chunk) {
+  // After a decode step a request holds exactly what reserve() gave it (KvGroup::held_during): nothing to return.
+  if (chunk == 1 && r.computed - 1 >= r.prompt_tokens) return;
   std::int64_t device, host;
   need(r, r.computed, 0, scratch_pages_, device, host);
   apply(r, scratch_pages_, device, host);

@@ -29,8 +29,8 @@ class KvManager {
   // Ensures `r` holds memory for a step that computes `chunk` more tokens. False (nothing allocated) if it does
   // not fit.
   bool reserve(Request& r, TokenCount chunk);
-  // Shrinks `r` to what its held tokens need now (call after its computed count advanced).
-  void settle(Request& r);
+  // Shrinks `r` to what its held tokens need now; call after its computed count advanced by `chunk`.
+  void settle(Request& r, TokenCount chunk);
   // Returns all of `r`'s device and host KV memory.
   void free(Request& r);
 
@@ -64,10 +64,13 @@ class KvManager {
   void need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
             std::int64_t& device, std::int64_t& host) const;
   void apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host);
+  // Host bytes of offloaded KV `r` needs while a step computes `chunk` tokens on top of `computed`.
+  std::int64_t host_need(const Request& r, TokenCount computed, TokenCount chunk) const;
 
   KvLayout layout_;
   PreemptionMode mode_;
   std::vector<double> host_bpt_;    // host bytes per token per cache layer, per group
+  bool has_host_ = false;           // some group keeps KV in host memory
   std::int64_t growth_margin_ = 0;  // one page of every group
   std::int64_t capacity_, host_capacity_, swap_capacity_;
   std::int64_t used_ = 0, host_used_ = 0, swap_used_ = 0;
