@@ -25,8 +25,7 @@ KvGroup::Tokens KvGroup::layer_tokens(TokenCount prompt, TokenCount computed) co
   const double layers = cache_layers;
   // Per-layer budgets after prefill: layer i holds min(prompt, B_i) + generated.
   const double generated = static_cast<double>(computed - prompt);
-  const auto k = static_cast<std::size_t>(
-      std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) - sorted_budgets_.begin());
+  const std::size_t k = budgets_below(prompt);
   t.held = budget_prefix_[k] + static_cast<double>(sorted_budgets_.size() - k) * static_cast<double>(prompt) +
            layers * generated;
   t.attended = t.held + layers;
@@ -42,14 +41,22 @@ KvGroup::Tokens KvGroup::layer_tokens(TokenCount prompt, TokenCount computed) co
   return t;
 }
 
+std::size_t KvGroup::budgets_below(TokenCount prompt) const {
+  if (prompt >= 0 && static_cast<std::size_t>(prompt) < rank_below_.size()) {
+    return rank_below_[static_cast<std::size_t>(prompt)];
+  }
+  if (prompt > max_budget_) return sorted_budgets_.size();
+  return static_cast<std::size_t>(std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) -
+                                  sorted_budgets_.begin());
+}
+
 std::int64_t KvGroup::layer_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
   const auto pages = [this, block](TokenCount n) { return n <= 0 ? 0 : ceil_div(n, block); };
   // sum_i ceil((min(P, B_i) + x) / block) with x = generated + chunk: layers with B_i >= P contribute
   // ceil((P + x) / block) each; for the k layers with B_i < P, write B_i + block - 1 = q_i block + r_i and
   // x = G block + h: the sum is sum(q_i) + k G + #{r_i >= block - h}.
   const TokenCount x = computed - prompt + chunk;
-  const auto k = static_cast<std::size_t>(
-      std::lower_bound(sorted_budgets_.begin(), sorted_budgets_.end(), prompt) - sorted_budgets_.begin());
+  const std::size_t k = budgets_below(prompt);
   const std::int64_t rest = static_cast<std::int64_t>(sorted_budgets_.size() - k) * pages(prompt + x);
   if (k == 0) return rest;
   const std::int64_t G = block_shift_ >= 0 && block == prepared_block_ ? x >> block_shift_ : x / block;
@@ -80,6 +87,14 @@ void KvLayout::prepare() {
     g.sorted_budgets_ = g.layer_budgets;
     std::sort(g.sorted_budgets_.begin(), g.sorted_budgets_.end());
     g.max_budget_ = g.sorted_budgets_.back();
+    // rank_below_[p] = number of budgets < p, for p up to the largest budget (capped; beyond: binary search).
+    const auto table = static_cast<std::size_t>(std::min<TokenCount>(g.max_budget_, 1 << 16)) + 1;
+    g.rank_below_.assign(table, 0);
+    for (std::size_t p = 0; p < table; ++p) {
+      g.rank_below_[p] = static_cast<std::uint16_t>(
+          std::lower_bound(g.sorted_budgets_.begin(), g.sorted_budgets_.end(), static_cast<TokenCount>(p)) -
+          g.sorted_budgets_.begin());
+    }
     const std::size_t n = g.sorted_budgets_.size(), width = static_cast<std::size_t>(block_size + 1);
     g.budget_prefix_.assign(n + 1, 0.0);
     g.page_quot_prefix_.assign(n + 1, 0);

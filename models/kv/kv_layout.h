@@ -166,6 +166,8 @@ struct KvGroup {
   std::vector<std::int32_t> residue_at_least_;    // [k * (block + 1) + t]: of the first k, (budget+block-1)%block >= t
   TokenCount prepared_block_ = 0;
   TokenCount max_budget_ = 0;
+  std::vector<std::uint16_t> rank_below_;  // [prompt] = budgets below it, for prompt <= max budget (<= 65536)
+  std::size_t budgets_below(TokenCount prompt) const;
   int block_shift_ = -1;            // log2(prepared_block_) if it is a power of two
   std::int64_t page_bytes_ = 0;     // uniform groups: one page across all cache layers, whole bytes
   double page_layer_bytes_ = 0;     // one page of one cache layer
