@@ -72,7 +72,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     const double stored = g.stored_bytes_per_token(), full = g.full_bytes_per_token();
     const bool quantized = stored < full;
     const TokenCount cap = g.retention == Retention::kWindow ? g.window_tokens + g.sink_tokens : 0;
-    double p_pairs = 0, p_read = 0, p_new = 0, select_flops = 0;
+    double p_pairs = 0, p_read = 0, p_new = 0, p_cached = 0, select_flops = 0;
     // Decode token sums over cache layers and sequences; priced once per group below (decode_read_bytes and
     // decode_fetch_bytes are linear in them).
     KvGroup::Tokens sum;
@@ -88,8 +88,9 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       } else {
         const TokenCount held = g.held(w.prompt, w.computed);
         p_pairs += attended_pairs(w.tokens, held, cap);
-        const TokenCount reach = held + w.tokens;
-        p_read += static_cast<double>(cap > 0 ? std::min(reach, cap) : reach);
+        // Distinct keys the chunk reads: the kept context its first query sees, plus the chunk itself.
+        p_read += static_cast<double>((cap > 0 ? std::min(held, cap - 1) : held) + w.tokens);
+        p_cached += static_cast<double>(held);
         p_new += static_cast<double>(w.tokens);
         if (w.computed < w.prompt && w.computed + w.tokens >= w.prompt) {
           select_flops += caches * static_cast<double>(w.prompt) * g.prefill_select_flops_per_token;
@@ -98,6 +99,11 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     }
     if (p_new > 0) {
       prefill.flops += readers * p_pairs * prefill_pair_flops * g.attention_flops_scale;
+      // MLA prefill runs in MHA mode: cached latents are decompressed to per-head K and V (W_UK, W_UV).
+      if (m.mla) {
+        prefill.flops += readers * p_cached * 2.0 * m.mla->kv_lora_rank * q_heads_ *
+                         (m.mla->qk_nope_head_dim + m.mla->v_head_dim);
+      }
       prefill.bytes += readers * (p_read * stored + p_new * q_o_bytes_per_token) + caches * p_new * stored;
       select.flops += select_flops;
     }

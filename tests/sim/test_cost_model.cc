@@ -182,3 +182,47 @@ TEST(IterationCostMla, DeepSeekV3ReadsTheLatentCache) {
 
 }  // namespace
 }  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+TEST(IterationCostMoe, MixtralDecodeReadsOnlyTheExpertsItRoutesTo) {
+  // Mixtral-8x7B: h = 4096, 8 experts of width 14336, top-2; one token touches E(1 - (1 - k/E)^T) = 2 experts.
+  const LlmSpec& mx = Catalog::builtin().model("mixtral-8x7b", "test");
+  const GpuSpec gpu = round_gpu();
+  const RooflineCostModel kernels(ideal(), gpu);
+  IterationCostModel m(mx, base_layout(mx, 1, 16), 1, kernels, 0.0);
+  const std::vector<SeqWork> work = {{99, 99, 1}};
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  const double per_expert_weights = 3.0 * 4096 * 14336 * 2;  // gate, up, down in bf16
+  const double activations = 1.0 * 2 * (2.0 * 4096 + 3.0 * 14336) * 2;
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmMoeExperts)].bytes, 32.0 * (2 * per_expert_weights + activations));
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmMoeExperts)].flops, 32.0 * 2 * 1 * 2 * 3 * 4096.0 * 14336);
+  // The router: a 4096 x 8 GEMM per layer.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmMoeRouter)].flops, 32.0 * 2 * 4096 * 8);
+}
+
+TEST(IterationCostMla, DecodeAttentionOverTheLatent) {
+  // DeepSeek-V3 on 8 GPUs: 16 query heads per GPU; absorbed decode attends with 576-wide keys and 512-wide values:
+  // 2*16*576 + 2*16*512 FLOPs per cached token per layer; bytes 576 * 2 per token per layer.
+  const LlmSpec& ds = Catalog::builtin().model("deepseek-v3", "test");
+  const GpuSpec gpu = round_gpu();
+  const RooflineCostModel kernels(ideal(), gpu);
+  IterationCostModel m(ds, base_layout(ds, 8, 16), 8, kernels, 0.0);
+  const std::vector<SeqWork> work = {{999, 999, 1}};
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].flops, 61.0 * 1000 * (2.0 * 16 * 576 + 2.0 * 16 * 512));
+  // q/o per token: 16 heads x (512 + 64 + 512) x 2 B.
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 61.0 * (1000 * 1152.0 + 16 * 1088 * 2.0));
+}
+
+}  // namespace
+}  // namespace kvsim

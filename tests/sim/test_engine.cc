@@ -136,6 +136,33 @@ TEST(Engine, PreemptsUnderMemoryPressureAndStillCompletesEverything) {
   }
 }
 
+TEST(Engine, NoChunkingUnderPressureStillFinishes) {
+  // Recompute preemption makes prompt + generated longer than the token budget: it must run alone, not stall.
+  std::vector<Req> reqs;
+  for (int i = 0; i < 6; ++i) reqs.push_back({0.001 * i, 2000, 400});
+  nlohmann::json doc = base_scenario(write_trace("nochunk", reqs));
+  doc["engine"]["activation_reserve_GiB"] = 56.5;
+  doc["engine"]["chunked_prefill"] = false;
+  doc["engine"]["max_num_batched_tokens"] = 2048;
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  EXPECT_EQ(o.summary.completed, 6);
+  EXPECT_GT(o.summary.preemptions, 0);
+}
+
+TEST(Engine, SwappedRequestsComeBackAndFinish) {
+  std::vector<Req> reqs;
+  for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
+  nlohmann::json doc = base_scenario(write_trace("swapback", reqs));
+  doc["engine"]["activation_reserve_GiB"] = 56.5;
+  doc["engine"]["preemption"] = "swap";
+  const Outcome o = run_scenario(doc);
+  expect_conservation(o);
+  EXPECT_GT(o.summary.swapped_out_bytes, 0);
+  EXPECT_DOUBLE_EQ(o.summary.swapped_in_bytes, o.summary.swapped_out_bytes);  // everything swapped out came back
+  EXPECT_EQ(o.summary.recomputed_tokens, 0);
+}
+
 TEST(Engine, MoreMemoryMeansFewerPreemptions) {
   std::vector<Req> reqs;
   for (int i = 0; i < 12; ++i) reqs.push_back({0.001 * i, 600, 400});
