@@ -204,15 +204,15 @@ class Simulator::Impl {
   void accept(const TraceRecord& rec) {
     const RequestId id = s_.arrived++;
     std::string reason;
+    KvManager::Footprint peak;
     // Compared one by one first so that huge lengths cannot overflow the sum.
     if (rec.prompt_tokens > opt_.max_model_len || rec.output_tokens > opt_.max_model_len ||
         rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
       reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
-    } else if (kv_.bytes_at_length(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1) >
-               kv_.capacity_bytes()) {
+    } else if (peak = kv_.peak_footprint(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1),
+               peak.device_bytes > kv_.capacity_bytes()) {
       reason = "needs more KV memory (KV blocks) than the whole device pool holds";
-    } else if (kv_.host_bytes_at_length(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1) >
-               kv_.host_kv_capacity_bytes()) {
+    } else if (peak.host_bytes > kv_.host_kv_capacity_bytes()) {
       reason = "needs more host KV memory than engine.host_kv_GiB";
     } else if (!opt_.limits.chunked_prefill && rec.prompt_tokens > opt_.limits.max_num_batched_tokens) {
       reason = "prompt longer than max_num_batched_tokens and chunked prefill is off";

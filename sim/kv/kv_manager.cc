@@ -127,27 +127,16 @@ double KvManager::swap_in(Request& r) {
   return static_cast<double>(bytes);
 }
 
-std::int64_t KvManager::bytes_at_length(TokenCount prompt, TokenCount total_tokens) const {
+KvManager::Footprint KvManager::peak_footprint(TokenCount prompt, TokenCount total_tokens) const {
   Request probe;
   probe.prompt_tokens = prompt;
   std::vector<std::int64_t> pages;
-  std::int64_t device = 0, host = 0, worst = 0;
+  Footprint end_of_prefill, full_length;
   // The largest footprint is at the end of prefill or at the full length (budgets shrink after prefill).
-  need(probe, 0, std::min(prompt, total_tokens), pages, device, host);
-  worst = device;
-  need(probe, total_tokens - 1, 1, pages, device, host);
-  return std::max(worst, device);
-}
-
-std::int64_t KvManager::host_bytes_at_length(TokenCount prompt, TokenCount total_tokens) const {
-  Request probe;
-  probe.prompt_tokens = prompt;
-  std::vector<std::int64_t> pages;
-  std::int64_t device = 0, host = 0, worst = 0;
-  need(probe, 0, std::min(prompt, total_tokens), pages, device, host);
-  worst = host;
-  need(probe, total_tokens - 1, 1, pages, device, host);
-  return std::max(worst, host);
+  need(probe, 0, std::min(prompt, total_tokens), pages, end_of_prefill.device_bytes, end_of_prefill.host_bytes);
+  need(probe, total_tokens - 1, 1, pages, full_length.device_bytes, full_length.host_bytes);
+  return {std::max(end_of_prefill.device_bytes, full_length.device_bytes),
+          std::max(end_of_prefill.host_bytes, full_length.host_bytes)};
 }
 
 void KvManager::check_invariants(const std::vector<const Request*>& requests) const {

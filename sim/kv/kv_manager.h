@@ -42,9 +42,12 @@ class KvManager {
   bool can_swap_in(const Request& r) const { return r.swapped_bytes + growth_margin_ <= free_bytes(); }
   double swap_in(Request& r);
 
-  // Device bytes a request needs at its full length (prompt + output - 1 tokens); for admission checks.
-  std::int64_t bytes_at_length(TokenCount prompt, TokenCount total_tokens) const;
-  std::int64_t host_bytes_at_length(TokenCount prompt, TokenCount total_tokens) const;
+  // The most device and host KV memory a request of `prompt` tokens ever holds on its way to `total_tokens` tokens
+  // (at the end of prefill or at its full length); for admission checks.
+  struct Footprint {
+    std::int64_t device_bytes = 0, host_bytes = 0;
+  };
+  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens) const;
 
   const KvLayout& layout() const { return layout_; }
   std::int64_t capacity_bytes() const { return capacity_; }

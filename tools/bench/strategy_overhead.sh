@@ -24,5 +24,5 @@ JSON
     >/dev/null 2>&1
   ir=$(callgrind_annotate "$work/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
   [[ -n "$base" ]] || base="$ir"
-  printf "%-16s %16s %7.3f\n" "$s" "$ir" "$(echo "$ir / $base" | bc -l)"
+  printf "%-16s %16s %7.3f\n" "$s" "$ir" "$(awk -v a="$ir" -v b="$base" 'BEGIN { print a / b }')"
 done
