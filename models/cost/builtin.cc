@@ -1,4 +1,5 @@
 // The cost-model backends kvsim knows: the single, explicit registration list of the family.
+#include "models/cost/impl/measured.h"
 #include "models/cost/impl/roofline.h"
 #include "models/cost/kernel_cost_model.h"
 
@@ -10,9 +11,15 @@ const CostModelRegistry& cost_models() {
     r.add({"roofline",
            "max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency per op, efficiencies as parameters",
            "Williams et al., Roofline, CACM 2009; LLM-Viewer (arXiv 2402.16363)", RooflineParams::docs(),
-           [](ParamReader& params, const GpuSpec& gpu) -> std::unique_ptr<IKernelCostModel> {
+           [](ParamReader& params, const GpuSpec& gpu, const std::filesystem::path&)
+               -> std::unique_ptr<IKernelCostModel> {
              return std::make_unique<RooflineCostModel>(RooflineParams::read(params), gpu);
            }});
+    r.add({"measured",
+           "times of real-GPU measurements (kvsim-profile or imported tables), interpolated in log-log space; "
+           "ops without a table fall back to the roofline and say so",
+           "aiconfigurator (NVIDIA) perf database; Vidur, MLSys 2024 (profiling-based simulation)",
+           MeasuredCostModel::docs(), &MeasuredCostModel::create});
     return r;
   }();
   return kRegistry;

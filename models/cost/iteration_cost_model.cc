@@ -1,6 +1,7 @@
 // Iteration -> ops -> seconds (see iteration_cost_model.h).
 #include "models/cost/iteration_cost_model.h"
 
+#include "models/cost/single_op.h"
 #include "models/kv/kv_size.h"
 
 #include <algorithm>
@@ -32,11 +33,10 @@ double IterationCostModel::weight_bytes_per_gpu() const { return model_.weight_b
 void IterationCostModel::add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n,
                                   double layers) const {
   if (m <= 0 || layers <= 0) return;
-  KernelOp op;
+  KernelOp op = gemm_op(m, n, k, model_.weight_bytes_per_param);
   op.id = id;
-  op.kind = OpKind::kGemm;
-  op.flops = 2.0 * m * k * n * layers;
-  op.bytes = (k * n * model_.weight_bytes_per_param + m * (k + n) * act_bytes_) * layers;
+  op.flops *= layers;
+  op.bytes *= layers;
   op.launches = layers;
   ops.push_back(op);
 }
@@ -62,7 +62,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
   KernelOp reconstruct{OpId::kKvReconstruct, OpKind::kGemm};
   KernelOp fetch{OpId::kKvFetch, OpKind::kHostTransfer};
   bool any_prefill = false, any_decode = false;
-  double new_tokens = 0;
+  double new_tokens = 0, total_decode_read = 0;
   for (const SeqWork& w : s.work) {
     new_tokens += static_cast<double>(w.tokens);
     (w.decode() ? any_decode : any_prefill) = true;
@@ -113,6 +113,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       const double d_held = sum.attended * readers_per_cache;
       const double d_bytes = decode_read_bytes(g, sum);
       const double d_fetch = decode_fetch_bytes(g, sum);
+      total_decode_read += d_read;
       decode.flops += d_read * decode_pair_flops * g.attention_flops_scale;
       decode.bytes += d_bytes + readers * static_cast<double>(n_decode) * q_o_bytes_per_token;
       select.flops += d_held * g.score_flops_per_token;
@@ -130,6 +131,37 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       quantize.bytes += caches * new_tokens * (full + stored);
       quantize.flops += caches * new_tokens * (g.k_elems + g.v_elems) * 4.0;
     }
+  }
+  // Launch shapes for measured backends: per-layer means over the sequences of this iteration.
+  const KvGroup& first = layout_.groups.front();
+  const double head_dim = m.mla ? m.mla->kv_lora_rank + m.mla->qk_rope_head_dim : m.head_dim;
+  for (KernelOp* op : {&prefill, &decode}) {
+    op->shape.q_heads = static_cast<int>(q_heads_);
+    op->shape.kv_heads = m.mla ? 1 : static_cast<int>(std::lround(first.k_elems / m.head_dim));
+    op->shape.head_dim = static_cast<int>(head_dim);
+    op->shape.kv_bits = first.k_bits;
+  }
+  double n_pre = 0, n_dec = 0, pre_tokens = 0, pre_cached = 0, dec_len = 0;
+  for (const SeqWork& w : s.work) {
+    if (w.decode()) {
+      n_dec += 1;
+      dec_len += static_cast<double>(w.computed + 1);
+    } else {
+      n_pre += 1;
+      pre_tokens += static_cast<double>(w.tokens);
+      pre_cached += static_cast<double>(w.computed);
+    }
+  }
+  if (n_pre > 0) {
+    prefill.shape.batch = n_pre;
+    prefill.shape.tokens = pre_tokens / n_pre;
+    prefill.shape.kv_len = pre_cached / n_pre;
+  }
+  if (n_dec > 0) {
+    decode.shape.batch = n_dec;
+    const int readers = layout_.reader_layers();
+    decode.shape.kv_len = readers > 0 && total_decode_read > 0 ? total_decode_read / (readers * n_dec)  // tokens read
+                                                               : dec_len / n_dec;
   }
   const double L = m.num_layers;
   prefill.launches = decode.launches = L;
@@ -204,6 +236,7 @@ void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp
       op.tp = tp_;
       op.launches = 2 * L;
       op.bytes = 2 * L * T * h * act_bytes_;
+      op.shape.message_bytes = T * h * act_bytes_;
       ops.push_back(op);
     }
   }

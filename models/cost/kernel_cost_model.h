@@ -4,6 +4,7 @@
 // returns seconds >= 0 and says what bounds the op and where the number came from.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 
@@ -24,10 +25,11 @@ class IKernelCostModel {
   virtual nlohmann::json params() const = 0;
 };
 
-// Builds a backend from the scenario's `cost_model` section (minus `backend`), for one GPU.
-// The factory must read every key it understands through `params`; the caller calls finish().
-using CostModelFactory =
-    std::function<std::unique_ptr<IKernelCostModel>(ParamReader& params, const GpuSpec& gpu)>;
+// Builds a backend from the scenario's `cost_model` section (minus `backend`), for one GPU. Relative paths in it
+// resolve against `base_dir` (the scenario's folder). The factory must read every key it understands through
+// `params`; the caller calls finish().
+using CostModelFactory = std::function<std::unique_ptr<IKernelCostModel>(
+    ParamReader& params, const GpuSpec& gpu, const std::filesystem::path& base_dir)>;
 using CostModelRegistry = Registry<CostModelFactory>;
 
 const CostModelRegistry& cost_models();

@@ -35,8 +35,20 @@ constexpr std::string_view op_name(OpId id) {
   return kNames[static_cast<std::size_t>(id)];
 }
 
-// One op, summed over every layer it runs in. Shape fields are kept for measured backends (issue 4);
-// the roofline prices from flops and bytes.
+// The shape of one launch of an op, for backends that look times up in measured tables. Attention shapes are
+// per-batch means (sequences in one iteration differ in length; the iteration runs one varlen kernel).
+struct OpShape {
+  double m = 0, n = 0, k = 0;     // GEMM: C[m x n] = A[m x k] * B[k x n]
+  double batch = 0;               // attention: sequences in the launch
+  double tokens = 0;              // prefill: mean new tokens per sequence
+  double kv_len = 0;              // attention: mean KV tokens each sequence reads (decode) or has cached (prefill)
+  int q_heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
+  double kv_bits = 16;            // stored bits per KV element
+  double message_bytes = 0;       // all-reduce: bytes per call
+};
+
+// One op, summed over every layer it runs in. The roofline prices from flops and bytes; measured backends price
+// one launch of `shape` and multiply by `launches`.
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;
@@ -45,6 +57,7 @@ struct KernelOp {
   double launches = 1;      // kernel launches (one per layer for per-layer ops), each pays the launch latency
   double fixed_s = 0;       // kFixed only: seconds
   int tp = 1;               // tensor-parallel degree, for collectives
+  OpShape shape;            // one launch (see OpShape)
 };
 
 enum class Bound : std::uint8_t { kCompute, kMemory, kLatency };

@@ -118,7 +118,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const std::string backend = cm.get<std::string>("backend", "roofline");
   const double overhead_s = cm.get<double>("iteration_overhead_s", 1e-3);
   cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
-  run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu);
+  run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu, base_dir);
   cm.finish();
 
   // kv

@@ -13,6 +13,7 @@ void add_list_command(CLI::App& app);    // list models|gpus|strategies|schedule
 void add_trace_command(CLI::App& app);   // trace stats
 void add_kv_size_command(CLI::App& app); // kv-size
 void add_compare_command(CLI::App& app); // compare
+void add_cost_command(CLI::App& app);    // cost
 
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,

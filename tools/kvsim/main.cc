@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_trace_command(app);
   kvsim::cli::add_kv_size_command(app);
   kvsim::cli::add_compare_command(app);
+  kvsim::cli::add_cost_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

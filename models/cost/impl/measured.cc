@@ -1,0 +1,137 @@
+// Measured kernel cost model (see measured.h).
+#include "models/cost/impl/measured.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace kvsim {
+
+namespace {
+int dtype_bits(const std::string& dtype) {
+  if (dtype == "bf16" || dtype == "fp16") return 16;
+  if (dtype == "fp8" || dtype == "int8") return 8;
+  if (dtype == "int4") return 4;
+  if (dtype == "int2") return 2;
+  return 0;
+}
+}  // namespace
+
+MeasuredCostModel::MeasuredCostModel(const Profile& p, const GpuSpec& gpu, const RooflineParams& fallback,
+                                     nlohmann::json params)
+    : fallback_(fallback, gpu), params_(std::move(params)) {
+  for (const GemmPoint& g : p.gemm) {
+    if (g.dtype == "bf16") gemm_.add({static_cast<double>(g.m), static_cast<double>(g.n), static_cast<double>(g.k)}, g.seconds);
+  }
+  gemm_.finalize();
+  for (const DecodeAttentionPoint& d : p.decode_attention) {
+    const AttnKey key{d.q_heads, d.kv_heads, d.head_dim, dtype_bits(d.kv_dtype)};
+    decode_.try_emplace(key, 2).first->second.add({static_cast<double>(d.batch), static_cast<double>(d.kv_len), 0},
+                                                   d.seconds);
+  }
+  for (auto& [key, grid] : decode_) grid.finalize();
+  for (const PrefillAttentionPoint& a : p.prefill_attention) {
+    if (a.cached != 0 || dtype_bits(a.kv_dtype) != 16) continue;
+    const AttnKey key{a.q_heads, a.kv_heads, a.head_dim, 16};
+    prefill_.try_emplace(key, 2).first->second.add({static_cast<double>(a.batch), static_cast<double>(a.isl), 0},
+                                                    a.seconds);
+  }
+  for (auto& [key, grid] : prefill_) grid.finalize();
+  for (const AllReducePoint& r : p.all_reduce) {
+    if (dtype_bits(r.dtype) != 16) continue;  // the engine all-reduces 16-bit activations
+    all_reduce_.try_emplace(r.gpus, 1).first->second.add({r.bytes, 0, 0}, r.seconds);
+  }
+  for (auto& [gpus, grid] : all_reduce_) grid.finalize();
+}
+
+CostEstimate MeasuredCostModel::from_grid(const KernelOp& op, const LogGrid* grid, const std::array<double, 3>& at,
+                                          double scale) const {
+  const CostEstimate roof = fallback_.estimate(op);
+  if (grid == nullptr) return roof;
+  for (double x : at) {
+    if (x < 0) return roof;
+  }
+  const LogGrid::Result r = grid->at(at);
+  if (!r.found) return roof;
+  CostEstimate e = roof;  // FLOPs, bytes and the bound come from the op's arithmetic
+  e.seconds = r.seconds * scale * op.launches;
+  e.source = r.exact && scale == 1.0 ? Source::kMeasured : r.inside ? Source::kInterpolated : Source::kExtrapolated;
+  return e;
+}
+
+CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
+  const OpShape& s = op.shape;
+  switch (op.kind) {
+    case OpKind::kGemm:
+      if (op.id == OpId::kGemmMoeExperts || op.id == OpId::kKvReconstruct || s.m <= 0) return fallback_.estimate(op);
+      return from_grid(op, &gemm_, {s.m, s.n, s.k}, 1.0);
+    case OpKind::kAttentionDecode: {
+      const auto it = decode_.find({s.q_heads, s.kv_heads, s.head_dim, static_cast<int>(s.kv_bits)});
+      if (it == decode_.end() || s.batch <= 0) return fallback_.estimate(op);
+      return from_grid(op, &it->second, {s.batch, std::max(1.0, s.kv_len), 1.0}, 1.0);
+    }
+    case OpKind::kAttentionPrefill: {
+      const auto it = prefill_.find({s.q_heads, s.kv_heads, s.head_dim, 16});
+      if (it == prefill_.end() || s.batch <= 0 || s.tokens <= 0) return fallback_.estimate(op);
+      // Cached context: scale the no-cache time of the same chunk by the attended (query, key) pairs.
+      const double own = s.tokens * (s.tokens + 1) / 2;
+      const double scale = (s.tokens * s.kv_len + own) / own;
+      return from_grid(op, &it->second, {s.batch, s.tokens, 1.0}, scale);
+    }
+    case OpKind::kAllReduce: {
+      const auto it = all_reduce_.find(op.tp);
+      if (it == all_reduce_.end() || s.message_bytes <= 0) return fallback_.estimate(op);
+      return from_grid(op, &it->second, {s.message_bytes, 1.0, 1.0}, 1.0);
+    }
+    default:
+      return fallback_.estimate(op);
+  }
+}
+
+std::vector<ParamDoc> MeasuredCostModel::docs() {
+  std::vector<ParamDoc> d = {
+      {"profile", "string", "null", "a kvsim profile JSON (kvsim-profile output or an imported table)"},
+      {"aiconfigurator", "string", "null",
+       "an aiconfigurator system folder, e.g. ../shared/gpu-data/aiconfigurator/h100_sxm (instead of profile)"},
+      {"framework", "string", "\"vllm\"", "aiconfigurator framework folder: vllm or trtllm"},
+      {"version", "string", "\"0.24.0\"", "aiconfigurator framework version folder"}};
+  for (ParamDoc& p : RooflineParams::docs()) {
+    p.help = "roofline fallback: " + p.help;
+    d.push_back(p);
+  }
+  return d;
+}
+
+std::unique_ptr<IKernelCostModel> MeasuredCostModel::create(ParamReader& r, const GpuSpec& gpu,
+                                                            const std::filesystem::path& base_dir) {
+  const auto resolve = [&](const std::string& p) {
+    const std::filesystem::path path(p);
+    return path.is_relative() ? (base_dir / path).lexically_normal() : path;
+  };
+  const auto profile_path = r.get_optional<std::string>("profile");
+  const auto aic = r.get_optional<std::string>("aiconfigurator");
+  const std::string framework = r.get<std::string>("framework", "vllm");
+  const std::string version = r.get<std::string>("version", "0.24.0");
+  r.check(profile_path.has_value() != aic.has_value(), "profile",
+          "give exactly one of profile (a kvsim profile JSON) and aiconfigurator (a measurement folder)");
+  const RooflineParams fallback = RooflineParams::read(r);
+  Profile profile = profile_path ? load_profile(resolve(*profile_path))
+                                 : import_aiconfigurator(resolve(*aic), framework, version, gpu.name);
+  nlohmann::json params = {{"source", profile.source}, {"points", {{"gemm", profile.gemm.size()},
+                                                                   {"decode_attention", profile.decode_attention.size()},
+                                                                   {"prefill_attention", profile.prefill_attention.size()},
+                                                                   {"all_reduce", profile.all_reduce.size()}}}};
+  if (profile_path) params["profile"] = resolve(*profile_path).string();
+  if (aic) {
+    params["aiconfigurator"] = resolve(*aic).string();
+    params["framework"] = framework;
+    params["version"] = version;
+  }
+  if (!profile.gpu.empty() && profile.gpu != gpu.name) {
+    throw KvsimError(fmt::format("{}: the profile was measured on '{}' but the scenario's GPU is '{}'",
+                                 r.full(profile_path ? "profile" : "aiconfigurator"), profile.gpu, gpu.name));
+  }
+  return std::make_unique<MeasuredCostModel>(profile, gpu, fallback, std::move(params));
+}
+
+}  // namespace kvsim

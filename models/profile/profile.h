@@ -1,0 +1,87 @@
+// Measured kernel times of one GPU, in one format whatever their origin: kvsim's own profiler (kvsim-profile),
+// published tables (aiconfigurator, Vidur) imported by models/profile/import_*.cc. Cost-model backends
+// (measured, calibrated, hybrid) read these; nothing here depends on CUDA.
+//
+// Units: seconds (per call of one layer's kernel), tokens, bytes. Head counts are per GPU (already divided by TP).
+// Each point keeps the source's row number so errors and reports can point back to it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kvsim {
+
+// One decode step of `batch` sequences, each reading `kv_len` cached tokens (incl. the new one) of KV.
+struct DecodeAttentionPoint {
+  std::int64_t batch = 0, kv_len = 0;
+  int q_heads = 0, kv_heads = 0, head_dim = 0;
+  std::string kv_dtype = "bf16";  // "bf16", "fp16", "fp8", "int8", "int4", "int2"
+  double seconds = 0;
+  std::int64_t source_row = 0;
+  friend bool operator==(const DecodeAttentionPoint&, const DecodeAttentionPoint&) = default;
+};
+
+// Causal prefill of `batch` sequences of `isl` new tokens each on top of `cached` tokens (0 for most tables).
+struct PrefillAttentionPoint {
+  std::int64_t batch = 0, isl = 0, cached = 0;
+  int q_heads = 0, kv_heads = 0, head_dim = 0;
+  double seconds = 0;
+  std::int64_t source_row = 0;
+  std::string kv_dtype = "bf16";  // dtype the KV cache is written in (same vocabulary as decode)
+  friend bool operator==(const PrefillAttentionPoint&, const PrefillAttentionPoint&) = default;
+};
+
+// C[m x n] = A[m x k] * B[k x n].
+struct GemmPoint {
+  std::int64_t m = 0, n = 0, k = 0;
+  std::string dtype = "bf16";  // "bf16", "fp16", "fp8", "int8"
+  double seconds = 0;
+  std::int64_t source_row = 0;
+  friend bool operator==(const GemmPoint&, const GemmPoint&) = default;
+};
+
+// All-reduce of `bytes` bytes over `gpus` GPUs of one node.
+struct AllReducePoint {
+  double bytes = 0;
+  int gpus = 0;
+  double seconds = 0;
+  std::int64_t source_row = 0;
+  std::string dtype = "bf16";  // element type reduced: "bf16", "fp16", "fp32", "int8"
+  friend bool operator==(const AllReducePoint&, const AllReducePoint&) = default;
+};
+
+struct Profile {
+  std::string gpu;          // kvsim GPU card name: "h100-sxm"
+  std::string device_name;  // as the source names it: "NVIDIA H100 80GB HBM3"
+  std::string source;       // "aiconfigurator vllm 0.24.0", "kvsim-profile", "vidur"
+  nlohmann::json provenance = nlohmann::json::object();  // files read, commit, date, command, driver, clocks
+  std::vector<DecodeAttentionPoint> decode_attention;
+  std::vector<PrefillAttentionPoint> prefill_attention;
+  std::vector<GemmPoint> gemm;
+  std::vector<AllReducePoint> all_reduce;
+  friend bool operator==(const Profile&, const Profile&) = default;
+};
+
+// JSON round trip (the format kvsim-profile writes and models/profiles/*.json hold). Strict: unknown keys and
+// malformed values are KvsimError naming the file and the key.
+nlohmann::json to_json(const Profile& p);
+Profile profile_from_json(const nlohmann::json& j, const std::string& where);
+Profile load_profile(const std::filesystem::path& path);
+// Writes to_json(p) compactly (one point per line) to `path`; throws KvsimError if it cannot be written.
+void save_profile(const Profile& p, const std::filesystem::path& path);
+
+// Importers of published measurements (../shared/gpu-data). Each reads CSVs strictly (file:line errors) and keeps
+// every usable row; rows it cannot use (another dtype, sliding window) are counted in provenance.skipped_rows.
+//  - aiconfigurator: `system_dir` = .../aiconfigurator/h100_sxm, `framework` = "vllm" or "trtllm", `version`;
+//    reads attention/<framework>/<version>/{generation,context}_attention_perf.csv, gemm/vllm/<version>/gemm_perf.csv
+//    (if present) and comm/nccl/*/nccl_perf.csv (message_size in elements of nccl_dtype).
+//  - vidur: one mlp.csv (per-op times of a model's layers; GEMM shapes taken from its columns).
+Profile import_aiconfigurator(const std::filesystem::path& system_dir, const std::string& framework,
+                              const std::string& version, const std::string& gpu);
+Profile import_vidur_mlp(const std::filesystem::path& mlp_csv, const std::string& gpu);
+
+}  // namespace kvsim
