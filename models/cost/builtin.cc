@@ -1,4 +1,5 @@
 // The cost-model backends kvsim knows: the single, explicit registration list of the family.
+#include "models/cost/impl/calibrated.h"
 #include "models/cost/impl/measured.h"
 #include "models/cost/impl/roofline.h"
 #include "models/cost/kernel_cost_model.h"
@@ -20,6 +21,14 @@ const CostModelRegistry& cost_models() {
            "ops without a table fall back to the roofline and say so",
            "aiconfigurator (NVIDIA) perf database; Vidur, MLSys 2024 (profiling-based simulation)",
            MeasuredCostModel::docs(), &MeasuredCostModel::create});
+    r.add({"calibrated",
+           "the roofline with efficiencies, latencies and shape terms fitted to measurements by least squares; "
+           "applies to any GPU card",
+           "kvsim calibrate (weighted least squares with Eigen); Williams et al., Roofline, CACM 2009",
+           CalibratedCostModel::docs(), &CalibratedCostModel::create});
+    r.add({"hybrid",
+           "measured tables inside their range, the calibrated roofline outside it; every op says which priced it",
+           "kvsim: measured + calibrated backends", HybridCostModel::docs(), &HybridCostModel::create});
     return r;
   }();
   return kRegistry;

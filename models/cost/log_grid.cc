@@ -58,6 +58,26 @@ void LogGrid::finalize() {
   raw_.shrink_to_fit();
 }
 
+double LogGrid::fill(const std::array<std::size_t, kMaxDims>& idx) const {
+  // An unmeasured node: the mean of the log-linear interpolations between its two neighbours along each axis
+  // where both are measured.
+  double sum = 0;
+  int n = 0;
+  for (std::size_t d = 0; d < dims_; ++d) {
+    if (idx[d] == 0 || idx[d] + 1 >= axes_[d].size()) continue;
+    std::array<std::size_t, kMaxDims> lo = idx, hi = idx;
+    lo[d] -= 1;
+    hi[d] += 1;
+    const double a = values_[index(lo)], b = values_[index(hi)];
+    if (std::isnan(a) || std::isnan(b)) continue;
+    const std::vector<double>& ax = axes_[d];
+    const double f = (ax[idx[d]] - ax[lo[d]]) / (ax[hi[d]] - ax[lo[d]]);
+    sum += a + f * (b - a);
+    ++n;
+  }
+  return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
 LogGrid::Result LogGrid::at(const std::array<double, kMaxDims>& coords) const {
   Result res;
   res.inside = true;
@@ -101,8 +121,12 @@ LogGrid::Result LogGrid::at(const std::array<double, kMaxDims>& coords) const {
       idx[d] = lo[d] + (upper ? 1 : 0);
     }
     if (std::fabs(w) < 1e-12) continue;
-    const double v = values_[index(idx)];
-    if (std::isnan(v)) return res;  // found stays false
+    double v = values_[index(idx)];
+    if (std::isnan(v)) {
+      v = fill(idx);
+      if (std::isnan(v)) return res;  // found stays false
+      res.exact = false;
+    }
     sum += w * v;
   }
   res.seconds = std::exp(sum);

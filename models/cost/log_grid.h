@@ -22,7 +22,8 @@ class LogGrid {
 
   struct Result {
     double seconds = 0;
-    bool found = false;      // false: a needed grid corner was never measured (the caller must fall back)
+    bool found = false;      // false: a needed grid corner was never measured and has no measured neighbours on
+                             // both sides along any axis (the caller must fall back)
     bool exact = false;      // at a grid point
     bool inside = false;     // within the grid's range on every axis
   };
@@ -33,6 +34,7 @@ class LogGrid {
 
  private:
   std::size_t index(const std::array<std::size_t, kMaxDims>& idx) const;
+  double fill(const std::array<std::size_t, kMaxDims>& idx) const;  // estimate of an unmeasured node, or NaN
   std::size_t dims_;
   std::size_t points_ = 0;
   std::vector<std::array<double, kMaxDims + 1>> raw_;  // log coords..., log seconds

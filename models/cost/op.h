@@ -61,7 +61,7 @@ struct KernelOp {
 };
 
 enum class Bound : std::uint8_t { kCompute, kMemory, kLatency };
-enum class Source : std::uint8_t { kRoofline, kMeasured, kInterpolated, kExtrapolated };
+enum class Source : std::uint8_t { kRoofline, kMeasured, kInterpolated, kExtrapolated, kCalibrated };
 
 constexpr std::string_view bound_name(Bound b) {
   return b == Bound::kCompute ? "compute" : b == Bound::kMemory ? "memory" : "latency";
@@ -72,6 +72,7 @@ constexpr std::string_view source_name(Source s) {
     case Source::kMeasured: return "measured";
     case Source::kInterpolated: return "interpolated";
     case Source::kExtrapolated: return "extrapolated";
+    case Source::kCalibrated: return "calibrated";
   }
   return "?";
 }

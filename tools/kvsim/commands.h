@@ -14,6 +14,7 @@ void add_trace_command(CLI::App& app);   // trace stats
 void add_kv_size_command(CLI::App& app); // kv-size
 void add_compare_command(CLI::App& app); // compare
 void add_cost_command(CLI::App& app);    // cost
+void add_calibrate_command(CLI::App& app);  // calibrate
 
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,

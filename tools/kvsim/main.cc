@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_kv_size_command(app);
   kvsim::cli::add_compare_command(app);
   kvsim::cli::add_cost_command(app);
+  kvsim::cli::add_calibrate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,8 @@
 // Measured kernel cost model (see measured.h).
 #include "models/cost/impl/measured.h"
 
+#include "models/cost/impl/calibrated.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -89,13 +91,8 @@ CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
 }
 
 std::vector<ParamDoc> MeasuredCostModel::docs() {
-  std::vector<ParamDoc> d = {
-      {"profile", "string", "null", "a kvsim profile JSON (kvsim-profile output or an imported table)"},
-      {"aiconfigurator", "string", "null",
-       "an aiconfigurator system folder, e.g. ../shared/gpu-data/aiconfigurator/h100_sxm (instead of profile)"},
-      {"framework", "string", "\"vllm\"", "aiconfigurator framework folder: vllm or trtllm"},
-      {"version", "string", "\"0.24.0\"", "aiconfigurator framework version folder"}};
-  for (ParamDoc& p : RooflineParams::docs()) {
+  std::vector<ParamDoc> d = profile_source_docs();
+  for (ParamDoc p : RooflineParams::docs()) {
     p.help = "roofline fallback: " + p.help;
     d.push_back(p);
   }
@@ -104,34 +101,12 @@ std::vector<ParamDoc> MeasuredCostModel::docs() {
 
 std::unique_ptr<IKernelCostModel> MeasuredCostModel::create(ParamReader& r, const GpuSpec& gpu,
                                                             const std::filesystem::path& base_dir) {
-  const auto resolve = [&](const std::string& p) {
-    const std::filesystem::path path(p);
-    return path.is_relative() ? (base_dir / path).lexically_normal() : path;
-  };
-  const auto profile_path = r.get_optional<std::string>("profile");
-  const auto aic = r.get_optional<std::string>("aiconfigurator");
-  const std::string framework = r.get<std::string>("framework", "vllm");
-  const std::string version = r.get<std::string>("version", "0.24.0");
-  r.check(profile_path.has_value() != aic.has_value(), "profile",
-          "give exactly one of profile (a kvsim profile JSON) and aiconfigurator (a measurement folder)");
+  nlohmann::json params = nlohmann::json::object();
+  std::optional<Profile> profile = read_profile_source(r, gpu, base_dir, params);
+  r.check(profile.has_value(), "profile",
+          "the measured backend needs measurements: profile (a kvsim profile JSON) or aiconfigurator (a folder)");
   const RooflineParams fallback = RooflineParams::read(r);
-  Profile profile = profile_path ? load_profile(resolve(*profile_path))
-                                 : import_aiconfigurator(resolve(*aic), framework, version, gpu.name);
-  nlohmann::json params = {{"source", profile.source}, {"points", {{"gemm", profile.gemm.size()},
-                                                                   {"decode_attention", profile.decode_attention.size()},
-                                                                   {"prefill_attention", profile.prefill_attention.size()},
-                                                                   {"all_reduce", profile.all_reduce.size()}}}};
-  if (profile_path) params["profile"] = resolve(*profile_path).string();
-  if (aic) {
-    params["aiconfigurator"] = resolve(*aic).string();
-    params["framework"] = framework;
-    params["version"] = version;
-  }
-  if (!profile.gpu.empty() && profile.gpu != gpu.name) {
-    throw KvsimError(fmt::format("{}: the profile was measured on '{}' but the scenario's GPU is '{}'",
-                                 r.full(profile_path ? "profile" : "aiconfigurator"), profile.gpu, gpu.name));
-  }
-  return std::make_unique<MeasuredCostModel>(profile, gpu, fallback, std::move(params));
+  return std::make_unique<MeasuredCostModel>(*profile, gpu, fallback, std::move(params));
 }
 
 }  // namespace kvsim

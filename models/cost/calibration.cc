@@ -1,0 +1,181 @@
+// Calibrated roofline fitting (see calibration.h).
+#include "models/cost/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Dense>
+#include <fmt/format.h>
+
+#include "models/cost/single_op.h"
+#include "sim/core/error.h"
+#include "sim/core/param_reader.h"
+
+namespace kvsim {
+
+std::string_view family_name(OpFamily f) {
+  switch (f) {
+    case OpFamily::kGemm: return "gemm";
+    case OpFamily::kDecodeAttention: return "decode_attention";
+    case OpFamily::kPrefillAttention: return "prefill_attention";
+    case OpFamily::kAllReduce: return "all_reduce";
+  }
+  return "?";
+}
+
+namespace {
+constexpr int kSms = 132;         // streaming multiprocessors assumed for wave quantization (H100 SXM)
+constexpr double kTile = 128.0;   // GEMM output tile edge
+
+int kv_bits_of(const std::string& dtype) {
+  if (dtype == "fp8" || dtype == "int8") return 8;
+  if (dtype == "int4") return 4;
+  if (dtype == "int2") return 2;
+  return 16;
+}
+}  // namespace
+
+std::vector<MeasuredOp> measured_ops(const Profile& p) {
+  std::vector<MeasuredOp> out;
+  for (const GemmPoint& g : p.gemm) {
+    if (g.dtype != "bf16") continue;
+    out.push_back({OpFamily::kGemm, gemm_op(static_cast<double>(g.m), static_cast<double>(g.n),
+                                            static_cast<double>(g.k)),
+                   g.seconds});
+  }
+  for (const DecodeAttentionPoint& d : p.decode_attention) {
+    OpShape s;
+    s.batch = static_cast<double>(d.batch);
+    s.kv_len = static_cast<double>(d.kv_len);
+    s.q_heads = d.q_heads;
+    s.kv_heads = d.kv_heads;
+    s.head_dim = d.head_dim;
+    s.kv_bits = kv_bits_of(d.kv_dtype);
+    out.push_back({OpFamily::kDecodeAttention, decode_attention_op(s), d.seconds});
+  }
+  for (const PrefillAttentionPoint& a : p.prefill_attention) {
+    if (kv_bits_of(a.kv_dtype) != 16) continue;
+    OpShape s;
+    s.batch = static_cast<double>(a.batch);
+    s.tokens = static_cast<double>(a.isl);
+    s.kv_len = static_cast<double>(a.cached);
+    s.q_heads = a.q_heads;
+    s.kv_heads = a.kv_heads;
+    s.head_dim = a.head_dim;
+    out.push_back({OpFamily::kPrefillAttention, prefill_attention_op(s), a.seconds});
+  }
+  for (const AllReducePoint& r : p.all_reduce) {
+    if (r.dtype != "bf16" && r.dtype != "fp16") continue;
+    out.push_back({OpFamily::kAllReduce, all_reduce_op(r.bytes, r.gpus), r.seconds});
+  }
+  return out;
+}
+
+bool op_family(const KernelOp& op, OpFamily& family) {
+  switch (op.kind) {
+    case OpKind::kGemm:
+      if (op.shape.m <= 0) return false;
+      family = OpFamily::kGemm;
+      return true;
+    case OpKind::kAttentionDecode: family = OpFamily::kDecodeAttention; return op.shape.batch > 0;
+    case OpKind::kAttentionPrefill: family = OpFamily::kPrefillAttention; return op.shape.batch > 0;
+    case OpKind::kAllReduce: family = OpFamily::kAllReduce; return op.shape.message_bytes > 0;
+    default: return false;
+  }
+}
+
+std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu) {
+  const double peak = gpu.flops_for("bf16"), bw = gpu.hbm_bandwidth_Bps;
+  const OpShape& s = op.shape;
+  // Per-launch FLOPs and bytes (ops built from shapes have one launch; iteration ops sum over launches).
+  const double launches = std::max(1.0, op.launches);
+  const double f = op.flops / launches / peak, b = op.bytes / launches / bw;
+  switch (family) {
+    case OpFamily::kGemm: {
+      const double tiles = std::ceil(s.m / kTile) * std::ceil(s.n / kTile);
+      const double waves = std::ceil(tiles / kSms);
+      return {1.0, f, b, std::max(f, b), waves * kSms * kTile * kTile * 2.0 * s.k / peak};
+    }
+    case OpFamily::kDecodeAttention: return {1.0, s.batch, b, f};
+    case OpFamily::kPrefillAttention: return {1.0, s.batch, f, b, std::max(f, b)};
+    case OpFamily::kAllReduce: {
+      const double g = std::max(2, op.tp);
+      const double link = gpu.nvlink_bandwidth_Bps > 0 ? gpu.nvlink_bandwidth_Bps : gpu.pcie_bandwidth_Bps;
+      return {1.0, std::log2(g), 2.0 * (g - 1) / g * s.message_bytes / link};
+    }
+  }
+  return {};
+}
+
+Calibration Calibration::fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on) {
+  Calibration c;
+  c.fitted_on = fitted_on;
+  for (OpFamily fam : kOpFamilies) {
+    std::vector<const MeasuredOp*> pts;
+    for (const MeasuredOp& m : ops) {
+      if (m.family == fam) pts.push_back(&m);
+    }
+    if (pts.empty()) continue;
+    const std::size_t n_feat = calibration_features(fam, pts.front()->op, gpu).size();
+    if (pts.size() < 2 * n_feat) continue;
+    Eigen::MatrixXd A(pts.size(), n_feat);
+    Eigen::VectorXd y(pts.size());
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const std::vector<double> x = calibration_features(fam, pts[i]->op, gpu);
+      // Weight 1/t: minimise the squared relative error.
+      for (std::size_t j = 0; j < n_feat; ++j) A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = x[j] / pts[i]->seconds;
+      y(static_cast<Eigen::Index>(i)) = 1.0;
+    }
+    const Eigen::VectorXd beta = A.colPivHouseholderQr().solve(y);
+    c.coefficients[fam] = std::vector<double>(beta.data(), beta.data() + beta.size());
+    c.points[fam] = pts.size();
+  }
+  return c;
+}
+
+double Calibration::predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const {
+  const auto it = coefficients.find(family);
+  if (it == coefficients.end()) return -1;
+  const std::vector<double> x = calibration_features(family, op, gpu);
+  double t = 0;
+  for (std::size_t j = 0; j < x.size() && j < it->second.size(); ++j) t += it->second[j] * x[j];
+  return std::max(t, 1e-7);  // a kernel launch takes at least ~0.1 us
+}
+
+nlohmann::json Calibration::to_json() const {
+  nlohmann::json fams = nlohmann::json::object();
+  for (const auto& [fam, coef] : coefficients) {
+    fams[std::string(family_name(fam))] = {{"coefficients", coef}, {"points", points.at(fam)}};
+  }
+  return {{"schema", "kvsim-calibration-1"}, {"fitted_on", fitted_on}, {"families", fams}};
+}
+
+Calibration Calibration::from_json(const nlohmann::json& j, const std::string& where) {
+  ParamReader r(j, where);
+  Calibration c;
+  const std::string schema = r.require<std::string>("schema");
+  r.check(schema == "kvsim-calibration-1", "schema", "expected kvsim-calibration-1");
+  c.fitted_on = r.get<std::string>("fitted_on", "");
+  ParamReader fams = r.child("families");
+  for (OpFamily fam : kOpFamilies) {
+    const std::string name(family_name(fam));
+    if (!fams.has(name)) {
+      (void)fams.raw(name);
+      continue;
+    }
+    ParamReader f = fams.child(name);
+    const nlohmann::json coef = f.require<nlohmann::json>("coefficients");
+    f.check(coef.is_array(), "coefficients", "expected a list of numbers");
+    for (const auto& v : coef) {
+      f.check(v.is_number(), "coefficients", "expected a list of numbers");
+      c.coefficients[fam].push_back(v.get<double>());
+    }
+    c.points[fam] = f.get<std::size_t>("points", 0);
+    f.finish();
+  }
+  fams.finish();
+  r.finish();
+  return c;
+}
+
+}  // namespace kvsim

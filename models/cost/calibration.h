@@ -1,0 +1,62 @@
+// A calibrated roofline: per op family, the time of one launch is a linear combination of roofline features
+// (FLOPs / peak, bytes / bandwidth, their max, a constant latency and a few shape terms), with coefficients fitted
+// to measured points by weighted least squares (Eigen), weights 1/t so the fit minimises relative error.
+// Features are normalised by the GPU's own peaks, so coefficients fitted on one GPU apply to another GPU that has
+// only a spec card (efficiencies and latencies transfer; peaks come from the card).
+//
+// Families and features (one launch):
+//   gemm:              1, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's SMs)
+//   decode_attention:  1, batch, B/BW, F/P
+//   prefill_attention: 1, batch, F/P, B/BW, max(F/P, B/BW)
+//   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
+#pragma once
+
+#include <array>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/cost/op.h"
+#include "models/profile/profile.h"
+#include "models/spec/gpu_spec.h"
+
+namespace kvsim {
+
+enum class OpFamily : std::uint8_t { kGemm, kDecodeAttention, kPrefillAttention, kAllReduce };
+inline constexpr std::array<OpFamily, 4> kOpFamilies = {OpFamily::kGemm, OpFamily::kDecodeAttention,
+                                                        OpFamily::kPrefillAttention, OpFamily::kAllReduce};
+std::string_view family_name(OpFamily f);
+
+// One measured point as an op (shape, FLOPs, bytes) and its time.
+struct MeasuredOp {
+  OpFamily family;
+  KernelOp op;
+  double seconds;
+};
+// Every usable point of a profile as ops (same filters as the measured backend: bf16 GEMMs, 16-bit KV prefill,
+// 16-bit all-reduce; decode attention at every KV dtype).
+std::vector<MeasuredOp> measured_ops(const Profile& p);
+
+// The family of an op the calibrated model prices, or false.
+bool op_family(const KernelOp& op, OpFamily& family);
+
+struct Calibration {
+  std::string fitted_on;  // GPU and source the coefficients come from
+  std::map<OpFamily, std::vector<double>> coefficients;
+  std::map<OpFamily, std::size_t> points;  // points used per family
+
+  // Fits every family present in `ops` (families with too few points keep no coefficients).
+  static Calibration fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on);
+  // Seconds of one launch of `op` (op.launches ignored), or a negative value if the family was not fitted.
+  double predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
+
+  nlohmann::json to_json() const;
+  static Calibration from_json(const nlohmann::json& j, const std::string& where);
+};
+
+// The feature vector of one launch (see the table above).
+std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu);
+
+}  // namespace kvsim

@@ -1,0 +1,65 @@
+// Calibrated and hybrid kernel cost models.
+//  - calibrated: the roofline features with coefficients fitted to measurements (models/cost/calibration.h); works
+//    for any GPU card (features use the card's peaks), including one that was never measured.
+//  - hybrid: measured tables inside their range (interpolated), the calibrated model outside it and for shapes
+//    with no table; every op says which priced it.
+// Ops outside the four fitted families (KV-strategy elementwise work, PCIe, fixed overhead) use the roofline.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "models/cost/calibration.h"
+#include "models/cost/impl/measured.h"
+#include "models/cost/impl/roofline.h"
+
+namespace kvsim {
+
+class CalibratedCostModel final : public IKernelCostModel {
+ public:
+  CalibratedCostModel(Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
+                      nlohmann::json params);
+  CostEstimate estimate(const KernelOp& op) const override;
+  nlohmann::json params() const override { return params_; }
+  const Calibration& calibration() const { return calibration_; }
+
+  // Keys: calibration (a file written by `kvsim calibrate`) or the measurement keys of the measured backend
+  // (profile | aiconfigurator + framework + version) to fit on the fly; plus the roofline keys for the fallback.
+  static std::unique_ptr<IKernelCostModel> create(ParamReader& params, const GpuSpec& gpu,
+                                                  const std::filesystem::path& base_dir);
+  static std::vector<ParamDoc> docs();
+
+ private:
+  Calibration calibration_;
+  GpuSpec gpu_;
+  RooflineCostModel fallback_;
+  nlohmann::json params_;
+};
+
+class HybridCostModel final : public IKernelCostModel {
+ public:
+  HybridCostModel(const Profile& profile, Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
+                  nlohmann::json params);
+  CostEstimate estimate(const KernelOp& op) const override;
+  nlohmann::json params() const override { return params_; }
+
+  // Keys: the measured backend's (profile | aiconfigurator + framework + version) and optionally calibration;
+  // without it the calibration is fitted on the same measurements.
+  static std::unique_ptr<IKernelCostModel> create(ParamReader& params, const GpuSpec& gpu,
+                                                  const std::filesystem::path& base_dir);
+  static std::vector<ParamDoc> docs();
+
+ private:
+  MeasuredCostModel measured_;
+  CalibratedCostModel calibrated_;
+  nlohmann::json params_;
+};
+
+// The measurements named by a cost_model section: `profile` (kvsim profile JSON) or `aiconfigurator` (+ framework,
+// version); std::nullopt if neither is given. Relative paths resolve against `base_dir`. Records what it read in
+// `params_out`.
+std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, const std::filesystem::path& base_dir,
+                                           nlohmann::json& params_out);
+std::vector<ParamDoc> profile_source_docs();
+
+}  // namespace kvsim
