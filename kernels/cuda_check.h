@@ -3,8 +3,8 @@
 
 #include <cuda_runtime_api.h>
 
-#define KVSIM_CUDA_CALL(expr)                   \
-  do {                                          \
-    const cudaError_t kvsim_err_ = (expr);      \
+#define KVSIM_CUDA_CALL(expr)                         \
+  do {                                                \
+    const cudaError_t kvsim_err_ = (expr);            \
     if (kvsim_err_ != cudaSuccess) return kvsim_err_; \
   } while (0)

@@ -29,8 +29,8 @@ struct KvSlice {
   uint4 k{0, 0, 0, 0};
   uint4 v{0, 0, 0, 0};
   uint4 k_meta0{0, 0, 0, 0}, k_meta1{0, 0, 0, 0};  // KIVI: (scale, zero) fp16 pairs of the 8 key channels
-  std::uint32_t v_meta = 0;                         // KIVI: (scale, zero) of the value group
-  bool residual = false;                            // KIVI: the token is in the full-precision residual ring
+  std::uint32_t v_meta = 0;                        // KIVI: (scale, zero) of the value group
+  bool residual = false;                           // KIVI: the token is in the full-precision residual ring
 };
 
 /// Issues the loads of token `pos` (valid, < seq_len) for channels [8 tx, 8 tx + 8).
@@ -139,12 +139,11 @@ __device__ __forceinline__ void dequant_v(const KvSlice& s, float (&v)[8]) {
 template <std::uint32_t HEAD_DIM, std::uint32_t GROUP, typename T, KvFormat FMT>
 __global__ void __launch_bounds__(kDecodeThreads)
     PagedDecodeAttentionKernel(const __grid_constant__ DecodeAttentionParams p, const int q_chunks,
-                               const int tokens_per_split, float* __restrict__ part_o,
-                               float* __restrict__ part_lse) {
-  constexpr std::uint32_t VEC = 8;                       // channels per thread
-  constexpr std::uint32_t BDX = HEAD_DIM / VEC;          // threads per token row
-  constexpr std::uint32_t BDZ = kDecodeThreads / BDX;    // token rows side by side
-  constexpr std::uint32_t UNROLL = GROUP >= 8 ? 2 : 4;   // tokens per row with loads in flight
+                               const int tokens_per_split, float* __restrict__ part_o, float* __restrict__ part_lse) {
+  constexpr std::uint32_t VEC = 8;                      // channels per thread
+  constexpr std::uint32_t BDX = HEAD_DIM / VEC;         // threads per token row
+  constexpr std::uint32_t BDZ = kDecodeThreads / BDX;   // token rows side by side
+  constexpr std::uint32_t UNROLL = GROUP >= 8 ? 2 : 4;  // tokens per row with loads in flight
   static_assert(BDX <= 32 && 32 % BDX == 0, "a token row must sit inside one warp");
   static_assert(BDZ * UNROLL <= kSplitGranularity, "splits must be a multiple of the token step");
   using namespace detail;
@@ -205,8 +204,8 @@ __global__ void __launch_bounds__(kDecodeThreads)
       const int pos = idx < i1 ? range_position(p, b, kvh, seq_len, idx) : -1;
       valid[u] = pos >= 0 && pos < seq_len;
       if (valid[u]) {
-        slice[u] = load_slice<HEAD_DIM, T, FMT>(p.kv, block_row, b, kvh, pos, quantized_len, page_shift, tx,
-                                                v_group_index);
+        slice[u] =
+            load_slice<HEAD_DIM, T, FMT>(p.kv, block_row, b, kvh, pos, quantized_len, page_shift, tx, v_group_index);
       }
     }
     // Scores: partial dot products over this thread's channels, summed across the row's BDX lanes.
@@ -364,13 +363,11 @@ cudaError_t PagedDecodeAttentionDispatched(const DecodeAttentionParams& p, const
 template <KvFormat FMT>
 cudaError_t decode_attention_for_format(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                                         cudaStream_t stream) {
-  KVSIM_DISPATCH_DTYPE(p.dtype, T, {
-    KVSIM_DISPATCH_HEAD_DIM(p.kv.head_dim, HEAD_DIM, {
-      KVSIM_DISPATCH_GROUP(plan.group_slots, GROUP, {
-        return PagedDecodeAttentionDispatched<HEAD_DIM, GROUP, T, FMT>(p, plan, workspace, stream);
-      })
-    })
-  })
+  KVSIM_DISPATCH_DTYPE(
+      p.dtype, T, {KVSIM_DISPATCH_HEAD_DIM(p.kv.head_dim, HEAD_DIM, {KVSIM_DISPATCH_GROUP(plan.group_slots, GROUP, {
+                                             return PagedDecodeAttentionDispatched<HEAD_DIM, GROUP, T, FMT>(
+                                                 p, plan, workspace, stream);
+                                           })})})
   return cudaErrorInvalidValue;
 }
 

@@ -4,5 +4,5 @@
 
 namespace kvsim::kernels {
 template cudaError_t decode_attention_for_format<KvFormat::kFP8E4M3>(const DecodeAttentionParams&, const DecodePlan&,
-                                                                  void*, cudaStream_t);
+                                                                     void*, cudaStream_t);
 }  // namespace kvsim::kernels

@@ -1,5 +1,6 @@
-// Decode attention over KIVI INT4 KV (group scales, residual window): explicit instantiation of decode_attention_for_format
-// (bf16/fp16 x head_dim 64/128 x 1/2/4/8 query heads per CTA). One format per file keeps builds parallel.
+// Decode attention over KIVI INT4 KV (group scales, residual window): explicit instantiation of
+// decode_attention_for_format (bf16/fp16 x head_dim 64/128 x 1/2/4/8 query heads per CTA). One format per file keeps
+// builds parallel.
 #include "kernels/decode_attention.cuh"
 
 namespace kvsim::kernels {

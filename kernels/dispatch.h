@@ -16,90 +16,94 @@ namespace kvsim::kernels {
 }  // namespace kvsim::kernels
 
 /// HEAD_DIM in {64, 128}.
-#define KVSIM_DISPATCH_HEAD_DIM(head_dim, HEAD_DIM, ...)                                  \
-  switch (head_dim) {                                                                     \
-    case 64: {                                                                            \
-      constexpr std::uint32_t HEAD_DIM = 64;                                              \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case 128: {                                                                           \
-      constexpr std::uint32_t HEAD_DIM = 128;                                             \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    default: ::kvsim::kernels::throw_unsupported("head_dim", (head_dim), "64, 128");       \
+#define KVSIM_DISPATCH_HEAD_DIM(head_dim, HEAD_DIM, ...)                      \
+  switch (head_dim) {                                                         \
+    case 64: {                                                                \
+      constexpr std::uint32_t HEAD_DIM = 64;                                  \
+      __VA_ARGS__                                                             \
+      break;                                                                  \
+    }                                                                         \
+    case 128: {                                                               \
+      constexpr std::uint32_t HEAD_DIM = 128;                                 \
+      __VA_ARGS__                                                             \
+      break;                                                                  \
+    }                                                                         \
+    default:                                                                  \
+      ::kvsim::kernels::throw_unsupported("head_dim", (head_dim), "64, 128"); \
   }
 
 /// GROUP (query heads one CTA serves per kv head) in {1, 2, 4, 8}; see plan_decode_attention.
-#define KVSIM_DISPATCH_GROUP(group, GROUP, ...)                                           \
-  switch (group) {                                                                        \
-    case 1: {                                                                             \
-      constexpr std::uint32_t GROUP = 1;                                                  \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case 2: {                                                                             \
-      constexpr std::uint32_t GROUP = 2;                                                  \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case 4: {                                                                             \
-      constexpr std::uint32_t GROUP = 4;                                                  \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case 8: {                                                                             \
-      constexpr std::uint32_t GROUP = 8;                                                  \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    default: ::kvsim::kernels::throw_unsupported("query heads per CTA", (group), "1, 2, 4, 8"); \
+#define KVSIM_DISPATCH_GROUP(group, GROUP, ...)                                          \
+  switch (group) {                                                                       \
+    case 1: {                                                                            \
+      constexpr std::uint32_t GROUP = 1;                                                 \
+      __VA_ARGS__                                                                        \
+      break;                                                                             \
+    }                                                                                    \
+    case 2: {                                                                            \
+      constexpr std::uint32_t GROUP = 2;                                                 \
+      __VA_ARGS__                                                                        \
+      break;                                                                             \
+    }                                                                                    \
+    case 4: {                                                                            \
+      constexpr std::uint32_t GROUP = 4;                                                 \
+      __VA_ARGS__                                                                        \
+      break;                                                                             \
+    }                                                                                    \
+    case 8: {                                                                            \
+      constexpr std::uint32_t GROUP = 8;                                                 \
+      __VA_ARGS__                                                                        \
+      break;                                                                             \
+    }                                                                                    \
+    default:                                                                             \
+      ::kvsim::kernels::throw_unsupported("query heads per CTA", (group), "1, 2, 4, 8"); \
   }
 
 /// DType -> T (CUDA only: __nv_bfloat16 or __half).
-#define KVSIM_DISPATCH_DTYPE(dtype, T, ...)                                               \
-  switch (dtype) {                                                                        \
-    case ::kvsim::kernels::DType::kBF16: {                                                \
-      using T = __nv_bfloat16;                                                            \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case ::kvsim::kernels::DType::kFP16: {                                                \
-      using T = __half;                                                                   \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    default: ::kvsim::kernels::throw_unsupported("dtype", static_cast<int>(dtype), "bf16, fp16"); \
+#define KVSIM_DISPATCH_DTYPE(dtype, T, ...)                                                \
+  switch (dtype) {                                                                         \
+    case ::kvsim::kernels::DType::kBF16: {                                                 \
+      using T = __nv_bfloat16;                                                             \
+      __VA_ARGS__                                                                          \
+      break;                                                                               \
+    }                                                                                      \
+    case ::kvsim::kernels::DType::kFP16: {                                                 \
+      using T = __half;                                                                    \
+      __VA_ARGS__                                                                          \
+      break;                                                                               \
+    }                                                                                      \
+    default:                                                                               \
+      ::kvsim::kernels::throw_unsupported("dtype", static_cast<int>(dtype), "bf16, fp16"); \
   }
 
 /// KvFormat -> FMT constant.
-#define KVSIM_DISPATCH_KV_FORMAT(format, FMT, ...)                                        \
-  switch (format) {                                                                       \
-    case ::kvsim::kernels::KvFormat::kNative: {                                           \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kNative;                           \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case ::kvsim::kernels::KvFormat::kFP8E4M3: {                                          \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kFP8E4M3;                          \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case ::kvsim::kernels::KvFormat::kINT8: {                                             \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT8;                             \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case ::kvsim::kernels::KvFormat::kINT4: {                                             \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT4;                             \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    case ::kvsim::kernels::KvFormat::kINT2: {                                             \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT2;                             \
-      __VA_ARGS__                                                                         \
-      break;                                                                              \
-    }                                                                                     \
-    default: ::kvsim::kernels::throw_unsupported("kv format", static_cast<int>(format), "native, fp8, int8, int4, int2"); \
+#define KVSIM_DISPATCH_KV_FORMAT(format, FMT, ...)                                                                 \
+  switch (format) {                                                                                                \
+    case ::kvsim::kernels::KvFormat::kNative: {                                                                    \
+      constexpr auto FMT = ::kvsim::kernels::KvFormat::kNative;                                                    \
+      __VA_ARGS__                                                                                                  \
+      break;                                                                                                       \
+    }                                                                                                              \
+    case ::kvsim::kernels::KvFormat::kFP8E4M3: {                                                                   \
+      constexpr auto FMT = ::kvsim::kernels::KvFormat::kFP8E4M3;                                                   \
+      __VA_ARGS__                                                                                                  \
+      break;                                                                                                       \
+    }                                                                                                              \
+    case ::kvsim::kernels::KvFormat::kINT8: {                                                                      \
+      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT8;                                                      \
+      __VA_ARGS__                                                                                                  \
+      break;                                                                                                       \
+    }                                                                                                              \
+    case ::kvsim::kernels::KvFormat::kINT4: {                                                                      \
+      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT4;                                                      \
+      __VA_ARGS__                                                                                                  \
+      break;                                                                                                       \
+    }                                                                                                              \
+    case ::kvsim::kernels::KvFormat::kINT2: {                                                                      \
+      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT2;                                                      \
+      __VA_ARGS__                                                                                                  \
+      break;                                                                                                       \
+    }                                                                                                              \
+    default:                                                                                                       \
+      ::kvsim::kernels::throw_unsupported("kv format", static_cast<int>(format), "native, fp8, int8, int4, int2"); \
   }

@@ -4,10 +4,10 @@
 // asynchronous on `stream`. Device pointers must be 16-byte aligned (cudaMalloc gives 256).
 #pragma once
 
+#include <cuda_runtime_api.h>
+
 #include <cstddef>
 #include <cstdint>
-
-#include <cuda_runtime_api.h>
 
 #include "kernels/params.h"
 #include "kernels/plan.h"

@@ -38,11 +38,16 @@ enum class TokenRange : std::uint8_t { kFull = 0, kWindow = 1, kSparse = 2 };
 inline const char* to_string(DType d) { return d == DType::kBF16 ? "bf16" : "fp16"; }
 inline const char* to_string(KvFormat f) {
   switch (f) {
-    case KvFormat::kNative: return "native";
-    case KvFormat::kFP8E4M3: return "fp8";
-    case KvFormat::kINT8: return "int8";
-    case KvFormat::kINT4: return "int4";
-    case KvFormat::kINT2: return "int2";
+    case KvFormat::kNative:
+      return "native";
+    case KvFormat::kFP8E4M3:
+      return "fp8";
+    case KvFormat::kINT8:
+      return "int8";
+    case KvFormat::kINT4:
+      return "int4";
+    case KvFormat::kINT2:
+      return "int2";
   }
   return "?";
 }
@@ -53,16 +58,22 @@ inline const char* to_string(TokenRange r) {
 /// Bits of one stored K or V element (16 for native).
 KVSIM_HOST_DEVICE constexpr int kv_element_bits(KvFormat f) {
   switch (f) {
-    case KvFormat::kNative: return 16;
+    case KvFormat::kNative:
+      return 16;
     case KvFormat::kFP8E4M3:
-    case KvFormat::kINT8: return 8;
-    case KvFormat::kINT4: return 4;
-    case KvFormat::kINT2: return 2;
+    case KvFormat::kINT8:
+      return 8;
+    case KvFormat::kINT4:
+      return 4;
+    case KvFormat::kINT2:
+      return 2;
   }
   return 16;
 }
 KVSIM_HOST_DEVICE constexpr bool is_group_quantized(KvFormat f) { return f == KvFormat::kINT4 || f == KvFormat::kINT2; }
-KVSIM_HOST_DEVICE constexpr bool is_tensor_scaled(KvFormat f) { return f == KvFormat::kFP8E4M3 || f == KvFormat::kINT8; }
+KVSIM_HOST_DEVICE constexpr bool is_tensor_scaled(KvFormat f) {
+  return f == KvFormat::kFP8E4M3 || f == KvFormat::kINT8;
+}
 
 /// A paged KV cache of one layer (vLLM-style pages, one page holds page_size tokens of every kv head).
 /// Sequence b's token at position pos lives in page block_table[b * max_pages_per_seq + pos / page_size], slot
@@ -71,7 +82,7 @@ KVSIM_HOST_DEVICE constexpr bool is_tensor_scaled(KvFormat f) { return f == KvFo
 struct PagedKvCache {
   KvFormat format = KvFormat::kNative;
   int num_pages = 0;
-  int page_size = 0;     // tokens per page (and the KIVI key group size)
+  int page_size = 0;  // tokens per page (and the KIVI key group size)
   int num_kv_heads = 0;
   int head_dim = 0;
   // kNative: T [num_pages, page_size, num_kv_heads, head_dim]; kFP8E4M3/kINT8: 1 byte per element, same shape;
@@ -88,7 +99,7 @@ struct PagedKvCache {
   // kINT4/kINT2 residual ring, T [batch, num_kv_heads, kivi_residual_capacity(residual_tokens, page_size), head_dim]
   void* residual_k = nullptr;
   void* residual_v = nullptr;
-  int residual_tokens = 0;  // R: the most recent R..R+page_size-1 tokens stay in full precision
+  int residual_tokens = 0;                    // R: the most recent R..R+page_size-1 tokens stay in full precision
   const std::int32_t* block_table = nullptr;  // [batch, max_pages_per_seq] page ids
   int max_pages_per_seq = 0;
 };
@@ -116,17 +127,17 @@ KVSIM_HOST_DEVICE std::int64_t kivi_residual_row(const PagedKvCache& kv, int b, 
 struct DecodeAttentionParams {
   DType dtype = DType::kBF16;
   PagedKvCache kv;
-  const void* q = nullptr;               // T [batch, num_q_heads, head_dim]
-  void* o = nullptr;                     // T [batch, num_q_heads, head_dim]
-  float* lse = nullptr;                  // [batch, num_q_heads] natural-log sum of exp(scores); may be null
+  const void* q = nullptr;                 // T [batch, num_q_heads, head_dim]
+  void* o = nullptr;                       // T [batch, num_q_heads, head_dim]
+  float* lse = nullptr;                    // [batch, num_q_heads] natural-log sum of exp(scores); may be null
   const std::int32_t* seq_lens = nullptr;  // [batch] cached tokens per sequence (including the new one)
   int batch = 0;
-  int num_q_heads = 0;  // a multiple of kv.num_kv_heads; q head h reads kv head h / (num_q_heads / num_kv_heads)
-  int max_seq_len = 0;  // host-known upper bound of seq_lens (sizes the split-K plan)
+  int num_q_heads = 0;    // a multiple of kv.num_kv_heads; q head h reads kv head h / (num_q_heads / num_kv_heads)
+  int max_seq_len = 0;    // host-known upper bound of seq_lens (sizes the split-K plan)
   float sm_scale = 1.0f;  // scores are sm_scale * q·k
   TokenRange range = TokenRange::kFull;
-  int window_tokens = 0;  // kWindow
-  int sink_tokens = 0;    // kWindow
+  int window_tokens = 0;                         // kWindow
+  int sink_tokens = 0;                           // kWindow
   const std::int32_t* sparse_indices = nullptr;  // kSparse: [batch, num_kv_heads, sparse_capacity] positions
   const std::int32_t* sparse_counts = nullptr;   // kSparse: [batch, num_kv_heads] entries used (<= capacity)
   int sparse_capacity = 0;
@@ -135,7 +146,8 @@ struct DecodeAttentionParams {
 /// Number of range entries (index i in [0, result)) that sequence b / kv head reads.
 KVSIM_HOST_DEVICE int range_length(const DecodeAttentionParams& p, int b, int kv_head, int seq_len) {
   switch (p.range) {
-    case TokenRange::kFull: return seq_len;
+    case TokenRange::kFull:
+      return seq_len;
     case TokenRange::kWindow: {
       const int keep = p.sink_tokens + p.window_tokens;
       return seq_len < keep ? seq_len : keep;
@@ -151,7 +163,8 @@ KVSIM_HOST_DEVICE int range_length(const DecodeAttentionParams& p, int b, int kv
 /// which readers skip.
 KVSIM_HOST_DEVICE int range_position(const DecodeAttentionParams& p, int b, int kv_head, int seq_len, int i) {
   switch (p.range) {
-    case TokenRange::kFull: return i;
+    case TokenRange::kFull:
+      return i;
     case TokenRange::kWindow:
       if (seq_len <= p.sink_tokens + p.window_tokens || i < p.sink_tokens) return i;
       return seq_len - p.window_tokens + (i - p.sink_tokens);
@@ -166,18 +179,18 @@ KVSIM_HOST_DEVICE int range_position(const DecodeAttentionParams& p, int b, int 
 /// worth of residual tokens into their page (keys per channel, values per token group) and write the metadata.
 struct KvAppendParams {
   DType dtype = DType::kBF16;
-  PagedKvCache kv;                         // written
-  const void* k_new = nullptr;             // T [batch, num_kv_heads, head_dim]
-  const void* v_new = nullptr;             // T [batch, num_kv_heads, head_dim]
-  const std::int32_t* positions = nullptr; // [batch] position of the new token (= cached tokens before it); < 0 skips
+  PagedKvCache kv;                          // written
+  const void* k_new = nullptr;              // T [batch, num_kv_heads, head_dim]
+  const void* v_new = nullptr;              // T [batch, num_kv_heads, head_dim]
+  const std::int32_t* positions = nullptr;  // [batch] position of the new token (= cached tokens before it); < 0 skips
   int batch = 0;
 };
 
 /// Copies whole pages: dst page dst_pages[i] <- src page src_pages[i], each page_bytes bytes. One call per array of
 /// a cache (K, V, metadata); gather = copy listed pages to consecutive ones, scatter = the reverse.
 struct PageCopyParams {
-  const void* src = nullptr;  // [*, page_bytes] bytes
-  void* dst = nullptr;        // [*, page_bytes] bytes
+  const void* src = nullptr;                // [*, page_bytes] bytes
+  void* dst = nullptr;                      // [*, page_bytes] bytes
   const std::int32_t* src_pages = nullptr;  // [num_copies]
   const std::int32_t* dst_pages = nullptr;  // [num_copies]
   int num_copies = 0;

@@ -62,13 +62,13 @@ std::string check_decode_params(const DecodeAttentionParams& p) {
                                     std::to_string(p.kv.num_kv_heads));
   }
   if (p.max_seq_len < 0) return field("max_seq_len", "must be >= 0");
-  if (static_cast<std::int64_t>(p.max_seq_len) >
-      static_cast<std::int64_t>(p.kv.max_pages_per_seq) * p.kv.page_size) {
+  if (static_cast<std::int64_t>(p.max_seq_len) > static_cast<std::int64_t>(p.kv.max_pages_per_seq) * p.kv.page_size) {
     return field("max_seq_len", std::to_string(p.max_seq_len) + " exceeds max_pages_per_seq * page_size");
   }
   if (!std::isfinite(p.sm_scale)) return field("sm_scale", "must be finite");
   switch (p.range) {
-    case TokenRange::kFull: break;
+    case TokenRange::kFull:
+      break;
     case TokenRange::kWindow:
       if (p.window_tokens < 0 || p.sink_tokens < 0) return field("window_tokens/sink_tokens", "must be >= 0");
       break;
@@ -78,11 +78,12 @@ std::string check_decode_params(const DecodeAttentionParams& p) {
       }
       if (p.sparse_capacity < 1) return field("sparse_capacity", "must be >= 1");
       break;
-    default: return field("range", "unknown value " + std::to_string(static_cast<int>(p.range)));
+    default:
+      return field("range", "unknown value " + std::to_string(static_cast<int>(p.range)));
   }
   const int group = p.num_q_heads / p.kv.num_kv_heads;
-  const std::int64_t ctas = static_cast<std::int64_t>(p.batch) * p.kv.num_kv_heads *
-                            ceil_div(group, std::min(group, kMaxGroupPerCta));
+  const std::int64_t ctas =
+      static_cast<std::int64_t>(p.batch) * p.kv.num_kv_heads * ceil_div(group, std::min(group, kMaxGroupPerCta));
   if (ctas >= (std::int64_t{1} << 31)) return field("batch", "batch * num_kv_heads * q chunks exceeds the grid");
   return {};
 }
@@ -107,10 +108,12 @@ std::string check_page_copy_params(const PageCopyParams& p) {
 
 int max_range_length(const DecodeAttentionParams& p) {
   switch (p.range) {
-    case TokenRange::kFull: return p.max_seq_len;
-    case TokenRange::kWindow: return std::min<std::int64_t>(p.max_seq_len,
-                                                            std::int64_t{p.sink_tokens} + p.window_tokens);
-    case TokenRange::kSparse: return p.sparse_capacity;
+    case TokenRange::kFull:
+      return p.max_seq_len;
+    case TokenRange::kWindow:
+      return std::min<std::int64_t>(p.max_seq_len, std::int64_t{p.sink_tokens} + p.window_tokens);
+    case TokenRange::kSparse:
+      return p.sparse_capacity;
   }
   return p.max_seq_len;
 }
@@ -141,8 +144,8 @@ DecodePlan plan_decode_attention(const DecodeAttentionParams& p, const DecodePla
   plan.num_splits = static_cast<int>(splits);
   plan.tokens_per_split = static_cast<int>(tps);
   if (plan.num_splits > 1) {
-    plan.workspace_bytes = static_cast<std::size_t>(plan.num_splits) * p.batch * p.num_q_heads *
-                           (p.kv.head_dim + 1) * sizeof(float);
+    plan.workspace_bytes =
+        static_cast<std::size_t>(plan.num_splits) * p.batch * p.num_q_heads * (p.kv.head_dim + 1) * sizeof(float);
   }
   return plan;
 }

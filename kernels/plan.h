@@ -20,10 +20,10 @@ inline constexpr int kSplitGranularity = 64;
 
 /// How a decode step is cut into CTAs: grid = (batch * num_kv_heads * q_chunks, num_splits).
 struct DecodePlan {
-  int group_slots = 1;       // GROUP: 1, 2, 4 or 8 (the group size rounded up to a power of two, capped at 8)
-  int q_chunks = 1;          // ceil(group / group_slots)
-  int num_splits = 1;        // split-K parts per (sequence, kv head); 1 = no reduction kernel
-  int tokens_per_split = 0;  // range entries per split, a multiple of kSplitGranularity
+  int group_slots = 1;              // GROUP: 1, 2, 4 or 8 (the group size rounded up to a power of two, capped at 8)
+  int q_chunks = 1;                 // ceil(group / group_slots)
+  int num_splits = 1;               // split-K parts per (sequence, kv head); 1 = no reduction kernel
+  int tokens_per_split = 0;         // range entries per split, a multiple of kSplitGranularity
   std::size_t workspace_bytes = 0;  // float partial outputs + partial lse when num_splits > 1
 };
 
@@ -50,9 +50,9 @@ std::string check_page_copy_params(const PageCopyParams& p);
 std::string check_cache(const PagedKvCache& kv, bool with_block_table);
 
 /// Elements (K or V) and bytes of one cache array, for allocation.
-std::int64_t kv_data_bytes(const PagedKvCache& kv);      // bytes of k_data (= bytes of v_data)
-std::int64_t kv_k_meta_bytes(const PagedKvCache& kv);    // bytes of k_meta (0 unless KIVI)
-std::int64_t kv_v_meta_bytes(const PagedKvCache& kv);    // bytes of v_meta (0 unless KIVI)
+std::int64_t kv_data_bytes(const PagedKvCache& kv);                 // bytes of k_data (= bytes of v_data)
+std::int64_t kv_k_meta_bytes(const PagedKvCache& kv);               // bytes of k_meta (0 unless KIVI)
+std::int64_t kv_v_meta_bytes(const PagedKvCache& kv);               // bytes of v_meta (0 unless KIVI)
 std::int64_t kv_residual_bytes(const PagedKvCache& kv, int batch);  // bytes of residual_k (0 unless KIVI)
 
 /// A run of `count` pages copied from src_page.. to dst_page.. (both consecutive).

@@ -2,11 +2,11 @@
 // stored KV elements (one thread's slice of a token row) into floats for every format.
 #pragma once
 
-#include <cstdint>
-
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
+
+#include <cstdint>
 
 namespace kvsim::kernels::detail {
 
@@ -61,8 +61,8 @@ __device__ __forceinline__ void fp8x8_to_float(std::uint32_t lo, std::uint32_t h
   for (int i = 0; i < 2; ++i) {
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      const __half2_raw r = __nv_cvt_fp8x2_to_halfraw2(
-          static_cast<__nv_fp8x2_storage_t>((words[i] >> (16 * j)) & 0xFFFFu), __NV_E4M3);
+      const __half2_raw r =
+          __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>((words[i] >> (16 * j)) & 0xFFFFu), __NV_E4M3);
       x[4 * i + 2 * j] = __half2float(__ushort_as_half(r.x));
       x[4 * i + 2 * j + 1] = __half2float(__ushort_as_half(r.y));
     }

@@ -24,7 +24,9 @@ void require(const std::string& problem) {
   if (!problem.empty()) throw std::invalid_argument("kvsim kernels reference: " + problem);
 }
 
-int page_of(const PagedKvCache& kv, int b, int pos) { return kv.block_table[b * kv.max_pages_per_seq + pos / kv.page_size]; }
+int page_of(const PagedKvCache& kv, int b, int pos) {
+  return kv.block_table[b * kv.max_pages_per_seq + pos / kv.page_size];
+}
 
 // Bytes of one (token, kv head) row of k_data/v_data.
 std::int64_t row_bytes(const PagedKvCache& kv) { return std::int64_t{kv.head_dim} * kv_element_bits(kv.format) / 8; }
@@ -32,10 +34,14 @@ std::int64_t row_bytes(const PagedKvCache& kv) { return std::int64_t{kv.head_dim
 // One stored element of a per-tensor-scaled or native row, dequantized.
 float stored_element(const PagedKvCache& kv, DType dtype, const void* data, std::int64_t row, int c, float scale) {
   switch (kv.format) {
-    case KvFormat::kNative: return act_to_float(dtype, as_u16(data)[row * kv.head_dim + c]);
-    case KvFormat::kFP8E4M3: return fp8e4m3_to_float(as_u8(data)[row * kv.head_dim + c]) * scale;
-    case KvFormat::kINT8: return static_cast<float>(static_cast<std::int8_t>(as_u8(data)[row * kv.head_dim + c])) * scale;
-    default: return 0.0f;
+    case KvFormat::kNative:
+      return act_to_float(dtype, as_u16(data)[row * kv.head_dim + c]);
+    case KvFormat::kFP8E4M3:
+      return fp8e4m3_to_float(as_u8(data)[row * kv.head_dim + c]) * scale;
+    case KvFormat::kINT8:
+      return static_cast<float>(static_cast<std::int8_t>(as_u8(data)[row * kv.head_dim + c])) * scale;
+    default:
+      return 0.0f;
   }
 }
 
@@ -207,7 +213,8 @@ void append_kv_ref(const KvAppendParams& p) {
             as_u8(kv.k_data)[row * d + c] = static_cast<std::uint8_t>(int8_code(x, kv.k_scale));
             as_u8(kv.v_data)[row * d + c] = static_cast<std::uint8_t>(int8_code(y, kv.v_scale));
             break;
-          default: break;
+          default:
+            break;
         }
       }
     }

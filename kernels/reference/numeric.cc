@@ -12,7 +12,7 @@ float bf16_to_float(std::uint16_t bits) { return std::bit_cast<float>(std::uint3
 std::uint16_t float_to_bf16(float x) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(x);
   if (std::isnan(x)) return static_cast<std::uint16_t>((u >> 16) | 0x0040u);  // quiet NaN, sign kept
-  const std::uint32_t rounded = u + 0x7FFFu + ((u >> 16) & 1u);                  // ties to even
+  const std::uint32_t rounded = u + 0x7FFFu + ((u >> 16) & 1u);               // ties to even
   return static_cast<std::uint16_t>(rounded >> 16);
 }
 
