@@ -26,11 +26,16 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
 }  // namespace
 
 std::vector<ParamDoc> profile_source_docs() {
-  return {{"profile", "string", "null", "a kvsim profile JSON (kvsim-profile output or an imported table)"},
+  std::vector<ParamDoc> d = {{"profile", "string", "null", "a kvsim profile JSON (kvsim-profile output or an imported table)"},
           {"aiconfigurator", "string", "null",
            "an aiconfigurator system folder, e.g. ../shared/gpu-data/aiconfigurator/h100_sxm (instead of profile)"},
           {"framework", "string", "\"vllm\"", "aiconfigurator framework folder: vllm or trtllm"},
           {"version", "string", "\"0.24.0\"", "aiconfigurator framework version folder"}};
+  for (ParamDoc p : RooflineParams::docs()) {  // every measured backend falls back to the roofline
+    p.help = "roofline fallback: " + p.help;
+    d.push_back(p);
+  }
+  return d;
 }
 
 std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, const std::filesystem::path& base_dir,
@@ -75,10 +80,6 @@ CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
 std::vector<ParamDoc> CalibratedCostModel::docs() {
   std::vector<ParamDoc> d = {{"calibration", "string", "null", "coefficients written by `kvsim calibrate --out`"}};
   for (const ParamDoc& p : profile_source_docs()) d.push_back(p);
-  for (ParamDoc p : RooflineParams::docs()) {
-    p.help = "roofline fallback: " + p.help;
-    d.push_back(p);
-  }
   return d;
 }
 

@@ -60,6 +60,7 @@ class HybridCostModel final : public IKernelCostModel {
 // `params_out`.
 std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, const std::filesystem::path& base_dir,
                                            nlohmann::json& params_out);
+// Documentation of those keys plus the roofline fallback's.
 std::vector<ParamDoc> profile_source_docs();
 
 }  // namespace kvsim

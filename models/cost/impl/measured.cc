@@ -90,14 +90,7 @@ CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
   }
 }
 
-std::vector<ParamDoc> MeasuredCostModel::docs() {
-  std::vector<ParamDoc> d = profile_source_docs();
-  for (ParamDoc p : RooflineParams::docs()) {
-    p.help = "roofline fallback: " + p.help;
-    d.push_back(p);
-  }
-  return d;
-}
+std::vector<ParamDoc> MeasuredCostModel::docs() { return profile_source_docs(); }
 
 std::unique_ptr<IKernelCostModel> MeasuredCostModel::create(ParamReader& r, const GpuSpec& gpu,
                                                             const std::filesystem::path& base_dir) {
