@@ -96,7 +96,7 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
       const double waves = std::ceil(tiles / kSms);
       return {1.0, f, b, std::max(f, b), waves * kSms * kTile * kTile * 2.0 * s.k / peak};
     }
-    case OpFamily::kDecodeAttention: return {1.0, s.batch, b, f};
+    case OpFamily::kDecodeAttention: return {1.0, s.batch, b, f, s.batch * s.kv_len / 1e6};
     case OpFamily::kPrefillAttention: return {1.0, s.batch, f, b, std::max(f, b)};
     case OpFamily::kAllReduce: {
       const double g = std::max(2, op.tp);
@@ -107,38 +107,73 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
   return {};
 }
 
+namespace {
+bool keyed(OpFamily f) { return f != OpFamily::kAllReduce; }
+
+// Attention: head shape and KV bits; GEMM: the weight shape (n, k), which a model fixes while m varies.
+Calibration::ShapeKey shape_key(OpFamily f, const KernelOp& op) {
+  if (f == OpFamily::kGemm) return {static_cast<int>(op.shape.n), static_cast<int>(op.shape.k), 0, 0};
+  return {op.shape.q_heads, op.shape.kv_heads, op.shape.head_dim, static_cast<int>(op.shape.kv_bits)};
+}
+
+// Weighted least squares (weights 1/t: squared relative error) of `pts` on the family's features; empty if there
+// are fewer than two points per feature.
+std::vector<double> fit_points(OpFamily fam, const std::vector<const MeasuredOp*>& pts, const GpuSpec& gpu) {
+  if (pts.empty()) return {};
+  const std::size_t n_feat = calibration_features(fam, pts.front()->op, gpu).size();
+  if (pts.size() < 2 * n_feat) return {};
+  Eigen::MatrixXd A(static_cast<Eigen::Index>(pts.size()), static_cast<Eigen::Index>(n_feat));
+  const Eigen::VectorXd y = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(pts.size()));
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const std::vector<double> x = calibration_features(fam, pts[i]->op, gpu);
+    for (std::size_t j = 0; j < n_feat; ++j) {
+      A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = x[j] / pts[i]->seconds;
+    }
+  }
+  const Eigen::VectorXd beta = A.colPivHouseholderQr().solve(y);
+  return std::vector<double>(beta.data(), beta.data() + beta.size());
+}
+}  // namespace
+
 Calibration Calibration::fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on) {
   Calibration c;
   c.fitted_on = fitted_on;
   for (OpFamily fam : kOpFamilies) {
     std::vector<const MeasuredOp*> pts;
+    std::map<ShapeKey, std::vector<const MeasuredOp*>> by_shape;
     for (const MeasuredOp& m : ops) {
-      if (m.family == fam) pts.push_back(&m);
+      if (m.family != fam) continue;
+      pts.push_back(&m);
+      if (keyed(fam)) by_shape[shape_key(fam, m.op)].push_back(&m);
     }
-    if (pts.empty()) continue;
-    const std::size_t n_feat = calibration_features(fam, pts.front()->op, gpu).size();
-    if (pts.size() < 2 * n_feat) continue;
-    Eigen::MatrixXd A(pts.size(), n_feat);
-    Eigen::VectorXd y(pts.size());
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-      const std::vector<double> x = calibration_features(fam, pts[i]->op, gpu);
-      // Weight 1/t: minimise the squared relative error.
-      for (std::size_t j = 0; j < n_feat; ++j) A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = x[j] / pts[i]->seconds;
-      y(static_cast<Eigen::Index>(i)) = 1.0;
-    }
-    const Eigen::VectorXd beta = A.colPivHouseholderQr().solve(y);
-    c.coefficients[fam] = std::vector<double>(beta.data(), beta.data() + beta.size());
+    std::vector<double> beta = fit_points(fam, pts, gpu);
+    if (beta.empty()) continue;
+    c.coefficients[fam] = std::move(beta);
     c.points[fam] = pts.size();
+    for (const auto& [key, shape_pts] : by_shape) {
+      std::vector<double> b = fit_points(fam, shape_pts, gpu);
+      if (b.empty()) continue;
+      c.shape_coefficients[{fam, key}] = std::move(b);
+      c.shape_points[{fam, key}] = shape_pts.size();
+    }
   }
   return c;
 }
 
 double Calibration::predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const {
-  const auto it = coefficients.find(family);
-  if (it == coefficients.end()) return -1;
+  const std::vector<double>* beta = nullptr;
+  if (keyed(family)) {
+    const auto shaped = shape_coefficients.find({family, shape_key(family, op)});
+    if (shaped != shape_coefficients.end()) beta = &shaped->second;
+  }
+  if (beta == nullptr) {
+    const auto it = coefficients.find(family);
+    if (it == coefficients.end()) return -1;
+    beta = &it->second;
+  }
   const std::vector<double> x = calibration_features(family, op, gpu);
   double t = 0;
-  for (std::size_t j = 0; j < x.size() && j < it->second.size(); ++j) t += it->second[j] * x[j];
+  for (std::size_t j = 0; j < x.size() && j < beta->size(); ++j) t += (*beta)[j] * x[j];
   return std::max(t, 1e-7);  // a kernel launch takes at least ~0.1 us
 }
 
@@ -147,7 +182,13 @@ nlohmann::json Calibration::to_json() const {
   for (const auto& [fam, coef] : coefficients) {
     fams[std::string(family_name(fam))] = {{"coefficients", coef}, {"points", points.at(fam)}};
   }
-  return {{"schema", "kvsim-calibration-1"}, {"fitted_on", fitted_on}, {"families", fams}};
+  nlohmann::json shapes = nlohmann::json::array();
+  for (const auto& [fk, coef] : shape_coefficients) {
+    shapes.push_back({{"family", family_name(fk.first)}, {"q_heads", fk.second[0]}, {"kv_heads", fk.second[1]},
+                      {"head_dim", fk.second[2]}, {"kv_bits", fk.second[3]}, {"coefficients", coef},
+                      {"points", shape_points.at(fk)}});
+  }
+  return {{"schema", "kvsim-calibration-1"}, {"fitted_on", fitted_on}, {"families", fams}, {"shapes", shapes}};
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j, const std::string& where) {
@@ -174,6 +215,29 @@ Calibration Calibration::from_json(const nlohmann::json& j, const std::string& w
     f.finish();
   }
   fams.finish();
+  if (const nlohmann::json* shapes = r.raw("shapes"); shapes != nullptr && !shapes->is_null()) {
+    r.check(shapes->is_array(), "shapes", "expected a list");
+    for (std::size_t i = 0; i < shapes->size(); ++i) {
+      ParamReader e((*shapes)[i], r.full(fmt::format("shapes[{}]", i)));
+      const std::string fam_name = e.require<std::string>("family");
+      OpFamily fam = OpFamily::kDecodeAttention;
+      bool known = false;
+      for (OpFamily f : kOpFamilies) {
+        if (family_name(f) == fam_name) fam = f, known = true;
+      }
+      e.check(known, "family", "unknown op family '" + fam_name + "'");
+      const ShapeKey key = {e.require<int>("q_heads"), e.require<int>("kv_heads"), e.require<int>("head_dim"),
+                            e.require<int>("kv_bits")};
+      std::vector<double> coef;
+      for (const auto& v : e.require<nlohmann::json>("coefficients")) {
+        e.check(v.is_number(), "coefficients", "expected a list of numbers");
+        coef.push_back(v.get<double>());
+      }
+      c.shape_coefficients[{fam, key}] = std::move(coef);
+      c.shape_points[{fam, key}] = e.get<std::size_t>("points", 0);
+      e.finish();
+    }
+  }
   r.finish();
   return c;
 }

@@ -4,9 +4,12 @@
 // Features are normalised by the GPU's own peaks, so coefficients fitted on one GPU apply to another GPU that has
 // only a spec card (efficiencies and latencies transfer; peaks come from the card).
 //
+// Attention families are also fitted per head shape and KV dtype (q heads, kv heads, head dim, kv bits), and GEMMs
+// per weight shape (n, k), where a shape has enough points; a shape without its own fit (another model, another
+// GPU's table) uses the family's fit.
 // Families and features (one launch):
 //   gemm:              1, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's SMs)
-//   decode_attention:  1, batch, B/BW, F/P
+//   decode_attention:  1, batch, B/BW, F/P, batch*kv_len/1e6
 //   prefill_attention: 1, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
 #pragma once
@@ -43,9 +46,12 @@ std::vector<MeasuredOp> measured_ops(const Profile& p);
 bool op_family(const KernelOp& op, OpFamily& family);
 
 struct Calibration {
+  using ShapeKey = std::array<int, 4>;  // attention: q heads, kv heads, head dim, kv bits; GEMM: n, k, 0, 0
   std::string fitted_on;  // GPU and source the coefficients come from
   std::map<OpFamily, std::vector<double>> coefficients;
   std::map<OpFamily, std::size_t> points;  // points used per family
+  std::map<std::pair<OpFamily, ShapeKey>, std::vector<double>> shape_coefficients;  // per shape (see above)
+  std::map<std::pair<OpFamily, ShapeKey>, std::size_t> shape_points;
 
   // Fits every family present in `ops` (families with too few points keep no coefficients).
   static Calibration fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "models/cost/calibration.h"
 #include "models/cost/impl/measured.h"
@@ -103,7 +104,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
   const std::map<OpFamily, std::vector<double>> truth = {
       {OpFamily::kGemm, {4e-6, 0.3, 0.2, 1.1, 0.05}},
-      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1}},
+      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6}},
       {OpFamily::kPrefillAttention, {8e-6, 1e-7, 1.6, 0.3, 0.2}},
   };
   std::vector<MeasuredOp> ops;
@@ -112,15 +113,17 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
       for (double k : {256.0, 4096.0}) ops.push_back({OpFamily::kGemm, gemm_op(m, n, k), 0});
     }
   }
+  // Head counts and sizes vary so that FLOPs are not proportional to batch x length (identifiable features); the
+  // shapes mix in one family fit.
   for (double b : {1.0, 8.0, 64.0, 256.0}) {
     for (double len : {128.0, 2048.0, 32768.0}) {
-      for (int kv : {1, 8}) {
+      for (auto [q, kv, d] : {std::tuple{32, 1, 128}, std::tuple{8, 8, 64}, std::tuple{16, 4, 128}}) {
         OpShape s;
         s.batch = b;
         s.kv_len = len;
-        s.q_heads = 32;
+        s.q_heads = q;
         s.kv_heads = kv;
-        s.head_dim = 128;
+        s.head_dim = d;
         ops.push_back({OpFamily::kDecodeAttention, decode_attention_op(s), 0});
         s.tokens = len / 16;
         s.kv_len = 0;
@@ -135,6 +138,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
     for (std::size_t j = 0; j < x.size(); ++j) m.seconds += c[j] * x[j];
   }
   const Calibration fit = Calibration::fit(ops, gpu, "synthetic");
+  EXPECT_FALSE(fit.shape_coefficients.empty());  // per-shape fits exist where shapes have enough points
   for (const auto& [family, c] : truth) {
     ASSERT_EQ(fit.coefficients.at(family).size(), c.size());
     for (std::size_t j = 0; j < c.size(); ++j) {
