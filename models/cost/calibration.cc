@@ -96,7 +96,13 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
       const double waves = std::ceil(tiles / kSms);
       return {1.0, f, b, std::max(f, b), waves * kSms * kTile * kTile * 2.0 * s.k / peak};
     }
-    case OpFamily::kDecodeAttention: return {1.0, s.batch, b, f, s.batch * s.kv_len / 1e6};
+    case OpFamily::kDecodeAttention: {
+      // Split-K decode kernels run ceil(batch * kv_heads / SMs) waves of CTAs; sqrt terms follow the measured
+      // sub-linear growth of small launches.
+      const double waves = std::ceil(s.batch * std::max(1, s.kv_heads) / kSms);
+      return {1.0, s.batch, b, f, s.batch * s.kv_len / 1e6, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6,
+              waves * 1e-6};
+    }
     case OpFamily::kPrefillAttention: return {1.0, s.batch, f, b, std::max(f, b)};
     case OpFamily::kAllReduce: {
       const double g = std::max(2, op.tp);

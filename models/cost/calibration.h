@@ -9,7 +9,7 @@
 // GPU's table) uses the family's fit.
 // Families and features (one launch):
 //   gemm:              1, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's SMs)
-//   decode_attention:  1, batch, B/BW, F/P, batch*kv_len/1e6
+//   decode_attention:  1, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
 //   prefill_attention: 1, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
 #pragma once

@@ -104,7 +104,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
   const std::map<OpFamily, std::vector<double>> truth = {
       {OpFamily::kGemm, {4e-6, 0.3, 0.2, 1.1, 0.05}},
-      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6}},
+      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6, 0.4, 0.7, 2.0}},
       {OpFamily::kPrefillAttention, {8e-6, 1e-7, 1.6, 0.3, 0.2}},
   };
   std::vector<MeasuredOp> ops;
