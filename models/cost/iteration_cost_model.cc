@@ -63,10 +63,21 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
   KernelOp fetch{OpId::kKvFetch, OpKind::kHostTransfer};
   bool any_prefill = false, any_decode = false;
   double new_tokens = 0, total_decode_read = 0;
+  // Per-sequence sums for the launch shapes (measured backends): counts, prefill tokens and context, decode lengths.
+  double n_pre = 0, n_dec = 0, pre_tokens = 0, pre_cached = 0, dec_len = 0;
   for (const SeqWork& w : s.work) {
     new_tokens += static_cast<double>(w.tokens);
-    (w.decode() ? any_decode : any_prefill) = true;
+    if (w.decode()) {
+      n_dec += 1;
+      dec_len += static_cast<double>(w.computed + 1);
+    } else {
+      n_pre += 1;
+      pre_tokens += static_cast<double>(w.tokens);
+      pre_cached += static_cast<double>(w.computed);
+    }
   }
+  any_prefill = n_pre > 0;
+  any_decode = n_dec > 0;
   for (const KvGroup& g : layout_.groups) {
     const double readers = g.reader_layers, caches = g.cache_layers;
     const double stored = g.stored_bytes_per_token(), full = g.full_bytes_per_token();
@@ -140,17 +151,6 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     op->shape.kv_heads = m.mla ? 1 : static_cast<int>(std::lround(first.k_elems / m.head_dim));
     op->shape.head_dim = static_cast<int>(head_dim);
     op->shape.kv_bits = first.k_bits;
-  }
-  double n_pre = 0, n_dec = 0, pre_tokens = 0, pre_cached = 0, dec_len = 0;
-  for (const SeqWork& w : s.work) {
-    if (w.decode()) {
-      n_dec += 1;
-      dec_len += static_cast<double>(w.computed + 1);
-    } else {
-      n_pre += 1;
-      pre_tokens += static_cast<double>(w.tokens);
-      pre_cached += static_cast<double>(w.computed);
-    }
   }
   if (n_pre > 0) {
     prefill.shape.batch = n_pre;

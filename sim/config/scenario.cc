@@ -79,7 +79,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   SimOptions& o = run.sim;
   o.limits.max_num_batched_tokens = eng.get_positive<TokenCount>("max_num_batched_tokens", 8192);
   o.limits.max_num_seqs = eng.get_positive<int>("max_num_seqs", 256);
-  o.block_size = eng.get_positive<TokenCount>("block_size", 16);
+  const auto block_size = eng.get_positive<TokenCount>("block_size", 16);
   const double util = eng.get<double>("gpu_memory_utilization", 0.9);
   eng.check(util > 0 && util <= 1, "gpu_memory_utilization", fmt::format("must be in (0, 1], got {}", util));
   const std::string preemption = eng.get<std::string>("preemption", "recompute");
@@ -123,7 +123,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   // kv
   ParamReader kv = root.child("kv");
-  ComposedStrategy composed = read_kv_section(kv, *run.model, run.tensor_parallel, o.block_size);
+  ComposedStrategy composed = read_kv_section(kv, *run.model, run.tensor_parallel, block_size);
   kv.finish();
   run.strategy_label = composed.label;
   run.strategy_resolved = composed.resolved;
@@ -135,7 +135,6 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.tensor_parallel, util, reserve_gib,
                                      o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
   KvCapacity& c = run.capacity;
-  c.block_size = o.block_size;
   c.bytes_per_token = run.iteration->layout().device_bytes_per_token();
   o.kv_capacity_bytes = c.kv_bytes;
   o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));
@@ -144,7 +143,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   resolved["engine"] = {{"scheduler", run.scheduler_name},
                         {"max_num_batched_tokens", o.limits.max_num_batched_tokens},
                         {"max_num_seqs", o.limits.max_num_seqs},
-                        {"block_size", o.block_size},
+                        {"block_size", block_size},
                         {"gpu_memory_utilization", util},
                         {"preemption", preemption},
                         {"prefix_caching", prefix_caching},

@@ -33,7 +33,6 @@ struct KvCapacity {
   double activation_reserve_bytes = 0;
   std::int64_t kv_bytes = 0;        // left for the KV cache
   double bytes_per_token = 0;       // device KV bytes of a token kept by every layout group
-  TokenCount block_size = 0;
   // Tokens the pool holds when every group keeps every token (a full-attention-equivalent capacity).
   TokenCount capacity_tokens() const {
     return bytes_per_token > 0 ? static_cast<TokenCount>(static_cast<double>(kv_bytes) / bytes_per_token) : 0;

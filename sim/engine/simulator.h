@@ -25,7 +25,6 @@ namespace kvsim {
 
 struct SimOptions {
   EngineLimits limits;
-  TokenCount block_size = 16;          // tokens per KV page (also in the layout)
   std::int64_t kv_capacity_bytes = 0;  // device memory for the KV cache on one GPU
   std::int64_t host_kv_bytes = 0;      // host memory for KV that the strategy offloads
   std::int64_t swap_bytes = 0;         // host swap space for preemption by swap

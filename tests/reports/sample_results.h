@@ -1,6 +1,10 @@
 // Hand-made results.json documents (reports/RESULTS.md) for the report tests and the browser check.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 namespace kvsim::test {
@@ -23,5 +27,16 @@ enum class ComparisonKind {
 };
 
 nlohmann::json sample_comparison(ComparisonKind kind = ComparisonKind::kNormal);
+
+// String helpers of the report tests: occurrences of `needle` (overlapping), ASCII lower case.
+inline std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+inline std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
 
 }  // namespace kvsim::test

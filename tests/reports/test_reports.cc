@@ -26,17 +26,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using test::SampleKind;
 using test::sample_results;
+using test::count;
+using test::lower;
 
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-  return n;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The text of the embedded results element.
 std::string embedded_results(const std::string& html) {

@@ -57,11 +57,13 @@ struct Outcome {
   }
 };
 
-inline Outcome run_scenario(const nlohmann::json& doc) {
+// Runs `doc`, keeping every request record; `extra` observers see the run too.
+inline Outcome run_scenario(const nlohmann::json& doc, std::vector<ISimObserver*> extra = {}) {
   PreparedRun run = prepare_run(doc, std::filesystem::temp_directory_path());
   Captured cap;
   Outcome o;
-  o.results = run_prepared(run, {&cap}, &o.summary);
+  extra.push_back(&cap);
+  o.results = run_prepared(run, extra, &o.summary);
   o.records = std::move(cap.records);
   return o;
 }

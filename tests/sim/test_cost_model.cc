@@ -33,6 +33,16 @@ RooflineParams ideal() {
   return p;
 }
 
+// Prices one iteration of `work` (every sequence samples a token unless `sampled` says otherwise).
+IterationCost price(const IterationCostModel& m, const std::vector<SeqWork>& work, int sampled = -1) {
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = sampled < 0 ? static_cast<int>(work.size()) : sampled;
+  IterationCost c;
+  m.price(s, c);
+  return c;
+}
+
 TEST(Roofline, PricesComputeAndMemoryBoundOpsWithEfficiencies) {
   RooflineParams p = ideal();
   p.gemm_efficiency = 0.5;
@@ -68,12 +78,7 @@ TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
   // Llama-3.1-8B: L=32, h=4096, Hq=32, Hkv=8, d=128, I=14336, vocab=128256, bf16.
   IterationCostModel m(llama8b, base_layout(llama8b, 1, 16), 1, kernels, 0.0);
   // A decode step of a request whose 999 tokens are cached: it attends to 1000 tokens.
-  const std::vector<SeqWork> work = {{999, 999, 1}};
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>{{999, 999, 1}}, 1);
   // gemm.qkv: N = (32 + 2*8)*128 = 6144; bytes/layer = 4096*6144*2 + 1*(4096+6144)*2 = 50,352,128.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].bytes, 32.0 * 50352128);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].seconds, 32.0 * 50352128 / 1e12);
@@ -97,12 +102,7 @@ TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
 
 TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {
   IterationCostModel m(llama8b, base_layout(llama8b, 1, 16), 1, kernels, 0.5e-3);
-  const std::vector<SeqWork> chunks = {{2048, 0, 2048}};
-  IterationShape s;
-  s.work = chunks;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>{{2048, 0, 2048}}, 1);
   // gemm.qkv FLOPs = 2*2048*4096*6144*32 = 3.298534883328e12 -> 3.2985 ms at 1 PFLOP/s (bytes: 3.27 ms... check)
   const double qkv_flops = 2.0 * 2048 * 4096 * 6144 * 32;
   const double qkv_bytes = 32.0 * (4096.0 * 6144 * 2 + 2048.0 * (4096 + 6144) * 2);
@@ -118,20 +118,13 @@ TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {
   EXPECT_EQ(c.ops[size_t(OpId::kAttentionPrefill)].bound, Bound::kMemory);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kIterationOverhead)].seconds, 0.5e-3);
   // A second chunk of 1024 tokens over 2048 cached: pairs = 1024*2048 + 1024*1025/2 = 2,621,952.
-  const std::vector<SeqWork> chunk2 = {{3072, 2048, 1024}};
-  s.work = chunk2;
-  m.price(s, c);
-  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621952.0);
+  const IterationCost c2 = price(m, std::vector<SeqWork>{{3072, 2048, 1024}}, 1);
+  EXPECT_DOUBLE_EQ(c2.ops[size_t(OpId::kAttentionPrefill)].flops, 32.0 * 4 * 32 * 128 * 2621952.0);
 }
 
 TEST_F(IterationCostTest, TensorParallelShardsWeightsAndAddsAllReduce) {
   IterationCostModel m(llama8b, base_layout(llama8b, 2, 16), 2, kernels, 0.0);
-  const std::vector<SeqWork> work(4, SeqWork{99, 99, 1});
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 4;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>(4, SeqWork{99, 99, 1}));
   // Per GPU: Hq 16, Hkv 4 -> qkv N = (16+8)*128 = 3072.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmQkv)].flops, 2.0 * 4 * 4096 * 3072 * 32);
   // All-reduce: 2 per layer of 4 tokens * 4096 * 2 B = 32,768 B; ring moves 2*(2-1)/2 of it at 100 GB/s.
@@ -144,21 +137,12 @@ TEST_F(IterationCostTest, TensorParallelShardsWeightsAndAddsAllReduce) {
 TEST_F(IterationCostTest, SlidingWindowLayersReadAtMostTheWindow) {
   const LlmSpec& mistral = Catalog::builtin().model("mistral-7b", "test");
   IterationCostModel m(mistral, base_layout(mistral, 1, 16), 1, kernels, 0.0);
-  const std::vector<SeqWork> work = {{32767, 32767, 1}};
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>{{32767, 32767, 1}}, 1);
   // 32 layers, window 4096: KV bytes read = 4096 * 2*8*128*2 + q/o 2*32*128*2 per layer.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 32.0 * (4096.0 * 4096 + 16384.0));
   // Prefill of 8192 tokens: pairs = sum_{p=1}^{8192} min(p, 4096) = 4096*4097/2 + 4096*4096.
-  const std::vector<SeqWork> chunks = {{8192, 0, 8192}};
-  IterationShape p;
-  p.work = chunks;
-  p.sampled_sequences = 1;
-  m.price(p, c);
-  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionPrefill)].flops,
+  const IterationCost p = price(m, std::vector<SeqWork>{{8192, 0, 8192}});
+  EXPECT_DOUBLE_EQ(p.ops[size_t(OpId::kAttentionPrefill)].flops,
                    32.0 * 4 * 32 * 128 * (4096.0 * 4097 / 2 + 4096.0 * 4096));
 }
 
@@ -180,11 +164,6 @@ TEST(IterationCostMla, DeepSeekV3ReadsTheLatentCache) {
   EXPECT_DOUBLE_EQ(m.layout().groups[0].device_bytes_per_token(), 576.0 * 2);
 }
 
-}  // namespace
-}  // namespace kvsim
-
-namespace kvsim {
-namespace {
 
 TEST(IterationCostMoe, MixtralDecodeReadsOnlyTheExpertsItRoutesTo) {
   // Mixtral-8x7B: h = 4096, 8 experts of width 14336, top-2; one token touches E(1 - (1 - k/E)^T) = 2 experts.
@@ -192,12 +171,7 @@ TEST(IterationCostMoe, MixtralDecodeReadsOnlyTheExpertsItRoutesTo) {
   const GpuSpec gpu = round_gpu();
   const RooflineCostModel kernels(ideal(), gpu);
   IterationCostModel m(mx, base_layout(mx, 1, 16), 1, kernels, 0.0);
-  const std::vector<SeqWork> work = {{99, 99, 1}};
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>{{99, 99, 1}}, 1);
   const double per_expert_weights = 3.0 * 4096 * 14336 * 2;  // gate, up, down in bf16
   const double activations = 1.0 * 2 * (2.0 * 4096 + 3.0 * 14336) * 2;
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kGemmMoeExperts)].bytes, 32.0 * (2 * per_expert_weights + activations));
@@ -213,12 +187,7 @@ TEST(IterationCostMla, DecodeAttentionOverTheLatent) {
   const GpuSpec gpu = round_gpu();
   const RooflineCostModel kernels(ideal(), gpu);
   IterationCostModel m(ds, base_layout(ds, 8, 16), 8, kernels, 0.0);
-  const std::vector<SeqWork> work = {{999, 999, 1}};
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, std::vector<SeqWork>{{999, 999, 1}}, 1);
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].flops, 61.0 * 1000 * (2.0 * 16 * 576 + 2.0 * 16 * 512));
   // q/o per token: 16 heads x (512 + 64 + 512) x 2 B.
   EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].bytes, 61.0 * (1000 * 1152.0 + 16 * 1088 * 2.0));

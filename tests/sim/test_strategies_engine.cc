@@ -23,14 +23,7 @@ struct IterationLog final : ISimObserver {
   }
 };
 
-Outcome run_with(nlohmann::json doc, IterationLog& log) {
-  PreparedRun run = prepare_run(doc, std::filesystem::temp_directory_path());
-  testing::Captured cap;
-  Outcome o;
-  o.results = run_prepared(run, {&cap, &log}, &o.summary);
-  o.records = std::move(cap.records);
-  return o;
-}
+Outcome run_with(const nlohmann::json& doc, IterationLog& log) { return run_scenario(doc, {&log}); }
 
 std::vector<Req> burst(int n, long long prompt, long long output) {
   std::vector<Req> reqs;
@@ -104,19 +97,13 @@ TEST(StrategiesInEngine, PrefillFirstNeverMixesAndBudgetHoldsEveryIteration) {
   doc["engine"]["scheduler"] = "prefill-first";
   doc["engine"]["max_num_batched_tokens"] = 2048;
   Check pf;
-  {
-    PreparedRun run = prepare_run(doc, ".");
-    run_prepared(run, {&pf});
-  }
+  run_scenario(doc, {&pf});
   EXPECT_FALSE(pf.mixed);
   EXPECT_LE(pf.max_tokens, 2048);
   doc["engine"]["scheduler"] = "vllm-v1";
   doc["engine"]["max_num_batched_tokens"] = 512;
   Check v1;
-  {
-    PreparedRun run = prepare_run(doc, ".");
-    run_prepared(run, {&v1});
-  }
+  run_scenario(doc, {&v1});
   EXPECT_TRUE(v1.mixed);  // chunked prefill shares iterations with decodes
   EXPECT_LE(v1.max_tokens, 512);
 }

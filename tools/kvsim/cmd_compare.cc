@@ -92,9 +92,8 @@ void compare_document(nlohmann::json doc, const std::filesystem::path& base_dir,
 }
 
 void add_options(CLI::App* cmd, CompareArgs& a, const std::string& default_out) {
-  cmd->add_option("--out", a.out, "output directory (replaced atomically)")->default_str(default_out);
-  cmd->add_option("--set", a.sets, "override a key of the base scenario (before the variants are merged); repeatable");
-  cmd->add_flag("--quiet,-q", a.quiet, "print nothing on success");
+  add_output_options(cmd, a.out, a.sets, a.quiet, default_out,
+                     "override a key of the base scenario (before the variants are merged); repeatable");
 }
 
 }  // namespace

@@ -82,15 +82,14 @@ void run_document(nlohmann::json doc, const std::filesystem::path& base_dir, con
   if (!args.quiet) print_summary(results, out_dir);
 }
 
-void add_common(CLI::App* cmd, RunArgs& args, const std::string& default_out) {
-  cmd->add_option("--out", args.out, "output directory (replaced atomically)")->default_str(default_out);
-  cmd->add_option("--set", args.sets,
-                  "override a scenario key: --set engine.max_num_seqs=128 (value parsed as JSON, else a string); "
-                  "repeatable");
-  cmd->add_flag("--quiet,-q", args.quiet, "print nothing on success");
-}
-
 }  // namespace
+
+void add_output_options(CLI::App* cmd, std::string& out, std::vector<std::string>& sets, bool& quiet,
+                        const std::string& default_out, const std::string& set_help) {
+  cmd->add_option("--out", out, "output directory (replaced atomically)")->default_str(default_out);
+  cmd->add_option("--set", sets, set_help);
+  cmd->add_flag("--quiet,-q", quiet, "print nothing on success");
+}
 
 void add_run_commands(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
@@ -100,7 +99,9 @@ void add_run_commands(CLI::App& app) {
       "Relative paths inside the scenario are resolved against the scenario file's folder; paths given with --set\n"
       "against the current folder. Approximations made by the model are listed in results.json and the report.");
   run->add_option("scenario", args->scenario, "scenario JSON file")->required()->check(CLI::ExistingFile);
-  add_common(run, *args, "kvsim-out/<scenario file name without .json>");
+  add_output_options(run, args->out, args->sets, args->quiet, "kvsim-out/<scenario file name without .json>",
+                     "override a scenario key: --set engine.max_num_seqs=128 (value parsed as JSON, else a string); "
+                     "repeatable");
   run->add_flag("--sort", args->sort, "sort a trace whose timestamps are not monotonic (reads it whole)");
   run->add_option("--variant", args->variant, "run one variant of a comparison scenario");
   run->callback([args] {

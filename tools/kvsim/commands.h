@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,11 @@ void add_kv_size_command(CLI::App& app); // kv-size
 void add_compare_command(CLI::App& app); // compare
 void add_cost_command(CLI::App& app);    // cost
 void add_calibrate_command(CLI::App& app);  // calibrate
+
+// The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
+// `set_help` says what it overrides) and --quiet.
+void add_output_options(CLI::App* cmd, std::string& out, std::vector<std::string>& sets, bool& quiet,
+                        const std::string& default_out, const std::string& set_help);
 
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,
