@@ -12,6 +12,13 @@ namespace kvsim::kernels {
 template <KvFormat FMT>
 cudaError_t decode_attention_for_format(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                                         cudaStream_t stream);
+template <KvFormat FMT>
+int decode_ctas_per_sm_for_format(const DecodeAttentionParams& p);
+
+int decode_attention_ctas_per_sm(const DecodeAttentionParams& p) {
+  KVSIM_DISPATCH_KV_FORMAT(p.kv.format, FMT, { return decode_ctas_per_sm_for_format<FMT>(p); })
+  return 0;
+}
 
 cudaError_t decode_attention(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                              std::size_t workspace_bytes, cudaStream_t stream) {

@@ -1,16 +1,31 @@
-// Paged decode attention: templated kernels and their host launcher. Included by one decode_attention_<format>.cu
-// per KV format, each of which explicitly instantiates decode_attention_for_format<FMT> (2 dtypes x 2 head dims x
-// 4 group sizes); decode_attention.cu dispatches on the format at run time.
+// Paged decode attention on the tensor cores: templated kernels and their host launcher. Included by one
+// decode_attention_<format>.cu per KV format, each of which explicitly instantiates decode_attention_for_format<FMT>
+// (2 activation dtypes x 2 head dims); decode_attention.cu dispatches on the format at run time.
 //
-// Work decomposition (bandwidth first): one CTA of 128 threads per (sequence, kv head, query-head chunk, split).
-// The CTA reads each K/V row of its kv head once for all GROUP query heads that share it (GQA/MQA). A token row of
-// HEAD_DIM channels is read by BDX = HEAD_DIM/8 threads, 8 channels each (16-byte loads for 16-bit KV); BDZ rows
-// are read side by side and every thread keeps UNROLL tokens' K and V loads in flight before using them. Each row
-// keeps its own online-softmax state; rows are merged through shared memory at the end, splits by
+// Work decomposition: one CTA of 4 warps per (sequence, kv head, query-head chunk of up to 8, split). Each warp takes
+// tiles of 16 consecutive range entries (tokens) and computes, with mma.sync m16n8k16 and f32 accumulators,
+//   S^T[16 tokens x 8 heads] = K[16 tokens x D] . Q^T[D x 8 heads]           (D/16 MMAs, K is the A operand)
+//   O^T[D x 8 heads]        += V^T[D x 16 tokens] . P^T[16 tokens x 8 heads]  (D/16 MMAs, V^T is the A operand)
+// so each K/V byte is read once for the whole GQA group and no register or instruction is spent on padding rows.
+// Fragments come straight from global memory, with no shared-memory staging, thanks to two permutations that leave
+// the result unchanged:
+//   - the reduction dimension of Q.K can be permuted freely (Q and K the same way): thread (g, t) of a warp
+//     (g = lane / 4, t = lane % 4) owns the contiguous dims [D/4 t, D/4 t + D/4) of its tokens g and g + 8 and of
+//     query head g, so that each K row is read with the widest loads the format allows;
+//   - the rows of O^T can be permuted freely too: thread g owns the contiguous dims [D/8 g, D/8 g + D/8) of the V
+//     rows of tokens 2t, 2t+1, 2t+8, 2t+9, and dim-tile j's rows g and g + 8 are its dims j and D/16 + j.
+// The probabilities P leave the S^T accumulators in the layout of an m8n8 block transposed from the one the PV
+// product needs: one movmatrix.trans per 8 tokens fixes that in registers.
+// Quantized KV is dequantized in registers to fp16 pairs (exact for fp8, int8 and the KIVI codes; the KIVI
+// scale/zero fma rounds once to fp16), so those formats run the MMAs in fp16 with q converted from the activation
+// dtype (|q| must stay below 65504, fp16's largest value). Scores are scaled in f32 after the QK product (softmax
+// scale, log2 e, and the fp8/int8 key scale), so q is used as stored.
+// Each warp keeps its own online-softmax state; the 4 warps are merged through shared memory at the end, splits by
 // MergeSplitsKernel (flash-decoding) when the plan splits long ranges to fill the GPU.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda_check.h"
 #include "kernels/dispatch.h"
@@ -21,282 +36,439 @@
 namespace kvsim::kernels {
 
 inline constexpr std::uint32_t kDecodeThreads = 128;
+inline constexpr int kDecodeWarps = kDecodeThreads / 32;
+inline constexpr int kDecodeTileTokens = 16;  // tokens per warp per step (the M of the QK product)
 
 namespace detail {
 
-/// One thread's 8-channel slice of a token's K and V row as loaded (raw bits), with the KIVI metadata it needs.
-struct KvSlice {
-  uint4 k{0, 0, 0, 0};
-  uint4 v{0, 0, 0, 0};
-  uint4 k_meta0{0, 0, 0, 0}, k_meta1{0, 0, 0, 0};  // KIVI: (scale, zero) fp16 pairs of the 8 key channels
-  std::uint32_t v_meta = 0;                        // KIVI: (scale, zero) of the value group
-  bool residual = false;                           // KIVI: the token is in the full-precision residual ring
-};
+/// D += A.B for one m16n8k16 tile, f32 accumulators; C is the operand type (__nv_bfloat16 or __half).
+/// Fragments as in the PTX ISA: a0 (row g, cols 2t..2t+1), a1 (row g+8), a2 (row g, cols 2t+8..), a3 (row g+8,
+/// cols 2t+8..); b0 (rows 2t..2t+1, col g), b1 (rows 2t+8..); d0..d1 (row g, cols 2t..2t+1), d2..d3 (row g+8).
+template <typename C>
+__device__ __forceinline__ void mma_16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
+                                          std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
+  if constexpr (std::is_same_v<C, __nv_bfloat16>) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  } else {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+  }
+}
 
-/// Issues the loads of token `pos` (valid, < seq_len) for channels [8 tx, 8 tx + 8).
-template <std::uint32_t HEAD_DIM, typename T, KvFormat FMT>
-__device__ __forceinline__ KvSlice load_slice(const PagedKvCache& kv, const std::int32_t* block_row, int b, int kvh,
-                                              int pos, int quantized_len, int page_shift, std::uint32_t tx,
-                                              int v_group_index) {
-  KvSlice s;
-  if constexpr (is_group_quantized(FMT)) {
-    if (pos >= quantized_len) {
-      const std::int64_t r = kivi_residual_row(kv, b, kvh, pos) * HEAD_DIM + tx * 8;
-      s.k = ldg16(static_cast<const T*>(kv.residual_k) + r);
-      s.v = ldg16(static_cast<const T*>(kv.residual_v) + r);
-      s.residual = true;
-      return s;
+/// Transposes an 8x8 matrix of 16-bit elements held one row pair per thread (row lane / 4, cols 2 (lane % 4) ..).
+__device__ __forceinline__ std::uint32_t movmatrix_trans(std::uint32_t x) {
+  std::uint32_t y;
+  asm("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(y) : "r"(x));
+  return y;
+}
+
+/// Two floats -> one packed pair of C (lo in the low 16 bits).
+template <typename C>
+__device__ __forceinline__ std::uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same_v<C, __nv_bfloat16>) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const std::uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const std::uint32_t*>(&h);
+  }
+}
+__device__ __forceinline__ __half2 as_half2(std::uint32_t u) { return *reinterpret_cast<const __half2*>(&u); }
+__device__ __forceinline__ std::uint32_t as_u32(__half2 h) { return *reinterpret_cast<const std::uint32_t*>(&h); }
+
+/// A pair of T (activation dtype) -> a pair of C.
+template <typename T, typename C>
+__device__ __forceinline__ std::uint32_t convert_pair(std::uint32_t w) {
+  if constexpr (std::is_same_v<T, C>) {
+    return w;
+  } else {
+    return pack2<C>(Act<T>::lo(w), Act<T>::hi(w));
+  }
+}
+
+/// Loads NBYTES contiguous bytes (2, 4, 8 or a multiple of 16, aligned to min(NBYTES, 16)) into 32-bit words.
+template <int NBYTES>
+__device__ __forceinline__ void ldg_bytes(const void* ptr, std::uint32_t* w) {
+  const auto* p = static_cast<const std::uint8_t*>(ptr);
+  if constexpr (NBYTES >= 16) {
+    static_assert(NBYTES % 16 == 0);
+#pragma unroll
+    for (int i = 0; i < NBYTES / 16; ++i) {
+      const uint4 v = ldg16(p + 16 * i);
+      w[4 * i] = v.x, w[4 * i + 1] = v.y, w[4 * i + 2] = v.z, w[4 * i + 3] = v.w;
     }
+  } else if constexpr (NBYTES == 8) {
+    const uint2 v = ldg8(p);
+    w[0] = v.x, w[1] = v.y;
+  } else if constexpr (NBYTES == 4) {
+    w[0] = ldg4(p);
+  } else {
+    static_assert(NBYTES == 2);
+    w[0] = ldg2(p);
+  }
+}
+
+/// Stored pair i (elements 2i, 2i+1 of a thread's slice) of an 8-bit or narrower format -> an fp16 pair: the value
+/// for fp8 (E4M3, exact), the code for int8 (exact) and for KIVI (the unsigned code, exact; scale/zero come after).
+template <KvFormat FMT, int I>
+__device__ __forceinline__ std::uint32_t decode_pair(const std::uint32_t* raw) {
+  constexpr std::uint32_t k1024 = 0x64006400u;  // fp16 1024 in both halves: codes sit in its mantissa
+  if constexpr (FMT == KvFormat::kFP8E4M3) {
+    const auto two = static_cast<__nv_fp8x2_storage_t>((raw[I / 2] >> (16 * (I % 2))) & 0xFFFFu);
+    const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(two, __NV_E4M3);
+    return std::uint32_t{h.x} | (std::uint32_t{h.y} << 16);
+  } else if constexpr (FMT == KvFormat::kINT8) {
+    // Bytes b ^ 0x80 = b + 128 under 1024's exponent: 1152 + b, then subtract 1152 (0x6480), exactly.
+    const std::uint32_t x = __byte_perm(raw[I / 2] ^ 0x80808080u, 0x64646464u, I % 2 ? 0x4342u : 0x4140u);
+    return as_u32(__hsub2(as_half2(x), as_half2(0x64806480u)));
+  } else if constexpr (FMT == KvFormat::kINT4) {
+    // Byte I % 4 of word I / 4 holds channels 2i (low nibble) and 2i+1 (high nibble).
+    constexpr std::uint32_t b = I % 4, sel = b | (b << 4) | ((4 + b) << 8) | ((4 + b) << 12);
+    const std::uint32_t w = raw[I / 4];
+    const std::uint32_t x = (__byte_perm(w, w >> 4, sel) & 0x000F000Fu) | k1024;
+    return as_u32(__hsub2(as_half2(x), as_half2(k1024)));
+  } else {
+    static_assert(FMT == KvFormat::kINT2);
+    // Byte (I % 8) / 2 of word I / 8 holds 4 channels; pair I is at bits 4 (I % 2) and 4 (I % 2) + 2.
+    constexpr std::uint32_t b = (I % 8) / 2, s = (I % 2) * 4, sel = b | (b << 4) | ((4 + b) << 8) | ((4 + b) << 12);
+    const std::uint32_t w = raw[I / 8];
+    const std::uint32_t x = (__byte_perm(w >> s, w >> (s + 2), sel) & 0x00030003u) | k1024;
+    return as_u32(__hsub2(as_half2(x), as_half2(k1024)));
+  }
+}
+
+template <KvFormat FMT, int N, int... I>
+__device__ __forceinline__ void decode_pairs_impl(const std::uint32_t* raw, std::uint32_t* out,
+                                                  std::integer_sequence<int, I...>) {
+  ((out[I] = decode_pair<FMT, I>(raw)), ...);
+}
+/// Pairs [0, N) of a stored slice -> fp16 pairs (see decode_pair).
+template <KvFormat FMT, int N>
+__device__ __forceinline__ void decode_pairs(const std::uint32_t* raw, std::uint32_t* out) {
+  decode_pairs_impl<FMT, N>(raw, out, std::make_integer_sequence<int, N>{});
+}
+
+/// Where range entry `idx` of a (sequence, kv head) lives: invalid past the split's end or outside [0, seq_len);
+/// KIVI positions at or past quantized_len are in the residual ring (row of residual_k/v), others in a page.
+struct TokenRef {
+  std::int64_t row = 0;
+  int page = -1;
+  bool valid = false;
+  bool residual = false;
+};
+__device__ __forceinline__ TokenRef locate(const DecodeAttentionParams& p, const std::int32_t* block_row, int b,
+                                           int kvh, int seq_len, int end, int idx, int page_shift, int quantized_len,
+                                           bool kivi) {
+  TokenRef r;
+  if (idx >= end) return r;
+  const int pos = range_position(p, b, kvh, seq_len, idx);
+  if (pos < 0 || pos >= seq_len) return r;
+  r.valid = true;
+  if (kivi && pos >= quantized_len) {
+    r.residual = true;
+    r.row = kivi_residual_row(p.kv, b, kvh, pos);
+    return r;
   }
   // Page sizes are usually powers of two: a shift instead of a division (page_shift < 0 otherwise).
-  const int page_idx = page_shift >= 0 ? pos >> page_shift : pos / kv.page_size;
-  const int slot = pos - page_idx * kv.page_size;
-  const int page = block_row[page_idx];
-  const std::int64_t row = kv_row(kv, page, slot, kvh);
-  if constexpr (FMT == KvFormat::kNative) {
-    s.k = ldg16(static_cast<const T*>(kv.k_data) + row * HEAD_DIM + tx * 8);
-    s.v = ldg16(static_cast<const T*>(kv.v_data) + row * HEAD_DIM + tx * 8);
-  } else if constexpr (is_tensor_scaled(FMT)) {
-    const uint2 k = ldg8(static_cast<const std::uint8_t*>(kv.k_data) + row * HEAD_DIM + tx * 8);
-    const uint2 v = ldg8(static_cast<const std::uint8_t*>(kv.v_data) + row * HEAD_DIM + tx * 8);
-    s.k.x = k.x, s.k.y = k.y, s.v.x = v.x, s.v.y = v.y;
-  } else {
-    constexpr int BITS = kv_element_bits(FMT);
-    constexpr int ROW_BYTES = HEAD_DIM * BITS / 8, SLICE_BYTES = BITS;  // 8 channels * BITS / 8
-    const auto* kd = static_cast<const std::uint8_t*>(kv.k_data) + row * ROW_BYTES + tx * SLICE_BYTES;
-    const auto* vd = static_cast<const std::uint8_t*>(kv.v_data) + row * ROW_BYTES + tx * SLICE_BYTES;
-    if constexpr (BITS == 4) {
-      s.k.x = ldg4(kd), s.v.x = ldg4(vd);
+  const int page_idx = page_shift >= 0 ? pos >> page_shift : pos / p.kv.page_size;
+  r.page = block_row[page_idx];
+  r.row = kv_row(p.kv, r.page, pos - page_idx * p.kv.page_size, kvh);
+  return r;
+}
+
+/// One thread's slice of a K or V row: DIMS contiguous channels starting at `dim0`, as stored: in T pairs (`pairs`)
+/// for native KV, else in `raw`, which the kernel decodes into `pairs`. KIVI residual tokens are read at decode time
+/// (load_residual), so that only the narrow raw words are live while the tile's loads are in flight. Invalid tokens
+/// read nothing and stay zero.
+template <std::uint32_t HEAD_DIM, int DIMS, typename T, KvFormat FMT>
+struct Slice {
+  static constexpr int kBits = kv_element_bits(FMT);
+  static constexpr int kRawBytes = DIMS * kBits / 8;
+  static constexpr int kRawWords = kRawBytes >= 4 ? kRawBytes / 4 : 1;
+  static constexpr int kPairs = DIMS / 2;
+  std::uint32_t raw[FMT == KvFormat::kNative ? 1 : kRawWords];
+  std::uint32_t pairs[kPairs];
+
+  __device__ __forceinline__ void load(const void* data, const TokenRef& r, int dim0) {
+    if constexpr (FMT == KvFormat::kNative) {
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) pairs[i] = 0;
+      if (r.valid) ldg_bytes<DIMS * 2>(static_cast<const T*>(data) + r.row * HEAD_DIM + dim0, pairs);
     } else {
-      s.k.x = ldg2(kd), s.v.x = ldg2(vd);
-    }
-    const auto* km = static_cast<const std::uint32_t*>(kv.k_meta) +
-                     (static_cast<std::int64_t>(page) * kv.num_kv_heads + kvh) * HEAD_DIM + tx * 8;
-    s.k_meta0 = ldg16(km);
-    s.k_meta1 = ldg16(km + 4);
-    s.v_meta = ldg4(static_cast<const std::uint32_t*>(kv.v_meta) + row * (HEAD_DIM / kv.v_group_size) + v_group_index);
-  }
-  return s;
-}
-
-/// K slice -> floats. fp8/int8 leave out the tensor scale (folded into q), KIVI applies its group scale/zero.
-template <typename T, KvFormat FMT>
-__device__ __forceinline__ void dequant_k(const KvSlice& s, float (&k)[8]) {
-  if constexpr (FMT == KvFormat::kNative) {
-    unpack8<T>(s.k, k);
-  } else if constexpr (FMT == KvFormat::kFP8E4M3) {
-    fp8x8_to_float(s.k.x, s.k.y, k);
-  } else if constexpr (FMT == KvFormat::kINT8) {
-    int8x8_to_float(s.k.x, s.k.y, k);
-  } else {
-    if (s.residual) {
-      unpack8<T>(s.k, k);
-      return;
-    }
-    codes8_to_float<kv_element_bits(FMT)>(s.k.x, k);
-    const std::uint32_t meta[8] = {s.k_meta0.x, s.k_meta0.y, s.k_meta0.z, s.k_meta0.w,
-                                   s.k_meta1.x, s.k_meta1.y, s.k_meta1.z, s.k_meta1.w};
 #pragma unroll
-    for (int c = 0; c < 8; ++c) k[c] = fmaf(k[c], half_lo(meta[c]), half_hi(meta[c]));
-  }
-}
-
-/// V slice -> floats. fp8/int8 leave out the tensor scale (applied to the output).
-template <typename T, KvFormat FMT>
-__device__ __forceinline__ void dequant_v(const KvSlice& s, float (&v)[8]) {
-  if constexpr (FMT == KvFormat::kNative) {
-    unpack8<T>(s.v, v);
-  } else if constexpr (FMT == KvFormat::kFP8E4M3) {
-    fp8x8_to_float(s.v.x, s.v.y, v);
-  } else if constexpr (FMT == KvFormat::kINT8) {
-    int8x8_to_float(s.v.x, s.v.y, v);
-  } else {
-    if (s.residual) {
-      unpack8<T>(s.v, v);
-      return;
+      for (int i = 0; i < kRawWords; ++i) raw[i] = 0;
+      if (r.valid && !r.residual) {
+        ldg_bytes<kRawBytes>(static_cast<const std::uint8_t*>(data) + (r.row * HEAD_DIM + dim0) * kBits / 8, raw);
+      }
     }
-    codes8_to_float<kv_element_bits(FMT)>(s.v.x, v);
-    const float scale = half_lo(s.v_meta), zero = half_hi(s.v_meta);
-#pragma unroll
-    for (int c = 0; c < 8; ++c) v[c] = fmaf(v[c], scale, zero);
   }
-}
+  /// KIVI residual token: its T row slice -> fp16 pairs.
+  __device__ __forceinline__ void load_residual(const void* residual, const TokenRef& r, int dim0) {
+    ldg_bytes<DIMS * 2>(static_cast<const T*>(residual) + r.row * HEAD_DIM + dim0, pairs);
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) pairs[i] = convert_pair<T, __half>(pairs[i]);
+  }
+};
 
 }  // namespace detail
 
 /*!
- * \brief Decode attention of one (sequence, kv head, query-head chunk, split).
+ * \brief Decode attention of one (sequence, kv head, query-head chunk, split) on the tensor cores.
  * \tparam HEAD_DIM 64 or 128
- * \tparam GROUP query heads served (slots; the last chunk of a group may use fewer)
  * \tparam T activation dtype (__nv_bfloat16 or __half)
  * \tparam FMT KV storage format
  * \param p the step (shapes in params.h); grid = (batch * num_kv_heads * q_chunks, num_splits), 128 threads
- * \param q_chunks query-head chunks per kv head
- * \param tokens_per_split range entries per split
+ * \param q_chunks query-head chunks per kv head (chunk c serves heads [8c, 8c + 8) of the group)
+ * \param tokens_per_split range entries per split (a multiple of kSplitGranularity)
  * \param part_o [num_splits, batch, num_q_heads, HEAD_DIM] normalized partial outputs, or null when not split
  * \param part_lse [num_splits, batch, num_q_heads] partial log2-sum-exp2 of log2-scaled scores
  */
-template <std::uint32_t HEAD_DIM, std::uint32_t GROUP, typename T, KvFormat FMT>
-__global__ void __launch_bounds__(kDecodeThreads)
+/// CTAs per SM the register allocation must allow (65536 registers / 128 threads: 4 CTAs at <= 128 registers, 3 at
+/// <= 168). Native, fp8 and int8 fit 4 without spilling (native bf16 at 4 CTAs: 94 % of the copy bandwidth on H100,
+/// 3 CTAs: 84 %); KIVI decoding would otherwise take ~200 registers (2 CTAs).
+template <KvFormat FMT>
+inline constexpr int kDecodeMinCtasPerSm = is_group_quantized(FMT) ? 3 : 4;
+
+template <std::uint32_t HEAD_DIM, typename T, KvFormat FMT>
+__global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
     PagedDecodeAttentionKernel(const __grid_constant__ DecodeAttentionParams p, const int q_chunks,
                                const int tokens_per_split, float* __restrict__ part_o, float* __restrict__ part_lse) {
-  constexpr std::uint32_t VEC = 8;                      // channels per thread
-  constexpr std::uint32_t BDX = HEAD_DIM / VEC;         // threads per token row
-  constexpr std::uint32_t BDZ = kDecodeThreads / BDX;   // token rows side by side
-  constexpr std::uint32_t UNROLL = GROUP >= 8 ? 2 : 4;  // tokens per row with loads in flight
-  static_assert(BDX <= 32 && 32 % BDX == 0, "a token row must sit inside one warp");
-  static_assert(BDZ * UNROLL <= kSplitGranularity, "splits must be a multiple of the token step");
   using namespace detail;
+  using C = std::conditional_t<FMT == KvFormat::kNative, T, __half>;  // MMA operand type
+  constexpr int KD = HEAD_DIM / 4;                                    // key dims per thread (QK reduction slots)
+  constexpr int KP = KD / 2;                                          // ... as pairs: pair 2j, 2j+1 feed k-step j
+  constexpr int VD = HEAD_DIM / 8;                                    // value dims per thread (O^T rows)
+  constexpr int NT = HEAD_DIM / 16;                                   // k-steps of QK = dim tiles of PV
+  constexpr bool kKivi = is_group_quantized(FMT);
+  constexpr int kHeads = kMaxGroupPerCta;  // the N of both products
+  static_assert(kHeads == 8, "the MMA's N is 8 query heads");
+  static_assert(kDecodeWarps * kDecodeTileTokens <= kSplitGranularity && kSplitGranularity % 64 == 0,
+                "splits must be a multiple of the CTA's token step");
+  using KSlice = Slice<HEAD_DIM, KD, T, FMT>;
+  using VSlice = Slice<HEAD_DIM, VD, T, FMT>;
 
-  const std::uint32_t tx = threadIdx.x % BDX, tz = threadIdx.x / BDX;
+  const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+  const int g = lane / 4, t = lane % 4;
   const int num_kv_heads = p.kv.num_kv_heads;
-  const int chunk = blockIdx.x % q_chunks;
-  const int kvh = (blockIdx.x / q_chunks) % num_kv_heads;
-  const int b = blockIdx.x / (q_chunks * num_kv_heads);
-  const int split = blockIdx.y;
+  const int chunk = static_cast<int>(blockIdx.x) % q_chunks;
+  const int kvh = (static_cast<int>(blockIdx.x) / q_chunks) % num_kv_heads;
+  const int b = static_cast<int>(blockIdx.x) / (q_chunks * num_kv_heads);
+  const int split = static_cast<int>(blockIdx.y);
   const int group = p.num_q_heads / num_kv_heads;
-  const int qh0 = kvh * group + chunk * static_cast<int>(GROUP);
-  const int heads = min(static_cast<int>(GROUP), group - chunk * static_cast<int>(GROUP));
+  const int qh0 = kvh * group + chunk * kHeads;
+  const int heads = min(kHeads, group - chunk * kHeads);
   const int seq_len = p.seq_lens[b];
   const int n = range_length(p, b, kvh, seq_len);
   const int i0 = split * tokens_per_split;
   const int i1 = min(n, i0 + tokens_per_split);
 
-  // q, pre-scaled so that scores come out in log2 units (exp2 below); fp8/int8 fold the key scale in too.
-  float q_scale = p.sm_scale * kLog2e;
-  if constexpr (is_tensor_scaled(FMT)) q_scale *= p.kv.k_scale;
-  float q[GROUP][VEC];
+  // Q^T as the B operand of the QK product: query head g (zero past the chunk's heads), dims [KD t, KD t + KD).
+  std::uint32_t qf[KP];
 #pragma unroll
-  for (std::uint32_t g = 0; g < GROUP; ++g) {
-    if (static_cast<int>(g) < heads) {
-      const std::int64_t off = (static_cast<std::int64_t>(b) * p.num_q_heads + qh0 + g) * HEAD_DIM + tx * VEC;
-      unpack8<T>(ldg16(static_cast<const T*>(p.q) + off), q[g]);
+  for (int i = 0; i < KP; ++i) qf[i] = 0;
+  if (g < heads) {
+    ldg_bytes<KD * 2>(
+        static_cast<const T*>(p.q) + (static_cast<std::int64_t>(b) * p.num_q_heads + qh0 + g) * HEAD_DIM + KD * t, qf);
 #pragma unroll
-      for (std::uint32_t c = 0; c < VEC; ++c) q[g][c] *= q_scale;
-    } else {
-#pragma unroll
-      for (std::uint32_t c = 0; c < VEC; ++c) q[g][c] = 0.0f;
-    }
+    for (int i = 0; i < KP; ++i) qf[i] = convert_pair<T, C>(qf[i]);
   }
+  // Scores come out in log2 units (exp2 below); fp8/int8 fold the key scale in too.
+  float score_scale = p.sm_scale * kLog2e;
+  if constexpr (is_tensor_scaled(FMT)) score_scale *= p.kv.k_scale;
 
-  float m[GROUP], d[GROUP], acc[GROUP][VEC];
+  // O^T accumulators: dim tile j holds rows (dims) VD g + j and VD g + NT + j, cols (heads) 2t and 2t + 1.
+  float o[NT][4];
 #pragma unroll
-  for (std::uint32_t g = 0; g < GROUP; ++g) {
-    m[g] = -INFINITY;
-    d[g] = 0.0f;
-#pragma unroll
-    for (std::uint32_t c = 0; c < VEC; ++c) acc[g][c] = 0.0f;
-  }
+  for (int j = 0; j < NT; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, d[2] = {0.0f, 0.0f};  // heads 2t, 2t + 1; d is this thread's part
 
-  const int quantized_len =
-      is_group_quantized(FMT) ? kivi_quantized_len(seq_len, p.kv.residual_tokens, p.kv.page_size) : 0;
+  const int quantized_len = kKivi ? kivi_quantized_len(seq_len, p.kv.residual_tokens, p.kv.page_size) : 0;
   const int page_shift = (p.kv.page_size & (p.kv.page_size - 1)) == 0 ? __ffs(p.kv.page_size) - 1 : -1;
-  const int v_group_index = is_group_quantized(FMT) ? static_cast<int>(tx * VEC) / p.kv.v_group_size : 0;
   const std::int32_t* block_row = p.kv.block_table + static_cast<std::int64_t>(b) * p.kv.max_pages_per_seq;
+  // KIVI key (scale, zero) words of this thread's dims, for the page they were loaded for.
+  [[maybe_unused]] int meta_page = -1;
+  [[maybe_unused]] std::uint32_t k_meta[kKivi ? KD : 1];
+#pragma unroll
+  for (int i = 0; i < (kKivi ? KD : 1); ++i) k_meta[i] = 0;  // invalid tokens decode to finite values
+  [[maybe_unused]] const auto load_k_meta = [&](int page) {
+    ldg_bytes<KD * 4>(static_cast<const std::uint32_t*>(p.kv.k_meta) +
+                          (static_cast<std::int64_t>(page) * num_kv_heads + kvh) * HEAD_DIM + KD * t,
+                      k_meta);
+    meta_page = page;
+  };
+  // KIVI value (scale, zero) words: one per token row and value group; the groups of this thread's 8-channel chunks.
+  constexpr int kVGroups = kKivi ? VD / 8 : 1;
+  [[maybe_unused]] const int v_meta_stride = kKivi ? HEAD_DIM / p.kv.v_group_size : 0;
+  [[maybe_unused]] int v_meta_col[kVGroups];
+#pragma unroll
+  for (int c = 0; c < kVGroups; ++c) v_meta_col[c] = kKivi ? (VD * g + 8 * c) / p.kv.v_group_size : 0;
 
-  // The loop bound is uniform over the CTA so that whole warps shuffle together.
-  for (int base = i0; base < i1; base += BDZ * UNROLL) {
-    KvSlice slice[UNROLL];
-    bool valid[UNROLL];
+  for (int base = i0 + kDecodeTileTokens * warp; base < i1; base += kDecodeWarps * kDecodeTileTokens) {
+    // Issue every load of the tile first: K of tokens g, g + 8; V of tokens 2t, 2t+1, 2t+8, 2t+9.
+    TokenRef kref[2], vref[4];
+    KSlice ks[2];
+    VSlice vs[4];
 #pragma unroll
-    for (std::uint32_t u = 0; u < UNROLL; ++u) {
-      const int idx = base + static_cast<int>(tz + u * BDZ);
-      const int pos = idx < i1 ? range_position(p, b, kvh, seq_len, idx) : -1;
-      valid[u] = pos >= 0 && pos < seq_len;
-      if (valid[u]) {
-        slice[u] =
-            load_slice<HEAD_DIM, T, FMT>(p.kv, block_row, b, kvh, pos, quantized_len, page_shift, tx, v_group_index);
+    for (int r = 0; r < 2; ++r) {
+      kref[r] = locate(p, block_row, b, kvh, seq_len, i1, base + g + 8 * r, page_shift, quantized_len, kKivi);
+      ks[r].load(p.kv.k_data, kref[r], KD * t);
+    }
+    if constexpr (kKivi) {  // the key metadata of token g's page, with the data (token g + 8 is usually on it too)
+      if (kref[0].valid && !kref[0].residual && kref[0].page != meta_page) load_k_meta(kref[0].page);
+    }
+    [[maybe_unused]] std::uint32_t v_meta[4][kVGroups];
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      vref[r] = locate(p, block_row, b, kvh, seq_len, i1, base + 2 * t + (r & 1) + 8 * (r >> 1), page_shift,
+                       quantized_len, kKivi);
+      vs[r].load(p.kv.v_data, vref[r], VD * g);
+      if constexpr (kKivi) {
+#pragma unroll
+        for (int c = 0; c < kVGroups; ++c) {
+          v_meta[r][c] = 0;
+          if (vref[r].valid && !vref[r].residual) {
+            v_meta[r][c] =
+                ldg4(static_cast<const std::uint32_t*>(p.kv.v_meta) + vref[r].row * v_meta_stride + v_meta_col[c]);
+          }
+        }
       }
     }
-    // Scores: partial dot products over this thread's channels, summed across the row's BDX lanes.
-    float s[UNROLL][GROUP];
+
+    // K -> MMA operand pairs.
 #pragma unroll
-    for (std::uint32_t u = 0; u < UNROLL; ++u) {
-      float k[VEC];
-      dequant_k<T, FMT>(slice[u], k);
+    for (int r = 0; r < 2; ++r) {
+      if constexpr (is_tensor_scaled(FMT)) {
+        decode_pairs<FMT, KP>(ks[r].raw, ks[r].pairs);
+      } else if constexpr (kKivi) {
+        if (kref[r].residual) {
+          ks[r].load_residual(p.kv.residual_k, kref[r], KD * t);
+        } else {
+          if (kref[r].valid && kref[r].page != meta_page) load_k_meta(kref[r].page);  // token g + 8 on another page
+          decode_pairs<FMT, KP>(ks[r].raw, ks[r].pairs);
 #pragma unroll
-      for (std::uint32_t g = 0; g < GROUP; ++g) {
-        float dot = 0.0f;
-#pragma unroll
-        for (std::uint32_t c = 0; c < VEC; ++c) dot = fmaf(q[g][c], k[c], dot);
-        s[u][g] = dot;
+          for (int i = 0; i < KP; ++i) {  // per channel: the pair's two scales, then its two zeros
+            const std::uint32_t scale2 = __byte_perm(k_meta[2 * i], k_meta[2 * i + 1], 0x5410u);
+            const std::uint32_t zero2 = __byte_perm(k_meta[2 * i], k_meta[2 * i + 1], 0x7632u);
+            ks[r].pairs[i] = as_u32(__hfma2(as_half2(ks[r].pairs[i]), as_half2(scale2), as_half2(zero2)));
+          }
+        }
       }
     }
+    // S^T = K . Q^T: rows tokens g (s[0..1]) and g + 8 (s[2..3]), cols heads 2t, 2t + 1. Two accumulator chains
+    // (even and odd k-steps) halve the dependent MMA latency.
+    float s[4] = {0.0f, 0.0f, 0.0f, 0.0f}, s_odd[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-    for (std::uint32_t offset = BDX / 2; offset > 0; offset /= 2) {
-#pragma unroll
-      for (std::uint32_t u = 0; u < UNROLL; ++u) {
-#pragma unroll
-        for (std::uint32_t g = 0; g < GROUP; ++g) s[u][g] += __shfl_xor_sync(0xFFFFFFFFu, s[u][g], offset);
-      }
+    for (int j = 0; j < NT; ++j) {
+      mma_16816<C>(j % 2 ? s_odd : s, ks[0].pairs[2 * j], ks[1].pairs[2 * j], ks[0].pairs[2 * j + 1],
+                   ks[1].pairs[2 * j + 1], qf[2 * j], qf[2 * j + 1]);
     }
-    // Online softmax over this row's UNROLL tokens, one rescale per iteration.
-    float prob[UNROLL][GROUP];
 #pragma unroll
-    for (std::uint32_t g = 0; g < GROUP; ++g) {
-      float m_new = m[g];
+    for (int i = 0; i < 4; ++i) s[i] += s_odd[i];
+
+    // Online softmax per head over the tile's 16 tokens (8 row groups: shuffles across g).
+    float prob[4];
 #pragma unroll
-      for (std::uint32_t u = 0; u < UNROLL; ++u) {
-        if (!valid[u]) s[u][g] = -INFINITY;
-        m_new = fmaxf(m_new, s[u][g]);
-      }
+    for (int h = 0; h < 2; ++h) {
+      const float s0 = kref[0].valid ? s[h] * score_scale : -INFINITY;
+      const float s1 = kref[1].valid ? s[2 + h] * score_scale : -INFINITY;
+      float mx = fmaxf(s0, s1);
+#pragma unroll
+      for (int off = 4; off < 32; off *= 2) mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, off));
+      const float m_new = fmaxf(m[h], mx);
       const float ref = m_new == -INFINITY ? 0.0f : m_new;  // nothing seen yet: every weight is exp2(-inf) = 0
-      const float rescale = exp2f(m[g] - ref);
-      m[g] = m_new;
-      d[g] *= rescale;
+      const float rescale = exp2f(m[h] - ref);
+      m[h] = m_new;
+      d[h] *= rescale;
 #pragma unroll
-      for (std::uint32_t c = 0; c < VEC; ++c) acc[g][c] *= rescale;
+      for (int j = 0; j < NT; ++j) o[j][h] *= rescale, o[j][2 + h] *= rescale;
+      prob[h] = exp2f(s0 - ref);
+      prob[2 + h] = exp2f(s1 - ref);
+      d[h] += prob[h] + prob[2 + h];
+    }
+    // P^T as the B operand of the PV product (k = tokens 2t.., n = head g): transpose the two 8x8 blocks.
+    const std::uint32_t p_lo = movmatrix_trans(pack2<C>(prob[0], prob[1]));
+    const std::uint32_t p_hi = movmatrix_trans(pack2<C>(prob[2], prob[3]));
+
+    // V -> MMA operand pairs.
 #pragma unroll
-      for (std::uint32_t u = 0; u < UNROLL; ++u) {
-        prob[u][g] = exp2f(s[u][g] - ref);
-        d[g] += prob[u][g];
+    for (int r = 0; r < 4; ++r) {
+      if constexpr (is_tensor_scaled(FMT)) {
+        decode_pairs<FMT, VD / 2>(vs[r].raw, vs[r].pairs);
+      } else if constexpr (kKivi) {
+        if (vref[r].residual) {
+          vs[r].load_residual(p.kv.residual_v, vref[r], VD * g);
+        } else {
+          decode_pairs<FMT, VD / 2>(vs[r].raw, vs[r].pairs);
+#pragma unroll
+          for (int i = 0; i < VD / 2; ++i) {
+            const std::uint32_t mw = v_meta[r][i / 4];
+            vs[r].pairs[i] = as_u32(__hfma2(as_half2(vs[r].pairs[i]), as_half2(__byte_perm(mw, mw, 0x1010u)),
+                                            as_half2(__byte_perm(mw, mw, 0x3232u))));
+          }
+        }
       }
     }
+    // O^T += V^T . P^T: A rows are dims, cols tokens 2t, 2t+1 (a0, a1) and 2t+8, 2t+9 (a2, a3).
 #pragma unroll
-    for (std::uint32_t u = 0; u < UNROLL; ++u) {
-      float v[VEC];
-      dequant_v<T, FMT>(slice[u], v);
-#pragma unroll
-      for (std::uint32_t g = 0; g < GROUP; ++g) {
-#pragma unroll
-        for (std::uint32_t c = 0; c < VEC; ++c) acc[g][c] = fmaf(prob[u][g], v[c], acc[g][c]);
-      }
+    for (int j = 0; j < NT; ++j) {
+      constexpr std::uint32_t kLo = 0x5410u, kHi = 0x7632u;  // low or high halves of two words, in one word
+      const std::uint32_t sel = j % 2 ? kHi : kLo;
+      const int w0 = j / 2, w1 = (NT + j) / 2;
+      mma_16816<C>(o[j], __byte_perm(vs[0].pairs[w0], vs[1].pairs[w0], sel),
+                   __byte_perm(vs[0].pairs[w1], vs[1].pairs[w1], sel),
+                   __byte_perm(vs[2].pairs[w0], vs[3].pairs[w0], sel),
+                   __byte_perm(vs[2].pairs[w1], vs[3].pairs[w1], sel), p_lo, p_hi);
     }
   }
 
-  // Merge the BDZ rows' states through shared memory; each thread then finishes (head, channel) outputs.
-  __shared__ float row_o[BDZ][GROUP][HEAD_DIM];
-  __shared__ float row_md[BDZ][GROUP][2];
+  // Each head's denominator over the warp, then the warps merged through shared memory.
 #pragma unroll
-  for (std::uint32_t g = 0; g < GROUP; ++g) {
-    float4* dst = reinterpret_cast<float4*>(&row_o[tz][g][tx * VEC]);
-    dst[0] = make_float4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]);
-    dst[1] = make_float4(acc[g][4], acc[g][5], acc[g][6], acc[g][7]);
-    if (tx == 0) {
-      row_md[tz][g][0] = m[g];
-      row_md[tz][g][1] = d[g];
+  for (int h = 0; h < 2; ++h) {
+#pragma unroll
+    for (int off = 4; off < 32; off *= 2) d[h] += __shfl_xor_sync(0xFFFFFFFFu, d[h], off);
+  }
+  __shared__ float warp_o[kDecodeWarps][kHeads][HEAD_DIM];
+  __shared__ float warp_md[kDecodeWarps][kHeads][2];
+#pragma unroll
+  for (int j = 0; j < NT; ++j) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      warp_o[warp][2 * t + h][VD * g + j] = o[j][h];
+      warp_o[warp][2 * t + h][VD * g + NT + j] = o[j][2 + h];
+    }
+  }
+  if (g == 0) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      warp_md[warp][2 * t + h][0] = m[h];
+      warp_md[warp][2 * t + h][1] = d[h];
     }
   }
   __syncthreads();
   const std::int64_t rows = static_cast<std::int64_t>(p.batch) * p.num_q_heads;
-  for (std::uint32_t e = threadIdx.x; e < GROUP * HEAD_DIM; e += kDecodeThreads) {
-    const int g = static_cast<int>(e / HEAD_DIM), c = static_cast<int>(e % HEAD_DIM);
-    if (g >= heads) continue;
+  for (std::uint32_t e = threadIdx.x; e < kHeads * HEAD_DIM; e += kDecodeThreads) {
+    const int h = static_cast<int>(e / HEAD_DIM), c = static_cast<int>(e % HEAD_DIM);
+    if (h >= heads) continue;
     float m_all = -INFINITY;
 #pragma unroll
-    for (std::uint32_t z = 0; z < BDZ; ++z) m_all = fmaxf(m_all, row_md[z][g][0]);
+    for (int w = 0; w < kDecodeWarps; ++w) m_all = fmaxf(m_all, warp_md[w][h][0]);
     float d_all = 0.0f, o_all = 0.0f;
     if (m_all != -INFINITY) {
 #pragma unroll
-      for (std::uint32_t z = 0; z < BDZ; ++z) {
-        const float w = exp2f(row_md[z][g][0] - m_all);
-        d_all = fmaf(row_md[z][g][1], w, d_all);
-        o_all = fmaf(row_o[z][g][c], w, o_all);
+      for (int w = 0; w < kDecodeWarps; ++w) {
+        const float wt = exp2f(warp_md[w][h][0] - m_all);
+        d_all = fmaf(warp_md[w][h][1], wt, d_all);
+        o_all = fmaf(warp_o[w][h][c], wt, o_all);
       }
     }
     float out = d_all > 0.0f ? o_all / d_all : 0.0f;
     if constexpr (is_tensor_scaled(FMT)) out *= p.kv.v_scale;
-    const std::int64_t bh = static_cast<std::int64_t>(b) * p.num_q_heads + qh0 + g;
+    const std::int64_t bh = static_cast<std::int64_t>(b) * p.num_q_heads + qh0 + h;
     const float lse2 = d_all > 0.0f ? m_all + log2f(d_all) : -INFINITY;
     if (part_o != nullptr) {
       part_o[(split * rows + bh) * HEAD_DIM + c] = out;
@@ -335,7 +507,7 @@ __global__ void __launch_bounds__(HEAD_DIM)
 }
 
 /// Host launcher of one instantiation: the main kernel, then the merge when the plan splits.
-template <std::uint32_t HEAD_DIM, std::uint32_t GROUP, typename T, KvFormat FMT>
+template <std::uint32_t HEAD_DIM, typename T, KvFormat FMT>
 cudaError_t PagedDecodeAttentionDispatched(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                                            cudaStream_t stream) {
   const std::int64_t rows = static_cast<std::int64_t>(p.batch) * p.num_q_heads;
@@ -347,7 +519,7 @@ cudaError_t PagedDecodeAttentionDispatched(const DecodeAttentionParams& p, const
   }
   const dim3 grid(static_cast<unsigned>(p.batch * p.kv.num_kv_heads * plan.q_chunks),
                   static_cast<unsigned>(plan.num_splits));
-  PagedDecodeAttentionKernel<HEAD_DIM, GROUP, T, FMT>
+  PagedDecodeAttentionKernel<HEAD_DIM, T, FMT>
       <<<grid, kDecodeThreads, 0, stream>>>(p, plan.q_chunks, plan.tokens_per_split, part_o, part_lse);
   KVSIM_CUDA_CALL(cudaGetLastError());
   if (plan.num_splits > 1) {
@@ -358,17 +530,30 @@ cudaError_t PagedDecodeAttentionDispatched(const DecodeAttentionParams& p, const
   return cudaSuccess;
 }
 
-/// All instantiations of one format: dtype x head_dim x group slots. Explicitly instantiated once per format in
+/// All instantiations of one format: dtype x head_dim. Explicitly instantiated once per format in
 /// decode_attention_<format>.cu; declared for the format dispatch in decode_attention.cu.
 template <KvFormat FMT>
 cudaError_t decode_attention_for_format(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                                         cudaStream_t stream) {
-  KVSIM_DISPATCH_DTYPE(
-      p.dtype, T, {KVSIM_DISPATCH_HEAD_DIM(p.kv.head_dim, HEAD_DIM, {KVSIM_DISPATCH_GROUP(plan.group_slots, GROUP, {
-                                             return PagedDecodeAttentionDispatched<HEAD_DIM, GROUP, T, FMT>(
-                                                 p, plan, workspace, stream);
-                                           })})})
+  KVSIM_DISPATCH_DTYPE(p.dtype, T, {KVSIM_DISPATCH_HEAD_DIM(p.kv.head_dim, HEAD_DIM, {
+                         return PagedDecodeAttentionDispatched<HEAD_DIM, T, FMT>(p, plan, workspace, stream);
+                       })})
   return cudaErrorInvalidValue;
+}
+
+/// Resident CTAs per SM of the decode kernel for p's dtype and head_dim in format FMT (CUDA occupancy calculator).
+template <KvFormat FMT>
+int decode_ctas_per_sm_for_format(const DecodeAttentionParams& p) {
+  int ctas = 0;
+  KVSIM_DISPATCH_DTYPE(
+      p.dtype, T, {KVSIM_DISPATCH_HEAD_DIM(p.kv.head_dim, HEAD_DIM, {
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, PagedDecodeAttentionKernel<HEAD_DIM, T, FMT>,
+                                                          kDecodeThreads, 0) != cudaSuccess) {
+          return 0;
+        }
+        return ctas;
+      })})
+  return ctas;
 }
 
 }  // namespace kvsim::kernels

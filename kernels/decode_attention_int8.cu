@@ -1,8 +1,9 @@
 // Decode attention over INT8 KV with per-tensor scales: explicit instantiation of decode_attention_for_format
-// (bf16/fp16 x head_dim 64/128 x 1/2/4/8 query heads per CTA). One format per file keeps builds parallel.
+// (bf16/fp16 x head_dim 64/128). One format per file keeps builds parallel.
 #include "kernels/decode_attention.cuh"
 
 namespace kvsim::kernels {
 template cudaError_t decode_attention_for_format<KvFormat::kINT8>(const DecodeAttentionParams&, const DecodePlan&,
                                                                   void*, cudaStream_t);
+template int decode_ctas_per_sm_for_format<KvFormat::kINT8>(const DecodeAttentionParams&);
 }  // namespace kvsim::kernels

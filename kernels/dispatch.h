@@ -32,33 +32,6 @@ namespace kvsim::kernels {
       ::kvsim::kernels::throw_unsupported("head_dim", (head_dim), "64, 128"); \
   }
 
-/// GROUP (query heads one CTA serves per kv head) in {1, 2, 4, 8}; see plan_decode_attention.
-#define KVSIM_DISPATCH_GROUP(group, GROUP, ...)                                          \
-  switch (group) {                                                                       \
-    case 1: {                                                                            \
-      constexpr std::uint32_t GROUP = 1;                                                 \
-      __VA_ARGS__                                                                        \
-      break;                                                                             \
-    }                                                                                    \
-    case 2: {                                                                            \
-      constexpr std::uint32_t GROUP = 2;                                                 \
-      __VA_ARGS__                                                                        \
-      break;                                                                             \
-    }                                                                                    \
-    case 4: {                                                                            \
-      constexpr std::uint32_t GROUP = 4;                                                 \
-      __VA_ARGS__                                                                        \
-      break;                                                                             \
-    }                                                                                    \
-    case 8: {                                                                            \
-      constexpr std::uint32_t GROUP = 8;                                                 \
-      __VA_ARGS__                                                                        \
-      break;                                                                             \
-    }                                                                                    \
-    default:                                                                             \
-      ::kvsim::kernels::throw_unsupported("query heads per CTA", (group), "1, 2, 4, 8"); \
-  }
-
 /// DType -> T (CUDA only: __nv_bfloat16 or __half).
 #define KVSIM_DISPATCH_DTYPE(dtype, T, ...)                                                \
   switch (dtype) {                                                                         \

@@ -21,6 +21,11 @@ namespace kvsim::kernels {
 cudaError_t decode_attention(const DecodeAttentionParams& p, const DecodePlan& plan, void* workspace,
                              std::size_t workspace_bytes, cudaStream_t stream);
 
+/// CTAs of decode_attention's main kernel that fit on one SM for p's format, dtype and head_dim (its registers
+/// decide); pass it as DecodePlanOptions::target_ctas_per_sm so that the split-K plan fills whole waves. Throws
+/// std::invalid_argument on an unsupported format, dtype or head_dim; 0 if the CUDA query fails.
+int decode_attention_ctas_per_sm(const DecodeAttentionParams& p);
+
 /// Appends one token per sequence, quantizing into the cache's format (see KvAppendParams).
 cudaError_t append_kv(const KvAppendParams& p, cudaStream_t stream);
 

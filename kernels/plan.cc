@@ -128,19 +128,29 @@ DecodePlan plan_decode_attention(const DecodeAttentionParams& p, const DecodePla
 
   const std::int64_t n = std::max(1, max_range_length(p));
   const std::int64_t base_ctas = std::int64_t{p.batch} * p.kv.num_kv_heads * plan.q_chunks;
-  std::int64_t splits = 1;
+  const auto tokens_per_split = [&](std::int64_t s) {
+    return ceil_div(ceil_div(n, s), kSplitGranularity) * kSplitGranularity;
+  };
+  std::int64_t splits = 1, tps = tokens_per_split(1);
   if (opt.force_num_splits > 0) {
-    splits = opt.force_num_splits;
+    splits = std::clamp<std::int64_t>(opt.force_num_splits, 1, 65535);
+    tps = tokens_per_split(splits);
   } else {
-    const std::int64_t target = std::int64_t{std::max(1, opt.num_sms)} * std::max(1, opt.target_ctas_per_sm);
-    if (base_ctas < target) {
-      splits = ceil_div(target, base_ctas);
-      splits = std::min(splits, std::max<std::int64_t>(1, n / std::max(1, opt.min_tokens_per_split)));
+    // CTAs run in waves of `slots`, and a CTA's time grows with its tokens: pick the split count with the least
+    // waves x tokens per CTA, each extra split costing split_cost (partial outputs, merge), so that the last wave is
+    // not left mostly idle. Splits keep at least min_tokens_per_split tokens.
+    const std::int64_t slots = std::int64_t{std::max(1, opt.num_sms)} * std::max(1, opt.target_ctas_per_sm);
+    const std::int64_t max_splits = std::clamp<std::int64_t>(
+        std::min(n / std::max(1, opt.min_tokens_per_split), ceil_div(8 * slots, base_ctas) + 1), 1, 65535);
+    double best = static_cast<double>(ceil_div(base_ctas, slots) * tps);
+    for (std::int64_t s = 2; s <= max_splits; ++s) {
+      const std::int64_t t = tokens_per_split(s), used = ceil_div(n, t);  // rounding may leave splits empty
+      if (used < s) continue;
+      const double waves_x_tokens = static_cast<double>(ceil_div(base_ctas * used, slots) * t);
+      const double cost = waves_x_tokens * (1.0 + opt.split_cost * static_cast<double>(used - 1));
+      if (cost < best) best = cost, splits = used, tps = t;
     }
   }
-  splits = std::clamp<std::int64_t>(splits, 1, 65535);
-  std::int64_t tps = ceil_div(ceil_div(n, splits), kSplitGranularity) * kSplitGranularity;
-  if (opt.force_num_splits <= 0) splits = ceil_div(n, tps);  // drop splits the rounding left empty
   plan.num_splits = static_cast<int>(splits);
   plan.tokens_per_split = static_cast<int>(tps);
   if (plan.num_splits > 1) {

@@ -30,8 +30,9 @@ struct DecodePlan {
 /// Tuning knobs of plan_decode_attention; the defaults target Hopper (H100/H200).
 struct DecodePlanOptions {
   int num_sms = 132;
-  int target_ctas_per_sm = 4;      // resident CTAs wanted per SM for enough loads in flight
+  int target_ctas_per_sm = 4;      // CTAs resident per SM (decode_attention_ctas_per_sm on a GPU): a wave
   int min_tokens_per_split = 256;  // below this the reduction costs more than it gains
+  double split_cost = 0.01;        // relative cost of each split beyond the first (partial outputs, merge)
   int force_num_splits = 0;        // > 0: use exactly this many splits (tests, sweeps)
 };
 

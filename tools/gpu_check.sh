@@ -11,7 +11,9 @@
 #                                                     that has the driver but not the build dependencies)
 #
 # Environment: BUILD_DIR (default build/gpu), JOBS (default nproc), KVSIM_PROFILE_ARGS (default --quick; "" runs
-# the full sweep), SANITIZE_FILTER (gtest filter for the compute-sanitizer pass; "" skips it).
+# the full sweep), SANITIZE_FILTER (gtest filter for the compute-sanitizer pass; "" skips it), BASELINE_STAGE (a
+# second staged build, e.g. of the previous commit: its profiler runs the same decode benchmarks right after, into
+# baseline.json, and the summary gives each benchmark's time ratio, so that a change is measured in one session).
 # With the device tool: stage into an ignored folder (build-gpu), then run
 #   tools/gpu_check.sh --prebuilt build-gpu "$OUT"      carrying build-gpu
 # Exit status: 0 when the GPU tests and the memcheck pass passed and the profile was written.
@@ -65,7 +67,10 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw \
     --format=csv 2>&1 | tee -a "$log"
 fi
-git rev-parse HEAD 2>/dev/null | sed 's/^/commit /' | tee -a "$log"
+KVSIM_COMMIT=$(git rev-parse HEAD 2>/dev/null)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || KVSIM_COMMIT="$KVSIM_COMMIT+uncommitted"
+export KVSIM_COMMIT
+say "commit $KVSIM_COMMIT"
 
 say "== GPU tests"
 "$BIN_TEST" --gtest_output="json:$out/gpu_tests.json" >>"$log" 2>&1
@@ -92,20 +97,31 @@ say "== profiler"
   --benchmark_out_format=json >>"$log" 2>&1
 profile_rc=$?
 say "profiler exit status: $profile_rc"
+if [ -n "${BASELINE_STAGE:-}" ]; then
+  say "== baseline profiler ($BASELINE_STAGE)"
+  # shellcheck disable=SC2086
+  LD_LIBRARY_PATH="$BASELINE_STAGE" "$BASELINE_STAGE/kvsim-profile" ${KVSIM_PROFILE_ARGS---quick} \
+    --benchmark_filter='^(decode|device_copy)' --out "$out/baseline.json" >>"$log" 2>&1
+  say "baseline profiler exit status: $?"
+fi
 
 # Summary: test outcome, copy bandwidth, and each decode benchmark's time, GB/s and fraction of the copy bandwidth.
 {
   echo "GPU tests exit status: $tests_rc; memcheck: $sanitize_rc; profiler: $profile_rc"
   if [ -f "$out/profile.json" ] && command -v python3 >/dev/null; then
-    python3 - "$out/profile.json" <<'PY'
-import json, sys
+    python3 - "$out/profile.json" "$out/baseline.json" <<'PY'
+import json, os, sys
 p = json.load(open(sys.argv[1]))
 prov = p["provenance"]
+base = {}
+if os.path.exists(sys.argv[2]):
+    base = {b["name"]: b["seconds"] for b in json.load(open(sys.argv[2]))["provenance"]["benchmarks"]}
 print(f'{prov["device_name"]}: copy {prov["copy_GBps"]:.0f} GB/s (read+write), SM clock {prov["sm_clock_khz"]/1e3:.0f} MHz')
-print(f'{"benchmark":86s} {"us":>9s} {"GB/s":>7s} {"copy%":>6s}')
+print(f'{"benchmark":86s} {"us":>9s} {"GB/s":>7s} {"copy%":>6s}' + (f' {"base/new":>8s}' if base else ''))
 for b in prov["benchmarks"]:
     c = b["counters"]
-    print(f'{b["name"]:86s} {b["seconds"]*1e6:9.1f} {c.get("GBps", 0):7.0f} {100*c.get("copy_frac", 0):6.1f}')
+    ratio = f' {base[b["name"]] / b["seconds"]:8.2f}' if b["name"] in base and b["seconds"] > 0 else ''
+    print(f'{b["name"]:86s} {b["seconds"]*1e6:9.1f} {c.get("GBps", 0):7.0f} {100*c.get("copy_frac", 0):6.1f}{ratio}')
 PY
   fi
 } >"$out/summary.txt" 2>&1

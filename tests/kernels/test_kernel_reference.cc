@@ -470,6 +470,24 @@ TEST(DecodePlan, SplitsLongContextsUntilTheGpuIsFullAndSizesTheWorkspace) {
   EXPECT_LE(plan_decode_attention(window).num_splits * 256, 4096 + 256);
 }
 
+TEST(DecodePlan, SplitsSoThatTheLastWaveOfCtasIsNotMostlyIdle) {
+  // 128 sequences x 8 kv heads = 1024 CTAs on 132 SMs x 3 CTAs: unsplit, 2.59 waves leave 14 % of the slots idle.
+  DecodePlanOptions opt;
+  opt.num_sms = 132;
+  opt.target_ctas_per_sm = 3;
+  const DecodePlan plan = plan_decode_attention(shape(128, 32, 8, 128, 16384), opt);
+  const double ctas = 1024.0 * plan.num_splits, slots = 132.0 * 3;
+  EXPECT_GT(plan.num_splits, 1);
+  EXPECT_GE(ctas / (std::ceil(ctas / slots) * slots), 0.95) << plan.num_splits << " splits";
+  EXPECT_GE(static_cast<std::int64_t>(plan.num_splits) * plan.tokens_per_split, 16384);
+  EXPECT_LT(static_cast<std::int64_t>(plan.num_splits - 1) * plan.tokens_per_split, 16384);  // none empty
+
+  // One sequence: as many splits as fill one wave, not a second one.
+  const DecodePlan one = plan_decode_attention(shape(1, 32, 8, 128, 32768), opt);
+  EXPECT_LE(8 * one.num_splits, 132 * 3);
+  EXPECT_GT(8 * one.num_splits, 132 * 3 / 2);
+}
+
 TEST(DecodePlan, RejectsUnsupportedOrInconsistentParametersNamingTheField) {
   auto message = [](const DecodeAttentionParams& p) { return check_decode_params(p); };
   EXPECT_EQ(message(shape(2, 8, 2, 128, 100)), "");

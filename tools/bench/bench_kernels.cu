@@ -18,6 +18,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <functional>
@@ -319,6 +320,7 @@ std::unique_ptr<DecodeSetup> make_decode(const DecodeConfig& c) {
 
   kk::DecodePlanOptions opt;
   opt.num_sms = gpu->prop.multiProcessorCount;
+  if (const int ctas = kk::decode_attention_ctas_per_sm(p); ctas > 0) opt.target_ctas_per_sm = ctas;
   s->plan = kk::plan_decode_attention(p, opt);
   s->work = std::make_unique<DeviceMem>(s->plan.workspace_bytes);
   CHECK_CUDA(cudaDeviceSynchronize());
@@ -513,6 +515,17 @@ void register_sweep(bool quick) {
 
 // ---- results and the profile JSON ------------------------------------------------------------------------------
 
+/// The kernel driver's version from /proc/driver/nvidia/version ("... Kernel Module  580.159.04 ..."), or "".
+std::string nvidia_driver_version() {
+  std::ifstream in("/proc/driver/nvidia/version");
+  std::string word, prev;
+  while (in >> word) {
+    if (prev == "Module") return word;
+    prev = word;
+  }
+  return "";
+}
+
 /// Console output as usual, plus the median (or single) run of each benchmark kept for the profile.
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
@@ -590,6 +603,8 @@ nlohmann::json profile_json(const CollectingReporter& rep, const std::string& co
                      {"memory_bus_bits", pr.memoryBusWidth},
                      {"sm_clock_khz", clock_khz},
                      {"memory_clock_khz", mem_clock_khz},
+                     {"nvidia_driver", nvidia_driver_version()},
+                     {"source_commit", std::getenv("KVSIM_COMMIT") != nullptr ? std::getenv("KVSIM_COMMIT") : ""},
                      {"cuda_driver_version", driver},
                      {"cuda_runtime_version", runtime},
                      {"copy_GBps", gpu->copy_GBps},
