@@ -210,6 +210,7 @@ struct Slice {
   std::uint32_t raw[FMT == KvFormat::kNative ? 1 : kRawWords];
   std::uint32_t pairs[kPairs];
 
+  /// Loads token r's slice; an invalid token reads nothing and its words stay zero.
   __device__ __forceinline__ void load(const void* data, const TokenRef& r, int dim0) {
     if constexpr (FMT == KvFormat::kNative) {
 #pragma unroll
@@ -221,6 +222,17 @@ struct Slice {
       if (r.valid && !r.residual) {
         ldg_bytes<kRawBytes>(static_cast<const std::uint8_t*>(data) + (r.row * HEAD_DIM + dim0) * kBits / 8, raw);
       }
+    }
+  }
+  /// Loads row r.row whether r is valid or not (an invalid TokenRef has row 0, always in the pages): for K, whose
+  /// invalid tokens get a score of -inf whatever they hold, this saves zeroing the registers. Not for KIVI, whose
+  /// residual rows index another array.
+  __device__ __forceinline__ void load_any(const void* data, const TokenRef& r, int dim0) {
+    static_assert(!is_group_quantized(FMT));
+    if constexpr (FMT == KvFormat::kNative) {
+      ldg_bytes<DIMS * 2>(static_cast<const T*>(data) + r.row * HEAD_DIM + dim0, pairs);
+    } else {
+      ldg_bytes<kRawBytes>(static_cast<const std::uint8_t*>(data) + (r.row * HEAD_DIM + dim0) * kBits / 8, raw);
     }
   }
   /// KIVI residual token: its T row slice -> fp16 pairs.
@@ -356,7 +368,11 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       kref[r] = token(g + 8 * r);
-      ks[r].load(p.kv.k_data, kref[r], KD * t);
+      if constexpr (kKivi) {
+        ks[r].load(p.kv.k_data, kref[r], KD * t);
+      } else {
+        ks[r].load_any(p.kv.k_data, kref[r], KD * t);
+      }
     }
     [[maybe_unused]] std::uint32_t v_meta[4][kVGroups];
 #pragma unroll
@@ -378,15 +394,20 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
       if (kref[0].valid && !kref[0].residual && kref[0].page != meta_page) load_k_meta(kref[0].page);
     }
 
-    // K -> MMA operand pairs.
+    // K -> MMA operand pairs. KIVI tiles without residual tokens (all but the last one or two of a sequence) take a
+    // copy of the code without the residual branches (a warp-uniform choice).
+    const auto decode_k = [&](auto with_residual) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      if constexpr (is_tensor_scaled(FMT)) {
-        decode_pairs<FMT, KP>(ks[r].raw, ks[r].pairs);
-      } else if constexpr (kKivi) {
-        if (kref[r].residual) {
-          ks[r].load_residual(p.kv.residual_k, kref[r], KD * t);
-        } else {
+      for (int r = 0; r < 2; ++r) {
+        if constexpr (is_tensor_scaled(FMT)) {
+          decode_pairs<FMT, KP>(ks[r].raw, ks[r].pairs);
+        } else if constexpr (kKivi) {
+          if constexpr (decltype(with_residual)::value) {
+            if (kref[r].residual) {
+              ks[r].load_residual(p.kv.residual_k, kref[r], KD * t);
+              continue;
+            }
+          }
           if (kref[r].valid && kref[r].page != meta_page) load_k_meta(kref[r].page);  // token g + 8 on another page
           decode_pairs<FMT, KP>(ks[r].raw, ks[r].pairs);
 #pragma unroll
@@ -395,6 +416,11 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
           }
         }
       }
+    };
+    if (kKivi && residual_mask != 0) {
+      decode_k(std::true_type{});
+    } else {
+      decode_k(std::false_type{});
     }
     // S^T = K . Q^T: rows tokens g (s[0..1]) and g + 8 (s[2..3]), cols heads 2t, 2t + 1. Two accumulator chains
     // (even and odd k-steps) halve the dependent MMA latency.
@@ -408,47 +434,61 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
     for (int i = 0; i < 4; ++i) s[i] += s_odd[i];
 
     // Online softmax per head over the tile's 16 tokens (8 row groups: shuffles across g).
-    float prob[4];
+    // The accumulators are rescaled only when some head's running maximum moved (after the first tiles, rarely).
+    float prob[4], rescale[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const float s0 = kref[0].valid ? s[h] * score_scale : -INFINITY;
+      const float s0 = kref[0].valid ? s[h] * score_scale : -INFINITY;  // invalid: -inf, whatever K held
       const float s1 = kref[1].valid ? s[2 + h] * score_scale : -INFINITY;
       float mx = fmaxf(s0, s1);
 #pragma unroll
       for (int off = 4; off < 32; off *= 2) mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, off));
       const float m_new = fmaxf(m[h], mx);
       const float ref = m_new == -INFINITY ? 0.0f : m_new;  // nothing seen yet: every weight is exp2(-inf) = 0
-      const float rescale = exp2f(m[h] - ref);
+      rescale[h] = exp2f(m[h] - ref);
       m[h] = m_new;
-      d[h] *= rescale;
-#pragma unroll
-      for (int j = 0; j < NT; ++j) o[j][h] *= rescale, o[j][2 + h] *= rescale;
+      d[h] *= rescale[h];
       prob[h] = exp2f(s0 - ref);
       prob[2 + h] = exp2f(s1 - ref);
       d[h] += prob[h] + prob[2 + h];
+    }
+    if (__any_sync(0xFFFFFFFFu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        o[j][0] *= rescale[0], o[j][1] *= rescale[1], o[j][2] *= rescale[0], o[j][3] *= rescale[1];
+      }
     }
     // P^T as the B operand of the PV product (k = tokens 2t.., n = head g): transpose the two 8x8 blocks.
     const std::uint32_t p_lo = movmatrix_trans(pack2<C>(prob[0], prob[1]));
     const std::uint32_t p_hi = movmatrix_trans(pack2<C>(prob[2], prob[3]));
 
-    // V -> MMA operand pairs.
+    // V -> MMA operand pairs (KIVI: with or without the residual branches, as for K).
+    const auto decode_v = [&](auto with_residual) {
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      if constexpr (is_tensor_scaled(FMT)) {
-        decode_pairs<FMT, VD / 2>(vs[r].raw, vs[r].pairs);
-      } else if constexpr (kKivi) {
-        if (vref[r].residual) {
-          vs[r].load_residual(p.kv.residual_v, vref[r], VD * g);
-        } else {
+      for (int r = 0; r < 4; ++r) {
+        if constexpr (is_tensor_scaled(FMT)) {
+          decode_pairs<FMT, VD / 2>(vs[r].raw, vs[r].pairs);
+        } else if constexpr (kKivi) {
+          if constexpr (decltype(with_residual)::value) {
+            if (vref[r].residual) {
+              vs[r].load_residual(p.kv.residual_v, vref[r], VD * g);
+              continue;
+            }
+          }
           decode_pairs<FMT, VD / 2>(vs[r].raw, vs[r].pairs);
 #pragma unroll
           for (int i = 0; i < VD / 2; ++i) {
-            const std::uint32_t mw = v_meta[r][i / 4];
+            const std::uint32_t mw = v_meta[r][i / 4];  // (scale, zero) of the pair's value group
             vs[r].pairs[i] = as_u32(__hfma2(as_half2(vs[r].pairs[i]), as_half2(__byte_perm(mw, mw, 0x1010u)),
                                             as_half2(__byte_perm(mw, mw, 0x3232u))));
           }
         }
       }
+    };
+    if (kKivi && residual_mask != 0) {
+      decode_v(std::true_type{});
+    } else {
+      decode_v(std::false_type{});
     }
     // O^T += V^T . P^T: A rows are dims, cols tokens 2t, 2t+1 (a0, a1) and 2t+8, 2t+9 (a2, a3).
 #pragma unroll
