@@ -11,16 +11,18 @@
 #                                                     that has the driver but not the build dependencies)
 #
 # Environment: BUILD_DIR (default build/gpu), JOBS (default nproc), KVSIM_PROFILE_ARGS (default --quick; "" runs
-# the full sweep), SANITIZE_FILTER (gtest filter for the compute-sanitizer pass; "" skips it), BASELINE_STAGE (a
-# second staged build, e.g. of the previous commit: its profiler runs the same decode benchmarks right after, into
-# baseline.json, and the summary gives each benchmark's time ratio, so that a change is measured in one session).
+# the full sweep), SANITIZE_FILTER and RACECHECK_FILTER (gtest filters for the compute-sanitizer memcheck and
+# racecheck passes; "" skips one), KVSIM_COMMIT (the commit the binaries were built from, recorded in the profile;
+# default: this checkout's HEAD), BASELINE_STAGE (a second staged build, e.g. of the previous commit: its profiler
+# runs the same decode benchmarks right after, into baseline.json, and the summary gives each benchmark's time
+# ratio, so that a change is measured in one session).
 # With the device tool: stage into an ignored folder (build-gpu), then run
-#   tools/gpu_check.sh --prebuilt build-gpu "$OUT"      carrying build-gpu
-# Exit status: 0 when the GPU tests and the memcheck pass passed and the profile was written.
+#   KVSIM_COMMIT=<sha> tools/gpu_check.sh --prebuilt build-gpu "$OUT"      carrying build-gpu
+# Exit status: 0 when the GPU tests and the sanitizer passes passed and the profile was written.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,17p' "$0" >&2; exit 2; }
+usage() { sed -n '2,21p' "$0" >&2; exit 2; }
 build() {
   local dir="${BUILD_DIR:-build/gpu}"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVSIM_ENABLE_CUDA=ON || return 1
@@ -67,8 +69,12 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw \
     --format=csv 2>&1 | tee -a "$log"
 fi
-KVSIM_COMMIT=$(git rev-parse HEAD 2>/dev/null)
-[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || KVSIM_COMMIT="$KVSIM_COMMIT+uncommitted"
+# The commit the binaries were built from: KVSIM_COMMIT when given (a staged build travels without its history),
+# else this checkout's HEAD, marked when the tree differs from it.
+if [ -z "${KVSIM_COMMIT:-}" ]; then
+  KVSIM_COMMIT=$(git rev-parse HEAD 2>/dev/null)
+  [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || KVSIM_COMMIT="$KVSIM_COMMIT+uncommitted"
+fi
 export KVSIM_COMMIT
 say "commit $KVSIM_COMMIT"
 
@@ -89,6 +95,15 @@ if [ -n "$filter" ] && command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN_TEST" --gtest_filter="$filter" >>"$log" 2>&1
   sanitize_rc=$?
   say "memcheck exit status: $sanitize_rc"
+fi
+
+racecheck_filter="${RACECHECK_FILTER-*native_bf16_hd128_g8_full*:*int4_bf16_hd128_g4_full*}"
+if [ -n "$racecheck_filter" ] && command -v compute-sanitizer >/dev/null; then
+  say "== compute-sanitizer racecheck ($racecheck_filter)"
+  compute-sanitizer --tool racecheck --error-exitcode 3 "$BIN_TEST" --gtest_filter="$racecheck_filter" >>"$log" 2>&1
+  race_rc=$?
+  say "racecheck exit status: $race_rc"
+  [ "$race_rc" -eq 0 ] || sanitize_rc=$race_rc
 fi
 
 say "== profiler"

@@ -515,13 +515,15 @@ void register_sweep(bool quick) {
 
 // ---- results and the profile JSON ------------------------------------------------------------------------------
 
-/// The kernel driver's version from /proc/driver/nvidia/version ("... Kernel Module  580.159.04 ..."), or "".
+/// The kernel driver's version from /proc/driver/nvidia/version ("NVRM version: NVIDIA UNIX Open Kernel Module for
+/// x86_64  580.159.04  Release Build ..."): its first word made of digits and at least two dots, or "".
 std::string nvidia_driver_version() {
   std::ifstream in("/proc/driver/nvidia/version");
-  std::string word, prev;
+  std::string word;
   while (in >> word) {
-    if (prev == "Module") return word;
-    prev = word;
+    const bool digits_and_dots =
+        std::all_of(word.begin(), word.end(), [](char c) { return std::isdigit(c) || c == '.'; });
+    if (digits_and_dots && std::count(word.begin(), word.end(), '.') >= 2) return word;
   }
   return "";
 }
