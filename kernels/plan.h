@@ -12,15 +12,15 @@
 
 namespace kvsim::kernels {
 
-/// Query heads one decode CTA serves (its GROUP template constant) at most; larger GQA groups are split into
-/// q_chunks chunks, each of which re-reads the kv head (from L2 when the chunks run together).
+/// Query heads one decode CTA serves at most (the N of its MMAs); larger GQA groups are split into q_chunks chunks of
+/// up to 8 heads, each of which re-reads the kv head (from L2 when the chunks run together).
 inline constexpr int kMaxGroupPerCta = 8;
 /// Tokens per split are a multiple of this (the largest per-iteration token step of a decode CTA).
 inline constexpr int kSplitGranularity = 64;
 
 /// How a decode step is cut into CTAs: grid = (batch * num_kv_heads * q_chunks, num_splits).
 struct DecodePlan {
-  int group_slots = 1;              // GROUP: 1, 2, 4 or 8 (the group size rounded up to a power of two, capped at 8)
+  int group_slots = 1;              // 1, 2, 4 or 8: the group size rounded up to a power of two, capped at 8
   int q_chunks = 1;                 // ceil(group / group_slots)
   int num_splits = 1;               // split-K parts per (sequence, kv head); 1 = no reduction kernel
   int tokens_per_split = 0;         // range entries per split, a multiple of kSplitGranularity

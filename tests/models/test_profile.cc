@@ -351,6 +351,36 @@ TEST(ImportAiconfigurator, H100VllmDecodeBandwidthStaysBelowHbmPeak) {
   }
 }
 
+// The profile kvsim-profile measured on an H100 and committed in models/profiles: it loads strictly, says where it
+// came from, no decode point reads its KV faster than the card's HBM peak, bf16 at large batch x context reaches
+// 80 % of the copy bandwidth measured in the same run, and the 8-bit formats run faster than bf16 by at least 1.7x.
+TEST(KvsimProfile, CommittedH100ProfileIsPhysicalAndMeetsTheKernelTargets) {
+  const Profile p = load_profile(fs::path(KVSIM_SOURCE_DIR) / "models/profiles/h100-sxm-kvsim-kernels.json");
+  EXPECT_EQ(p.gpu, "h100-sxm");
+  for (const char* key : {"nvidia_driver", "cuda_runtime_version", "date_utc", "command", "source_commit",
+                          "sm_clock_khz", "copy_GBps"}) {
+    EXPECT_TRUE(p.provenance.contains(key)) << key;
+  }
+  const double peak = Catalog::builtin().gpu("h100-sxm", "test").hbm_bandwidth_Bps;
+  const double copy_Bps = p.provenance.at("copy_GBps").get<double>() * 1e9;
+  const std::map<std::string, double> bytes_per_element = {{"bf16", 2}, {"fp16", 2}, {"fp8", 1}, {"int8", 1}};
+  std::map<std::string, double> largest_seconds;  // per dtype: the Llama-8B shape at batch 64, 32K tokens
+  ASSERT_GT(p.decode_attention.size(), 100u);
+  for (const auto& d : p.decode_attention) {
+    const auto it = bytes_per_element.find(d.kv_dtype);
+    if (it == bytes_per_element.end()) continue;  // KIVI points carry metadata the plain count leaves out
+    const double kv_bytes = 2.0 * d.batch * d.kv_len * d.kv_heads * d.head_dim * it->second;
+    EXPECT_LT(kv_bytes / d.seconds, peak) << d.kv_dtype << " batch " << d.batch << " kv_len " << d.kv_len;
+    if (d.batch == 64 && d.kv_len == 32768 && d.q_heads == 32 && d.kv_heads == 8 && d.head_dim == 128) {
+      largest_seconds[d.kv_dtype] = d.seconds;
+      if (d.kv_dtype == "bf16") EXPECT_GT(kv_bytes / d.seconds, 0.8 * copy_Bps);
+    }
+  }
+  ASSERT_EQ(largest_seconds.size(), 4u);
+  EXPECT_GT(largest_seconds["bf16"] / largest_seconds["fp8"], 1.7);
+  EXPECT_GT(largest_seconds["bf16"] / largest_seconds["int8"], 1.7);
+}
+
 TEST(ImportAiconfigurator, H100TrtllmSkipsFp8AttentionMath) {
   const fs::path dir = kAic / "h100_sxm";
   const Profile p = import_aiconfigurator(dir, "trtllm", "1.3.0rc20", "h100-sxm");
