@@ -24,7 +24,6 @@ std::string_view family_name(OpFamily f) {
 }
 
 namespace {
-constexpr int kSms = 132;         // streaming multiprocessors assumed for wave quantization (H100 SXM)
 constexpr double kTile = 128.0;   // GEMM output tile edge
 
 int kv_bits_of(const std::string& dtype) {
@@ -93,13 +92,13 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
   switch (family) {
     case OpFamily::kGemm: {
       const double tiles = std::ceil(s.m / kTile) * std::ceil(s.n / kTile);
-      const double waves = std::ceil(tiles / kSms);
-      return {1.0, f, b, std::max(f, b), waves * kSms * kTile * kTile * 2.0 * s.k / peak};
+      const double sms = gpu.sm_count, waves = std::ceil(tiles / sms);
+      return {1.0, f, b, std::max(f, b), waves * sms * kTile * kTile * 2.0 * s.k / peak};
     }
     case OpFamily::kDecodeAttention: {
       // Split-K decode kernels run ceil(batch * kv_heads / SMs) waves of CTAs; sqrt terms follow the measured
       // sub-linear growth of small launches.
-      const double waves = std::ceil(s.batch * std::max(1, s.kv_heads) / kSms);
+      const double waves = std::ceil(s.batch * std::max(1, s.kv_heads) / gpu.sm_count);
       return {1.0, s.batch, b, f, s.batch * s.kv_len / 1e6, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6,
               waves * 1e-6};
     }
@@ -144,6 +143,7 @@ std::vector<double> fit_points(OpFamily fam, const std::vector<const MeasuredOp*
 Calibration Calibration::fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on) {
   Calibration c;
   c.fitted_on = fitted_on;
+  c.gpu = gpu.name;
   for (OpFamily fam : kOpFamilies) {
     std::vector<const MeasuredOp*> pts;
     std::map<ShapeKey, std::vector<const MeasuredOp*>> by_shape;
@@ -168,7 +168,7 @@ Calibration Calibration::fit(const std::vector<MeasuredOp>& ops, const GpuSpec& 
 
 double Calibration::predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const {
   const std::vector<double>* beta = nullptr;
-  if (keyed(family)) {
+  if (keyed(family) && (this->gpu.empty() || this->gpu == gpu.name)) {
     const auto shaped = shape_coefficients.find({family, shape_key(family, op)});
     if (shaped != shape_coefficients.end()) beta = &shaped->second;
   }
@@ -194,7 +194,8 @@ nlohmann::json Calibration::to_json() const {
                       {"head_dim", fk.second[2]}, {"kv_bits", fk.second[3]}, {"coefficients", coef},
                       {"points", shape_points.at(fk)}});
   }
-  return {{"schema", "kvsim-calibration-1"}, {"fitted_on", fitted_on}, {"families", fams}, {"shapes", shapes}};
+  return {{"schema", "kvsim-calibration-1"}, {"fitted_on", fitted_on}, {"gpu", gpu}, {"families", fams},
+          {"shapes", shapes}};
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j, const std::string& where) {
@@ -203,6 +204,7 @@ Calibration Calibration::from_json(const nlohmann::json& j, const std::string& w
   const std::string schema = r.require<std::string>("schema");
   r.check(schema == "kvsim-calibration-1", "schema", "expected kvsim-calibration-1");
   c.fitted_on = r.get<std::string>("fitted_on", "");
+  c.gpu = r.get<std::string>("gpu", "");
   ParamReader fams = r.child("families");
   for (OpFamily fam : kOpFamilies) {
     const std::string name(family_name(fam));

@@ -56,6 +56,7 @@ GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
   s.notes = r.get<std::string>("notes", "");
   s.memory_bytes = units::gib_to_bytes(r.require_positive<double>("memory_GiB"));
   s.hbm_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("hbm_bandwidth_GBps"));
+  s.sm_count = r.require_positive<int>("sm_count");
   s.dense_flops = read_dense_flops(r);
   s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_non_negative<double>("nvlink_bandwidth_GBps"));
   s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("pcie_bandwidth_GBps"));
@@ -73,6 +74,7 @@ nlohmann::json to_json(const GpuSpec& s) {
                       {"source", s.source},
                       {"memory_GiB", s.memory_bytes / units::kGiB},
                       {"hbm_bandwidth_GBps", s.hbm_bandwidth_Bps / units::kGB},
+                      {"sm_count", s.sm_count},
                       {"dense_tflops", tflops},
                       {"nvlink_bandwidth_GBps", s.nvlink_bandwidth_Bps / units::kGB},
                       {"pcie_bandwidth_GBps", s.pcie_bandwidth_Bps / units::kGB},

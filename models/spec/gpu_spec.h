@@ -16,6 +16,7 @@ struct GpuSpec {
   std::string notes;           // optional caveats of the card (variant, what a number means), free text
   double memory_bytes = 0;     // HBM capacity in bytes (card key memory_GiB)
   double hbm_bandwidth_Bps = 0;         // bytes/s (card key hbm_bandwidth_GBps, decimal GB)
+  int sm_count = 0;                     // streaming multiprocessors (CTA waves of the calibrated model)
   std::map<std::string, double> dense_flops;  // dtype ("bf16", "fp16", "fp8", "int8", "tf32") -> FLOP/s, dense
   double nvlink_bandwidth_Bps = 0;      // per GPU, per direction, bytes/s (0 if none)
   double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s

@@ -302,6 +302,11 @@ TEST(GpuSpecParse, UnknownKeysAndDtypesAreRejected) {
   card["hbm_bandwidth_GBps"] = 0;
   msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
   EXPECT_NE(msg.find("hbm_bandwidth_GBps"), std::string::npos) << msg;
+
+  card = gpu_card("h100-sxm");
+  card.erase("sm_count");
+  msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
+  EXPECT_NE(msg.find("sm_count"), std::string::npos) << msg;
 }
 
 // ---- lookup and catalog building ----------------------------------------------------------------------------

@@ -152,5 +152,41 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   }
 }
 
+TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
+  // A family fit and a different per-shape fit: the measured GPU prices the shape with its own fit, another GPU
+  // with the family's (the features themselves use each card's peaks and SM count).
+  const GpuSpec& h100 = Catalog::builtin().gpu("h100-sxm", "test");
+  const GpuSpec& a100 = Catalog::builtin().gpu("a100-sxm-80gb", "test");
+  OpShape s;
+  s.batch = 64;
+  s.kv_len = 8192;
+  s.q_heads = 32;
+  s.kv_heads = 8;
+  s.head_dim = 128;
+  const KernelOp op = decode_attention_op(s);
+  const std::vector<double> family = {5e-6, 1e-8, 1.1, 0.1, 2e-6, 0.3, 0.5, 1.0};
+  const std::vector<double> shaped = {9e-6, 0, 1.5, 0, 0, 0, 0, 0};
+  Calibration c;
+  c.gpu = "h100-sxm";
+  c.coefficients[OpFamily::kDecodeAttention] = family;
+  c.shape_coefficients[{OpFamily::kDecodeAttention, {32, 8, 128, 16}}] = shaped;
+  c.points[OpFamily::kDecodeAttention] = 100;
+  c.shape_points[{OpFamily::kDecodeAttention, {32, 8, 128, 16}}] = 40;
+  const auto dot = [&](const std::vector<double>& beta, const GpuSpec& gpu) {
+    const std::vector<double> x = calibration_features(OpFamily::kDecodeAttention, op, gpu);
+    double t = 0;
+    for (std::size_t j = 0; j < x.size(); ++j) t += beta[j] * x[j];
+    return t;
+  };
+  EXPECT_DOUBLE_EQ(c.predict_launch(OpFamily::kDecodeAttention, op, h100), dot(shaped, h100));
+  EXPECT_DOUBLE_EQ(c.predict_launch(OpFamily::kDecodeAttention, op, a100), dot(family, a100));
+  EXPECT_NE(dot(family, a100), dot(shaped, a100));
+  // The waves feature counts CTAs over the card's SMs: 512 CTAs are 4 waves on 132 SMs, 5 on 108.
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, h100).back(), 4e-6);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, a100).back(), 5e-6);
+  // The GPU is kept in the file.
+  EXPECT_EQ(Calibration::from_json(c.to_json(), "test").gpu, "h100-sxm");
+}
+
 }  // namespace
 }  // namespace kvsim

@@ -14,6 +14,7 @@
 #include "models/cost/impl/measured.h"
 #include "models/spec/catalog.h"
 #include "reports/atomic_output.h"
+#include "sim/config/json_input.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -79,7 +80,7 @@ missing); <em>hybrid</em>: measured inside the tables, calibrated elsewhere.</p>
 
 void add_calibrate_command(CLI::App& app) {
   struct Args {
-    std::string gpu, profile, aiconfigurator, framework = "vllm", version = "0.24.0", out;
+    std::string gpu, profile, aiconfigurator, framework = "vllm", version = "0.24.0", out, transfer;
     double holdout = 0.2;
     long long seed = 1;
     bool json = false;
@@ -99,6 +100,9 @@ void add_calibrate_command(CLI::App& app) {
       ->check(CLI::Range(0.01, 0.9))
       ->default_str("0.2");
   cmd->add_option("--seed", a->seed, "seed of the split")->default_str("1");
+  cmd->add_option("--transfer", a->transfer,
+                  "a calibration.json fitted on another GPU's measurements: also priced on the held-out points, as\n"
+                  "backend 'transferred' (how well a fit carries to a GPU that has only a spec card)");
   cmd->add_option("--out", a->out, "output directory (replaced atomically)");
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {
@@ -130,8 +134,16 @@ void add_calibrate_command(CLI::App& app) {
     const CalibratedCostModel calibrated(fitted, gpu, defaults, nlohmann::json::object());
     const MeasuredCostModel measured(train, gpu, defaults, nlohmann::json::object());
     const HybridCostModel hybrid(train, fitted, gpu, defaults, nlohmann::json::object());
-    const std::vector<std::pair<std::string, const IKernelCostModel*>> backends = {
+    std::vector<std::pair<std::string, const IKernelCostModel*>> backends = {
         {"roofline", &roofline}, {"calibrated", &calibrated}, {"measured", &measured}, {"hybrid", &hybrid}};
+    std::optional<CalibratedCostModel> transferred;
+    std::string transferred_from;
+    if (!a->transfer.empty()) {
+      Calibration c = Calibration::from_json(parse_json_file(a->transfer), a->transfer);
+      transferred_from = c.fitted_on;
+      transferred.emplace(std::move(c), gpu, defaults, nlohmann::json::object());
+      backends.emplace_back("transferred", &*transferred);
+    }
 
     std::map<std::pair<OpFamily, std::string>, std::vector<double>> errors;
     for (const MeasuredOp& m : measured_ops(test)) {
@@ -142,6 +154,7 @@ void add_calibrate_command(CLI::App& app) {
     }
     nlohmann::json report = {{"gpu", gpu.name}, {"measurements", all->source}, {"holdout", a->holdout},
                              {"seed", a->seed}, {"accuracy", nlohmann::json::array()}};
+    if (transferred) report["transferred_from"] = transferred_from;
     if (!a->json) fmt::print("{:<18} {:<11} {:>8} {:>9} {:>9}\n", "op family", "backend", "points", "median", "p90");
     for (OpFamily fam : kOpFamilies) {
       for (const auto& [name, model] : backends) {
