@@ -3,6 +3,8 @@
 // kernels/reference/numeric.cc operation for operation, so GPU and CPU caches agree code for code.
 #pragma once
 
+#include <cuda_fp8.h>
+
 #include <cstdint>
 
 #include "kernels/cuda_check.h"

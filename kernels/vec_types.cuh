@@ -1,12 +1,12 @@
-// Device helpers shared by the kernels: activation-dtype traits, read-only vector loads, and the unpacking of 8
-// stored KV elements (one thread's slice of a token row) into floats for every format.
+// Device helpers shared by the kernels: activation-dtype traits, 16-bit pairs (packing floats, converting between
+// bf16 and fp16, reinterpreting as half2), read-only vector loads, and a fused AND-OR.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <cuda_fp8.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace kvsim::kernels::detail {
 
@@ -33,61 +33,64 @@ struct Act<__half> {
   static __device__ __forceinline__ __half from_float(float x) { return __float2half_rn(x); }
 };
 
-/// fp16 bit pattern -> float (metadata words hold (scale, zero) as the low and high halves).
-__device__ __forceinline__ float half_lo(std::uint32_t w) { return Act<__half>::lo(w); }
-__device__ __forceinline__ float half_hi(std::uint32_t w) { return Act<__half>::hi(w); }
-
 /// Read-only loads (ld.global.nc) of 16, 8, 4 and 2 bytes.
 __device__ __forceinline__ uint4 ldg16(const void* p) { return __ldg(static_cast<const uint4*>(p)); }
 __device__ __forceinline__ uint2 ldg8(const void* p) { return __ldg(static_cast<const uint2*>(p)); }
 __device__ __forceinline__ std::uint32_t ldg4(const void* p) { return __ldg(static_cast<const unsigned int*>(p)); }
 __device__ __forceinline__ std::uint32_t ldg2(const void* p) { return __ldg(static_cast<const unsigned short*>(p)); }
 
-/// 8 activation elements (16 bytes) -> floats.
-template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& w, float (&x)[8]) {
-  const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    x[2 * i] = Act<T>::lo(words[i]);
-    x[2 * i + 1] = Act<T>::hi(words[i]);
+/// Two floats -> one packed pair of C (lo in the low 16 bits).
+template <typename C>
+__device__ __forceinline__ std::uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same_v<C, __nv_bfloat16>) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const std::uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const std::uint32_t*>(&h);
+  }
+}
+__device__ __forceinline__ __half2 as_half2(std::uint32_t u) { return *reinterpret_cast<const __half2*>(&u); }
+__device__ __forceinline__ std::uint32_t as_u32(__half2 h) { return *reinterpret_cast<const std::uint32_t*>(&h); }
+
+/// A pair of T (activation dtype) -> a pair of C.
+template <typename T, typename C>
+__device__ __forceinline__ std::uint32_t convert_pair(std::uint32_t w) {
+  if constexpr (std::is_same_v<T, C>) {
+    return w;
+  } else {
+    return pack2<C>(Act<T>::lo(w), Act<T>::hi(w));
   }
 }
 
-/// 8 FP8 E4M3 bytes -> floats (exact, through the hardware fp8x2 -> f16x2 conversion on sm_89+).
-__device__ __forceinline__ void fp8x8_to_float(std::uint32_t lo, std::uint32_t hi, float (&x)[8]) {
-  const std::uint32_t words[2] = {lo, hi};
+/// Loads NBYTES contiguous bytes (2, 4, 8 or a multiple of 16, aligned to min(NBYTES, 16)) into 32-bit words.
+template <int NBYTES>
+__device__ __forceinline__ void ldg_bytes(const void* ptr, std::uint32_t* w) {
+  const auto* p = static_cast<const std::uint8_t*>(ptr);
+  if constexpr (NBYTES >= 16) {
+    static_assert(NBYTES % 16 == 0);
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const __half2_raw r =
-          __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>((words[i] >> (16 * j)) & 0xFFFFu), __NV_E4M3);
-      x[4 * i + 2 * j] = __half2float(__ushort_as_half(r.x));
-      x[4 * i + 2 * j + 1] = __half2float(__ushort_as_half(r.y));
+    for (int i = 0; i < NBYTES / 16; ++i) {
+      const uint4 v = ldg16(p + 16 * i);
+      w[4 * i] = v.x, w[4 * i + 1] = v.y, w[4 * i + 2] = v.z, w[4 * i + 3] = v.w;
     }
+  } else if constexpr (NBYTES == 8) {
+    const uint2 v = ldg8(p);
+    w[0] = v.x, w[1] = v.y;
+  } else if constexpr (NBYTES == 4) {
+    w[0] = ldg4(p);
+  } else {
+    static_assert(NBYTES == 2);
+    w[0] = ldg2(p);
   }
 }
 
-/// 8 signed bytes -> floats: byte b ^ 0x80 placed under the exponent of 2^23 gives 2^23 + 128 + b exactly.
-__device__ __forceinline__ void int8x8_to_float(std::uint32_t lo, std::uint32_t hi, float (&x)[8]) {
-  const std::uint32_t words[2] = {lo ^ 0x80808080u, hi ^ 0x80808080u};
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      x[4 * i + j] = __uint_as_float(__byte_perm(words[i], 0x4B000000u, 0x7440u | j)) - 8388736.0f;
-    }
-  }
-}
-
-/// 8 unsigned BITS-bit codes packed little-endian in `w` -> floats (exact: code under the exponent of 2^23).
-template <int BITS>
-__device__ __forceinline__ void codes8_to_float(std::uint32_t w, float (&x)[8]) {
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    x[j] = __uint_as_float(0x4B000000u | ((w >> (BITS * j)) & ((1u << BITS) - 1u))) - 8388608.0f;
-  }
+/// (a & mask) | bits in one LOP3 (the compiler splits it in two when both constants are immediates).
+template <std::uint32_t MASK, std::uint32_t BITS>
+__device__ __forceinline__ std::uint32_t and_or(std::uint32_t a) {
+  std::uint32_t r;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(r) : "r"(a), "n"(MASK), "n"(BITS));  // 0xEA: (a & b) | c
+  return r;
 }
 
 }  // namespace kvsim::kernels::detail
