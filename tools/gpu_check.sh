@@ -88,23 +88,21 @@ case "$counts" in  # on a GPU machine a skipped test means the device was not us
 esac
 say "GPU tests exit status: $tests_rc"
 
+# sanitize TOOL FILTER: one compute-sanitizer pass over the GPU tests matching FILTER ("" skips it); a failure is
+# kept in sanitize_rc.
 sanitize_rc=0
-filter="${SANITIZE_FILTER-*native_bf16_hd128_g4_full*:*int4_bf16_hd128_g4_full*:*window*:*AppendKvGpu*int4*:*PageCopyGpu*}"
-if [ -n "$filter" ] && command -v compute-sanitizer >/dev/null; then
-  say "== compute-sanitizer memcheck ($filter)"
-  compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN_TEST" --gtest_filter="$filter" >>"$log" 2>&1
-  sanitize_rc=$?
-  say "memcheck exit status: $sanitize_rc"
-fi
-
-racecheck_filter="${RACECHECK_FILTER-*native_bf16_hd128_g8_full*:*int4_bf16_hd128_g4_full*}"
-if [ -n "$racecheck_filter" ] && command -v compute-sanitizer >/dev/null; then
-  say "== compute-sanitizer racecheck ($racecheck_filter)"
-  compute-sanitizer --tool racecheck --error-exitcode 3 "$BIN_TEST" --gtest_filter="$racecheck_filter" >>"$log" 2>&1
-  race_rc=$?
-  say "racecheck exit status: $race_rc"
-  [ "$race_rc" -eq 0 ] || sanitize_rc=$race_rc
-fi
+sanitize() {
+  local tool="$1" filter="$2" rc
+  [ -n "$filter" ] && command -v compute-sanitizer >/dev/null || return 0
+  say "== compute-sanitizer $tool ($filter)"
+  compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN_TEST" --gtest_filter="$filter" >>"$log" 2>&1
+  rc=$?
+  say "$tool exit status: $rc"
+  [ "$rc" -eq 0 ] || sanitize_rc=$rc
+}
+sanitize memcheck \
+  "${SANITIZE_FILTER-*native_bf16_hd128_g4_full*:*int4_bf16_hd128_g4_full*:*window*:*AppendKvGpu*int4*:*PageCopyGpu*}"
+sanitize racecheck "${RACECHECK_FILTER-*native_bf16_hd128_g8_full*:*int4_bf16_hd128_g4_full*}"
 
 say "== profiler"
 # shellcheck disable=SC2086  # KVSIM_PROFILE_ARGS is a list of flags
@@ -122,7 +120,7 @@ fi
 
 # Summary: test outcome, copy bandwidth, and each decode benchmark's time, GB/s and fraction of the copy bandwidth.
 {
-  echo "GPU tests exit status: $tests_rc; memcheck: $sanitize_rc; profiler: $profile_rc"
+  echo "GPU tests exit status: $tests_rc; sanitizers: $sanitize_rc; profiler: $profile_rc"
   if [ -f "$out/profile.json" ] && command -v python3 >/dev/null; then
     python3 - "$out/profile.json" "$out/baseline.json" <<'PY'
 import json, os, sys

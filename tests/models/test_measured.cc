@@ -15,6 +15,17 @@
 namespace kvsim {
 namespace {
 
+// A decode-attention launch of the Llama-3-8B head shape (32 query heads, 8 kv heads, head_dim 128).
+OpShape decode_shape(double batch, double kv_len) {
+  OpShape s;
+  s.batch = batch;
+  s.kv_len = kv_len;
+  s.q_heads = 32;
+  s.kv_heads = 8;
+  s.head_dim = 128;
+  return s;
+}
+
 TEST(LogGrid, ExactAtGridPointsAndMonotoneBetween) {
   LogGrid g(2);
   // t = 1e-6 * batch^0.5 * len: a made-up but monotone surface.
@@ -84,12 +95,7 @@ TEST(MeasuredCostModel, UsesTablesAndFallsBackToTheRoofline) {
   EXPECT_NEAR(e.seconds, 1e-9 * 16 * 4096 * 1024 / 1e3, 1e-15);
   e = m.estimate(gemm_op(64, 4096, 2048));
   EXPECT_EQ(e.source, Source::kInterpolated);
-  OpShape s;
-  s.batch = 8;
-  s.kv_len = 4096;
-  s.q_heads = 32;
-  s.kv_heads = 8;
-  s.head_dim = 128;
+  OpShape s = decode_shape(8, 4096);
   KernelOp op = decode_attention_op(s);
   op.launches = 32;  // one per layer
   e = m.estimate(op);
@@ -157,13 +163,7 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   // with the family's (the features themselves use each card's peaks and SM count).
   const GpuSpec& h100 = Catalog::builtin().gpu("h100-sxm", "test");
   const GpuSpec& a100 = Catalog::builtin().gpu("a100-sxm-80gb", "test");
-  OpShape s;
-  s.batch = 64;
-  s.kv_len = 8192;
-  s.q_heads = 32;
-  s.kv_heads = 8;
-  s.head_dim = 128;
-  const KernelOp op = decode_attention_op(s);
+  const KernelOp op = decode_attention_op(decode_shape(64, 8192));
   const std::vector<double> family = {5e-6, 1e-8, 1.1, 0.1, 2e-6, 0.3, 0.5, 1.0};
   const std::vector<double> shaped = {9e-6, 0, 1.5, 0, 0, 0, 0, 0};
   Calibration c;
