@@ -485,7 +485,10 @@ void register_sweep(bool quick) {
       }
     }
   }
-  for (int page : {32, 64}) add_decode({64, 8192, 32, 8, 128, KvKind::kBF16, page}, reps);
+  // Larger pages; for KIVI the page is also the key group, so these show what larger groups save.
+  for (KvKind k : {KvKind::kBF16, KvKind::kINT4, KvKind::kINT2}) {
+    for (int page : {32, 64}) add_decode({64, 8192, 32, 8, 128, k, page}, reps);
+  }
   for (KvKind k : {KvKind::kBF16, KvKind::kINT4}) {
     add_decode({64, 32768, 32, 8, 128, k, 16, kk::TokenRange::kWindow}, reps);
     add_decode({64, 32768, 32, 8, 128, k, 16, kk::TokenRange::kSparse}, reps);
