@@ -511,12 +511,6 @@ void append_cost(std::string& out, const std::vector<Variant>& variants, const O
 // ---------------------------------------------------------------------------------------------------------------
 // Charts.
 
-struct ChartSpec {
-  std::string_view id;
-  std::string_view title;
-  std::string_view note;
-};
-
 constexpr ChartSpec kCharts[] = {
     {"chart-ttft", "TTFT distribution", "Cumulative fraction of completed requests, one line per variant."},
     {"chart-e2e", "End-to-end latency distribution", "Cumulative fraction of completed requests."},
@@ -534,14 +528,8 @@ void append_charts(std::string& out, const std::vector<Variant>& variants) {
     for (const Variant& v : variants) out += "<li>" + swatch(v) + esc(v.name) + "</li>";
     out += "</ul>\n";
   }
-  out += "<div class=\"charts\">\n";
-  for (const ChartSpec& c : kCharts) {
-    out += fmt::format(
-        "<figure class=\"chart\"><figcaption><h3>{}</h3><p class=\"note\">{}</p></figcaption>"
-        "<div class=\"chart-box\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div></figure>\n",
-        esc(c.title), esc(c.note), c.id, esc(c.title));
-  }
-  out += "</div>\n</section>\n";
+  append_chart_figures(out, kCharts);
+  out += "</section>\n";
 }
 
 // What the page script draws, and nothing else: distributions, two timeline columns, throughput and op times.
@@ -766,26 +754,8 @@ constexpr std::string_view kPageScript = R"js(
   var data = JSON.parse(document.getElementById('kvsim-comparison-data').textContent);
   var variants = Array.isArray(data.variants) ? data.variants : [];
 
-  function cdfPoints(v, key) {
-    var d = get(v, ['distributions', key]);
-    if (!Array.isArray(d)) return [];
-    var pts = [];
-    d.forEach(function (p) {
-      if (Array.isArray(p) && finite(p[0]) && finite(p[1])) pts.push({ x: p[0], y: p[1] });
-    });
-    return pts;
-  }
-  function series(v, name) {
-    var columns = get(v, ['timeline', 'columns']), rows = get(v, ['timeline', 'rows']);
-    if (!Array.isArray(columns) || !Array.isArray(rows)) return [];
-    var t = columns.indexOf('time_s'), c = columns.indexOf(name);
-    if (t < 0 || c < 0) return [];
-    var pts = [];
-    rows.forEach(function (row) {
-      if (Array.isArray(row) && finite(row[t]) && finite(row[c])) pts.push({ x: row[t], y: row[c] });
-    });
-    return pts;
-  }
+  function variantCdf(v, key) { return cdfPoints(get(v, ['distributions', key])); }
+  function series(v, name) { return seriesPoints(get(v, ['timeline']), name); }
   function variantLine(v, pts) {
     var extra = { borderWidth: 1.8 };
     if (Array.isArray(v.dash) && v.dash.length) extra.borderDash = v.dash;
@@ -819,7 +789,7 @@ constexpr std::string_view kPageScript = R"js(
   }
   function cdf(key) {
     return function () {
-      var per = variants.map(function (v) { return cdfPoints(v, key); });
+      var per = variants.map(function (v) { return variantCdf(v, key); });
       var medians = per.map(medianX).filter(function (m) { return finite(m) && m > 0; });
       var log = medians.length >= 2 && Math.max.apply(null, medians) / Math.min.apply(null, medians) > 8;
       var config = overlay(function (v, i) {
@@ -961,15 +931,7 @@ std::string render_comparison_report(const json& comparison) {
          " from comparison.json alone; the page is self-contained and needs no network. Charts drawn with " +
          esc(chart_library_name()) + " (MIT license), inlined.</footer>\n</main>\n";
 
-  out += "<script type=\"application/json\" id=\"kvsim-comparison-data\">";
-  out += embedded_json(chart_data(variants, totals));
-  out += "</script>\n<script>";
-  out += chartjs;
-  out += "\n</script>\n<script>";
-  out += kChartScriptPrelude;
-  out += kPageScript;
-  out += kChartScriptEpilogue;
-  out += "</script>\n</body>\n</html>\n";
+  append_page_scripts(out, "kvsim-comparison-data", chart_data(variants, totals), kPageScript);
   return out;
 }
 

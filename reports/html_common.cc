@@ -388,6 +388,31 @@ const std::string_view kErrorScript = R"js(
 )js";
 
 // The common part of every page script (html_common.h says what it defines).
+void append_chart_figures(std::string& out, std::span<const ChartSpec> charts) {
+  out += "<div class=\"charts\">\n";
+  for (const ChartSpec& c : charts) {
+    out += fmt::format(
+        "<figure class=\"chart\"><figcaption><h3>{}</h3><p class=\"note\">{}</p></figcaption>"
+        "<div class=\"chart-box\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div></figure>\n",
+        esc(c.title), esc(c.note), c.id, esc(c.title));
+  }
+  out += "</div>\n";
+}
+
+void append_page_scripts(std::string& out, std::string_view data_id, const json& data, std::string_view page_script) {
+  out += "<script type=\"application/json\" id=\"";
+  out += data_id;
+  out += "\">";
+  out += embedded_json(data);
+  out += "</script>\n<script>";
+  out += chartjs_source();
+  out += "\n</script>\n<script>";
+  out += kChartScriptPrelude;
+  out += page_script;
+  out += kChartScriptEpilogue;
+  out += "</script>\n</body>\n</html>\n";
+}
+
 const std::string_view kChartScriptPrelude = R"js(
 (function () {
   'use strict';
@@ -410,6 +435,25 @@ const std::string_view kChartScriptPrelude = R"js(
     return obj;
   }
   function finite(v) { return typeof v === 'number' && isFinite(v); }
+  function cdfPoints(d) {
+    if (!Array.isArray(d)) return [];
+    var pts = [];
+    d.forEach(function (p) {
+      if (Array.isArray(p) && finite(p[0]) && finite(p[1])) pts.push({ x: p[0], y: p[1] });
+    });
+    return pts;
+  }
+  function seriesPoints(timeline, name) {
+    var columns = get(timeline, ['columns']), rows = get(timeline, ['rows']);
+    if (!Array.isArray(columns) || !Array.isArray(rows)) return [];
+    var t = columns.indexOf('time_s'), c = columns.indexOf(name);
+    if (t < 0 || c < 0) return [];
+    var pts = [];
+    rows.forEach(function (row) {
+      if (Array.isArray(row) && finite(row[t]) && finite(row[c])) pts.push({ x: row[t], y: row[c] });
+    });
+    return pts;
+  }
   function sig3(v) {
     if (v === 0) return '0';
     if (Math.abs(v) >= 999.5) return Math.round(v).toLocaleString('en-US');

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,19 @@ std::string embedded_json(const json& j);
 std::string_view chartjs_source();
 std::string chart_library_name();  // "Chart.js 3.9.1"
 
+// One chart of a page: the canvas id its script draws into, a title and a one-line note.
+struct ChartSpec {
+  std::string_view id;
+  std::string_view title;
+  std::string_view note;
+};
+// The charts' <figure> elements (caption and canvas), one per spec, in order.
+void append_chart_figures(std::string& out, std::span<const ChartSpec> charts);
+
+// The end of every kvsim page: `data` in a <script type="application/json" id=data_id>, the inlined Chart.js, then
+// kChartScriptPrelude + page_script + kChartScriptEpilogue, and the closing </body></html>.
+void append_page_scripts(std::string& out, std::string_view data_id, const json& data, std::string_view page_script);
+
 // CSS of every kvsim page.
 extern const std::string_view kCss;
 // Installed first in <head>: records any script error in #js-errors (made visible) and as data-js-errors on <html>,
@@ -84,8 +98,9 @@ extern const std::string_view kErrorScript;
 // The prelude opens the scope, checks that Chart.js loaded, sets chart defaults and defines: reportError(message),
 // get(obj, path), finite(v), sig3(v), fmtSeconds(v), fmtPercent(f), draw(canvasId, build) — build(canvas) returns a
 // Chart.js config or null for "no data"; draw marks the canvas data-rendered="true" | "empty" | "blank" | "error" —
-// line(label, points, color, extra) for a line dataset, and baseOptions(xTitle, yTitle, xTick, yTick, tooltipLabel)
-// for linear x/y axes. The epilogue sets data-charts-rendered and data-report-ready="true" on <body> and closes the
+// line(label, points, color, extra) for a line dataset, baseOptions(xTitle, yTitle, xTick, yTick, tooltipLabel)
+// for linear x/y axes, cdfPoints(d) ({x, y} points of a results.json distribution, [[x, fraction], ...]) and
+// seriesPoints(timeline, column) ({x: time_s, y: column} points of a results.json timeline {columns, rows}). The epilogue sets data-charts-rendered and data-report-ready="true" on <body> and closes the
 // scope.
 extern const std::string_view kChartScriptPrelude;
 extern const std::string_view kChartScriptEpilogue;

@@ -224,12 +224,6 @@ void append_slo(std::string& out, const json& r) {
   out += "</tbody></table>\n</section>\n";
 }
 
-struct ChartSpec {
-  std::string_view id;
-  std::string_view title;
-  std::string_view note;
-};
-
 constexpr ChartSpec kCharts[] = {
     {"chart-ttft", "TTFT distribution", "Cumulative fraction of completed requests; the queueing part of TTFT dashed."},
     {"chart-e2e", "End-to-end latency distribution", "Cumulative fraction of completed requests."},
@@ -241,15 +235,9 @@ constexpr ChartSpec kCharts[] = {
 
 void append_charts(std::string& out) {
   out += "<section id=\"charts\">\n<h2>Charts</h2>\n"
-         "<noscript><p class=\"note\">Charts need JavaScript; every number above is also in the tables.</p></noscript>\n"
-         "<div class=\"charts\">\n";
-  for (const ChartSpec& c : kCharts) {
-    out += fmt::format(
-        "<figure class=\"chart\"><figcaption><h3>{}</h3><p class=\"note\">{}</p></figcaption>"
-        "<div class=\"chart-box\"><canvas id=\"{}\" role=\"img\" aria-label=\"{}\"></canvas></div></figure>\n",
-        esc(c.title), esc(c.note), c.id, esc(c.title));
-  }
-  out += "</div>\n</section>\n";
+         "<noscript><p class=\"note\">Charts need JavaScript; every number above is also in the tables.</p></noscript>\n";
+  append_chart_figures(out, kCharts);
+  out += "</section>\n";
 }
 
 void append_cost_breakdown(std::string& out, const json& r) {
@@ -361,30 +349,12 @@ constexpr std::string_view kPageScript = R"js(
   var COLORS = { blue: '#2563eb', red: '#dc2626', green: '#16a34a', amber: '#d97706', violet: '#7c3aed',
                  teal: '#0891b2', slate: '#94a3b8' };
 
-  function cdfPoints(key) {
-    var d = get(results, ['distributions', key]);
-    if (!Array.isArray(d)) return [];
-    var pts = [];
-    d.forEach(function (p) {
-      if (Array.isArray(p) && finite(p[0]) && finite(p[1])) pts.push({ x: p[0], y: p[1] });
-    });
-    return pts;
-  }
+  function resultsCdf(key) { return cdfPoints(get(results, ['distributions', key])); }
   var timeline = get(results, ['timeline']) || {};
-  var columns = Array.isArray(timeline.columns) ? timeline.columns : [];
-  var rows = Array.isArray(timeline.rows) ? timeline.rows : [];
-  function series(name) {
-    var t = columns.indexOf('time_s'), c = columns.indexOf(name);
-    if (t < 0 || c < 0) return [];
-    var pts = [];
-    rows.forEach(function (row) {
-      if (Array.isArray(row) && finite(row[t]) && finite(row[c])) pts.push({ x: row[t], y: row[c] });
-    });
-    return pts;
-  }
+  function series(name) { return seriesPoints(timeline, name); }
 
   function cdfConfig(parts) {
-    var datasets = parts.map(function (p) { return line(p.label, cdfPoints(p.key), p.color, p.extra || {}); })
+    var datasets = parts.map(function (p) { return line(p.label, resultsCdf(p.key), p.color, p.extra || {}); })
                         .filter(function (ds) { return ds.data.length > 0; });
     if (!datasets.length) return null;
     var opts = baseOptions('seconds', 'fraction of requests', fmtSeconds, function (v) { return Math.round(v * 100) + '%'; },
@@ -504,15 +474,7 @@ std::string render_html_report(const json& results) {
          " from results.json alone; the page is self-contained and needs no network. Charts drawn with " +
          esc(html_report_chart_library()) + " (MIT license), inlined.</footer>\n</main>\n";
 
-  out += "<script type=\"application/json\" id=\"kvsim-results\">";
-  out += embedded_json(results);
-  out += "</script>\n<script>";
-  out += chartjs;
-  out += "\n</script>\n<script>";
-  out += kChartScriptPrelude;
-  out += kPageScript;
-  out += kChartScriptEpilogue;
-  out += "</script>\n</body>\n</html>\n";
+  append_page_scripts(out, "kvsim-results", results, kPageScript);
   return out;
 }
 
