@@ -25,10 +25,10 @@
 #include <array>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "sim/core/error.h"
+#include "sim/core/json_file.h"
 #include "sim/core/param_reader.h"
 
 namespace kvsim {
@@ -184,18 +184,7 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
 }
 
 Profile load_profile(const std::filesystem::path& path) {
-  const std::string where = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw KvsimError(fmt::format("{}: cannot open the profile", where));
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw KvsimError(fmt::format("{}: invalid JSON: {}", where, e.what()));
-  }
-  return profile_from_json(j, where);
+  return profile_from_json(parse_json_file(path), path.string());
 }
 
 void save_profile(const Profile& p, const std::filesystem::path& path) {

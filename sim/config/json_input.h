@@ -1,4 +1,4 @@
-// Reading scenario JSON: files and text with line/column errors, and `--set key.path=value` overrides.
+// Scenario input: `--set key.path=value` overrides (JSON files and text are read with sim/core/json_file.h).
 #pragma once
 
 #include <filesystem>
@@ -6,12 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kvsim {
+#include "sim/core/json_file.h"  // parse_json_text, parse_json_file
 
-// Parses JSON text; on a syntax error throws KvsimError "<where>:<line>:<column>: <what>".
-nlohmann::json parse_json_text(const std::string& text, const std::string& where);
-// Reads and parses a file; throws KvsimError naming the file if it cannot be read or parsed.
-nlohmann::json parse_json_file(const std::filesystem::path& path);
+namespace kvsim {
 
 // Applies one override "a.b.c=value" to `doc`, creating objects on the way. The value is parsed as JSON when it
 // is valid JSON (numbers, true/false/null, objects, quoted strings), else taken as a plain string. A relative

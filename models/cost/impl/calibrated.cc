@@ -1,10 +1,9 @@
 // Calibrated and hybrid kernel cost models (see calibrated.h).
 #include "models/cost/impl/calibrated.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
+
+#include "sim/core/json_file.h"
 
 namespace kvsim {
 
@@ -14,15 +13,6 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_relative() ? (base / path).lexically_normal() : path;
 }
 
-nlohmann::json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw KvsimError(path.string() + ": cannot open the file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(buf.str(), nullptr, false);
-  if (j.is_discarded()) throw KvsimError(path.string() + ": not valid JSON");
-  return j;
-}
 }  // namespace
 
 std::vector<ParamDoc> profile_source_docs() {
@@ -94,7 +84,7 @@ std::unique_ptr<IKernelCostModel> CalibratedCostModel::create(ParamReader& r, co
   Calibration c;
   if (file) {
     const std::filesystem::path path = resolve(base_dir, *file);
-    c = Calibration::from_json(read_json_file(path), path.string());
+    c = Calibration::from_json(parse_json_file(path), path.string());
     params["calibration"] = path.string();
   } else {
     c = Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source);
@@ -124,7 +114,7 @@ std::unique_ptr<IKernelCostModel> HybridCostModel::create(ParamReader& r, const 
   std::optional<Profile> profile = read_profile_source(r, gpu, base_dir, params);
   r.check(profile.has_value(), "profile", "the hybrid backend needs measurements: profile or aiconfigurator");
   const RooflineParams fallback = RooflineParams::read(r);
-  Calibration c = file ? Calibration::from_json(read_json_file(resolve(base_dir, *file)), *file)
+  Calibration c = file ? Calibration::from_json(parse_json_file(resolve(base_dir, *file)), *file)
                        : Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source);
   if (file) params["calibration"] = resolve(base_dir, *file).string();
   params["fitted_on"] = c.fitted_on;
