@@ -317,6 +317,22 @@ inline DecodeProblem make_problem(HostCache cache, int group, RangeSpec range, s
   return pr;
 }
 
+/// A random cache of `cfg` and a decode problem over it (make_cache, then make_problem): `group` query heads per kv
+/// head attending `range`, a window of `window` tokens after 4 sinks or random lists of `sparse_capacity` entries.
+inline DecodeProblem random_decode_problem(const CacheConfig& cfg, int group, TokenRange range, int window,
+                                           int sparse_capacity, std::mt19937& rng) {
+  HostCache hc = make_cache(cfg, rng);
+  RangeSpec spec;
+  spec.range = range;
+  if (range == TokenRange::kWindow) {
+    spec.window = window;
+    spec.sinks = 4;
+  } else if (range == TokenRange::kSparse) {
+    spec = random_sparse(hc, sparse_capacity, rng);
+  }
+  return make_problem(std::move(hc), group, std::move(spec), rng);
+}
+
 /// float64 attention over the stored (dequantized) cache: out [batch, q heads, head_dim], lse [batch, q heads].
 inline void attention_f64(const DecodeProblem& pr, std::vector<double>& out, std::vector<double>& lse) {
   const HostCache& hc = pr.cache;

@@ -319,16 +319,8 @@ TEST_P(DecodeAttentionRef, MatchesFloat64OnRandomPagedCaches) {
   cfg.page_size = ac.head_dim == 64 ? 16 : 32;
   cfg.residual_tokens = 20;
   cfg.seq_lens = {1, 45, 211, 0, 97};  // none a multiple of the page size except 0; one empty sequence
-  HostCache hc = testing::make_cache(cfg, rng);
-  RangeSpec range;
-  range.range = ac.range;
-  if (ac.range == TokenRange::kWindow) {
-    range.window = 40;
-    range.sinks = 4;
-  } else if (ac.range == TokenRange::kSparse) {
-    range = testing::random_sparse(hc, 50, rng);
-  }
-  DecodeProblem pr = testing::make_problem(std::move(hc), ac.group, std::move(range), rng);
+  DecodeProblem pr =
+      testing::random_decode_problem(cfg, ac.group, ac.range, /*window=*/40, /*sparse_capacity=*/50, rng);
   ref::decode_attention_ref(pr.p);
   std::vector<double> out, lse;
   testing::attention_f64(pr, out, lse);

@@ -146,16 +146,8 @@ TEST_P(DecodeAttentionGpu, MatchesTheCpuReference) {
   cfg.page_size = 16;
   cfg.residual_tokens = 40;
   cfg.seq_lens = gc.lens;
-  HostCache hc = testing::make_cache(cfg, rng);
-  RangeSpec range;
-  range.range = gc.range;
-  if (gc.range == TokenRange::kWindow) {
-    range.window = 300;
-    range.sinks = 4;
-  } else if (gc.range == TokenRange::kSparse) {
-    range = testing::random_sparse(hc, 400, rng);
-  }
-  DecodeProblem pr = testing::make_problem(std::move(hc), gc.group, std::move(range), rng);
+  DecodeProblem pr =
+      testing::random_decode_problem(cfg, gc.group, gc.range, /*window=*/300, /*sparse_capacity=*/400, rng);
   const std::vector<std::uint16_t> poisoned_o = pr.o;
   const std::vector<float> poisoned_lse = pr.lse;
   ref::decode_attention_ref(pr.p);
