@@ -123,6 +123,19 @@ nlohmann::json to_json(const Profile& p) {
   return j;
 }
 
+// The head shape and KV dtype shared by decode and prefill points: q_heads, kv_heads (q a multiple of kv), head_dim,
+// kv_dtype.
+namespace {
+template <class AttentionPoint>
+void read_attention_shape(ParamReader& e, AttentionPoint& a) {
+  a.q_heads = read_heads(e, "q_heads");
+  a.kv_heads = read_heads(e, "kv_heads");
+  check_gqa(e, a.q_heads, a.kv_heads);
+  a.head_dim = e.require_positive<int>("head_dim");
+  a.kv_dtype = read_dtype(e, "kv_dtype", kKvDtypes);
+}
+}  // namespace
+
 Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
   ParamReader r(j, where);
   const std::string schema = r.require<std::string>("schema");
@@ -139,11 +152,7 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
     DecodeAttentionPoint d;
     d.batch = e.require_positive<std::int64_t>("batch");
     d.kv_len = e.require_positive<std::int64_t>("kv_len");
-    d.q_heads = read_heads(e, "q_heads");
-    d.kv_heads = read_heads(e, "kv_heads");
-    check_gqa(e, d.q_heads, d.kv_heads);
-    d.head_dim = e.require_positive<int>("head_dim");
-    d.kv_dtype = read_dtype(e, "kv_dtype", kKvDtypes);
+    read_attention_shape(e, d);
     d.seconds = read_seconds(e);
     return d;
   });
@@ -152,11 +161,7 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
     a.batch = e.require_positive<std::int64_t>("batch");
     a.isl = e.require_positive<std::int64_t>("isl");
     a.cached = e.require_non_negative<std::int64_t>("cached");
-    a.q_heads = read_heads(e, "q_heads");
-    a.kv_heads = read_heads(e, "kv_heads");
-    check_gqa(e, a.q_heads, a.kv_heads);
-    a.head_dim = e.require_positive<int>("head_dim");
-    a.kv_dtype = read_dtype(e, "kv_dtype", kKvDtypes);
+    read_attention_shape(e, a);
     a.seconds = read_seconds(e);
     return a;
   });
