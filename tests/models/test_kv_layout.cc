@@ -5,16 +5,14 @@
 #include "models/kv/strategy.h"
 #include "models/spec/catalog.h"
 #include "tests/common/error_of.h"
+#include "tests/models/strategy_test_util.h"
 
 namespace kvsim {
 namespace {
 
 using testing::error_of;
 
-ComposedStrategy compose(const std::string& spec, const std::string& model = "llama-3.1-8b", int tp = 1) {
-  return compose_strategies(parse_strategy_string(spec, "test"), Catalog::builtin().model(model, "test"), tp, 16,
-                            "test");
-}
+using testing::compose;
 
 TEST(KvLayout, FullLlama8bIs128KiBPerToken) {
   const ComposedStrategy s = compose("full");

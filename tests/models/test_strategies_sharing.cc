@@ -13,6 +13,7 @@
 #include "models/kv/strategy.h"
 #include "models/spec/catalog.h"
 #include "tests/common/error_of.h"
+#include "tests/models/strategy_test_util.h"
 
 namespace kvsim {
 namespace {
@@ -22,10 +23,7 @@ using testing::error_of;
 constexpr double kMLayer = 2.0 * 8 * 128 * 2;  // Llama-3.1-8B bytes per token per layer (4096)
 constexpr double kS1 = 4096, kS2 = 32768;      // the two context lengths
 
-ComposedStrategy compose(const std::string& spec, const std::string& model = "llama-3.1-8b", int tp = 1) {
-  return compose_strategies(parse_strategy_string(spec, "test"), Catalog::builtin().model(model, "test"), tp, 16,
-                            "test");
-}
+using testing::compose;
 
 KvSizeReport size_of(const std::string& spec, double context, const std::string& model = "llama-3.1-8b") {
   return kv_size(compose(spec, model).layout, static_cast<TokenCount>(context), std::nullopt);
