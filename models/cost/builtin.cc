@@ -10,7 +10,8 @@ const CostModelRegistry& cost_models() {
   static const CostModelRegistry kRegistry = [] {
     CostModelRegistry r("cost-model backend");
     r.add({"roofline",
-           "max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency per op, efficiencies as parameters",
+           "max(FLOPs/(peak*eff) + KV dequantization on the CUDA cores, bytes/(BW*eff)) + launch latency per op, "
+           "efficiencies as parameters",
            "Williams et al., Roofline, CACM 2009; LLM-Viewer (arXiv 2402.16363)", RooflineParams::docs(),
            [](ParamReader& params, const GpuSpec& gpu, const std::filesystem::path&)
                -> std::unique_ptr<IKernelCostModel> {

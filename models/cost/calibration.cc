@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include "models/cost/impl/roofline.h"
 #include "models/cost/single_op.h"
 #include "sim/core/error.h"
 #include "sim/core/param_reader.h"
@@ -97,10 +98,13 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
     }
     case OpFamily::kDecodeAttention: {
       // Split-K decode kernels run ceil(batch * kv_heads / SMs) waves of CTAs; sqrt terms follow the measured
-      // sub-linear growth of small launches.
+      // sub-linear growth of small launches. Quantized KV adds its dequantization on the CUDA cores (the roofline's
+      // instruction counts at the full issue rate; the fit finds the achieved rate).
       const double waves = std::ceil(s.batch * std::max(1, s.kv_heads) / gpu.sm_count);
-      return {1.0, s.batch, b, f, s.batch * s.kv_len / 1e6, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6,
-              waves * 1e-6};
+      const double dequant =
+          op.dequant_elements / launches * RooflineParams{}.dequant_instructions(s.kv_bits) / (gpu.fp32_flops / 2.0);
+      const double len = s.batch * s.kv_len / 1e6;
+      return {1.0, s.batch, b, f, len, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6, waves * 1e-6, dequant};
     }
     case OpFamily::kPrefillAttention: return {1.0, s.batch, f, b, std::max(f, b)};
     case OpFamily::kAllReduce: {

@@ -131,11 +131,11 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       reconstruct.flops += d_read * g.reconstruct_flops_per_token;
       fetch.bytes += d_fetch;
       if (quantized && layout_.fused_dequant) {
-        decode.flops += d_read * (g.k_elems + g.v_elems) * 2.0;
+        decode.dequant_elements += d_read * (g.k_elems + g.v_elems);
       } else if (quantized) {
         // A 16-bit copy of what is read is written and read back.
         dequantize.bytes += d_read * (stored + 2.0 * full);
-        dequantize.flops += d_read * (g.k_elems + g.v_elems) * 2.0;
+        dequantize.dequant_elements += d_read * (g.k_elems + g.v_elems);
       }
     }
     if (quantized) {
@@ -146,7 +146,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
   // Launch shapes for measured backends: per-layer means over the sequences of this iteration.
   const KvGroup& first = layout_.groups.front();
   const double head_dim = m.mla ? m.mla->kv_lora_rank + m.mla->qk_rope_head_dim : m.head_dim;
-  for (KernelOp* op : {&prefill, &decode}) {
+  for (KernelOp* op : {&prefill, &decode, &dequantize}) {
     op->shape.q_heads = static_cast<int>(q_heads_);
     op->shape.kv_heads = m.mla ? 1 : static_cast<int>(std::lround(first.k_elems / m.head_dim));
     op->shape.head_dim = static_cast<int>(head_dim);

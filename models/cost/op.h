@@ -52,12 +52,14 @@ struct OpShape {
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;
-  double flops = 0;         // floating-point operations, total over `launches`
-  double bytes = 0;         // bytes moved through HBM (or over the link for collectives/transfers), total
-  double launches = 1;      // kernel launches (one per layer for per-layer ops), each pays the launch latency
-  double fixed_s = 0;       // kFixed only: seconds
-  int tp = 1;               // tensor-parallel degree, for collectives
-  OpShape shape;            // one launch (see OpShape)
+  double flops = 0;             // floating-point operations, total over `launches`
+  double bytes = 0;             // bytes moved through HBM (or over the link for collectives/transfers), total
+  double dequant_elements = 0;  // quantized K/V elements decoded on CUDA cores (not tensor cores), total; their
+                                // storage bits are shape.kv_bits
+  double launches = 1;          // kernel launches (one per layer for per-layer ops), each pays the launch latency
+  double fixed_s = 0;           // kFixed only: seconds
+  int tp = 1;                   // tensor-parallel degree, for collectives
+  OpShape shape;                // one launch (see OpShape)
 };
 
 enum class Bound : std::uint8_t { kCompute, kMemory, kLatency };

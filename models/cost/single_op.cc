@@ -27,6 +27,7 @@ KernelOp decode_attention_op(const OpShape& s) {
   op.flops = 4.0 * s.q_heads * s.head_dim * s.kv_len * s.batch;
   const double kv = s.batch * s.kv_len * 2.0 * s.kv_heads * s.head_dim * s.kv_bits / 8.0;
   op.bytes = kv + s.batch * 2.0 * s.q_heads * s.head_dim * kActBytes;
+  if (s.kv_bits < 16) op.dequant_elements = s.batch * s.kv_len * 2.0 * s.kv_heads * s.head_dim;
   op.launches = 1;
   op.shape = s;
   return op;

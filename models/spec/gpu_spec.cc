@@ -58,6 +58,7 @@ GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
   s.hbm_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("hbm_bandwidth_GBps"));
   s.sm_count = r.require_positive<int>("sm_count");
   s.dense_flops = read_dense_flops(r);
+  s.fp32_flops = units::tflops_to_flops(r.require_positive<double>("fp32_tflops"));
   s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_non_negative<double>("nvlink_bandwidth_GBps"));
   s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("pcie_bandwidth_GBps"));
   s.price_per_hour_usd = r.require_positive<double>("price_per_hour_usd");
@@ -76,6 +77,7 @@ nlohmann::json to_json(const GpuSpec& s) {
                       {"hbm_bandwidth_GBps", s.hbm_bandwidth_Bps / units::kGB},
                       {"sm_count", s.sm_count},
                       {"dense_tflops", tflops},
+                      {"fp32_tflops", s.fp32_flops / units::kTera},
                       {"nvlink_bandwidth_GBps", s.nvlink_bandwidth_Bps / units::kGB},
                       {"pcie_bandwidth_GBps", s.pcie_bandwidth_Bps / units::kGB},
                       {"price_per_hour_usd", s.price_per_hour_usd},

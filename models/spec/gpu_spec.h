@@ -18,6 +18,9 @@ struct GpuSpec {
   double hbm_bandwidth_Bps = 0;         // bytes/s (card key hbm_bandwidth_GBps, decimal GB)
   int sm_count = 0;                     // streaming multiprocessors (CTA waves of the calibrated model)
   std::map<std::string, double> dense_flops;  // dtype ("bf16", "fp16", "fp8", "int8", "tf32") -> FLOP/s, dense
+  // CUDA-core (non-tensor) FP32 FLOP/s, 2 per FP32 lane per clock (card key fp32_tflops): fp32_flops / 2 is the
+  // lane-instructions per second that dequantization issues at.
+  double fp32_flops = 0;
   double nvlink_bandwidth_Bps = 0;      // per GPU, per direction, bytes/s (0 if none)
   double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s
   double price_per_hour_usd = 0;        // on-demand cloud price of one GPU

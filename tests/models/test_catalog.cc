@@ -307,6 +307,11 @@ TEST(GpuSpecParse, UnknownKeysAndDtypesAreRejected) {
   card.erase("sm_count");
   msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
   EXPECT_NE(msg.find("sm_count"), std::string::npos) << msg;
+
+  card = gpu_card("h100-sxm");
+  card["fp32_tflops"] = -67;
+  msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
+  EXPECT_NE(msg.find("fp32_tflops"), std::string::npos) << msg;
 }
 
 // ---- lookup and catalog building ----------------------------------------------------------------------------

@@ -110,7 +110,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
   const std::map<OpFamily, std::vector<double>> truth = {
       {OpFamily::kGemm, {4e-6, 0.3, 0.2, 1.1, 0.05}},
-      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6, 0.4, 0.7, 2.0}},
+      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6, 0.4, 0.7, 2.0, 3.8}},
       {OpFamily::kPrefillAttention, {8e-6, 1e-7, 1.6, 0.3, 0.2}},
   };
   std::vector<MeasuredOp> ops;
@@ -119,8 +119,8 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
       for (double k : {256.0, 4096.0}) ops.push_back({OpFamily::kGemm, gemm_op(m, n, k), 0});
     }
   }
-  // Head counts and sizes vary so that FLOPs are not proportional to batch x length (identifiable features); the
-  // shapes mix in one family fit.
+  // Head counts and sizes vary so that FLOPs are not proportional to batch x length (identifiable features), and
+  // decode reads 16-, 8- and 4-bit KV (the dequantization feature); the shapes mix in one family fit.
   for (double b : {1.0, 8.0, 64.0, 256.0}) {
     for (double len : {128.0, 2048.0, 32768.0}) {
       for (auto [q, kv, d] : {std::tuple{32, 1, 128}, std::tuple{8, 8, 64}, std::tuple{16, 4, 128}}) {
@@ -130,7 +130,11 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
         s.q_heads = q;
         s.kv_heads = kv;
         s.head_dim = d;
-        ops.push_back({OpFamily::kDecodeAttention, decode_attention_op(s), 0});
+        for (double bits : {16.0, 8.0, 4.0}) {
+          s.kv_bits = bits;
+          ops.push_back({OpFamily::kDecodeAttention, decode_attention_op(s), 0});
+        }
+        s.kv_bits = 16;
         s.tokens = len / 16;
         s.kv_len = 0;
         ops.push_back({OpFamily::kPrefillAttention, prefill_attention_op(s), 0});
@@ -164,8 +168,8 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   const GpuSpec& h100 = Catalog::builtin().gpu("h100-sxm", "test");
   const GpuSpec& a100 = Catalog::builtin().gpu("a100-sxm-80gb", "test");
   const KernelOp op = decode_attention_op(decode_shape(64, 8192));
-  const std::vector<double> family = {5e-6, 1e-8, 1.1, 0.1, 2e-6, 0.3, 0.5, 1.0};
-  const std::vector<double> shaped = {9e-6, 0, 1.5, 0, 0, 0, 0, 0};
+  const std::vector<double> family = {5e-6, 1e-8, 1.1, 0.1, 2e-6, 0.3, 0.5, 1.0, 3.0};
+  const std::vector<double> shaped = {9e-6, 0, 1.5, 0, 0, 0, 0, 0, 0};
   Calibration c;
   c.gpu = "h100-sxm";
   c.coefficients[OpFamily::kDecodeAttention] = family;
@@ -182,8 +186,8 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   EXPECT_DOUBLE_EQ(c.predict_launch(OpFamily::kDecodeAttention, op, a100), dot(family, a100));
   EXPECT_NE(dot(family, a100), dot(shaped, a100));
   // The waves feature counts CTAs over the card's SMs: 512 CTAs are 4 waves on 132 SMs, 5 on 108.
-  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, h100).back(), 4e-6);
-  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, a100).back(), 5e-6);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, h100)[7], 4e-6);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, a100)[7], 5e-6);
   // The GPU is kept in the file.
   EXPECT_EQ(Calibration::from_json(c.to_json(), "test").gpu, "h100-sxm");
 }

@@ -7,18 +7,20 @@
 #include "models/cost/iteration_cost_model.h"
 #include "models/kv/kv_layout.h"
 #include "models/spec/catalog.h"
+#include "tests/models/strategy_test_util.h"
 
 namespace kvsim {
 namespace {
 
-// A GPU with round numbers so the hand computations stay readable: 1 PFLOP/s bf16, 1 TB/s HBM,
-// 100 GB/s NVLink, 10 GB/s PCIe.
+// A GPU with round numbers so the hand computations stay readable: 1 PFLOP/s bf16, 10 TFLOP/s FP32 on the CUDA
+// cores (5e12 lane-instructions/s), 1 TB/s HBM, 100 GB/s NVLink, 10 GB/s PCIe.
 GpuSpec round_gpu() {
   GpuSpec g;
   g.name = "round";
   g.memory_bytes = 80e9;
   g.hbm_bandwidth_Bps = 1e12;
   g.dense_flops["bf16"] = 1e15;
+  g.fp32_flops = 10e12;
   g.nvlink_bandwidth_Bps = 100e9;
   g.pcie_bandwidth_Bps = 10e9;
   return g;
@@ -30,6 +32,7 @@ RooflineParams ideal() {
   p.nvlink_efficiency = p.pcie_efficiency = 1.0;
   p.launch_latency_s = 0;
   p.allreduce_latency_s = 0;
+  p.core_efficiency = 1.0;
   return p;
 }
 
@@ -67,6 +70,29 @@ TEST(Roofline, PricesComputeAndMemoryBoundOpsWithEfficiencies) {
   EXPECT_EQ(m.estimate(op).bound, Bound::kLatency);
 }
 
+TEST(Roofline, PricesDequantizationOnTheCudaCores) {
+  RooflineParams p = ideal();
+  p.dequant_instructions_8bit = 1.0;
+  p.dequant_instructions_subbyte = 5.0;
+  p.core_efficiency = 0.25;  // 5e12 * 0.25 = 1.25e12 lane-instructions/s
+  const RooflineCostModel m(p, round_gpu());
+  KernelOp op;
+  op.kind = OpKind::kAttentionDecode;
+  op.flops = 1e11;  // 0.1 ms on the tensor cores
+  op.bytes = 1e9;   // 1 ms
+  op.dequant_elements = 4e8;
+  op.shape.kv_bits = 4;  // 4e8 * 5 / 1.25e12 = 1.6 ms: with the tensor time, 1.7 ms of compute > 1 ms of memory
+  CostEstimate e = m.estimate(op);
+  EXPECT_DOUBLE_EQ(e.seconds, 1e-4 + 1.6e-3);
+  EXPECT_EQ(e.bound, Bound::kCompute);
+  op.shape.kv_bits = 8;  // 4e8 * 1 / 1.25e12 = 0.32 ms: hidden under the memory time
+  e = m.estimate(op);
+  EXPECT_DOUBLE_EQ(e.seconds, 1e-3);
+  EXPECT_EQ(e.bound, Bound::kMemory);
+  op.shape.kv_bits = 16;  // 16-bit KV is not dequantized, whatever the op says
+  EXPECT_DOUBLE_EQ(m.dequant_seconds(op), 0.0);
+}
+
 class IterationCostTest : public ::testing::Test {
  protected:
   const LlmSpec& llama8b = Catalog::builtin().model("llama-3.1-8b", "test");
@@ -98,6 +124,34 @@ TEST_F(IterationCostTest, SingleDecodeAtContext1000IsMemoryBound) {
                              4096.0 * 128256 * 2 + (4096.0 + 128256) * 2;
   EXPECT_NEAR(c.seconds, total_bytes / 1e12, 1e-15);
   EXPECT_FALSE(c.present[size_t(OpId::kAllReduce)]);
+}
+
+TEST_F(IterationCostTest, QuantizedDecodeDequantizesEveryElementItReads) {
+  // kivi-4 on Llama-3.1-8B: a decode step over 1000 cached tokens reads 1000 x (8 + 8) x 128 K/V elements per layer
+  // and decodes each of them on the CUDA cores, at the 4-bit rate.
+  const ComposedStrategy kivi = testing::compose("kivi-4");
+  IterationCostModel m(llama8b, kivi.layout, 1, kernels, 0.0);
+  const std::vector<SeqWork> work = {{999, 999, 1}};
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  std::vector<KernelOp> ops;
+  m.build_ops(s, ops);
+  const KernelOp* decode = nullptr;
+  for (const KernelOp& op : ops) {
+    if (op.id == OpId::kAttentionDecode) decode = &op;
+  }
+  ASSERT_NE(decode, nullptr);
+  EXPECT_DOUBLE_EQ(decode->dequant_elements, 32.0 * 1000 * 2 * 8 * 128);
+  EXPECT_LT(decode->shape.kv_bits, 8);
+  // Priced: tensor FLOPs plus 4.5 instructions per element at 5e12 lane-instructions/s (ideal() keeps the default
+  // instruction counts and sets every efficiency, the CUDA cores' included, to 1), or the memory time if larger.
+  const double dequant_s = 32.0 * 1000 * 2 * 8 * 128 * 4.5 / 5e12;
+  const double expect = std::max(decode->flops / 1e15 + dequant_s, decode->bytes / 1e12);
+  EXPECT_DOUBLE_EQ(c.ops[size_t(OpId::kAttentionDecode)].seconds, expect);
+  EXPECT_GT(dequant_s, decode->bytes / 1e12);  // 4-bit decode is dequantization-bound on this GPU
 }
 
 TEST_F(IterationCostTest, Prefill2048TokensIsComputeBound) {

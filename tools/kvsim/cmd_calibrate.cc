@@ -52,6 +52,23 @@ ErrorStats stats(std::vector<double> e) {
   return s;
 }
 
+// The shape keys that identify a measured point of `family` (the kvsim cost flags of its op).
+nlohmann::json shape_json(OpFamily family, const KernelOp& op) {
+  const OpShape& s = op.shape;
+  switch (family) {
+    case OpFamily::kGemm: return {{"m", s.m}, {"n", s.n}, {"k", s.k}};
+    case OpFamily::kDecodeAttention:
+      return {{"batch", s.batch},       {"kv_len", s.kv_len},     {"q_heads", s.q_heads},
+              {"kv_heads", s.kv_heads}, {"head_dim", s.head_dim}, {"kv_bits", s.kv_bits}};
+    case OpFamily::kPrefillAttention:
+      return {{"batch", s.batch},     {"isl", s.tokens},        {"cached", s.kv_len},
+              {"q_heads", s.q_heads}, {"kv_heads", s.kv_heads}, {"head_dim", s.head_dim}};
+    case OpFamily::kAllReduce:
+      return {{"bytes", s.message_bytes}, {"gpus", op.tp}};
+  }
+  return nlohmann::json::object();
+}
+
 std::string html_page(const nlohmann::json& report) {
   std::string rows;
   for (const auto& r : report["accuracy"]) {
@@ -90,7 +107,8 @@ void add_calibrate_command(CLI::App& app) {
       "calibrate",
       "Fit the calibrated roofline to measurements (--profile FILE or --aiconfigurator DIR) and report the error of\n"
       "the roofline, calibrated, measured and hybrid backends on the held-out points, per op family. --out DIR\n"
-      "writes calibration.json (fitted on all points, for cost_model.calibration), accuracy.json and report.html.");
+      "writes calibration.json (fitted on all points, for cost_model.calibration), accuracy.json (with every\n"
+      "held-out point's measured and predicted times) and report.html.");
   cmd->add_option("--gpu", a->gpu, "GPU the measurements are of (kvsim list gpus)")->required();
   cmd->add_option("--profile", a->profile, "a kvsim profile JSON");
   cmd->add_option("--aiconfigurator", a->aiconfigurator, "an aiconfigurator system folder");
@@ -146,11 +164,18 @@ void add_calibrate_command(CLI::App& app) {
     }
 
     std::map<std::pair<OpFamily, std::string>, std::vector<double>> errors;
+    nlohmann::json held_out_points = nlohmann::json::array();
     for (const MeasuredOp& m : measured_ops(test)) {
+      nlohmann::json predicted = nlohmann::json::object();
       for (const auto& [name, model] : backends) {
         const double t = model->estimate(m.op).seconds;
         errors[{m.family, name}].push_back(std::fabs(t - m.seconds) / m.seconds);
+        predicted[name] = t;
       }
+      held_out_points.push_back({{"family", family_name(m.family)},
+                                 {"shape", shape_json(m.family, m.op)},
+                                 {"measured_s", m.seconds},
+                                 {"predicted_s", std::move(predicted)}});
     }
     nlohmann::json report = {{"gpu", gpu.name}, {"measurements", all->source}, {"holdout", a->holdout},
                              {"seed", a->seed}, {"accuracy", nlohmann::json::array()}};
@@ -169,6 +194,7 @@ void add_calibrate_command(CLI::App& app) {
         }
       }
     }
+    report["held_out_points"] = std::move(held_out_points);
     report["fit_on_train"] = fitted.to_json();
     if (a->json) fmt::print("{}\n", report.dump(2));
     if (!a->out.empty()) {

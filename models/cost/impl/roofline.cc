@@ -18,6 +18,10 @@ RooflineParams RooflineParams::read(ParamReader& r) {
   p.pcie_efficiency = r.get_fraction("pcie_efficiency", p.pcie_efficiency);
   p.launch_latency_s = r.get_non_negative<double>("launch_latency_s", p.launch_latency_s);
   p.allreduce_latency_s = r.get_non_negative<double>("allreduce_latency_s", p.allreduce_latency_s);
+  p.dequant_instructions_8bit = r.get_non_negative<double>("dequant_instructions_8bit", p.dequant_instructions_8bit);
+  p.dequant_instructions_subbyte =
+      r.get_non_negative<double>("dequant_instructions_subbyte", p.dequant_instructions_subbyte);
+  p.core_efficiency = r.get_fraction("core_efficiency", p.core_efficiency);
   return p;
 }
 
@@ -36,21 +40,40 @@ std::vector<ParamDoc> RooflineParams::docs() {
       {"launch_latency_s", "number", fmt::format("{}", d.launch_latency_s), "seconds per kernel launch"},
       {"allreduce_latency_s", "number", fmt::format("{}", d.allreduce_latency_s),
        "seconds per all-reduce call on top of bandwidth time"},
+      {"dequant_instructions_8bit", "number", fmt::format("{}", d.dequant_instructions_8bit),
+       "CUDA-core instructions per K/V element read from 8-bit storage (fp8, int8); default from kvsim's kernels"},
+      {"dequant_instructions_subbyte", "number", fmt::format("{}", d.dequant_instructions_subbyte),
+       "CUDA-core instructions per K/V element read from sub-byte group-quantized storage (KIVI int4/int2)"},
+      {"core_efficiency", "number", fmt::format("{}", d.core_efficiency),
+       "achieved fraction of the CUDA-core issue rate (card fp32_tflops / 2) for dequantization"},
   };
 }
 
 RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu)
     : p_(params),
       peak_flops_(gpu.flops_for(params.compute_dtype)),
+      core_lanes_(gpu.fp32_flops / 2.0 * params.core_efficiency),
       hbm_Bps_(gpu.hbm_bandwidth_Bps * params.memory_efficiency),
       nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
       pcie_Bps_(gpu.pcie_bandwidth_Bps * params.pcie_efficiency) {}
 
 nlohmann::json RooflineCostModel::params() const {
-  return {{"compute_dtype", p_.compute_dtype},         {"gemm_efficiency", p_.gemm_efficiency},
-          {"attention_efficiency", p_.attention_efficiency}, {"memory_efficiency", p_.memory_efficiency},
-          {"nvlink_efficiency", p_.nvlink_efficiency}, {"pcie_efficiency", p_.pcie_efficiency},
-          {"launch_latency_s", p_.launch_latency_s},   {"allreduce_latency_s", p_.allreduce_latency_s}};
+  return {{"compute_dtype", p_.compute_dtype},
+          {"gemm_efficiency", p_.gemm_efficiency},
+          {"attention_efficiency", p_.attention_efficiency},
+          {"memory_efficiency", p_.memory_efficiency},
+          {"nvlink_efficiency", p_.nvlink_efficiency},
+          {"pcie_efficiency", p_.pcie_efficiency},
+          {"launch_latency_s", p_.launch_latency_s},
+          {"allreduce_latency_s", p_.allreduce_latency_s},
+          {"dequant_instructions_8bit", p_.dequant_instructions_8bit},
+          {"dequant_instructions_subbyte", p_.dequant_instructions_subbyte},
+          {"core_efficiency", p_.core_efficiency}};
+}
+
+double RooflineCostModel::dequant_seconds(const KernelOp& op) const {
+  if (op.dequant_elements <= 0 || core_lanes_ <= 0) return 0;
+  return op.dequant_elements * p_.dequant_instructions(op.shape.kv_bits) / core_lanes_;
 }
 
 CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
@@ -67,7 +90,8 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
     case OpKind::kAttentionPrefill:
     case OpKind::kAttentionDecode:
     case OpKind::kElementwise:
-      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency);
+      // Tensor-core FLOPs and CUDA-core dequantization share the SMs' issue slots: their times add.
+      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency) + dequant_seconds(op);
       memory_s = op.bytes / hbm_Bps_;
       break;
     case OpKind::kAllReduce: {
