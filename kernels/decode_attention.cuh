@@ -38,6 +38,15 @@
 
 namespace kvsim::kernels {
 
+// Static analysis only (tools/bench/sass_hot_loop.py): -DKVSIM_DECODE_STEADY_STATE compiles the steady-state tile
+// alone (no residual tokens, no accumulator rescale), so that the tile loop's SASS is what one tile costs. Such a
+// build is never launched; without the macro the kernel is unchanged.
+#ifdef KVSIM_DECODE_STEADY_STATE
+inline constexpr bool kDecodeSteadyStateOnly = true;
+#else
+inline constexpr bool kDecodeSteadyStateOnly = false;
+#endif
+
 inline constexpr std::uint32_t kDecodeThreads = 128;
 inline constexpr int kDecodeWarps = kDecodeThreads / 32;
 inline constexpr int kDecodeTileTokens = 16;  // tokens per warp per step (the M of the QK product)
@@ -214,7 +223,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
         }
       }
     };
-    if (kKivi && residual_mask != 0) {
+    if (!kDecodeSteadyStateOnly && kKivi && residual_mask != 0) {
       decode_k(std::true_type{});
     } else {
       decode_k(std::false_type{});
@@ -249,7 +258,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
       prob[2 + h] = exp2f(s1 - ref);
       d[h] += prob[h] + prob[2 + h];
     }
-    if (__any_sync(0xFFFFFFFFu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
+    if (!kDecodeSteadyStateOnly && __any_sync(0xFFFFFFFFu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         o[j][0] *= rescale[0], o[j][1] *= rescale[1], o[j][2] *= rescale[0], o[j][3] *= rescale[1];
@@ -282,7 +291,7 @@ __global__ void __launch_bounds__(kDecodeThreads, kDecodeMinCtasPerSm<FMT>)
         }
       }
     };
-    if (kKivi && residual_mask != 0) {
+    if (!kDecodeSteadyStateOnly && kKivi && residual_mask != 0) {
       decode_v(std::true_type{});
     } else {
       decode_v(std::false_type{});

@@ -18,10 +18,10 @@ struct RooflineParams {
   double pcie_efficiency = 0.8;        // achieved / peak PCIe bandwidth for host transfers
   double launch_latency_s = 2e-6;      // per kernel launch (CUDA-graph-like replay)
   double allreduce_latency_s = 10e-6;  // per all-reduce call, on top of the bandwidth term
-  // Dequantizing quantized KV on the CUDA cores, in instructions per K/V element and thread lane. Defaults: the hot
-  // loop of kvsim's decode kernels (kernels/, sm_90 SASS), minus the bf16 kernel's, per element: 8-bit storage
-  // (int8 0.7, fp8 0.2: one cvt per pair) and sub-byte group quantization (KIVI int4 4.5, int2 4.4: unpacking,
-  // per-group scale/zero, metadata).
+  // Dequantizing quantized KV on the CUDA cores, in instructions per K/V element and thread lane. Defaults: the
+  // tile loop of kvsim's decode kernels (sm_90 SASS, tools/bench/sass_hot_loop.py), minus the bf16 kernel's, per
+  // element: 8-bit storage (int8 0.69, fp8 0.16) and sub-byte group quantization (KIVI int4 4.51, int2 4.43:
+  // unpacking, per-group scale/zero, metadata).
   double dequant_instructions_8bit = 0.7;
   double dequant_instructions_subbyte = 4.5;
   // Achieved fraction of the CUDA-core issue rate for those instructions: decode kernels are latency-bound and
