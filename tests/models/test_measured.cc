@@ -8,6 +8,7 @@
 
 #include "models/cost/calibration.h"
 #include "models/cost/impl/measured.h"
+#include "models/cost/impl/roofline.h"
 #include "models/cost/log_grid.h"
 #include "models/cost/single_op.h"
 #include "models/spec/catalog.h"
@@ -159,6 +160,46 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   const Calibration again = Calibration::from_json(fit.to_json(), "test");
   for (const MeasuredOp& m : ops) {
     EXPECT_NEAR(again.predict_launch(m.family, m.op, gpu), m.seconds, 1e-9 * m.seconds);
+  }
+}
+
+TEST(Calibration, RecoversTheRooflinesOwnEfficiencyAndLatency) {
+  // Measurements made by the roofline itself, with one efficiency for FLOPs and bytes (so that its time is linear in
+  // the fit's max(FLOPs / peak, bytes / bandwidth) feature) and a launch latency: the fit recovers 1 / efficiency
+  // and the latency, and gives every other GEMM and prefill term zero weight.
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  RooflineParams truth;
+  truth.gemm_efficiency = truth.attention_efficiency = truth.memory_efficiency = 0.625;
+  truth.launch_latency_s = 3e-6;
+  const RooflineCostModel roofline(truth, gpu);
+  std::vector<MeasuredOp> ops;
+  for (double m : {1.0, 16.0, 128.0, 1024.0, 8192.0}) {
+    for (double n : {1024.0, 4096.0, 14336.0}) {
+      for (double k : {512.0, 4096.0}) {
+        const KernelOp op = gemm_op(m, n, k);
+        ops.push_back({OpFamily::kGemm, op, roofline.estimate(op).seconds});
+      }
+    }
+  }
+  for (double b : {1.0, 4.0, 16.0}) {
+    for (double isl : {128.0, 1024.0, 8192.0}) {
+      for (double cached : {0.0, 4096.0}) {
+        OpShape s = decode_shape(b, cached);
+        s.tokens = isl;
+        const KernelOp op = prefill_attention_op(s);
+        ops.push_back({OpFamily::kPrefillAttention, op, roofline.estimate(op).seconds});
+      }
+    }
+  }
+  const Calibration fit = Calibration::fit(ops, gpu, "roofline");
+  const std::vector<double> want_gemm = {3e-6, 0, 0, 1.6, 0};  // {1, f, b, max(f, b), wave-quantized FLOPs}
+  const std::vector<double> want_prefill = {3e-6, 0, 0, 0, 1.6};  // {1, batch, f, b, max(f, b)}
+  for (std::size_t j = 0; j < want_gemm.size(); ++j) {
+    EXPECT_NEAR(fit.coefficients.at(OpFamily::kGemm)[j], want_gemm[j], 1e-6 * want_gemm[3] + 1e-12) << j;
+  }
+  for (std::size_t j = 0; j < want_prefill.size(); ++j) {
+    EXPECT_NEAR(fit.coefficients.at(OpFamily::kPrefillAttention)[j], want_prefill[j], 1e-6 * want_prefill[4] + 1e-12)
+        << j;
   }
 }
 
