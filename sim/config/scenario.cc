@@ -178,8 +178,13 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.resolved = std::move(resolved);
 
   run.approximations = {
-      "Iteration time is the sum of per-op roofline times: max(FLOPs/(peak*eff), bytes/(BW*eff)) + launch latency, "
-      "with the efficiencies of the cost_model section (assumed defaults until calibrated against measurements).",
+      "Iteration time is the sum of per-op times. The roofline backend prices an op as max(FLOPs/(peak*eff) + KV "
+      "dequantization, bytes/(BW*eff)) + launch latency, with the efficiencies of the cost_model section (assumed "
+      "defaults until calibrated against measurements); measured, calibrated and hybrid backends price from real-GPU "
+      "measurements, and each op of the breakdown names its source.",
+      "Quantized KV pays its dequantization on the CUDA cores: elements read x instructions per element (from "
+      "kvsim's own decode kernels' SASS: 0.7 for 8-bit, 4.5 for KIVI-style 2/4-bit) at the GPU's FP32 lane rate x "
+      "cost_model.core_efficiency (0.26, fitted to kvsim's KIVI kernels on an H100); another kernel has other costs.",
       "Embedding lookup, norms, rotary embedding and sampling are folded into cost_model.iteration_overhead_s.",
       "KV memory is page-granular per layout group: window layers free pages as the window slides, budgeted "
       "eviction frees pages after prefill, evicting single tokens reuses their slots (no compaction).",
