@@ -4,7 +4,8 @@
 Compiles each kernels/decode_attention_<format>.cu for sm_90 with -DKVSIM_DECODE_STEADY_STATE (the steady-state
 tile alone: no KIVI residual tokens, no accumulator rescale), disassembles it, finds the tile loop of
 PagedDecodeAttentionKernel<HEAD_DIM, T, FORMAT> (the smallest loop holding all 2 * HEAD_DIM / 16 MMAs) and
-prints its instruction count: what one warp issues per 16-token tile. Per K/V element, the count is divided by
+prints its instruction count: what one warp issues per 16-token tile. It also prints the registers and spill
+bytes ptxas reports for the real kernel (compiled without the macro). Per K/V element, the count is divided by
 16 tokens * HEAD_DIM * 2 (K and V) / 32 lanes; the dequantization cost of a format is its count minus the bf16
 (native) kernel's. The roofline's dequant_instructions_* defaults come from this table.
 
@@ -42,17 +43,33 @@ def tool(name, env_var):
     return path
 
 
-def kernel_sass(nvcc, cuobjdump, fmt, workdir):
-    obj = workdir / f"decode_attention_{fmt}.o"
-    subprocess.run([nvcc, "-I", str(ROOT), "-O3", "-DNDEBUG", "-DKVSIM_DECODE_STEADY_STATE", "-std=c++20",
-                    "--generate-code=arch=compute_90,code=[sm_90]", "-x", "cu", "-c",
-                    str(ROOT / "kernels" / f"decode_attention_{fmt}.cu"), "-o", str(obj)], check=True)
-    return subprocess.run([cuobjdump, "-sass", str(obj)], check=True, capture_output=True, text=True).stdout
+def compile_kernel(nvcc, fmt, workdir, steady_state):
+    """Object file of decode_attention_<fmt>.cu and ptxas's report (registers, spills)."""
+    obj = workdir / f"decode_attention_{fmt}{'_steady' if steady_state else ''}.o"
+    cmd = [nvcc, "-I", str(ROOT), "-O3", "-DNDEBUG", "-std=c++20", "-Xptxas=-v",
+           "--generate-code=arch=compute_90,code=[sm_90]", "-x", "cu", "-c",
+           str(ROOT / "kernels" / f"decode_attention_{fmt}.cu"), "-o", str(obj)]
+    if steady_state:
+        cmd.insert(1, "-DKVSIM_DECODE_STEADY_STATE")
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return obj, done.stderr
 
 
-def tile_loop(sass, head_dim, dtype, fmt):
+def registers(ptxas_report, kernel):
+    """(registers, spill store bytes) of a kernel in ptxas -v output."""
+    m = re.search(r"Function properties for _ZN5kvsim7kernels26" + kernel + r"\S*\n\s*\d+ bytes stack frame, (\d+) "
+                  r"bytes spill stores.*?\n.*?Used (\d+) registers", ptxas_report)
+    if not m:
+        sys.exit(f"sass_hot_loop: no ptxas report for {kernel}")
+    return int(m.group(2)), int(m.group(1))
+
+
+def kernel_name(head_dim, dtype, fmt):
+    return f"PagedDecodeAttentionKernelILj{head_dim}E{DTYPE_MANGLED[dtype]}LNS0_8KvFormatE{FORMATS[fmt]}EEE"
+
+
+def tile_loop(sass, want, head_dim):
     """Instructions (mnemonics) of the tile loop of one kernel instantiation."""
-    want = f"PagedDecodeAttentionKernelILj{head_dim}E{DTYPE_MANGLED[dtype]}LNS0_8KvFormatE{FORMATS[fmt]}EEE"
     for body in re.split(r"\n\s*Function : ", sass)[1:]:
         if not body.split("\n", 1)[0].startswith("_ZN5kvsim7kernels26" + want):
             continue
@@ -83,9 +100,15 @@ def main():
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in FORMATS:
-            ops = tile_loop(kernel_sass(nvcc, cuobjdump, fmt, pathlib.Path(tmp)), a.head_dim, a.dtype, fmt)
+            name = kernel_name(a.head_dim, a.dtype, fmt)
+            obj, _ = compile_kernel(nvcc, fmt, pathlib.Path(tmp), steady_state=True)
+            sass = subprocess.run([cuobjdump, "-sass", str(obj)], check=True, capture_output=True, text=True).stdout
+            ops = tile_loop(sass, name, a.head_dim)
+            _, report = compile_kernel(nvcc, fmt, pathlib.Path(tmp), steady_state=False)
+            regs, spills = registers(report, name)
             rows[fmt] = {"instructions_per_tile": len(ops),
                          "per_element": len(ops) / elements_per_lane,
+                         "registers": regs, "spill_store_bytes": spills,
                          "top_opcodes": dict(collections.Counter(ops).most_common(8))}
     base = rows["native"]["per_element"]
     for r in rows.values():
@@ -95,11 +118,13 @@ def main():
         return
     print(f"decode attention tile loop, sm_90, {a.dtype}, head_dim {a.head_dim} "
           f"({elements_per_lane} K/V elements per lane per tile)")
-    print(f"{'format':<8} {'instr/tile':>10} {'per element':>12} {'minus native':>13}  top opcodes")
+    print("registers and spills: the real kernel (without the macro)")
+    print(f"{'format':<8} {'instr/tile':>10} {'per element':>12} {'minus native':>13} {'registers':>9} {'spills':>7}"
+          "  top opcodes")
     for fmt, r in rows.items():
         top = ", ".join(f"{k} {v}" for k, v in r["top_opcodes"].items())
         print(f"{fmt:<8} {r['instructions_per_tile']:>10} {r['per_element']:>12.2f} "
-              f"{r['dequant_per_element']:>13.2f}  {top}")
+              f"{r['dequant_per_element']:>13.2f} {r['registers']:>9} {r['spill_store_bytes']:>5} B  {top}")
 
 
 if __name__ == "__main__":
