@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -276,6 +277,51 @@ TEST(Cli, FailedRunKeepsThePreviousOutput) {
   for (const auto& e : fs::directory_iterator(scratch())) {
     EXPECT_EQ(e.path().filename().string().find("keep.tmp"), std::string::npos);
   }
+}
+
+TEST(Cli, CostPricesKiviDecodeByItsDequantization) {
+  const std::string shape =
+      "cost --gpu h100-sxm --op decode-attention --batch 64 --kv-len 32768 --q-heads 32 --kv-heads 8 --head-dim 128 "
+      "--json --kv-dtype ";
+  const Result bf16 = kvsim(shape + "bf16"), int4 = kvsim(shape + "int4");
+  ASSERT_EQ(bf16.code, 0) << bf16.err;
+  ASSERT_EQ(int4.code, 0) << int4.err;
+  const nlohmann::json a = nlohmann::json::parse(bf16.out), b = nlohmann::json::parse(int4.out);
+  EXPECT_EQ(a["bound"], "memory");
+  EXPECT_EQ(b["bound"], "compute");  // the CUDA cores' dequantization, not the 4x fewer bytes, sets the time
+  EXPECT_EQ(b["source"], "roofline");
+  EXPECT_GT(b["seconds"].get<double>(), 2.0 * b["bytes"].get<double>() / 3350e9);
+  EXPECT_LT(b["seconds"].get<double>(), a["seconds"].get<double>());
+}
+
+TEST(Cli, CalibrateReportsEveryBackendOnTheHeldOutPoints) {
+  const fs::path out = scratch() / "calibrate";
+  fs::remove_all(out);
+  const std::string profile = std::string(KVSIM_SOURCE_DIR) + "/models/profiles/h100-sxm-kvsim-kernels.json";
+  const Result r = kvsim("calibrate --gpu h100-sxm --profile " + profile + " --json --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  std::map<std::string, double> median;
+  std::size_t points = 0;
+  for (const auto& a : report["accuracy"]) {
+    EXPECT_EQ(a["family"], "decode_attention");  // the profile measures decode attention only
+    median[a["backend"].get<std::string>()] = a["median_abs_rel_error"].get<double>();
+    points = a["points"].get<std::size_t>();
+  }
+  ASSERT_EQ(median.size(), 4u);
+  EXPECT_LT(median["calibrated"], median["roofline"]);
+  ASSERT_EQ(report["held_out_points"].size(), points);
+  for (const auto& p : report["held_out_points"]) {
+    EXPECT_GT(p["measured_s"].get<double>(), 0);
+    EXPECT_EQ(p["predicted_s"].size(), 4u);
+  }
+  EXPECT_EQ(nlohmann::json::parse(slurp(out / "accuracy.json")), report);
+  EXPECT_EQ(nlohmann::json::parse(slurp(out / "calibration.json"))["schema"], "kvsim-calibration-1");
+  EXPECT_NE(slurp(out / "report.html").find("Worst held-out points"), std::string::npos);
+
+  const Result missing = kvsim("calibrate --gpu h100-sxm --profile " + (scratch() / "no-such.json").string());
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("no-such.json"), std::string::npos) << missing.err;
 }
 
 }  // namespace

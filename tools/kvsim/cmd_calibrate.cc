@@ -14,6 +14,7 @@
 #include "models/cost/impl/measured.h"
 #include "models/spec/catalog.h"
 #include "reports/atomic_output.h"
+#include "reports/html_common.h"
 #include "sim/config/json_input.h"
 #include "tools/kvsim/commands.h"
 
@@ -70,12 +71,51 @@ nlohmann::json shape_json(OpFamily family, const KernelOp& op) {
 }
 
 std::string html_page(const nlohmann::json& report) {
+  using report_html::esc;
   std::string rows;
   for (const auto& r : report["accuracy"]) {
     rows += fmt::format("<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{:.1f} %</td><td class=n>{:.1f} %"
                         "</td></tr>\n",
                         r["family"].get<std::string>(), r["backend"].get<std::string>(), r["points"].get<long long>(),
                         100 * r["median_abs_rel_error"].get<double>(), 100 * r["p90_abs_rel_error"].get<double>());
+  }
+  // Per family, the held-out points the calibrated backend prices worst, with every backend's time.
+  std::string worst;
+  std::vector<std::string> backends;
+  for (const auto& r : report["accuracy"]) {
+    const std::string b = r["backend"].get<std::string>();
+    if (std::find(backends.begin(), backends.end(), b) == backends.end()) backends.push_back(b);
+  }
+  for (OpFamily fam : kOpFamilies) {
+    std::vector<const nlohmann::json*> pts;
+    for (const auto& p : report["held_out_points"]) {
+      if (p["family"] == family_name(fam) && p["predicted_s"].contains("calibrated")) pts.push_back(&p);
+    }
+    if (pts.empty()) continue;
+    const auto error = [](const nlohmann::json& p) {
+      return std::fabs(p["predicted_s"]["calibrated"].get<double>() / p["measured_s"].get<double>() - 1);
+    };
+    std::sort(pts.begin(), pts.end(), [&](const auto* a, const auto* b) { return error(*a) > error(*b); });
+    pts.resize(std::min<std::size_t>(pts.size(), 8));
+    worst += fmt::format("<h3>{}</h3>\n<table><thead><tr><th>shape</th><th class=n>measured</th>", family_name(fam));
+    for (const std::string& b : backends) worst += "<th class=n>" + esc(b) + "</th>";
+    worst += "</tr></thead><tbody>\n";
+    for (const nlohmann::json* p : pts) {
+      std::string shape;
+      for (const auto& [k, v] : (*p)["shape"].items()) {
+        const bool whole = v.is_number() && std::floor(v.get<double>()) == v.get<double>();
+        shape += fmt::format("{}{} {}", shape.empty() ? "" : ", ", k,
+                             whole ? fmt::format("{:.0f}", v.get<double>()) : v.dump());
+      }
+      const double measured = (*p)["measured_s"].get<double>();
+      worst += fmt::format("<tr><td>{}</td><td class=n>{:.1f} µs</td>", esc(shape), 1e6 * measured);
+      for (const std::string& b : backends) {
+        const double t = (*p)["predicted_s"].value(b, 0.0);
+        worst += fmt::format("<td class=n>{:.1f} µs ({:+.0f} %)</td>", 1e6 * t, 100 * (t / measured - 1));
+      }
+      worst += "</tr>\n";
+    }
+    worst += "</tbody></table>\n";
   }
   return fmt::format(R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>kvsim calibration</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
@@ -87,10 +127,14 @@ measured per kernel launch. <em>roofline</em>: default efficiencies; <em>calibra
 missing); <em>hybrid</em>: measured inside the tables, calibrated elsewhere.</p>
 <table><thead><tr><th>op family</th><th>backend</th><th class=n>held-out points</th><th class=n>median</th>
 <th class=n>p90</th></tr></thead><tbody>
-{}</tbody></table></body></html>
+{}</tbody></table>
+<h2>Worst held-out points of the calibrated backend</h2>
+<p>Per op family, the held-out points with the largest calibrated error, priced by every backend (signed error
+against the measurement). accuracy.json lists every held-out point.</p>
+{}</body></html>
 )",
-                     report["gpu"].get<std::string>(), report["measurements"].get<std::string>(),
-                     100 * report["holdout"].get<double>(), report["seed"].get<long long>(), rows);
+                     esc(report["gpu"].get<std::string>()), esc(report["measurements"].get<std::string>()),
+                     100 * report["holdout"].get<double>(), report["seed"].get<long long>(), rows, worst);
 }
 
 }  // namespace
