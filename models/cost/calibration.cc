@@ -101,8 +101,9 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
       // sub-linear growth of small launches. Quantized KV adds its dequantization on the CUDA cores (the roofline's
       // instruction counts at the full issue rate; the fit finds the achieved rate).
       const double waves = std::ceil(s.batch * std::max(1, s.kv_heads) / gpu.sm_count);
+      static const RooflineParams kDefaults;
       const double dequant =
-          op.dequant_elements / launches * RooflineParams{}.dequant_instructions(s.kv_bits) / (gpu.fp32_flops / 2.0);
+          op.dequant_elements / launches * kDefaults.dequant_instructions(s.kv_bits) / (gpu.fp32_flops / 2.0);
       const double len = s.batch * s.kv_len / 1e6;
       return {1.0, s.batch, b, f, len, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6, waves * 1e-6, dequant};
     }

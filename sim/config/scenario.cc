@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "sim/core/param_reader.h"
 #include "sim/core/units.h"
@@ -177,14 +178,18 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   root.finish();
   run.resolved = std::move(resolved);
 
+  const RooflineParams kRoofline;  // the defaults the texts below quote
   run.approximations = {
       "Iteration time is the sum of per-op times. The roofline backend prices an op as max(FLOPs/(peak*eff) + KV "
       "dequantization, bytes/(BW*eff)) + launch latency, with the efficiencies of the cost_model section (assumed "
       "defaults until calibrated against measurements); measured, calibrated and hybrid backends price from real-GPU "
       "measurements, and each op of the breakdown names its source.",
-      "Quantized KV pays its dequantization on the CUDA cores: elements read x instructions per element (from "
-      "kvsim's own decode kernels' SASS: 0.7 for 8-bit, 4.5 for KIVI-style 2/4-bit) at the GPU's FP32 lane rate x "
-      "cost_model.core_efficiency (0.26, fitted to kvsim's KIVI kernels on an H100); another kernel has other costs.",
+      fmt::format("Quantized KV pays its dequantization on the CUDA cores: elements read x instructions per element "
+                  "(defaults from kvsim's own decode kernels' SASS: {} for 8-bit, {} for KIVI-style 2/4-bit) at the "
+                  "GPU's FP32 lane rate x cost_model.core_efficiency (default {}, fitted to kvsim's KIVI kernels on "
+                  "an H100); another kernel has other costs.",
+                  kRoofline.dequant_instructions_8bit, kRoofline.dequant_instructions_subbyte,
+                  kRoofline.core_efficiency),
       "Embedding lookup, norms, rotary embedding and sampling are folded into cost_model.iteration_overhead_s.",
       "KV memory is page-granular per layout group: window layers free pages as the window slides, budgeted "
       "eviction frees pages after prefill, evicting single tokens reuses their slots (no compaction).",

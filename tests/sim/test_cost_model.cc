@@ -37,12 +37,15 @@ RooflineParams ideal() {
 }
 
 // Prices one iteration of `work` (every sequence samples a token unless `sampled` says otherwise).
-IterationCost price(const IterationCostModel& m, const std::vector<SeqWork>& work, int sampled = -1) {
+IterationShape shape_of(const std::vector<SeqWork>& work, int sampled = -1) {
   IterationShape s;
   s.work = work;
   s.sampled_sequences = sampled < 0 ? static_cast<int>(work.size()) : sampled;
+  return s;
+}
+IterationCost price(const IterationCostModel& m, const std::vector<SeqWork>& work, int sampled = -1) {
   IterationCost c;
-  m.price(s, c);
+  m.price(shape_of(work, sampled), c);
   return c;
 }
 
@@ -132,13 +135,9 @@ TEST_F(IterationCostTest, QuantizedDecodeDequantizesEveryElementItReads) {
   const ComposedStrategy kivi = testing::compose("kivi-4");
   IterationCostModel m(llama8b, kivi.layout, 1, kernels, 0.0);
   const std::vector<SeqWork> work = {{999, 999, 1}};
-  IterationShape s;
-  s.work = work;
-  s.sampled_sequences = 1;
-  IterationCost c;
-  m.price(s, c);
+  const IterationCost c = price(m, work, 1);
   std::vector<KernelOp> ops;
-  m.build_ops(s, ops);
+  m.build_ops(shape_of(work, 1), ops);
   const KernelOp* decode = nullptr;
   for (const KernelOp& op : ops) {
     if (op.id == OpId::kAttentionDecode) decode = &op;
