@@ -26,13 +26,6 @@ std::string_view family_name(OpFamily f) {
 
 namespace {
 constexpr double kTile = 128.0;   // GEMM output tile edge
-
-int kv_bits_of(const std::string& dtype) {
-  if (dtype == "fp8" || dtype == "int8") return 8;
-  if (dtype == "int4") return 4;
-  if (dtype == "int2") return 2;
-  return 16;
-}
 }  // namespace
 
 std::vector<MeasuredOp> measured_ops(const Profile& p) {
@@ -50,11 +43,11 @@ std::vector<MeasuredOp> measured_ops(const Profile& p) {
     s.q_heads = d.q_heads;
     s.kv_heads = d.kv_heads;
     s.head_dim = d.head_dim;
-    s.kv_bits = kv_bits_of(d.kv_dtype);
+    s.kv_bits = dtype_bits(d.kv_dtype);
     out.push_back({OpFamily::kDecodeAttention, decode_attention_op(s), d.seconds});
   }
   for (const PrefillAttentionPoint& a : p.prefill_attention) {
-    if (kv_bits_of(a.kv_dtype) != 16) continue;
+    if (dtype_bits(a.kv_dtype) != 16) continue;
     OpShape s;
     s.batch = static_cast<double>(a.batch);
     s.tokens = static_cast<double>(a.isl);

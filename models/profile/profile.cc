@@ -86,6 +86,15 @@ void put_row(nlohmann::json& j, std::int64_t row) {
 
 }  // namespace
 
+int dtype_bits(std::string_view dtype) {
+  if (dtype == "bf16" || dtype == "fp16") return 16;
+  if (dtype == "fp32") return 32;
+  if (dtype == "fp8" || dtype == "int8") return 8;
+  if (dtype == "int4") return 4;
+  if (dtype == "int2") return 2;
+  return 0;
+}
+
 nlohmann::json to_json(const Profile& p) {
   nlohmann::json j = {{"schema", kSchema},
                       {"gpu", p.gpu},

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,6 +66,10 @@ struct Profile {
   std::vector<AllReducePoint> all_reduce;
   friend bool operator==(const Profile&, const Profile&) = default;
 };
+
+// Stored bits of one element of a profile dtype: 16 for bf16/fp16, 32 for fp32, 8 for fp8/int8, 4 for int4, 2 for
+// int2; 0 for any other name.
+int dtype_bits(std::string_view dtype);
 
 // JSON round trip (the format kvsim-profile writes and models/profiles/*.json hold). Strict: unknown keys and
 // malformed values are KvsimError naming the file and the key.

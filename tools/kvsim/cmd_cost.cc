@@ -7,6 +7,7 @@
 
 #include "models/cost/kernel_cost_model.h"
 #include "models/cost/single_op.h"
+#include "models/profile/profile.h"
 #include "models/spec/catalog.h"
 #include "sim/core/error.h"
 #include "tools/kvsim/commands.h"
@@ -73,9 +74,7 @@ void add_cost_command(CLI::App& app) {
     s.q_heads = a->q_heads;
     s.kv_heads = a->kv_heads;
     s.head_dim = a->head_dim;
-    s.kv_bits = a->kv_dtype == "bf16" || a->kv_dtype == "fp16" ? 16 : a->kv_dtype == "int4" ? 4
-                : a->kv_dtype == "int2"                          ? 2
-                                                                 : 8;
+    s.kv_bits = dtype_bits(a->kv_dtype);
     if (a->op == "decode-attention") {
       need(a->kv_len > 0, "--kv-len > 0");
       s.kv_len = a->kv_len;

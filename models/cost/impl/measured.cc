@@ -9,16 +9,6 @@
 
 namespace kvsim {
 
-namespace {
-int dtype_bits(const std::string& dtype) {
-  if (dtype == "bf16" || dtype == "fp16") return 16;
-  if (dtype == "fp8" || dtype == "int8") return 8;
-  if (dtype == "int4") return 4;
-  if (dtype == "int2") return 2;
-  return 0;
-}
-}  // namespace
-
 MeasuredCostModel::MeasuredCostModel(const Profile& p, const GpuSpec& gpu, const RooflineParams& fallback,
                                      nlohmann::json params)
     : fallback_(fallback, gpu), params_(std::move(params)) {
