@@ -15,19 +15,19 @@ namespace kvsim::kernels {
 }
 }  // namespace kvsim::kernels
 
+/// One case of a dispatch switch: binds NAME to the case's VALUE as a constexpr and runs the body.
+#define KVSIM_DISPATCH_CASE(VALUE, NAME, ...) \
+  case VALUE: {                               \
+    constexpr auto NAME = VALUE;              \
+    __VA_ARGS__                               \
+    break;                                    \
+  }
+
 /// HEAD_DIM in {64, 128}.
 #define KVSIM_DISPATCH_HEAD_DIM(head_dim, HEAD_DIM, ...)                      \
   switch (head_dim) {                                                         \
-    case 64: {                                                                \
-      constexpr std::uint32_t HEAD_DIM = 64;                                  \
-      __VA_ARGS__                                                             \
-      break;                                                                  \
-    }                                                                         \
-    case 128: {                                                               \
-      constexpr std::uint32_t HEAD_DIM = 128;                                 \
-      __VA_ARGS__                                                             \
-      break;                                                                  \
-    }                                                                         \
+    KVSIM_DISPATCH_CASE(64u, HEAD_DIM, __VA_ARGS__)                           \
+    KVSIM_DISPATCH_CASE(128u, HEAD_DIM, __VA_ARGS__)                          \
     default:                                                                  \
       ::kvsim::kernels::throw_unsupported("head_dim", (head_dim), "64, 128"); \
   }
@@ -52,31 +52,11 @@ namespace kvsim::kernels {
 /// KvFormat -> FMT constant.
 #define KVSIM_DISPATCH_KV_FORMAT(format, FMT, ...)                                                                 \
   switch (format) {                                                                                                \
-    case ::kvsim::kernels::KvFormat::kNative: {                                                                    \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kNative;                                                    \
-      __VA_ARGS__                                                                                                  \
-      break;                                                                                                       \
-    }                                                                                                              \
-    case ::kvsim::kernels::KvFormat::kFP8E4M3: {                                                                   \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kFP8E4M3;                                                   \
-      __VA_ARGS__                                                                                                  \
-      break;                                                                                                       \
-    }                                                                                                              \
-    case ::kvsim::kernels::KvFormat::kINT8: {                                                                      \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT8;                                                      \
-      __VA_ARGS__                                                                                                  \
-      break;                                                                                                       \
-    }                                                                                                              \
-    case ::kvsim::kernels::KvFormat::kINT4: {                                                                      \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT4;                                                      \
-      __VA_ARGS__                                                                                                  \
-      break;                                                                                                       \
-    }                                                                                                              \
-    case ::kvsim::kernels::KvFormat::kINT2: {                                                                      \
-      constexpr auto FMT = ::kvsim::kernels::KvFormat::kINT2;                                                      \
-      __VA_ARGS__                                                                                                  \
-      break;                                                                                                       \
-    }                                                                                                              \
+    KVSIM_DISPATCH_CASE(::kvsim::kernels::KvFormat::kNative, FMT, __VA_ARGS__)                                     \
+    KVSIM_DISPATCH_CASE(::kvsim::kernels::KvFormat::kFP8E4M3, FMT, __VA_ARGS__)                                    \
+    KVSIM_DISPATCH_CASE(::kvsim::kernels::KvFormat::kINT8, FMT, __VA_ARGS__)                                       \
+    KVSIM_DISPATCH_CASE(::kvsim::kernels::KvFormat::kINT4, FMT, __VA_ARGS__)                                       \
+    KVSIM_DISPATCH_CASE(::kvsim::kernels::KvFormat::kINT2, FMT, __VA_ARGS__)                                       \
     default:                                                                                                       \
       ::kvsim::kernels::throw_unsupported("kv format", static_cast<int>(format), "native, fp8, int8, int4, int2"); \
   }
