@@ -82,7 +82,12 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     const double readers = g.reader_layers, caches = g.cache_layers;
     const double stored = g.stored_bytes_per_token(), full = g.full_bytes_per_token();
     const bool quantized = stored < full;
-    const TokenCount cap = g.retention == Retention::kWindow ? g.window_tokens + g.sink_tokens : 0;
+    // Prefill attends within the window unless the window applies only after a dense prefill.
+    const TokenCount cap =
+        g.retention == Retention::kWindow && !g.dense_prefill ? g.window_tokens + g.sink_tokens : 0;
+    // Tokens outside a working-set window (InfLLM's memory units) are attended through the working set's retrieved
+    // blocks: prefill chunks read and write nothing here.
+    const bool prefill_here = g.retention != Retention::kOutsideWindow;
     double p_pairs = 0, p_read = 0, p_new = 0, p_cached = 0, select_flops = 0;
     // Decode token sums over cache layers and sequences; priced once per group below (decode_read_bytes and
     // decode_fetch_bytes are linear in them).
@@ -96,7 +101,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
         sum.attended += t.attended;
         sum.read += t.read;
         sum.residual_read += t.residual_read;
-      } else {
+      } else if (prefill_here) {
         const TokenCount held = g.held(w.prompt, w.computed);
         p_pairs += attended_pairs(w.tokens, held, cap);
         // Distinct keys the chunk reads: the kept context its first query sees, plus the chunk itself.
@@ -110,12 +115,14 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     }
     if (p_new > 0) {
       prefill.flops += readers * p_pairs * prefill_pair_flops * g.attention_flops_scale;
+      select.flops += readers * p_pairs * g.prefill_score_flops_per_pair;
       // MLA prefill runs in MHA mode: cached latents are decompressed to per-head K and V (W_UK, W_UV).
       if (m.mla) {
         prefill.flops += readers * p_cached * 2.0 * m.mla->kv_lora_rank * q_heads_ *
                          (m.mla->qk_nope_head_dim + m.mla->v_head_dim);
       }
-      prefill.bytes += readers * (p_read * stored + p_new * q_o_bytes_per_token) + caches * p_new * stored;
+      prefill.bytes += readers * (p_read * stored * g.read_fraction + p_new * q_o_bytes_per_token) +
+                       caches * p_new * stored;
       select.flops += select_flops;
     }
     if (n_decode > 0) {
@@ -130,12 +137,13 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
       select.flops += d_held * g.score_flops_per_token;
       reconstruct.flops += d_read * g.reconstruct_flops_per_token;
       fetch.bytes += d_fetch;
+      const double read_elems = d_read * (g.k_elems + g.v_elems) * g.read_fraction;
       if (quantized && layout_.fused_dequant) {
-        decode.dequant_elements += d_read * (g.k_elems + g.v_elems);
+        decode.dequant_elements += read_elems;
       } else if (quantized) {
         // A 16-bit copy of what is read is written and read back.
-        dequantize.bytes += d_read * (stored + 2.0 * full);
-        dequantize.dequant_elements += d_read * (g.k_elems + g.v_elems);
+        dequantize.bytes += d_read * (stored + 2.0 * full) * g.read_fraction;
+        dequantize.dequant_elements += read_elems;
       }
     }
     if (quantized) {

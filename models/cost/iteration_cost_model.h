@@ -6,7 +6,8 @@
 //   attention.prefill (FLOPs over the kept context + the chunk, causal), attention.decode (bytes of KV read, at the
 //   stored precision, per KV layout group), allreduce (2 per layer when tp > 1), gemm.lm_head (one row per sequence
 //   that samples a token), kv.swap_out / kv.swap_in (PCIe), iteration.overhead (fixed), and the KV strategy's work:
-//   kv.quantize (on append), kv.dequantize (when not fused into attention), kv.select (scoring / selection),
+//   kv.quantize (on append), kv.dequantize (when not fused into attention), kv.select (scoring / selection, at
+//   prefill per prompt token or per attended (query, key) pair, at decode per held token),
 //   kv.reconstruct (low-rank keys), kv.fetch (host-resident KV over PCIe; overlapped with compute when the layout
 //   says so: the iteration then takes max(compute, fetch)).
 // Approximations (also listed in every report): activations are bf16; each chunk reads the KV it attends to once;

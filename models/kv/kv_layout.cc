@@ -16,6 +16,7 @@ std::string_view retention_name(Retention r) {
     case Retention::kWindow: return "window";
     case Retention::kPromptBudget: return "prompt-budget";
     case Retention::kTotalBudget: return "total-budget";
+    case Retention::kOutsideWindow: return "outside-window";
   }
   return "?";
 }
@@ -64,6 +65,87 @@ std::int64_t KvGroup::layer_pages(TokenCount prompt, TokenCount computed, TokenC
   const std::int64_t carry = h == 0 ? 0 : residue_at_least_[k * static_cast<std::size_t>(block + 1) +
                                                           static_cast<std::size_t>(block - h)];
   return rest + page_quot_prefix_[k] + static_cast<std::int64_t>(k) * G + carry;
+}
+
+KvGroup::StepPages KvGroup::final_prefill_pages(TokenCount prompt, TokenCount computed, TokenCount chunk,
+                                                 TokenCount block) const {
+  const auto pages = [this, block](TokenCount n) -> std::int64_t { return n <= 0 ? 0 : ceil_div(n, block); };
+  const TokenCount whole = computed + chunk;  // what the layer being computed holds
+  if (per_layer(prompt)) {
+    // Layer i keeps min(prompt, B_i) + (whole - prompt) after the step; at most layers times, so O(layers).
+    std::int64_t sum = 0, least = pages(whole);
+    for (TokenCount b : sorted_budgets_) {
+      const std::int64_t p = pages(std::max(computed, std::min(prompt, b) + (whole - prompt)));
+      sum += p;
+      least = std::min(least, p);
+    }
+    return {sum, pages(whole) - least};
+  }
+  const std::int64_t per_layer_pages = pages(std::max(computed, held(prompt, whole)));
+  return {static_cast<std::int64_t>(cache_layers) * per_layer_pages, pages(whole) - per_layer_pages};
+}
+
+void KvLayout::step_pages(TokenCount prompt, TokenCount computed, TokenCount chunk,
+                          std::span<std::int64_t> pages) const {
+  std::size_t widest = groups.size();
+  double widest_bytes = 0;
+  std::int64_t widest_pages = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const KvGroup& x = groups[g];
+    if (!x.final_prefill_step(prompt, computed, chunk)) {
+      pages[g] = x.pages_sum(prompt, computed, chunk, block_size);
+      continue;
+    }
+    const KvGroup::StepPages s = x.final_prefill_pages(prompt, computed, chunk, block_size);
+    pages[g] = s.sum;
+    const double bytes = static_cast<double>(s.transient) * x.page_layer_bytes_;
+    if (s.transient > 0 && bytes > widest_bytes) {
+      widest = g;
+      widest_bytes = bytes;
+      widest_pages = s.transient;
+    }
+  }
+  if (widest < groups.size()) pages[widest] += widest_pages;
+}
+
+std::int64_t KvLayout::device_bytes(std::span<const std::int64_t> pages) const {
+  std::int64_t bytes = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) bytes += group_device_bytes(g, pages[g]);
+  return bytes;
+}
+
+std::int64_t KvLayout::host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
+  std::int64_t host = 0;
+  for (const KvGroup& g : groups) {
+    const double per_token = g.host_bytes_per_token();
+    if (per_token <= 0) continue;
+    const double held = g.per_layer(prompt) && computed >= prompt
+                            ? g.tokens(prompt, computed).held + static_cast<double>(chunk) * g.cache_layers
+                            : static_cast<double>(g.held_during(prompt, computed, chunk)) * g.cache_layers;
+    host += static_cast<std::int64_t>(std::ceil(held * per_token));
+  }
+  return host;
+}
+
+KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const {
+  std::vector<std::int64_t> pages(groups.size());
+  Footprint peak;
+  const auto consider = [&](TokenCount computed, TokenCount chunk) {
+    step_pages(prompt, computed, chunk, pages);
+    peak.device_bytes = std::max(peak.device_bytes, device_bytes(pages));
+    peak.host_bytes = std::max(peak.host_bytes, host_bytes(prompt, computed, chunk));
+  };
+  const TokenCount last = std::max(total_tokens, prompt);
+  consider(0, std::min(prompt, total_tokens));                // the prompt in one step
+  if (total_tokens > prompt) consider(total_tokens - 1, 1);   // the last decode step
+  // The step that completes the prompt at its worst: a compressed prompt is held whole in every layer but the one
+  // being computed, and a recompute after preemption carries the output tokens computed so far.
+  if (chunked_prefill) {
+    consider(prompt - 1, last - prompt + 1);
+  } else {
+    consider(0, last);
+  }
+  return peak;
 }
 
 void KvLayout::prepare() {
@@ -146,16 +228,20 @@ nlohmann::json KvLayout::to_json() const {
                         {"host_bytes_per_token_per_layer", g.host_bytes_per_token()},
                         {"page_bytes_per_layer", page_layer_bytes(i)},
                         {"fixed_device_bytes_per_request", fixed_device_bytes(i)}};
-    if (g.retention == Retention::kWindow) {
+    if (g.retention == Retention::kWindow || g.retention == Retention::kOutsideWindow) {
       j["window_tokens"] = g.window_tokens;
       j["sink_tokens"] = g.sink_tokens;
     }
+    if (g.retention == Retention::kWindow) j["prefill"] = g.dense_prefill ? "dense" : "windowed";
     if (g.retention == Retention::kPromptBudget || g.retention == Retention::kTotalBudget) {
       j["budget_tokens"] = g.budget_tokens;
       if (g.budget_fraction > 0) j["budget_fraction"] = g.budget_fraction;
     }
     if (g.residual_tokens > 0) j["residual_tokens"] = g.residual_tokens;
-    if (!g.layer_budgets.empty()) j["layer_budgets"] = g.layer_budgets;
+    if (!g.layer_budgets.empty()) {
+      j["layer_budgets"] = g.layer_budgets;
+      j["layer_budgets_from_prompt_tokens"] = g.layer_budgets_from;
+    }
     if (g.read_budget_tokens > 0) j["read_budget_tokens"] = g.read_budget_tokens;
     gs.push_back(j);
   }

@@ -30,6 +30,9 @@ enum class Retention : std::uint8_t {
   kWindow,        // the first `sink_tokens` and the last `window_tokens` tokens (sliding window, StreamingLLM)
   kPromptBudget,  // after prefill: `budget` prompt tokens and every generated token (SnapKV, PyramidKV, PrefixKV)
   kTotalBudget,   // after prefill: at most `budget` tokens in all, each new token evicting one (H2O, Keyformer)
+  kOutsideWindow, // the tokens a window of `sink_tokens` + `window_tokens` drops, max(0, computed - sinks - window):
+                  // a group beside a working-set window group (InfLLM's memory units); a decode step's new token is
+                  // never in it
 };
 std::string_view retention_name(Retention r);
 
@@ -40,8 +43,11 @@ struct KvGroup {
 
   // --- retention ---
   Retention retention = Retention::kAll;
-  TokenCount window_tokens = 0;   // kWindow
-  TokenCount sink_tokens = 0;     // kWindow
+  TokenCount window_tokens = 0;   // kWindow, kOutsideWindow
+  TokenCount sink_tokens = 0;     // kWindow, kOutsideWindow
+  bool dense_prefill = false;     // kWindow: the prompt is prefilled with full attention and held whole until the step
+                                  // that completes it, then cut to the window (StreamingLLM's reference); false: the
+                                  // prefill attends within the window and frees pages as it slides
   TokenCount budget_tokens = 0;   // kPromptBudget / kTotalBudget: fixed budget; or
   double budget_fraction = 0;     //   a fraction of the prompt (budget = ceil(fraction * prompt)), if > 0
 
@@ -59,17 +65,25 @@ struct KvGroup {
 
   // --- decode traffic and extra work, per reader layer per step ---
   TokenCount read_budget_tokens = 0;     // read at most this many held tokens (traffic-only selection); 0 = all
+  double read_fraction = 1.0;            // part of a cache layer's stored token bytes one reader layer reads (a
+                                         // layer of a MiniCache merged pair reads the shared direction and its own
+                                         // magnitudes and retained tokens, not its partner's)
   double select_bytes_per_token = 0;     // bytes read per held token to choose what to read (Quest min/max, landmarks)
   double score_flops_per_token = 0;      // FLOPs per held token for selection or score upkeep
   double reconstruct_flops_per_token = 0;  // FLOPs per read token to rebuild K/V (low rank)
   double attention_flops_scale = 1.0;    // QK/PV FLOPs relative to full width (ThinK pruned key channels)
   double fetch_hit_rate = 0;             // fraction of host-resident bytes found in a device cache (not fetched)
   double prefill_select_flops_per_token = 0;  // once per prompt token per cache layer when prefill completes
+  double prefill_score_flops_per_pair = 0;    // per (query, key) pair a prefill chunk attends to, per reader layer:
+                                              // accumulated attention scores over every prompt query (H2O-style
+                                              // policies), which FlashAttention does not return
 
-  // Per cache layer prompt budgets (kPromptBudget only, PyramidKV): when non-empty, cache layer i keeps
-  // min(prompt, layer_budgets[i]) prompt tokens after prefill; size == cache_layers. KvLayout::prepare() builds the
-  // tables that make the sums below O(1).
+  // Per cache layer prompt budgets (kPromptBudget only, PyramidKV): when non-empty, a prompt of at least
+  // `layer_budgets_from` tokens keeps min(prompt, layer_budgets[i]) prompt tokens in cache layer i after prefill, and
+  // a shorter prompt keeps min(prompt, budget_tokens) in every layer; size == cache_layers. KvLayout::prepare() builds
+  // the tables that make the sums below O(1).
   std::vector<TokenCount> layer_budgets;
+  TokenCount layer_budgets_from = 0;
 
   // Derived sizes, per token per cache layer.
   double full_bytes_per_token() const { return (k_elems + v_elems) * 2.0; }  // 16-bit K+V of the kept width
@@ -93,16 +107,27 @@ struct KvGroup {
     }
     return std::max<TokenCount>(b, 1);
   }
+  // Whether a prompt of `prompt` tokens keeps per-layer budgets (layer_budgets) rather than one budget.
+  bool per_layer(TokenCount prompt) const { return !layer_budgets.empty() && prompt >= layer_budgets_from; }
+  // Whether the group holds every prompt token until the step that completes the prompt and then keeps fewer:
+  // budgets chosen from the whole prompt (SnapKV, PyramidKV, H2O, ...) and windows after a dense prefill.
+  bool compresses_prompt() const {
+    return retention == Retention::kPromptBudget || retention == Retention::kTotalBudget ||
+           (retention == Retention::kWindow && dense_prefill);
+  }
   // Tokens one cache layer keeps after a sequence of `prompt` tokens has `computed` tokens in the cache
   // (for layer_budgets groups: the layer with the largest budget).
   TokenCount held(TokenCount prompt, TokenCount computed) const {
     switch (retention) {
       case Retention::kAll: return computed;
-      case Retention::kWindow: return std::min(computed, sink_tokens + window_tokens);
+      case Retention::kWindow:
+        if (dense_prefill && computed < prompt) return computed;
+        return std::min(computed, sink_tokens + window_tokens);
       case Retention::kPromptBudget:
         if (computed < prompt) return computed;
-        return std::min(prompt, layer_budgets.empty() ? budget(prompt) : max_budget_) + (computed - prompt);
+        return std::min(prompt, per_layer(prompt) ? max_budget_ : budget(prompt)) + (computed - prompt);
       case Retention::kTotalBudget: return computed < prompt ? computed : std::min(computed, budget(prompt));
+      case Retention::kOutsideWindow: return std::max<TokenCount>(0, computed - sink_tokens - window_tokens);
     }
     return computed;
   }
@@ -110,15 +135,21 @@ struct KvGroup {
   // window drops its oldest token first (the new token's window counts the new token itself), and a total budget
   // past prefill reuses the slot of the token it evicts. For a decode step this equals held() after the step, so
   // memory only changes at page boundaries.
+  // A group that compresses the prompt holds it whole until the step that completes it (see
+  // final_prefill_pages() for that step); kOutsideWindow receives what the window drops during the step.
   TokenCount held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
     const TokenCount h = held(prompt, computed);
-    if (chunk > 0 && retention == Retention::kWindow) return std::min(h, sink_tokens + window_tokens - 1) + chunk;
+    if (retention == Retention::kOutsideWindow) return held(prompt, computed + chunk);
+    if (chunk > 0 && retention == Retention::kWindow && !(dense_prefill && computed < prompt)) {
+      return std::min(h, sink_tokens + window_tokens - 1) + chunk;
+    }
     if (retention == Retention::kTotalBudget && computed >= prompt) return std::min(h + chunk, std::max(h, budget(prompt)));
     return h + chunk;
   }
   // Tokens a decode step's new token attends to when `held` tokens are kept before it: itself and the kept ones,
-  // within the window (which counts the new token).
+  // within the window (which counts the new token); in a kOutsideWindow group, the kept ones only.
   TokenCount decode_attended(TokenCount held) const {
+    if (retention == Retention::kOutsideWindow) return held;
     const TokenCount n = held + 1;
     return retention == Retention::kWindow && n > sink_tokens + window_tokens ? sink_tokens + window_tokens : n;
   }
@@ -133,7 +164,7 @@ struct KvGroup {
     double held = 0, attended = 0, read = 0, residual_read = 0;
   };
   Tokens tokens(TokenCount prompt, TokenCount computed) const {
-    if (!layer_budgets.empty() && computed >= prompt) return layer_tokens(prompt, computed);
+    if (per_layer(prompt) && computed >= prompt) return layer_tokens(prompt, computed);
     Tokens t;
     const double layers = cache_layers;
     const TokenCount a = decode_attended(held(prompt, computed));
@@ -144,12 +175,29 @@ struct KvGroup {
     t.residual_read = layers * static_cast<double>(std::min(r, residual_tokens));
     return t;
   }
-  // Pages of `block` tokens summed over the cache layers while a step computes `chunk` more tokens.
+  // Whether a step computing `chunk` tokens on top of `computed` completes the prompt of a group that compresses it.
+  bool final_prefill_step(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
+    return computed < prompt && computed + chunk >= prompt && compresses_prompt();
+  }
+  // Pages of `block` tokens summed over the cache layers while a step computes `chunk` more tokens. In the step
+  // that completes a compressed prompt, every cache layer is counted at max(prefix, kept after the step); the one
+  // layer being computed holds more (final_prefill_pages), which KvLayout::step_pages() adds once per model.
   std::int64_t pages_sum(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
-    if (!layer_budgets.empty() && computed >= prompt) return layer_pages(prompt, computed, chunk, block);
+    if (per_layer(prompt) && computed >= prompt) return layer_pages(prompt, computed, chunk, block);
+    if (final_prefill_step(prompt, computed, chunk)) return final_prefill_pages(prompt, computed, chunk, block).sum;
     const TokenCount n = held_during(prompt, computed, chunk);
     return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ceil_div(n, block);
   }
+  // The step that completes a compressed prompt, as the reference implementations run it (SnapKV, KVCache-Factory,
+  // H2O, StreamingLLM): each layer computes its attention over the whole prompt and compresses right after, inside
+  // its own forward pass. While layer i runs, the layers before it keep what they keep after the step, the layers
+  // after it still hold the `computed` prefix of earlier chunks, and layer i holds the whole sequence
+  // (computed + chunk). `sum` bounds every layer by max(prefix, kept) pages; `transient` is what the layer being
+  // computed holds beyond that bound, at its largest over the group's layers.
+  struct StepPages {
+    std::int64_t sum = 0, transient = 0;
+  };
+  StepPages final_prefill_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const;
   // ceil(n / block) for n > 0; a shift when block is the power of two prepare() saw (the hot path: every request,
   // every step).
   std::int64_t ceil_div(std::int64_t n, std::int64_t block) const {
@@ -172,6 +220,9 @@ struct KvGroup {
   std::int64_t page_bytes_ = 0;     // uniform groups: one page across all cache layers, whole bytes
   double page_layer_bytes_ = 0;     // one page of one cache layer
   std::int64_t fixed_bytes_ = 0;    // fixed device bytes per request, all cache layers
+
+  // Every field, the prepared tables included (composition compares layouts to find strategies with no effect).
+  bool operator==(const KvGroup&) const = default;
 };
 
 struct KvLayout {
@@ -189,14 +240,39 @@ struct KvLayout {
   // Valid after prepare().
   std::int64_t fixed_device_bytes(std::size_t g) const { return groups[g].fixed_bytes_; }
   // Device bytes of group g for a request holding `pages` pages summed over its cache layers (0 pages: nothing).
-  // A uniform group's page spans its cache layers and is rounded up to whole bytes; layer_budgets groups round
-  // their total. Valid after prepare(); called for every request at every step, so it only reads cached values.
+  // A uniform group's page spans its cache layers and is rounded up to whole bytes (pages beyond a multiple of the
+  // cache layers, a layer computed alone in the step that completes a compressed prompt, round their own total);
+  // layer_budgets groups round their total. Valid after prepare(); called for every request at every step, so it
+  // only reads cached values.
   std::int64_t group_device_bytes(std::size_t g, std::int64_t pages) const {
     if (pages <= 0) return 0;
     const KvGroup& x = groups[g];
-    if (x.layer_budgets.empty()) return pages / x.cache_layers * x.page_bytes_ + x.fixed_bytes_;
+    if (x.layer_budgets.empty()) {
+      const std::int64_t whole = pages / x.cache_layers, rest = pages - whole * x.cache_layers;
+      const std::int64_t rest_bytes =
+          rest == 0 ? 0 : static_cast<std::int64_t>(std::ceil(static_cast<double>(rest) * x.page_layer_bytes_));
+      return whole * x.page_bytes_ + rest_bytes + x.fixed_bytes_;
+    }
     return static_cast<std::int64_t>(std::ceil(static_cast<double>(pages) * x.page_layer_bytes_)) + x.fixed_bytes_;
   }
+  // Pages of every group (summed over its cache layers, KvGroup::pages_sum) that a request of `prompt` tokens needs
+  // while a step computes `chunk` tokens on top of `computed`. In the step that completes a compressed prompt the
+  // layer being computed holds the whole sequence: that one layer of the model (KvGroup::final_prefill_pages), not
+  // one per group, is added to the group where it costs the most bytes. `pages.size()` == groups.size().
+  void step_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, std::span<std::int64_t> pages) const;
+  // Device bytes of a request holding `pages` (one entry per group).
+  std::int64_t device_bytes(std::span<const std::int64_t> pages) const;
+  // Host bytes of offloaded KV a request needs while a step computes `chunk` tokens on top of `computed`.
+  std::int64_t host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
+  // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens
+  // (prompt + output - 1: its last step computes the last token), whatever the chunks of its prefill or a recompute
+  // after preemption: the one-step prefill, the full length, and the step that completes the prompt at its worst
+  // (with chunked prefill, after a prefix of prompt - 1 tokens, carrying every recomputed output token; without,
+  // the whole sequence in one step). kvsim run admits a request only if this fits; kvsim kv-size reports it.
+  struct Footprint {
+    std::int64_t device_bytes = 0, host_bytes = 0;
+  };
+  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const;
   // Device bytes per token summed over groups, for a token kept by every group (capacity in tokens).
   double device_bytes_per_token() const;
   double host_bytes_per_token() const;

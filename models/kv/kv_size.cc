@@ -10,17 +10,19 @@ double decode_read_bytes(const KvGroup& g, const KvGroup::Tokens& t) {
   // Token sums are over cache layers; every reader layer reads its cache (readers / caches per cache).
   const double readers_per_cache = static_cast<double>(g.reader_layers) / g.cache_layers;
   const double premium = std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
-  return readers_per_cache *
-         (t.read * g.stored_bytes_per_token() + t.residual_read * premium + t.attended * g.select_bytes_per_token);
+  return readers_per_cache * (g.read_fraction * (t.read * g.stored_bytes_per_token() + t.residual_read * premium) +
+                               t.attended * g.select_bytes_per_token);
 }
 
 double decode_fetch_bytes(const KvGroup& g, const KvGroup::Tokens& t) {
   return t.read * g.host_bytes_per_token() * (1.0 - g.fetch_hit_rate);
 }
 
-KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes) {
+KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes,
+                     bool chunked_prefill) {
   KvSizeReport r;
   r.context = context;
+  r.chunked_prefill = chunked_prefill;
   r.bytes_per_token = layout.device_bytes_per_token();
   for (std::size_t i = 0; i < layout.groups.size(); ++i) {
     const KvGroup& g = layout.groups[i];
@@ -42,10 +44,17 @@ KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<d
     r.decode_fetch_bytes_per_step += decode_fetch_bytes(g, t);
     r.groups.push_back(out);
   }
+  r.prefill_peak_bytes =
+      static_cast<double>(layout.peak_footprint(context, context, chunked_prefill).device_bytes);
   if (kv_capacity_bytes) {
     r.kv_capacity_bytes = kv_capacity_bytes;
-    r.max_concurrent_requests =
-        r.bytes_per_request > 0 ? static_cast<std::int64_t>(std::floor(*kv_capacity_bytes / r.bytes_per_request)) : 0;
+    const double cap = *kv_capacity_bytes;
+    const double peak = std::max(r.prefill_peak_bytes, r.bytes_per_request);
+    if (peak > cap || r.bytes_per_request <= 0) {
+      r.max_concurrent_requests = 0;
+    } else {
+      r.max_concurrent_requests = 1 + static_cast<std::int64_t>(std::floor((cap - peak) / r.bytes_per_request));
+    }
   }
   return r;
 }
@@ -68,6 +77,8 @@ nlohmann::json to_json(const KvSizeReport& r) {
                       {"host_bytes_per_request", r.host_bytes_per_request},
                       {"decode_bytes_per_step", r.decode_bytes_per_step},
                       {"decode_fetch_bytes_per_step", r.decode_fetch_bytes_per_step},
+                      {"prefill_peak_bytes", r.prefill_peak_bytes},
+                      {"chunked_prefill", r.chunked_prefill},
                       {"groups", groups}};
   j["kv_capacity_bytes"] = r.kv_capacity_bytes ? nlohmann::json(*r.kv_capacity_bytes) : nlohmann::json(nullptr);
   j["max_concurrent_requests"] =

@@ -30,17 +30,27 @@ struct KvSizeReport {
   double host_bytes_per_request = 0;
   double decode_bytes_per_step = 0;  // HBM bytes read by attention (incl. selection metadata) per decode step
   double decode_fetch_bytes_per_step = 0;  // PCIe bytes fetched from host per decode step
+  // The most device bytes the request holds while its prompt is prefilled (KvLayout::peak_footprint, the rule
+  // `kvsim run` admits requests by): above bytes_per_request for strategies that compress the prompt once it is
+  // complete (budgets, windows after a dense prefill).
+  double prefill_peak_bytes = 0;
+  bool chunked_prefill = true;       // the prefill the peak assumes
   std::optional<double> kv_capacity_bytes;
-  std::optional<std::int64_t> max_concurrent_requests;  // floor(capacity / bytes_per_request)
+  // How many such requests fit while one of them is at its prefill peak: 0 if the peak exceeds the capacity (kvsim
+  // run rejects the request), else 1 + floor((capacity - peak) / bytes_per_request) (floor(capacity /
+  // bytes_per_request) when the peak is the request's size).
+  std::optional<std::int64_t> max_concurrent_requests;
   std::vector<KvSizeGroup> groups;
 };
 
-// `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure).
-KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes);
+// `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure). `chunked_prefill`: as the engine's
+// engine.chunked_prefill (the default of kvsim run's vllm-v1 scheduler is true).
+KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes,
+                     bool chunked_prefill = true);
 
 // Per decode step of one request whose tokens in group g are `t` (KvGroup::tokens): HBM bytes attention reads
-// (tokens read at the stored precision, 16-bit residual tokens at 16 bits, selection metadata over every attended
-// token), over all reader layers.
+// (tokens read at the stored precision, 16-bit residual tokens at 16 bits, both times the group's read_fraction;
+// selection metadata over every attended token), over all reader layers.
 double decode_read_bytes(const KvGroup& g, const KvGroup::Tokens& t);
 // PCIe bytes fetched per decode step for the same request (host-resident part of the tokens read), all cache layers.
 double decode_fetch_bytes(const KvGroup& g, const KvGroup::Tokens& t);

@@ -98,6 +98,26 @@ std::vector<StrategySpec> parse_strategy_json(const nlohmann::json& value, const
   return out;
 }
 
+namespace {
+
+// "32 layers: window 4096" / "8 layers: all tokens; 24 layers: window 1024", for messages.
+std::string describe_groups(const std::vector<KvGroup>& groups) {
+  std::string out;
+  for (const KvGroup& g : groups) {
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{} layers ({}): ", g.reader_layers, g.name);
+    switch (g.retention) {
+      case Retention::kAll: out += "every token"; break;
+      case Retention::kWindow: out += fmt::format("a window of {} tokens", g.sink_tokens + g.window_tokens); break;
+      default: out += fmt::format("{} retention", retention_name(g.retention)); break;
+    }
+    out += fmt::format(" at {} bits", g.k_bits);
+  }
+  return out;
+}
+
+}  // namespace
+
 ComposedStrategy compose_strategies(const std::vector<StrategySpec>& specs, const LlmSpec& model, int tp,
                                     TokenCount block_size, const std::string& where) {
   struct Built {
@@ -132,7 +152,15 @@ ComposedStrategy compose_strategies(const std::vector<StrategySpec>& specs, cons
   out.resolved = nlohmann::json::array();
   const StrategyContext ctx{model, tp};
   for (const Built& b : built) {
+    const std::vector<KvGroup> before = out.layout.groups;
+    const bool fused_before = out.layout.fused_dequant;
     b.strategy->apply(out.layout, ctx);
+    if (!b.entry->is_model_cache && out.layout.groups == before && out.layout.fused_dequant == fused_before) {
+      throw KvsimError(fmt::format("{}: strategy '{}' has no effect on {} (its KV layout: {}); retention, traffic "
+                                   "and placement strategies act only on layers that keep every token, precision "
+                                   "strategies only on a cache wider than they store",
+                                   where, b.entry->name, model.name, describe_groups(before)));
+    }
     out.layout.strategies.push_back(b.entry->name);
     out.entries.push_back(b.entry);
     nlohmann::json r = {{"name", b.entry->name}};

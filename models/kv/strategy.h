@@ -59,6 +59,10 @@ struct KvStrategyEntry {
   std::vector<ParamDoc> params;
   std::vector<ReportedQuality> reported;
   KvStrategyFactory factory;
+  // The model's own cache (full, mla): composing it changes nothing by design. Any other strategy that leaves the
+  // layout unchanged is an error (it would silently equal its baseline, e.g. snapkv on a model whose layers are all
+  // sliding windows).
+  bool is_model_cache = false;
 };
 
 class KvStrategyRegistry {
@@ -94,8 +98,9 @@ struct ComposedStrategy {
   nlohmann::json resolved;                 // [{"name":..., params with defaults}]
 };
 
-// Builds the layout. Throws KvsimError for unknown names or parameters (listing the valid ones) and for two
-// strategies on the same axis. `where` names the scenario key or flag in messages.
+// Builds the layout. Throws KvsimError for unknown names or parameters (listing the valid ones), for two
+// strategies on the same axis, and for a strategy that changes nothing on this model (naming what the model's
+// layers keep). `where` names the scenario key or flag in messages.
 ComposedStrategy compose_strategies(const std::vector<StrategySpec>& specs, const LlmSpec& model, int tp,
                                     TokenCount block_size, const std::string& where);
 

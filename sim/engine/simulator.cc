@@ -209,7 +209,8 @@ class Simulator::Impl {
     if (rec.prompt_tokens > opt_.max_model_len || rec.output_tokens > opt_.max_model_len ||
         rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
       reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
-    } else if (peak = kv_.peak_footprint(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1),
+    } else if (peak = kv_.peak_footprint(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1,
+                                       opt_.limits.chunked_prefill),
                peak.device_bytes > kv_.capacity_bytes()) {
       reason = "needs more KV memory (KV blocks) than the whole device pool holds";
     } else if (peak.host_bytes > kv_.host_kv_capacity_bytes()) {

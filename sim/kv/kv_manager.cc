@@ -18,8 +18,7 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
       used_pages_(layout.groups.size(), 0) {
   layout_.prepare();
   for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
-    host_bpt_.push_back(layout_.groups[g].host_bytes_per_token());
-    has_host_ = has_host_ || host_bpt_.back() > 0;
+    has_host_ = has_host_ || layout_.groups[g].host_bytes_per_token() > 0;
     // One more page in every cache layer.
     growth_margin_ += layout_.group_device_bytes(g, layout_.groups[g].cache_layers) - layout_.fixed_device_bytes(g);
   }
@@ -28,12 +27,8 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
 void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
                      std::int64_t& device, std::int64_t& host) const {
   pages.resize(layout_.groups.size());
-  device = host = 0;
-  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
-    const KvGroup& grp = layout_.groups[g];
-    pages[g] = grp.pages_sum(r.prompt_tokens, computed, chunk, layout_.block_size);
-    device += layout_.group_device_bytes(g, pages[g]);
-  }
+  layout_.step_pages(r.prompt_tokens, computed, chunk, pages);
+  device = layout_.device_bytes(pages);
   host = host_need(r, computed, chunk);
 }
 
@@ -52,11 +47,9 @@ void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::i
 bool KvManager::reserve(Request& r, TokenCount chunk) {
   const std::size_t n = layout_.groups.size();
   scratch_pages_.resize(n);
+  layout_.step_pages(r.prompt_tokens, r.computed, chunk, scratch_pages_);
   bool grows = r.pages.size() != n;
-  for (std::size_t g = 0; g < n; ++g) {
-    scratch_pages_[g] = layout_.groups[g].pages_sum(r.prompt_tokens, r.computed, chunk, layout_.block_size);
-    if (!grows && scratch_pages_[g] > r.pages[g]) grows = true;
-  }
+  for (std::size_t g = 0; g < n && !grows; ++g) grows = scratch_pages_[g] > r.pages[g];
   // Most decode steps stay within the request's last pages: nothing to allocate.
   if (!grows && !has_host_) return true;
   std::int64_t device = 0;
@@ -69,20 +62,6 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
   if (device - r.device_bytes > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) return false;
   apply(r, scratch_pages_, device, host);
   return true;
-}
-
-std::int64_t KvManager::host_need(const Request& r, TokenCount computed, TokenCount chunk) const {
-  if (!has_host_) return 0;
-  std::int64_t host = 0;
-  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
-    if (host_bpt_[g] <= 0) continue;
-    const KvGroup& grp = layout_.groups[g];
-    const double held = grp.layer_budgets.empty()
-                            ? static_cast<double>(grp.held_during(r.prompt_tokens, computed, chunk)) * grp.cache_layers
-                            : grp.tokens(r.prompt_tokens, computed).held + static_cast<double>(chunk) * grp.cache_layers;
-    host += static_cast<std::int64_t>(std::ceil(held * host_bpt_[g]));
-  }
-  return host;
 }
 
 void KvManager::settle(Request& r, TokenCount chunk) {
@@ -125,18 +104,6 @@ double KvManager::swap_in(Request& r) {
   r.swapped_bytes = 0;
   r.state = RequestState::kRunning;
   return static_cast<double>(bytes);
-}
-
-KvManager::Footprint KvManager::peak_footprint(TokenCount prompt, TokenCount total_tokens) const {
-  Request probe;
-  probe.prompt_tokens = prompt;
-  std::vector<std::int64_t> pages;
-  Footprint end_of_prefill, full_length;
-  // The largest footprint is at the end of prefill or at the full length (budgets shrink after prefill).
-  need(probe, 0, std::min(prompt, total_tokens), pages, end_of_prefill.device_bytes, end_of_prefill.host_bytes);
-  need(probe, total_tokens - 1, 1, pages, full_length.device_bytes, full_length.host_bytes);
-  return {std::max(end_of_prefill.device_bytes, full_length.device_bytes),
-          std::max(end_of_prefill.host_bytes, full_length.host_bytes)};
 }
 
 void KvManager::check_invariants(const std::vector<const Request*>& requests) const {

@@ -42,12 +42,12 @@ class KvManager {
   bool can_swap_in(const Request& r) const { return r.swapped_bytes + growth_margin_ <= free_bytes(); }
   double swap_in(Request& r);
 
-  // The most device and host KV memory a request of `prompt` tokens ever holds on its way to `total_tokens` tokens
-  // (at the end of prefill or at its full length); for admission checks.
-  struct Footprint {
-    std::int64_t device_bytes = 0, host_bytes = 0;
-  };
-  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens) const;
+  // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens,
+  // for admission checks (KvLayout::peak_footprint, the rule `kvsim kv-size` reports too).
+  using Footprint = KvLayout::Footprint;
+  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const {
+    return layout_.peak_footprint(prompt, total_tokens, chunked_prefill);
+  }
 
   const KvLayout& layout() const { return layout_; }
   std::int64_t capacity_bytes() const { return capacity_; }
@@ -68,11 +68,12 @@ class KvManager {
             std::int64_t& device, std::int64_t& host) const;
   void apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host);
   // Host bytes of offloaded KV `r` needs while a step computes `chunk` tokens on top of `computed`.
-  std::int64_t host_need(const Request& r, TokenCount computed, TokenCount chunk) const;
+  std::int64_t host_need(const Request& r, TokenCount computed, TokenCount chunk) const {
+    return has_host_ ? layout_.host_bytes(r.prompt_tokens, computed, chunk) : 0;
+  }
 
   KvLayout layout_;
   PreemptionMode mode_;
-  std::vector<double> host_bpt_;    // host bytes per token per cache layer, per group
   bool has_host_ = false;           // some group keeps KV in host memory
   std::int64_t growth_margin_ = 0;  // one page of every group
   std::int64_t capacity_, host_capacity_, swap_capacity_;

@@ -47,7 +47,8 @@ bool is_registry_name(const std::string& name) {
 TEST(Catalog, HoldsTheDocumentedModelsAndGpus) {
   const std::vector<std::string> models = {
       "deepseek-v3", "gemma-2-27b",  "gemma-2-9b",   "gemma-3-27b", "llama-2-7b",  "llama-3.1-405b",
-      "llama-3.1-70b", "llama-3.1-8b", "mistral-7b", "mixtral-8x7b", "qwen2.5-72b", "qwen2.5-7b"};
+      "llama-3.1-70b", "llama-3.1-8b", "mistral-7b", "mistral-7b-v0.3", "mixtral-8x7b", "qwen2.5-72b",
+      "qwen2.5-7b"};
   std::vector<std::string> have;
   for (const LlmSpec& m : catalog().models()) have.push_back(m.name);
   EXPECT_EQ(have, models);  // models() is sorted by name
@@ -95,7 +96,7 @@ TEST(LlmSpec, ComputedParameterCountsMatchReportedWithin3Percent) {
         << m.name << ": computed " << m.parameter_count() / 1e9 << "B, reported " << *m.reported_params_billion;
     ++checked;
   }
-  EXPECT_EQ(checked, 12);
+  EXPECT_EQ(checked, 13);
 }
 
 TEST(LlmSpec, HandCountedLlama31_8B) {

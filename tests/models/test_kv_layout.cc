@@ -106,13 +106,67 @@ TEST(KvLayout, PerLayerBudgetSumsMatchALayerByLayerCount) {
       for (TokenCount chunk : {0, 1, 5}) {
         std::int64_t pages = 0;
         double held = 0;
+        // In the step that completes the prompt a layer holds at most max(prefix, kept after the step); otherwise it
+        // holds what it keeps plus the chunk.
+        const bool completes = computed < prompt && computed + chunk >= prompt;
         for (TokenCount b : x.layer_budgets) {
           const TokenCount h = computed < prompt ? computed : std::min(prompt, b) + (computed - prompt);
-          pages += (h + chunk + 15) / 16;
+          const TokenCount after = std::min(prompt, b) + (computed + chunk - prompt);
+          pages += ((completes ? std::max(computed, after) : h + chunk) + 15) / 16;
           held += static_cast<double>(h);
         }
         EXPECT_EQ(x.pages_sum(prompt, computed, chunk, 16), pages) << prompt << " " << computed << " " << chunk;
         EXPECT_DOUBLE_EQ(x.tokens(prompt, computed).held, held) << prompt << " " << computed;
+      }
+    }
+  }
+}
+
+// The step that completes a compressed prompt, layer by layer as the reference implementations run it: while layer
+// i computes, layers before it keep their budget, layers after it hold the prefix, layer i holds the whole
+// sequence. KvLayout::step_pages() bounds that schedule's largest moment from above, exactly when no earlier chunk
+// exists (a one-step prefill), and never counts more than every layer holding the whole sequence.
+TEST(KvLayout, CompressedPromptPeakBoundsTheLayerByLayerSchedule) {
+  for (const bool pyramid : {false, true}) {
+    KvLayout l;
+    l.block_size = 16;
+    KvGroup g;
+    g.name = "budget";
+    g.cache_layers = g.reader_layers = 7;
+    g.retention = Retention::kPromptBudget;
+    g.k_elems = g.v_elems = 8;
+    g.budget_tokens = 100;
+    if (pyramid) g.layer_budgets = {400, 330, 260, 190, 120, 50, 20};  // decreasing with depth, as PyramidKV's
+    l.groups.push_back(g);
+    l.prepare();
+    const auto pages = [](TokenCount n) { return (n + 15) / 16; };
+    for (TokenCount prompt : {50, 100, 101, 1000, 4000}) {
+      for (TokenCount computed : {TokenCount{0}, prompt / 3, prompt - 1}) {
+        const TokenCount chunk = prompt - computed;
+        std::int64_t worst = 0;
+        for (std::size_t i = 0; i < 7; ++i) {  // layer i is being computed
+          std::int64_t now = 0;
+          for (std::size_t j = 0; j < 7; ++j) {
+            const TokenCount kept = std::min(prompt, pyramid ? g.layer_budgets[j] : g.budget_tokens);
+            now += j < i ? pages(kept) : j == i ? pages(prompt) : pages(computed);
+          }
+          worst = std::max(worst, now);
+        }
+        std::vector<std::int64_t> p(1);
+        l.step_pages(prompt, computed, chunk, p);
+        EXPECT_GE(p[0], worst) << pyramid << " " << prompt << " " << computed;
+        EXPECT_LE(p[0], 7 * pages(prompt)) << pyramid << " " << prompt << " " << computed;
+        if (computed == 0) {
+          EXPECT_EQ(p[0], worst) << pyramid << " " << prompt;
+        }
+        // After the step every layer keeps its budget.
+        EXPECT_EQ(l.groups[0].pages_sum(prompt, prompt, 0, 16),
+                  pyramid ? [&] {
+                    std::int64_t sum = 0;
+                    for (TokenCount b : g.layer_budgets) sum += pages(std::min(prompt, b));
+                    return sum;
+                  }()
+                          : 7 * pages(std::min<TokenCount>(prompt, 100)));
       }
     }
   }

@@ -115,33 +115,29 @@ TEST(TokenStrategies, Keyformer) {
   EXPECT_DOUBLE_EQ(size("keyformer:kv_cache_fraction=0.5", 32768).bytes_per_request, 1024 * page);
 }
 
-// PyramidKV budgets by §2.5 with S = B_avg - w, L = 32: min = S/beta, max = 2S - min,
-// budget(l) = max - l (max - min)/(L - 1) + w. In exact rationals the sum of the first k scored budgets is
-//   cum(k) = S k ((2 beta - 1)(L - 1) - (beta - 1)(k - 1)) / (beta (L - 1));
-// layer l scores round(cum(l + 1)) - round(cum(l)) tokens (whole tokens, mean exactly B_avg) plus the window w.
+// PyramidKV budgets as KVCache-Factory computes them (pyramidkv_utils.py, PyramidKVCluster.update_kv), with
+// S = B - w, L = 32: min = floor(S / beta), max = 2 S - min, steps = floor((max - min) / (L - 1)), and layer l keeps
+// max - l * steps + w tokens, for prompts of at least 2 S tokens; shorter prompts keep min(P, B) in every layer.
 std::vector<long long> pyramid(long long average, long long window, long long beta) {
   const long long span = average - window, layers = 32;
-  const long long den = beta * (layers - 1);
-  const auto cum = [&](long long k) {
-    const long long num = span * k * ((2 * beta - 1) * (layers - 1) - (beta - 1) * (k - 1));
-    return (2 * num + den) / (2 * den);  // round half up; no exact halves occur for these parameters
-  };
+  const long long min_num = span / beta, max_num = 2 * span - min_num, steps = (max_num - min_num) / (layers - 1);
   std::vector<long long> out;
-  for (long long l = 0; l < layers; ++l) out.push_back(cum(l + 1) - cum(l) + window);
+  for (long long l = 0; l < layers; ++l) out.push_back(max_num - l * steps + window);
   return out;
 }
 
 TEST(TokenStrategies, PyramidKv) {
   const std::vector<long long> b = pyramid(2048, 32, 20);
-  // max + w = 4032 - 100.8 + 32 = 3963.2 -> 3963 at the bottom; min + w = 100.8 + 32 -> 133 at the top.
-  EXPECT_EQ(b.front(), 3963);
-  EXPECT_EQ(b.back(), 133);
+  // S = 2016: min = floor(100.8) = 100, max = 3932, steps = floor(3832 / 31) = 123: layer 0 keeps 3932 + 32 = 3964,
+  // layer 31 keeps 3932 - 31 x 123 + 32 = 151; the floors make the sum 65,840 (mean 2057.5, not 2048).
+  EXPECT_EQ(b.front(), 3964);
+  EXPECT_EQ(b.back(), 151);
   long long total = 0;
   for (long long x : b) total += x;
-  EXPECT_EQ(total, 32 * 2048);  // mean over layers = budget_tokens: the same memory as SnapKV before paging
+  EXPECT_EQ(total, 65840);
 
-  for (TokenCount n : {4096, 32768}) {
-    // Every layer keeps min(P, budget(l)) tokens in its own pages of 16 * 4096 B (one layer per group).
+  for (TokenCount n : {4096, 32768}) {  // both at least 2 S = 4032: the pyramid
+    // Every layer keeps min(P, budget(l)) tokens in its own pages of 16 * 4096 B.
     double bytes = 0, read = 0;
     for (long long x : b) {
       const double held = std::min<double>(static_cast<double>(n), static_cast<double>(x));
@@ -155,15 +151,12 @@ TEST(TokenStrategies, PyramidKv) {
     ASSERT_EQ(compose("pyramidkv").layout.groups.size(), 1u);
     EXPECT_EQ(compose("pyramidkv").layout.groups[0].layer_budgets.size(), 32u);
   }
-  // Per-layer paging costs a little over SnapKV's 128 pages per layer (§6.7: variable budgets fragment pages).
+  // Per-layer paging and the floors cost a little over SnapKV's 128 pages per layer.
   EXPECT_GT(size("pyramidkv", 32768).bytes_per_request, size("snapkv", 32768).bytes_per_request);
 
-  // budget 4096 on a 4096-token prompt: the 16 bottom layers (budget > 4096) keep the whole prompt.
-  const std::vector<long long> b4 = pyramid(4096, 32, 20);
-  EXPECT_EQ(b4[0], 7957);
-  double bytes = 0;
-  for (long long x : b4) bytes += pages(std::min<double>(4096, static_cast<double>(x))) * 16 * 4096;
-  EXPECT_DOUBLE_EQ(size("pyramidkv:budget_tokens=4096", 4096).bytes_per_request, bytes);
+  // budget 4096 on a 4096-token prompt: below 2 (4096 - 32) = 8128 tokens the reference keeps min(P, 4096) = the
+  // whole prompt in every layer.
+  EXPECT_DOUBLE_EQ(size("pyramidkv:budget_tokens=4096", 4096).bytes_per_request, 256.0 * 16 * 4096 * 32);
   // beta = 1 is the uniform schedule: every layer 2048 tokens, exactly SnapKV.
   EXPECT_DOUBLE_EQ(size("pyramidkv:beta=1", 32768).bytes_per_request, size("snapkv", 32768).bytes_per_request);
 }
@@ -372,24 +365,29 @@ TEST(TokenStrategies, ShadowKv) {
 TEST(TokenStrategies, InfLlm) {
   // §2.11 defaults: block 128, n_init 128, n_local 4096, topk 16, repr_topk 4, max_cached_block 32.
   // Working set on the GPU (16-bit K+V): min(S, 128 + 4096 + (16 + 32) * 128) = min(S, 10368) tokens, pages of 2 MiB.
-  // Memory units: every token on the host (4096 B per token per layer), 4 representative keys per 128-token block
-  // on the GPU: 4 * 1024 * 2 / 128 = 64 B per token per layer, pages of 16 * 64 * 32 = 32768 B.
-  // Per step: the working set's init + local tokens (<= 4224) and topk * block = 2048 retrieved tokens are read,
-  // every representative key is scored, and the retrieved blocks are fetched over PCIe (hit rate 0 by default).
-  KvSizeReport r = size("infllm", 4096);
-  EXPECT_DOUBLE_EQ(r.bytes_per_request, 256.0 * 16 * 4096 * 32 + 256.0 * 32768);
-  EXPECT_DOUBLE_EQ(r.host_bytes_per_request, 4096.0 * 4096 * 32);
-  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, (4097.0 * 4096 + 2048.0 * 4096 + 4097.0 * 64) * 32);
-  EXPECT_DOUBLE_EQ(r.decode_fetch_bytes_per_step, 2048.0 * 4096 * 32);
+  // Memory units: the tokens beyond init + local, max(0, S - 4224), on the host (4096 B per token per layer), with 4
+  // representative keys per 128-token block on the GPU: 4 * 1024 * 2 / 128 = 64 B per token per layer, pages of
+  // 16 * 64 * 32 = 32768 B. Per step: the working set's init + local tokens (<= 4224) and min(topk * block, tokens in
+  // memory units) retrieved tokens are read, every representative key is scored, and the retrieved blocks are
+  // fetched over PCIe (hit rate 0 by default).
+  KvSizeReport r = size("infllm", 4096);  // fits in init + local: no memory unit exists
+  EXPECT_DOUBLE_EQ(r.bytes_per_request, 256.0 * 16 * 4096 * 32);
+  EXPECT_DOUBLE_EQ(r.host_bytes_per_request, 0);
+  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, 4097.0 * 4096 * 32);
+  EXPECT_DOUBLE_EQ(r.decode_fetch_bytes_per_step, 0);
 
   r = size("infllm", 32768);
-  // 10368 tokens = 648 pages in the working set; 2048 pages of representative keys.
-  EXPECT_DOUBLE_EQ(r.bytes_per_request, 648.0 * 16 * 4096 * 32 + 2048.0 * 32768);
-  EXPECT_DOUBLE_EQ(r.host_bytes_per_request, 32768.0 * 4096 * 32);
-  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, (4224.0 * 4096 + 2048.0 * 4096 + 32769.0 * 64) * 32);
+  // 10368 tokens = 648 pages in the working set; 32768 - 4224 = 28544 tokens in memory units: 1784 pages of keys.
+  EXPECT_DOUBLE_EQ(r.bytes_per_request, 648.0 * 16 * 4096 * 32 + 1784.0 * 32768);
+  EXPECT_DOUBLE_EQ(r.host_bytes_per_request, 28544.0 * 4096 * 32);
+  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, (4224.0 * 4096 + 2048.0 * 4096 + 28544.0 * 64) * 32);
   EXPECT_DOUBLE_EQ(r.decode_fetch_bytes_per_step, 2048.0 * 4096 * 32);
   // Misses only: a 75% block-cache hit rate fetches a quarter of the retrieved blocks.
   EXPECT_DOUBLE_EQ(size("infllm:fetch_hit_rate=0.75", 32768).decode_fetch_bytes_per_step, 512.0 * 4096 * 32);
+  // 5000 tokens: 776 tokens beyond init + local, fewer than topk * block: all of them are read and fetched.
+  r = size("infllm", 5000);
+  EXPECT_DOUBLE_EQ(r.decode_bytes_per_step, (4224.0 * 4096 + 776.0 * 4096 + 776.0 * 64) * 32);
+  EXPECT_DOUBLE_EQ(r.decode_fetch_bytes_per_step, 776.0 * 4096 * 32);
 }
 
 // ---------------------------------------------------------------- composition (§6)
@@ -408,7 +406,7 @@ TEST(TokenStrategies, SnapKvPlusKiviMultipliesMemoryFactors) {
                    2.0 * 16 / 3);
   // PyramidKV + KVQuant and InfLLM + FP8 compose too (different axes).
   EXPECT_NO_THROW(compose("pyramidkv+kvquant"));
-  EXPECT_DOUBLE_EQ(size("infllm+fp8", 32768).bytes_per_request, 648.0 * 16 * 2048 * 32 + 2048.0 * 16 * 64 * 32);
+  EXPECT_DOUBLE_EQ(size("infllm+fp8", 32768).bytes_per_request, 648.0 * 16 * 2048 * 32 + 1784.0 * 16 * 64 * 32);
 }
 
 TEST(TokenStrategies, ImpossibleCombinationsAreRejectedWithAReason) {

@@ -1,6 +1,8 @@
 // `kvsim kv-size`: the KV-cache size of one request under a strategy, per layout group, and how many such
 // requests fit on a GPU.
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -31,14 +33,22 @@ void add_kv_size_command(CLI::App& app) {
     long long context = 0;
     int tp = 1, block_size = 16;
     double util = 0.9;
-    bool json = false;
+    std::optional<double> reserve_gib;
+    long long max_batched = 8192;
+    bool no_chunked = false, json = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "kv-size",
       "KV-cache bytes of one request of --context tokens (right after its prefill) under a strategy: per token, per\n"
-      "layout group and per request (page-granular), decode bytes read per step, and with --gpu the number of such\n"
-      "requests that fit (KV memory = util x GPU memory - weights - activation estimate, as in `kvsim run`).");
+      "layout group and per request (page-granular), decode bytes read per step, the peak while its prompt is\n"
+      "prefilled, and with --gpu how many such requests fit while one of them is at that peak (KV memory = util x\n"
+      "GPU memory - weights - activation reserve, and the peak, by the rules `kvsim run` admits requests by).\n"
+      "Strategies that compress the prompt once it is complete (SnapKV, PyramidKV, H2O, windows after a dense\n"
+      "prefill) compress each layer inside its forward pass in the step that completes the prompt; with chunked\n"
+      "prefill (the default, as kvsim run's vllm-v1 scheduler) that step can come after a prefix of prompt - 1\n"
+      "tokens held in every layer, so the peak is the whole prompt; with --no-chunked-prefill it is one layer's\n"
+      "prompt plus the other layers' budgets (the reference implementations).");
   cmd->add_option("--model", a->model, "model name (kvsim list models)")->required();
   cmd->add_option("--strategy", a->strategy, "strategy, e.g. snapkv:budget_tokens=2048+kivi-2 (kvsim list strategies)")
       ->default_str("full");
@@ -49,19 +59,36 @@ void add_kv_size_command(CLI::App& app) {
   cmd->add_option("--gpu-memory-utilization", a->util, "fraction of GPU memory for the engine")
       ->check(CLI::Range(0.01, 1.0))
       ->default_str("0.9");
+  cmd->add_option("--activation-reserve-GiB", a->reserve_gib,
+                  "activation memory held back from the KV pool (engine.activation_reserve_GiB; default: the "
+                  "estimate kvsim run makes)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-num-batched-tokens", a->max_batched,
+                  "tokens per engine step (engine.max_num_batched_tokens), for the activation estimate")
+      ->check(CLI::PositiveNumber)
+      ->default_str("8192");
+  cmd->add_flag("--no-chunked-prefill", a->no_chunked,
+                "the prompt is prefilled in one step (engine.chunked_prefill = false; needs --max-num-batched-tokens "
+                ">= --context, as kvsim run does)");
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {
     const Catalog& cat = Catalog::builtin();
     const LlmSpec& model = cat.model(a->model, "--model");
     const ComposedStrategy s =
         compose_strategies(parse_strategy_string(a->strategy, "--strategy"), model, a->tp, a->block_size, "--strategy");
+    if (a->no_chunked && a->context > a->max_batched) {
+      throw KvsimError(fmt::format("--no-chunked-prefill: the {}-token prompt runs in one step, longer than "
+                                   "--max-num-batched-tokens {} (kvsim run rejects it); raise "
+                                   "--max-num-batched-tokens to at least --context",
+                                   a->context, a->max_batched));
+    }
     std::optional<double> capacity;
     if (!a->gpu.empty()) {
       const GpuSpec& gpu = cat.gpu(a->gpu, "--gpu");
       capacity = static_cast<double>(
-          compute_kv_capacity(model, gpu, a->tp, a->util, std::nullopt, 8192, 256).kv_bytes);
+          compute_kv_capacity(model, gpu, a->tp, a->util, a->reserve_gib, a->max_batched, 256).kv_bytes);
     }
-    const KvSizeReport r = kv_size(s.layout, a->context, capacity);
+    const KvSizeReport r = kv_size(s.layout, a->context, capacity, !a->no_chunked);
     if (a->json) {
       nlohmann::json j = to_json(r);
       j["model"] = model.name;
@@ -83,12 +110,20 @@ void add_kv_size_command(CLI::App& app) {
     fmt::print("bytes per request      {:.0f} ({})\n", r.bytes_per_request, bytes_text(r.bytes_per_request));
     if (r.host_bytes_per_request > 0) fmt::print("host bytes per request {}\n", bytes_text(r.host_bytes_per_request));
     fmt::print("decode bytes per step  {:.0f} ({})\n", r.decode_bytes_per_step, bytes_text(r.decode_bytes_per_step));
+    fmt::print("prefill peak           {:.0f} ({}, {} prefill)\n", r.prefill_peak_bytes,
+               bytes_text(r.prefill_peak_bytes), r.chunked_prefill ? "chunked" : "one-step");
     if (r.decode_fetch_bytes_per_step > 0) {
       fmt::print("PCIe fetch per step    {}\n", bytes_text(r.decode_fetch_bytes_per_step));
     }
     if (r.max_concurrent_requests) {
       fmt::print("max concurrent         {} requests on {} ({} of KV memory)\n", *r.max_concurrent_requests, a->gpu,
                  bytes_text(*r.kv_capacity_bytes));
+      if (r.prefill_peak_bytes > *r.kv_capacity_bytes) {
+        const bool compresses = std::any_of(s.layout.groups.begin(), s.layout.groups.end(),
+                                            [](const KvGroup& g) { return g.compresses_prompt(); });
+        fmt::print("                       the prefill peak exceeds the KV memory: kvsim run rejects such a request{}\n",
+                   r.chunked_prefill && compresses ? " (with --no-chunked-prefill the peak is lower)" : "");
+      }
     }
   });
 }

@@ -32,7 +32,8 @@ void add_architecture_strategies(KvStrategyRegistry& r) {
          {KvAxis::kSharing},
          {},
          {},
-         make_full});
+         make_full,
+         /*is_model_cache=*/true});
   r.add({"mla",
          "multi-head latent attention from the model card: a (kv_lora_rank + rope) latent per token per layer",
          "DeepSeek-V2, arXiv 2405.04434; DeepSeek-V3, arXiv 2412.19437",
@@ -40,7 +41,8 @@ void add_architecture_strategies(KvStrategyRegistry& r) {
          {},
          {{"KV cache per token", "DeepSeek-V2 vs DeepSeek 67B", "-93.3% KV cache (MLA plus ~6-bit KV quantization)",
            "arXiv 2405.04434 abstract and section 3.2.3"}},
-         make_mla});
+         make_mla,
+         /*is_model_cache=*/true});
 }
 
 }  // namespace kvsim::kvstrat

@@ -14,13 +14,23 @@ void quantize(KvGroup& g, double k_bits, double v_bits, int group_size, bool asy
   g.residual_tokens = residual;
 }
 
-void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks) {
+void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks, bool dense_prefill) {
   for (KvGroup& g : layout.groups) {
     if (g.retention != Retention::kAll) continue;
     g.retention = Retention::kWindow;
     g.window_tokens = window;
     g.sink_tokens = sinks;
+    g.dense_prefill = dense_prefill;
   }
+}
+
+bool read_window_prefill(ParamReader& p) {
+  const std::string mode = p.get<std::string>("prefill", "dense");
+  p.check(mode == "dense" || mode == "windowed", "prefill",
+          fmt::format("must be \"dense\" (full attention over the prompt, then the window) or \"windowed\" "
+                      "(the prefill attends within the window), got \"{}\"",
+                      mode));
+  return mode == "dense";
 }
 
 void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, double budget_fraction) {
@@ -30,6 +40,15 @@ void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, d
     g.budget_tokens = budget_tokens;
     g.budget_fraction = budget_fraction;
   }
+}
+
+void add_accumulated_scores(KvGroup& g, const StrategyContext& c, double extra_flops) {
+  const double q_heads = static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
+  const double per_score = (2.0 * c.model.head_dim + 2.0 + extra_flops) * q_heads;
+  g.extra_bytes_per_token += 4.0 * q_heads;
+  g.select_bytes_per_token += 8.0 * q_heads;
+  g.score_flops_per_token += per_score;
+  g.prefill_score_flops_per_pair += per_score;
 }
 
 ParamDoc int_param(const std::string& name, long long def, const std::string& help) {

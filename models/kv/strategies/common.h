@@ -17,8 +17,20 @@ namespace kvsim::kvstrat {
 void quantize(KvGroup& g, double k_bits, double v_bits, int group_size, bool asymmetric, TokenCount residual);
 
 // Token retention on every group that keeps all tokens (model-defined window groups are already bounded).
-void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks);
+// `dense_prefill`: the prompt is prefilled with full attention and cut to the window when it completes (how a
+// window imposed at inference time runs in its reference code); false: the prefill attends within the window.
+void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks, bool dense_prefill);
+// Reads a window strategy's `prefill` parameter: "dense" (default) or "windowed"; true for dense.
+bool read_window_prefill(ParamReader& p);
 void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, double budget_fraction);
+
+// Accumulated attention scores (H2O and the policies built on it: Keyformer, MiKV): an fp32 score per held token per
+// query head, read and written at every decode step with the probabilities recomputed to update it, and at prefill
+// the scores of every prompt query over every prompt key it attends to (the reference implementations compute
+// softmax(QK^T) of the whole prompt; FlashAttention returns no probabilities, so this is a second pass). One score
+// costs (2 d + 2 + extra_flops) FLOPs per query head: the QK product, the exponent and normalisation, the
+// accumulation, and `extra_flops` of the policy's own (Keyformer's Gumbel noise and temperature).
+void add_accumulated_scores(KvGroup& g, const StrategyContext& c, double extra_flops);
 
 // Parameter documentation helpers.
 ParamDoc int_param(const std::string& name, long long def, const std::string& help);

@@ -18,21 +18,21 @@ double q_heads(const StrategyContext& c) {
   return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
 }
 
-std::unique_ptr<IKvStrategy> make_sliding_window(ParamReader& p) {
-  const auto window = p.get_positive<TokenCount>("window_tokens", 4096);
-  const auto sinks = p.get_non_negative<TokenCount>("sink_tokens", 0);
+// Windows imposed at inference time on a model trained with full attention. Their reference code prefills each
+// prompt densely and evicts afterwards (mit-han-lab/streaming-llm examples/run_streaming_llama.py: one forward over
+// the whole prompt, `evict_for_space` only before the next one), so prefill attention is dense by default and
+// `prefill=windowed` is the option (a model trained with the window, e.g. Mistral 7B v0.1, attends within it).
+std::unique_ptr<IKvStrategy> make_window(ParamReader& p, TokenCount default_window, TokenCount default_sinks) {
+  const auto window = p.get_positive<TokenCount>("window_tokens", default_window);
+  const auto sinks = p.get_non_negative<TokenCount>("sink_tokens", default_sinks);
+  const bool dense = read_window_prefill(p);
   return std::make_unique<LambdaStrategy>(
-      nlohmann::json{{"window_tokens", window}, {"sink_tokens", sinks}},
-      [=](KvLayout& l, const StrategyContext&) { retain_window(l, window, sinks); });
+      nlohmann::json{{"window_tokens", window}, {"sink_tokens", sinks}, {"prefill", dense ? "dense" : "windowed"}},
+      [=](KvLayout& l, const StrategyContext&) { retain_window(l, window, sinks, dense); });
 }
 
-std::unique_ptr<IKvStrategy> make_streaming_llm(ParamReader& p) {
-  const auto window = p.get_positive<TokenCount>("window_tokens", 2000);
-  const auto sinks = p.get_non_negative<TokenCount>("sink_tokens", 4);
-  return std::make_unique<LambdaStrategy>(
-      nlohmann::json{{"window_tokens", window}, {"sink_tokens", sinks}},
-      [=](KvLayout& l, const StrategyContext&) { retain_window(l, window, sinks); });
-}
+std::unique_ptr<IKvStrategy> make_sliding_window(ParamReader& p) { return make_window(p, 4096, 0); }
+std::unique_ptr<IKvStrategy> make_streaming_llm(ParamReader& p) { return make_window(p, 2000, 4); }
 
 std::unique_ptr<IKvStrategy> make_snapkv(ParamReader& p) {
   const auto budget = p.get_positive<TokenCount>("budget_tokens", 2048);
@@ -60,12 +60,7 @@ std::unique_ptr<IKvStrategy> make_h2o(ParamReader& p) {
       [=](KvLayout& l, const StrategyContext& c) {
         retain_budget(l, Retention::kTotalBudget, budget, budget > 0 ? 0.0 : heavy + recent);
         for (KvGroup& g : l.groups) {
-          if (g.retention != Retention::kTotalBudget) continue;
-          // Accumulated attention score per token per query head (fp32), read and written every step, and the
-          // probabilities recomputed to update it.
-          g.extra_bytes_per_token += 4.0 * q_heads(c);
-          g.select_bytes_per_token += 8.0 * q_heads(c);
-          g.score_flops_per_token += (2.0 * c.model.head_dim + 2.0) * q_heads(c);
+          if (g.retention == Retention::kTotalBudget) add_accumulated_scores(g, c, 0.0);
         }
       });
 }
@@ -122,12 +117,8 @@ std::unique_ptr<IKvStrategy> make_keyformer(ParamReader& p) {
       [=](KvLayout& l, const StrategyContext& c) {
         retain_budget(l, Retention::kTotalBudget, budget, budget > 0 ? 0.0 : fraction);
         for (KvGroup& g : l.groups) {
-          if (g.retention != Retention::kTotalBudget) continue;
-          // As H2O: an fp32 score per token per query head, read and written every step, probabilities recomputed.
-          // Plus the Gumbel regularisation: add the noise, divide by tau, exponentiate, accumulate (4 FLOPs).
-          g.extra_bytes_per_token += 4.0 * q_heads(c);
-          g.select_bytes_per_token += 8.0 * q_heads(c);
-          g.score_flops_per_token += (2.0 * c.model.head_dim + 2.0 + 4.0) * q_heads(c);
+          // As H2O, plus the Gumbel regularisation: add the noise, divide by tau, exponentiate, accumulate (4 FLOPs).
+          if (g.retention == Retention::kTotalBudget) add_accumulated_scores(g, c, 4.0);
         }
       });
 }
@@ -181,15 +172,17 @@ void retain_per_layer(KvLayout& l, const std::function<std::pair<TokenCount, dou
 
 // Layer-adaptive fixed prompt budgets without splitting groups: every group that keeps all tokens keeps, in its
 // cache layer i (depth order, counted across those groups), min(prompt, budgets[i]) prompt tokens after prefill
+// when the prompt has at least `from` tokens, and min(prompt, uniform) in every layer otherwise
 // (KvGroup::layer_budgets, whose sums the engine evaluates in O(1)).
-void retain_layer_budgets(KvLayout& l, const std::vector<TokenCount>& budgets) {
+void retain_layer_budgets(KvLayout& l, const std::vector<TokenCount>& budgets, TokenCount uniform, TokenCount from) {
   std::size_t index = 0;
   for (KvGroup& g : l.groups) {
     if (g.retention != Retention::kAll) continue;
     g.retention = Retention::kPromptBudget;
     g.layer_budgets.assign(budgets.begin() + static_cast<std::ptrdiff_t>(index),
                            budgets.begin() + static_cast<std::ptrdiff_t>(index) + g.cache_layers);
-    g.budget_tokens = *std::max_element(g.layer_budgets.begin(), g.layer_budgets.end());
+    g.budget_tokens = uniform;
+    g.layer_budgets_from = from;
     index += static_cast<std::size_t>(g.cache_layers);
   }
 }
@@ -203,20 +196,23 @@ void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window
   }
 }
 
-// PyramidKV per-layer budgets (kv-strategies.md §2.5, KVCache-Factory pyramidkv_utils.py): with S = B_avg - w,
-//   min = S / beta, max = 2 S - min, budget(l) = max - l (max - min) / (L - 1) + w.
-// Token counts are whole: layer l keeps round(cum(l + 1)) - round(cum(l)) scored tokens, cum(k) being the exact sum of
-// the first k budgets, so the mean over layers is exactly B_avg (the repository rounds each step down instead).
+// PyramidKV per-layer budgets as KVCache-Factory computes them (pyramidkv/pyramidkv_utils.py,
+// PyramidKVCluster.update_kv): with S = budget - window, min = floor(S / beta), max = 2 S - min,
+// steps = floor((max - min) / (L - 1)), and layer l keeps max - l * steps scored tokens plus the window. The floors
+// make the mean slightly above `budget` (by under steps / 2 tokens). The reference applies them only to prompts of at
+// least 2 S tokens (pyramid_from()); shorter prompts keep min(prompt, budget) in every layer.
 std::vector<TokenCount> pyramid_budgets(TokenCount average, TokenCount window, double beta, int layers) {
-  const double span = static_cast<double>(average - window);
-  const double min_num = layers > 1 ? span / beta : span;
-  const double max_num = layers > 1 ? 2.0 * span - min_num : span;
-  const double step = layers > 1 ? (max_num - min_num) / (layers - 1) : 0.0;
-  const auto cum = [&](int k) { return std::llround(k * max_num - step * k * (k - 1) / 2.0); };
+  const TokenCount span = average - window;
+  if (layers <= 1) return std::vector<TokenCount>(static_cast<std::size_t>(std::max(layers, 0)), average);
+  const auto min_num = static_cast<TokenCount>(std::floor(static_cast<double>(span) / beta));
+  const TokenCount max_num = 2 * span - min_num;
+  const TokenCount steps = (max_num - min_num) / (layers - 1);
   std::vector<TokenCount> out;
-  for (int i = 0; i < layers; ++i) out.push_back(cum(i + 1) - cum(i) + window);
+  for (int i = 0; i < layers; ++i) out.push_back(max_num - i * steps + window);
   return out;
 }
+// The shortest prompt that gets the pyramid: KVCache-Factory uses one SnapKV budget while q_len < 2 (budget - window).
+TokenCount pyramid_from(TokenCount average, TokenCount window) { return 2 * (average - window); }
 
 std::unique_ptr<IKvStrategy> make_pyramidkv(ParamReader& p) {
   const auto budget = p.get_positive<TokenCount>("budget_tokens", 2048);
@@ -231,7 +227,7 @@ std::unique_ptr<IKvStrategy> make_pyramidkv(ParamReader& p) {
       nlohmann::json{{"budget_tokens", budget}, {"observation_window", window}, {"beta", beta}},
       [=](KvLayout& l, const StrategyContext& c) {
         const std::vector<TokenCount> budgets = pyramid_budgets(budget, window, beta, full_cache_layers(l));
-        retain_layer_budgets(l, budgets);
+        retain_layer_budgets(l, budgets, budget, pyramid_from(budget, window));
         add_window_scoring(l, c, window);
       });
 }
@@ -330,23 +326,32 @@ std::unique_ptr<IKvStrategy> make_prefixkv(ParamReader& p) {
   });
 }
 
+ParamDoc window_prefill_param() {
+  return {"prefill", "string", "dense",
+          "dense: the prompt is prefilled with full attention and held whole until it completes, then cut to the "
+          "window (reference code); windowed: the prefill attends within the window and frees pages as it goes"};
+}
+
 }  // namespace
 
 void add_eviction_strategies(KvStrategyRegistry& r) {
   r.add({"sliding-window",
-         "every layer keeps only the last window_tokens tokens (blocks leaving the window are freed)",
+         "every layer keeps only the last window_tokens tokens (blocks leaving the window are freed); the prompt is "
+         "prefilled densely and cut to the window when it completes, unless prefill=windowed",
          "Mistral 7B, arXiv 2310.06825; Longformer, arXiv 2004.05150",
          {KvAxis::kRetention},
          {int_param("window_tokens", 4096, "tokens kept per layer"),
-          int_param("sink_tokens", 0, "first tokens always kept")},
+          int_param("sink_tokens", 0, "first tokens always kept"), window_prefill_param()},
          {{"memory at 32K context", "Mistral 7B", "rolling buffer cuts cache memory 8x without impacting quality",
            "arXiv 2310.06825"}},
          make_sliding_window});
   r.add({"streaming-llm",
-         "attention sinks + recent window: the first sink_tokens and the last window_tokens tokens",
+         "attention sinks + recent window: the first sink_tokens and the last window_tokens tokens; the prompt is "
+         "prefilled densely and cut to the window when it completes (reference code), unless prefill=windowed",
          "Xiao et al., StreamingLLM, arXiv 2309.17453 (ICLR 2024)",
          {KvAxis::kRetention},
-         {int_param("window_tokens", 2000, "recent tokens kept"), int_param("sink_tokens", 4, "attention-sink tokens")},
+         {int_param("window_tokens", 2000, "recent tokens kept"), int_param("sink_tokens", 4, "attention-sink tokens"),
+          window_prefill_param()},
          {{"language modelling", "Llama-2, MPT, Falcon, Pythia", "stable perplexity up to 4M tokens",
            "arXiv 2309.17453 abstract"}},
          make_streaming_llm});
@@ -391,8 +396,9 @@ void add_eviction_strategies(KvStrategyRegistry& r) {
            "d-matrix-ai/keyformer-llm README and blog"}},
          make_keyformer});
   r.add({"pyramidkv",
-         "SnapKV selection with per-layer budgets decreasing linearly with depth (beta schedule); the mean over "
-         "layers is budget_tokens, one layout group per distinct layer budget",
+         "SnapKV selection with per-layer budgets decreasing linearly with depth (beta schedule, KVCache-Factory's "
+         "rounding: mean about budget_tokens) for prompts of at least 2 x (budget_tokens - observation_window); "
+         "shorter prompts keep min(prompt, budget_tokens) in every layer, as the reference does",
          "Cai et al., PyramidKV, arXiv 2406.02069; github.com/Zefan-Cai/KVCache-Factory",
          {KvAxis::kRetention},
          {int_param("budget_tokens", 2048,

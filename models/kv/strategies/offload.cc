@@ -95,12 +95,14 @@ std::unique_ptr<IKvStrategy> make_shadowkv(ParamReader& p) {
       });
 }
 
-// InfLLM (kv-strategies.md §2.11; thunlp/InfLLM config/*.yaml). Per full-attention layer the device holds the
-// working set: init tokens + local window + (retrieved + cached) blocks, i.e. at most
-// init + local + (topk + cached) * block tokens (a window group); every token also lives in host memory units with
-// `repr_keys` representative keys per block on the device (a host group). Per decode step attention reads the
-// init + local tokens and the topk retrieved blocks; scoring reads every representative key; retrieved blocks not
-// in the device cache are fetched over PCIe.
+// InfLLM (kv-strategies.md §2.11; thunlp/InfLLM inf_llm/attention/context_manager.py, config/*.yaml). Per
+// full-attention layer the device holds the working set: init tokens + local window + (retrieved + cached) blocks,
+// i.e. at most init + local + (topk + cached) * block tokens (a window group). Tokens leave the local window in
+// blocks for host memory units (`append_global`), each keeping `repr_keys` representative keys on the device (a
+// kOutsideWindow group: only tokens beyond init + local exist there). Per decode step attention reads the
+// init + local tokens and min(topk, blocks that exist) retrieved blocks (`calc_block_topk` returns every block when
+// there are at most topk); scoring reads every representative key; retrieved blocks not in the device cache are
+// fetched over PCIe. A context that fits in init + local reads and fetches nothing from the memory units.
 std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
   const auto block = p.get_positive<TokenCount>("block_tokens", 128);
   const auto init = p.get_non_negative<TokenCount>("init_tokens", 128);
@@ -135,6 +137,9 @@ std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
           work.read_budget_tokens = init + local;
           KvGroup memory = g;
           memory.name = g.name + " (memory units)";
+          memory.retention = Retention::kOutsideWindow;
+          memory.sink_tokens = init;
+          memory.window_tokens = local;
           memory.k_host_fraction = memory.v_host_fraction = 1.0;
           memory.residual_tokens = 0;  // the 16-bit residual is the most recent tokens: in the working set
           const double repr_bytes = static_cast<double>(repr) * g.k_elems * 2.0 / static_cast<double>(block);
@@ -144,11 +149,6 @@ std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
               2.0 * static_cast<double>(repr) * c.model.head_dim * q_heads(c) / static_cast<double>(block);
           memory.read_budget_tokens = topk * block;
           memory.fetch_hit_rate = hit;
-          // The memory units are attended only through the retrieved blocks: a chunked prefill attends to the
-          // working set (priced by its window), never to the whole prompt. Pricing no QK/PV FLOPs here keeps the
-          // prefill from counting the full causal P^2 twice; it leaves the retrieved blocks' decode FLOPs (4 H_q d
-          // per token, far below the memory-bound decode's byte cost) unpriced.
-          memory.attention_flops_scale = 0.0;
           out.push_back(std::move(work));
           out.push_back(std::move(memory));
         }

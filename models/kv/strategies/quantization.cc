@@ -104,9 +104,7 @@ std::unique_ptr<IKvStrategy> make_mikv(ParamReader& p) {
           g.k_bits = g.v_bits = bits;
           g.k_meta_bits = g.v_meta_bits = meta;
           g.residual_tokens = 0;
-          g.extra_bytes_per_token += 4.0 * q_heads(c);
-          g.select_bytes_per_token += 8.0 * q_heads(c);
-          g.score_flops_per_token += (2.0 * c.model.head_dim + 2.0) * q_heads(c);
+          add_accumulated_scores(g, c, 0.0);
         }
         l.fused_dequant = fused;
       });
@@ -210,11 +208,14 @@ void add_quantization_strategies(KvStrategyRegistry& r) {
          {bool_param("fused_dequant", true, "dequantization fused into attention")},
          {},
          [](ParamReader& p) { return make_uniform(8, p); }});
-  const std::vector<ParamDoc> kivi_params = {
-      num_param("bits", 2, "bits per element (2 or 4)"),
-      int_param("group_size", 32, "elements per scale/zero group (keys per channel, values per token)"),
-      int_param("residual_tokens", 128, "most recent tokens kept in 16 bits"),
-      bool_param("fused_dequant", true, "dequantization fused into attention")};
+  // Each KIVI entry documents its own `bits` default.
+  const auto kivi_params = [](double bits) {
+    return std::vector<ParamDoc>{
+        num_param("bits", bits, "bits per element (2 or 4)"),
+        int_param("group_size", 32, "elements per scale/zero group (keys per channel, values per token)"),
+        int_param("residual_tokens", 128, "most recent tokens kept in 16 bits"),
+        bool_param("fused_dequant", true, "dequantization fused into attention")};
+  };
   const std::vector<ReportedQuality> kivi_quality = {
       {"LongBench and generation tasks", "Llama-2, Falcon, Mistral", "almost the same quality as 16-bit",
        "arXiv 2402.02750 abstract"},
@@ -222,10 +223,10 @@ void add_quantization_strategies(KvStrategyRegistry& r) {
        "arXiv 2402.02750 abstract"}};
   r.add({"kivi-2", "KIVI 2-bit: per-channel keys, per-token values, groups of 32 with fp16 scale+zero, "
          "128-token fp16 residual",
-         "Liu et al., KIVI, arXiv 2402.02750 (ICML 2024)", {KvAxis::kPrecision}, kivi_params, kivi_quality,
+         "Liu et al., KIVI, arXiv 2402.02750 (ICML 2024)", {KvAxis::kPrecision}, kivi_params(2), kivi_quality,
          [](ParamReader& p) { return make_kivi(2, p); }});
   r.add({"kivi-4", "KIVI 4-bit (as kivi-2 with 4-bit elements)", "Liu et al., KIVI, arXiv 2402.02750 (ICML 2024)",
-         {KvAxis::kPrecision}, kivi_params, kivi_quality, [](ParamReader& p) { return make_kivi(4, p); }});
+         {KvAxis::kPrecision}, kivi_params(4), kivi_quality, [](ParamReader& p) { return make_kivi(4, p); }});
   r.add({"kvquant",
          "KVQuant: per-channel pre-RoPE keys and per-token values at 2-4 bits (non-uniform), 1% dense-and-sparse "
          "outliers in fp16 + int32 index, the first sink_tokens in fp16",

@@ -216,6 +216,12 @@ std::unique_ptr<IKvStrategy> make_minicache(ParamReader& p) {
           const double k_heads = g.k_elems / d, v_heads = g.v_elems / d;
           m.k_elems = k_heads * per_head;
           m.v_elems = v_heads * per_head;
+          // Each layer of the pair restores its own states (paper Fig. 3b: magnitude rescaling and retention-token
+          // recovery per layer): per head it reads the shared direction and its own magnitude for the merged tokens
+          // and its own unmerged vector for the retained ones, (1 - rho)(d + 1) + rho d = d + 1 - rho elements,
+          // never its partner's magnitudes or retained tokens. That is 1/d above an unmerged layer's d (the
+          // magnitude) and well below the pair's whole storage.
+          m.read_fraction = (d + 1 - rho) / per_head;
           // One int32 token index per retained token (shared by the pair's heads).
           m.extra_bytes_per_token += rho * 4.0;
           // Restore at attention time: rescale the direction by each layer's magnitude (1 FLOP per element).
@@ -268,6 +274,15 @@ std::unique_ptr<IKvStrategy> make_xkv(ParamReader& p) {
           // Dense reconstruction at decode: 2 (r_k + r_v) G H_kv d FLOPs per context token per group, i.e.
           // 2 (r_k + r_v) H_kv d per token per reader layer.
           g.reconstruct_flops_per_token += shard * 2.0 * (rank_k + rank_v) * width;
+          // The prefill SVD of the group's [S, G H_kv d] keys and values, as xKV's engine runs it
+          // (torch.svd_lowrank with q = rank and its default 2 power iterations, xKV_SR/models/kv_cache_xkv.py): the
+          // range finder's matrix products cost (2 niter + 2) * 2 S n q = 12 S n q and its QR steps about
+          // (niter + 1) * 4 S q^2 = 12 S q^2, with n = G H_kv d. Per prompt token per cache layer (one G-th of a
+          // group): 12 H_kv d r + 12 r^2 / G for each of r_k and r_v, with this GPU's share of the width and of
+          // the rank. The S-independent terms (QR of the n x q factor, the small SVD) are left out.
+          for (const double r : {shard * rank_k, shard * rank_v}) {
+            g.prefill_select_flops_per_token += 12.0 * shard * width * r + 12.0 * r * r / group;
+          }
         }
       });
 }
@@ -398,8 +413,12 @@ void add_sharing_strategies(KvStrategyRegistry& r) {
           int_param("across_kv_layers", 2, "adjacent layers k sharing one KV among them"),
           bool_param("traffic_shared", false, "each cache read once per step for all its layers (fused kernel)")},
          {{"throughput and memory", "Llama-3.1-8B and 70B (vLLM)",
-           "prefill compute -50%, KV memory -62.5%, up to 2x aggregate throughput, -60% time per output token",
-           "arXiv 2410.03960 abstract"}},
+           "prefill compute -50%, up to 2x aggregate throughput, -60% time per output token",
+           "arXiv 2410.03960 abstract"},
+          {"KV memory", "Llama-3.1-8B and 70B",
+           "-62.5% KV memory: AcrossKV over 2 layers (-25%, this strategy at its defaults) with an FP8 KV cache "
+           "(0.75 x 0.5 = 0.375 kept; swiftkv+fp8 in kvsim)",
+           "arXiv 2410.03960 v1/v2 abstract; the configuration is derived (kv-strategies.md §1.8)"}},
          make_swiftkv});
   r.add({"minicache",
          "MiniCache: from layer start_fraction*L on, adjacent layer pairs store one SLERP direction + 2 magnitudes "

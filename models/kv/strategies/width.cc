@@ -46,13 +46,20 @@ std::unique_ptr<IKvStrategy> make_think(ParamReader& p) {
 }
 
 // CSKV (§3.6): K and V projected to low rank, r_k + r_v = (1 - compression) * 2 * H_kv * d, with a full-width
-// window of recent tokens (bi-branch cache). Queries and outputs absorb the bases, so nothing is reconstructed.
+// window of recent tokens (bi-branch cache). The reference code (wln20/CSKV cskv_src/modeling/modeling_llama.py,
+// LlamaAttentionForCSKV.forward) caches the compressed features before RoPE, and at every decode step rebuilds the K
+// and V of every cached token (k_proj_b, v_proj_b: dense r x H_kv d maps) and applies RoPE to the rebuilt keys;
+// nothing is absorbed into the queries, which RoPE would prevent for the keys. kvsim prices that rebuild
+// (2 r_k H_kv d + 2 r_v H_kv d + 3 H_kv d FLOPs per token read) as fused into attention (no 16-bit copy written);
+// `absorbed=true` models a kernel that folds the bases into the queries and the output instead (no rebuild), which
+// the paper does not describe.
 std::unique_ptr<IKvStrategy> make_cskv(ParamReader& p) {
   const double compression = p.get_fraction("compression", 0.8);
   p.check(compression < 1, "compression", "must be below 1 (1 would keep no channel)");
   const auto recent = p.get_non_negative<TokenCount>("recent_tokens", 32);
+  const bool absorbed = p.get<bool>("absorbed", false);
   return std::make_unique<LambdaStrategy>(
-      nlohmann::json{{"compression", compression}, {"recent_tokens", recent}},
+      nlohmann::json{{"compression", compression}, {"recent_tokens", recent}, {"absorbed", absorbed}},
       [=](KvLayout& l, const StrategyContext& c) {
         reject_mla(c, "cskv");
         for (KvGroup& g : l.groups) {
@@ -62,8 +69,8 @@ std::unique_ptr<IKvStrategy> make_cskv(ParamReader& p) {
           // Recent tokens held at full width: the dropped channels of `recent` tokens per cache layer.
           g.fixed_bytes += static_cast<double>(recent) * compression *
                            (k_full * g.k_bits + v_full * g.v_bits) / 8.0;
-          // Attention FLOPs left at full width: with absorption, per-head cost depends on whether the rank is
-          // per head or shared across heads, which kv-strategies.md does not state.
+          // Attention itself runs on the rebuilt full-width K and V: its FLOPs are unchanged.
+          if (!absorbed) g.reconstruct_flops_per_token += 2.0 * (g.k_elems * k_full + g.v_elems * v_full) + 3.0 * k_full;
         }
       });
 }
@@ -101,12 +108,15 @@ void add_width_strategies(KvStrategyRegistry& r) {
            "2.8x peak-memory reduction, up to 5x batch size on one GPU", "arXiv 2407.21018 abstract"}},
          make_think});
   r.add({"cskv",
-         "CSKV channel shrinking: K and V cached at (1 - compression) of their channels via low-rank projections "
-         "(absorbed, no reconstruction), with a full-width window of recent_tokens",
+         "CSKV channel shrinking: K and V cached pre-RoPE at (1 - compression) of their channels via low-rank "
+         "projections, rebuilt to full width (and RoPE applied) at every decode step as the reference code does, "
+         "with a full-width window of recent_tokens",
          "Wang et al., CSKV, arXiv 2409.10593",
          {KvAxis::kWidth},
          {num_param("compression", 0.8, "fraction of K+V channels removed (0.8 keeps 20%)"),
-          int_param("recent_tokens", 32, "most recent tokens kept at full width")},
+          int_param("recent_tokens", 32, "most recent tokens kept at full width"),
+          bool_param("absorbed", false,
+                     "bases folded into queries and output (no per-step rebuild; not in the paper or its code)")},
          {{"LongEval, LongBench, LVEval", "two 7B long-context models (LongChat / Mistral class)",
            "-80% KV memory preserving long-context ability; up to -95% with 4-bit QAT",
            "arXiv 2409.10593 abstract (models per secondary summary)"}},
