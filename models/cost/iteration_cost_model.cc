@@ -92,11 +92,11 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     // Decode token sums over cache layers and sequences; priced once per group below (decode_read_bytes and
     // decode_fetch_bytes are linear in them).
     KvGroup::Tokens sum;
-    std::int64_t n_decode = 0;
+    std::int64_t n_decode = 0;  // decoding sequences that attend to something in this group
     for (const SeqWork& w : s.work) {
       if (w.decode()) {
-        ++n_decode;
         const KvGroup::Tokens t = g.tokens(w.prompt, w.computed);
+        if (t.attended > 0) ++n_decode;
         sum.held += t.held;
         sum.attended += t.attended;
         sum.read += t.read;

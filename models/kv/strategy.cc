@@ -162,6 +162,7 @@ ComposedStrategy compose_strategies(const std::vector<StrategySpec>& specs, cons
                                    where, b.entry->name, model.name, describe_groups(before)));
     }
     out.layout.strategies.push_back(b.entry->name);
+    for (const std::string& a : b.strategy->approximations()) out.approximations.push_back(b.entry->name + ": " + a);
     out.entries.push_back(b.entry);
     nlohmann::json r = {{"name", b.entry->name}};
     r.update(b.strategy->params());

@@ -47,6 +47,9 @@ class IKvStrategy {
   virtual void apply(KvLayout& layout, const StrategyContext& ctx) const = 0;
   // The parameters in force (defaults filled in), for the resolved scenario and the reports.
   virtual nlohmann::json params() const = 0;
+  // How this strategy, with these parameters, departs from its reference implementation or leaves work unpriced;
+  // listed in every run's `approximations` and report.
+  virtual std::vector<std::string> approximations() const { return {}; }
 };
 
 using KvStrategyFactory = std::function<std::unique_ptr<IKvStrategy>(ParamReader& params)>;
@@ -96,6 +99,7 @@ struct ComposedStrategy {
   std::string label;                       // "snapkv:budget_tokens=2048+kivi-2"
   std::vector<const KvStrategyEntry*> entries;
   nlohmann::json resolved;                 // [{"name":..., params with defaults}]
+  std::vector<std::string> approximations; // "<strategy>: ...", from each strategy in application order
 };
 
 // Builds the layout. Throws KvsimError for unknown names or parameters (listing the valid ones), for two

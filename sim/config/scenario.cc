@@ -201,6 +201,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "MoE weight traffic assumes tokens are routed uniformly over experts.",
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
+  for (const std::string& a : composed.approximations) run.approximations.push_back(a);
   return run;
 }
 

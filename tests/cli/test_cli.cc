@@ -125,6 +125,34 @@ TEST(Cli, KvSizeComputesBytesAndConcurrency) {
   EXPECT_NE(r.err.find("kivi-2"), std::string::npos) << r.err;
 }
 
+TEST(Cli, KvSizeSizesShadowKvsBatchComparisonLikeThePaper) {
+  // ShadowKV's e2e.py keeps the whole batch's KV on an A100-80GB beside the weights, no engine reserve: at 122K
+  // tokens (124,928) full attention fits 4 requests, as the paper's baseline. KV memory 80 GiB - 8.03e9 x 2 B of
+  // weights = 69,839,355,904 B; full: 7808 pages x 2 MiB = 16,374,562,816 B per request -> 4. ShadowKV per layer:
+  // 7808 pages x 16 x (320 B of U row + 256 B of landmark) + 327,680 B of SV basis + 2 x 2592 x 2048 B of static
+  // buffers -> 2,652,897,280 B per request -> 26 (the paper runs 24).
+  const std::string sizing =
+      " --context 124928 --gpu a100-sxm-80gb --gpu-memory-utilization 1 --activation-reserve-GiB 0 --json";
+  Result r = kvsim("kv-size --model llama-3.1-8b --strategy full" + sizing);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kv_capacity_bytes"], 85899345920.0 - 16059990016.0);
+  EXPECT_EQ(j["bytes_per_request"], 16374562816.0);
+  EXPECT_EQ(j["max_concurrent_requests"], 4);
+  r = kvsim("kv-size --model llama-3.1-8b --strategy shadowkv" + sizing);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bytes_per_request"], 7808.0 * 16 * 576 * 32 + 32 * (327680.0 + 2 * 2592 * 2048));
+  EXPECT_EQ(j["max_concurrent_requests"], 26);
+  // kvsim run's defaults (util 0.9, the activation estimate) give 3 and 22 instead.
+  r = kvsim("kv-size --model llama-3.1-8b --strategy full --context 124928 --gpu a100-sxm-80gb --json");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["max_concurrent_requests"], 3);
+  // A one-step prefill must fit the step, as kvsim run requires.
+  r = kvsim("kv-size --model llama-3.1-8b --strategy snapkv --context 20000 --no-chunked-prefill");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--max-num-batched-tokens"), std::string::npos) << r.err;
+}
+
 TEST(Cli, CompareRunsVariantsOfAScenarioFile) {
   auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   doc["workload"]["max_requests"] = 200;

@@ -41,13 +41,16 @@ ParamDoc bool_param(const std::string& name, bool def, const std::string& help);
 class LambdaStrategy final : public IKvStrategy {
  public:
   using Apply = std::function<void(KvLayout&, const StrategyContext&)>;
-  LambdaStrategy(nlohmann::json params, Apply apply) : params_(std::move(params)), apply_(std::move(apply)) {}
+  LambdaStrategy(nlohmann::json params, Apply apply, std::vector<std::string> approximations = {})
+      : params_(std::move(params)), apply_(std::move(apply)), approximations_(std::move(approximations)) {}
   void apply(KvLayout& layout, const StrategyContext& ctx) const override { apply_(layout, ctx); }
   nlohmann::json params() const override { return params_; }
+  std::vector<std::string> approximations() const override { return approximations_; }
 
  private:
   nlohmann::json params_;
   Apply apply_;
+  std::vector<std::string> approximations_;
 };
 
 // Registration lists per family of strategies (one file each), called by builtin.cc.

@@ -18,6 +18,29 @@ double q_heads(const StrategyContext& c) {
   return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
 }
 
+// Scores of the last `window` prompt queries over every prompt key (as SnapKV).
+void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window) {
+  for (KvGroup& g : l.groups) {
+    if (g.retention == Retention::kPromptBudget) {
+      g.prefill_select_flops_per_token = 2.0 * static_cast<double>(window) * c.model.head_dim * q_heads(c);
+    }
+  }
+}
+
+// What every prompt-compressing strategy approximates (IKvStrategy::approximations).
+const char* const kLayerByLayerNote =
+    "the prompt is compressed layer by layer inside the forward pass of the step that completes it (reference "
+    "code); with chunked prefill every layer holds the earlier chunks until then, and admission assumes the worst "
+    "chunking (the whole prompt in every layer but one)";
+const char* const kKvHeadSelectionNote =
+    "tokens are selected per KV head (scores pooled over its query heads); the reference code repeats the KV heads to "
+    "the query heads before selecting and caches one copy per query head, 4x the bytes on Llama-3's GQA "
+    "(KVCache-Factory docs/gqa_cache_layout.md)";
+const char* const kPairScoresNote =
+    "accumulated scores at prefill are priced as a second pass over the causal (query, key) pairs each chunk "
+    "attends to; the reference code materialises softmax(QK^T) of the whole prompt (twice the FLOPs, P^2 memory per "
+    "head, not modelled)";
+
 // Windows imposed at inference time on a model trained with full attention. Their reference code prefills each
 // prompt densely and evicts afterwards (mit-han-lab/streaming-llm examples/run_streaming_llama.py: one forward over
 // the whole prompt, `evict_for_space` only before the next one), so prefill attention is dense by default and
@@ -28,7 +51,12 @@ std::unique_ptr<IKvStrategy> make_window(ParamReader& p, TokenCount default_wind
   const bool dense = read_window_prefill(p);
   return std::make_unique<LambdaStrategy>(
       nlohmann::json{{"window_tokens", window}, {"sink_tokens", sinks}, {"prefill", dense ? "dense" : "windowed"}},
-      [=](KvLayout& l, const StrategyContext&) { retain_window(l, window, sinks, dense); });
+      [=](KvLayout& l, const StrategyContext&) { retain_window(l, window, sinks, dense); },
+      std::vector<std::string>{
+          dense ? std::string("prefill attends densely to the whole prompt and holds it in every layer until the step "
+                              "that completes it, then cuts it to the window (reference code); ") + kLayerByLayerNote
+                : "prefill attends within the window (prefill=windowed), less prefill work and memory than the "
+                  "reference code, which prefills densely"});
 }
 
 std::unique_ptr<IKvStrategy> make_sliding_window(ParamReader& p) { return make_window(p, 4096, 0); }
@@ -42,13 +70,9 @@ std::unique_ptr<IKvStrategy> make_snapkv(ParamReader& p) {
       nlohmann::json{{"budget_tokens", budget}, {"observation_window", window}},
       [=](KvLayout& l, const StrategyContext& c) {
         retain_budget(l, Retention::kPromptBudget, budget, 0);
-        // Scores of the last `window` queries over every prompt key (FlashAttention returns no probabilities).
-        for (KvGroup& g : l.groups) {
-          if (g.retention == Retention::kPromptBudget) {
-            g.prefill_select_flops_per_token = 2.0 * window * c.model.head_dim * q_heads(c);
-          }
-        }
-      });
+        add_window_scoring(l, c, window);
+      },
+      std::vector<std::string>{kLayerByLayerNote, kKvHeadSelectionNote});
 }
 
 std::unique_ptr<IKvStrategy> make_h2o(ParamReader& p) {
@@ -62,7 +86,8 @@ std::unique_ptr<IKvStrategy> make_h2o(ParamReader& p) {
         for (KvGroup& g : l.groups) {
           if (g.retention == Retention::kTotalBudget) add_accumulated_scores(g, c, 0.0);
         }
-      });
+      },
+      std::vector<std::string>{kLayerByLayerNote, kPairScoresNote});
 }
 
 std::unique_ptr<IKvStrategy> make_quest(ParamReader& p) {
@@ -120,7 +145,10 @@ std::unique_ptr<IKvStrategy> make_keyformer(ParamReader& p) {
           // As H2O, plus the Gumbel regularisation: add the noise, divide by tau, exponentiate, accumulate (4 FLOPs).
           if (g.retention == Retention::kTotalBudget) add_accumulated_scores(g, c, 4.0);
         }
-      });
+      },
+      std::vector<std::string>{kLayerByLayerNote, kPairScoresNote,
+                               "the reference code only masks evicted tokens (never frees them); kvsim frees them, "
+                               "as a serving engine would"});
 }
 
 // Total cache layers of the groups that keep every token (the ones a budget strategy compresses).
@@ -187,15 +215,6 @@ void retain_layer_budgets(KvLayout& l, const std::vector<TokenCount>& budgets, T
   }
 }
 
-// Scores of the last `window` prompt queries over every prompt key (as SnapKV).
-void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window) {
-  for (KvGroup& g : l.groups) {
-    if (g.retention == Retention::kPromptBudget) {
-      g.prefill_select_flops_per_token = 2.0 * static_cast<double>(window) * c.model.head_dim * q_heads(c);
-    }
-  }
-}
-
 // PyramidKV per-layer budgets as KVCache-Factory computes them (pyramidkv/pyramidkv_utils.py,
 // PyramidKVCluster.update_kv): with S = budget - window, min = floor(S / beta), max = 2 S - min,
 // steps = floor((max - min) / (L - 1)), and layer l keeps max - l * steps scored tokens plus the window. The floors
@@ -229,7 +248,11 @@ std::unique_ptr<IKvStrategy> make_pyramidkv(ParamReader& p) {
         const std::vector<TokenCount> budgets = pyramid_budgets(budget, window, beta, full_cache_layers(l));
         retain_layer_budgets(l, budgets, budget, pyramid_from(budget, window));
         add_window_scoring(l, c, window);
-      });
+      },
+      std::vector<std::string>{kLayerByLayerNote, kKvHeadSelectionNote,
+                               "KVCache-Factory's clamp of the largest budget to the prompt (only when "
+                               "floor((budget - window) / beta) < window, for prompts just above the pyramid "
+                               "threshold) is not applied"});
 }
 
 // `layer_ratios`: a JSON array of numbers, or (for the command line, where ',' separates parameters) a string of
@@ -323,7 +346,7 @@ std::unique_ptr<IKvStrategy> make_prefixkv(ParamReader& p) {
       });
     }
     add_window_scoring(l, c, window);
-  });
+  }, std::vector<std::string>{kLayerByLayerNote});
 }
 
 ParamDoc window_prefill_param() {

@@ -153,7 +153,11 @@ std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
           out.push_back(std::move(memory));
         }
         l.groups = std::move(out);
-      });
+      },
+      std::vector<std::string>{
+          "memory units hold tokens, not whole 128-token blocks (the reference moves a block to host memory once it "
+          "leaves the local window); the PCIe writes that offload them are not priced; one selection per sequence "
+          "shared by all heads, as the reference's mean query"});
 }
 
 }  // namespace

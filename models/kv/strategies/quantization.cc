@@ -107,7 +107,11 @@ std::unique_ptr<IKvStrategy> make_mikv(ParamReader& p) {
           add_accumulated_scores(g, c, 0.0);
         }
         l.fused_dequant = fused;
-      });
+      },
+      std::vector<std::string>{
+          "importance is H2O's accumulated attention (secondary summaries of the paper; no official code), priced at "
+          "prefill as a second pass over the causal (query, key) pairs; the per-channel balancer (max |q|, max |k| "
+          "at prefill) is not priced"});
 }
 
 // GEAR: b-bit group quantization (KIVI-style, fp16 scale + zero) + rank-r fp16 factors of the quantization error per

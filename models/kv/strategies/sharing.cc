@@ -236,7 +236,10 @@ std::unique_ptr<IKvStrategy> make_minicache(ParamReader& p) {
                                        start, c.model.name));
         }
         l.groups = std::move(out);
-      });
+      },
+      std::vector<std::string>{
+          "retained tokens are a fixed fraction (retained_fraction); the paper retains the token pairs whose angle "
+          "exceeds a threshold (gamma), a data-dependent number"});
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,7 +287,10 @@ std::unique_ptr<IKvStrategy> make_xkv(ParamReader& p) {
             g.prefill_select_flops_per_token += 12.0 * shard * width * r + 12.0 * r * r / group;
           }
         }
-      });
+      },
+      std::vector<std::string>{
+          "the prefill SVD is priced at the tensor-core rate; xKV's engine runs torch.svd_lowrank on fp32 copies, "
+          "which without TF32 run on the CUDA cores (about 15x slower on an H100)"});
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -72,7 +72,13 @@ std::unique_ptr<IKvStrategy> make_cskv(ParamReader& p) {
           // Attention itself runs on the rebuilt full-width K and V: its FLOPs are unchanged.
           if (!absorbed) g.reconstruct_flops_per_token += 2.0 * (g.k_elems * k_full + g.v_elems * v_full) + 3.0 * k_full;
         }
-      });
+      },
+      std::vector<std::string>{
+          absorbed ? "absorbed=true: the bases are folded into the queries and the output, so nothing is rebuilt per "
+                     "step; neither the paper nor its code does this (RoPE is applied to the rebuilt keys)"
+                   : "the per-step rebuild of every cached token's K and V (reference code) is priced as fused into "
+                     "attention; the reference writes the rebuilt 16-bit K and V and reads them back (not priced); "
+                     "the recent full-width window is rebuilt too"});
 }
 
 // MatryoshkaKV (§3.7): orthogonal projections keep the first r dimensions of K and V per head; `compression`
