@@ -89,17 +89,24 @@ TEST(KvLayout, MaxConcurrentRequestsFromCapacity) {
   EXPECT_EQ(*r.max_concurrent_requests, 80);
 }
 
-TEST(KvLayout, PerLayerBudgetSumsMatchALayerByLayerCount) {
+// One prompt-budget group of 7 cache layers, pages of 16 tokens: `budget` in every layer, or one budget per layer.
+KvLayout budget_layout(TokenCount budget, std::vector<TokenCount> layer_budgets = {}) {
   KvLayout l;
   l.block_size = 16;
   KvGroup g;
-  g.name = "pyramid";
+  g.name = "budget";
   g.cache_layers = g.reader_layers = 7;
   g.retention = Retention::kPromptBudget;
   g.k_elems = g.v_elems = 8;
-  g.layer_budgets = {33, 5, 900, 64, 17, 250, 16};
+  g.budget_tokens = budget;
+  g.layer_budgets = std::move(layer_budgets);
   l.groups.push_back(g);
   l.prepare();
+  return l;
+}
+
+TEST(KvLayout, PerLayerBudgetSumsMatchALayerByLayerCount) {
+  const KvLayout l = budget_layout(0, {33, 5, 900, 64, 17, 250, 16});
   const KvGroup& x = l.groups[0];
   for (TokenCount prompt : {1, 16, 17, 60, 64, 65, 300, 1000}) {
     for (TokenCount computed = 0; computed <= prompt + 40; computed += 3) {
@@ -128,17 +135,9 @@ TEST(KvLayout, PerLayerBudgetSumsMatchALayerByLayerCount) {
 // exists (a one-step prefill), and never counts more than every layer holding the whole sequence.
 TEST(KvLayout, CompressedPromptPeakBoundsTheLayerByLayerSchedule) {
   for (const bool pyramid : {false, true}) {
-    KvLayout l;
-    l.block_size = 16;
-    KvGroup g;
-    g.name = "budget";
-    g.cache_layers = g.reader_layers = 7;
-    g.retention = Retention::kPromptBudget;
-    g.k_elems = g.v_elems = 8;
-    g.budget_tokens = 100;
-    if (pyramid) g.layer_budgets = {400, 330, 260, 190, 120, 50, 20};  // decreasing with depth, as PyramidKV's
-    l.groups.push_back(g);
-    l.prepare();
+    // Per-layer budgets decreasing with depth, as PyramidKV's.
+    const KvLayout l = pyramid ? budget_layout(100, {400, 330, 260, 190, 120, 50, 20}) : budget_layout(100);
+    const KvGroup& g = l.groups[0];
     const auto pages = [](TokenCount n) { return (n + 15) / 16; };
     for (TokenCount prompt : {50, 100, 101, 1000, 4000}) {
       for (TokenCount computed : {TokenCount{0}, prompt / 3, prompt - 1}) {

@@ -8,33 +8,13 @@
 #include "models/kv/kv_layout.h"
 #include "models/spec/catalog.h"
 #include "tests/models/strategy_test_util.h"
+#include "tests/sim/round_gpu.h"
 
 namespace kvsim {
 namespace {
 
-// A GPU with round numbers so the hand computations stay readable: 1 PFLOP/s bf16, 10 TFLOP/s FP32 on the CUDA
-// cores (5e12 lane-instructions/s), 1 TB/s HBM, 100 GB/s NVLink, 10 GB/s PCIe.
-GpuSpec round_gpu() {
-  GpuSpec g;
-  g.name = "round";
-  g.memory_bytes = 80e9;
-  g.hbm_bandwidth_Bps = 1e12;
-  g.dense_flops["bf16"] = 1e15;
-  g.fp32_flops = 10e12;
-  g.nvlink_bandwidth_Bps = 100e9;
-  g.pcie_bandwidth_Bps = 10e9;
-  return g;
-}
-
-RooflineParams ideal() {
-  RooflineParams p;
-  p.gemm_efficiency = p.attention_efficiency = p.memory_efficiency = 1.0;
-  p.nvlink_efficiency = p.pcie_efficiency = 1.0;
-  p.launch_latency_s = 0;
-  p.allreduce_latency_s = 0;
-  p.core_efficiency = 1.0;
-  return p;
-}
+using testing::ideal;
+using testing::round_gpu;
 
 // Prices one iteration of `work` (every sequence samples a token unless `sampled` says otherwise).
 IterationShape shape_of(const std::vector<SeqWork>& work, int sampled = -1) {

@@ -19,6 +19,7 @@
 #include "models/spec/catalog.h"
 #include "tests/common/error_of.h"
 #include "tests/models/strategy_test_util.h"
+#include "tests/sim/round_gpu.h"
 
 namespace kvsim {
 namespace {
@@ -41,25 +42,10 @@ KvSizeReport size(const std::string& spec, TokenCount context, std::optional<dou
 
 double mean(const Outcome& o, const char* metric) { return o.results["summary"][metric]["mean"].get<double>(); }
 
-// Prices one iteration with every efficiency 1 and no latency, on a GPU of round numbers.
+// Prices one iteration on the round GPU with every efficiency 1 and no latency (round_gpu.h).
 struct Pricer {
-  GpuSpec gpu = [] {
-    GpuSpec g;
-    g.name = "round";
-    g.memory_bytes = 80e9;
-    g.hbm_bandwidth_Bps = 1e12;
-    g.dense_flops["bf16"] = 1e15;
-    g.fp32_flops = 10e12;
-    g.pcie_bandwidth_Bps = 10e9;
-    return g;
-  }();
-  RooflineParams params = [] {
-    RooflineParams p;
-    p.gemm_efficiency = p.attention_efficiency = p.memory_efficiency = p.pcie_efficiency = 1.0;
-    p.launch_latency_s = 0;
-    p.core_efficiency = 1.0;
-    return p;
-  }();
+  GpuSpec gpu = testing::round_gpu();
+  RooflineParams params = testing::ideal();
   RooflineCostModel kernels{params, gpu};
   const LlmSpec& model = Catalog::builtin().model("llama-3.1-8b", "test");
 
