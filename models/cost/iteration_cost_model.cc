@@ -86,14 +86,16 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
     const TokenCount cap =
         g.retention == Retention::kWindow && !g.dense_prefill ? g.window_tokens + g.sink_tokens : 0;
     // Tokens outside a working-set window (InfLLM's memory units) are attended through the working set's retrieved
-    // blocks: prefill chunks read and write nothing here.
+    // blocks: prefill chunks read and write nothing here, and a sequence within the window has nothing here.
     const bool prefill_here = g.retention != Retention::kOutsideWindow;
+    const TokenCount outside_from = prefill_here ? -1 : g.sink_tokens + g.window_tokens;
     double p_pairs = 0, p_read = 0, p_new = 0, p_cached = 0, select_flops = 0;
     // Decode token sums over cache layers and sequences; priced once per group below (decode_read_bytes and
     // decode_fetch_bytes are linear in them).
     KvGroup::Tokens sum;
     std::int64_t n_decode = 0;  // decoding sequences that attend to something in this group
     for (const SeqWork& w : s.work) {
+      if (w.computed <= outside_from) continue;
       if (w.decode()) {
         const KvGroup::Tokens t = g.tokens(w.prompt, w.computed);
         if (t.attended > 0) ++n_decode;

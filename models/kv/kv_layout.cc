@@ -116,9 +116,9 @@ std::int64_t KvLayout::device_bytes(std::span<const std::int64_t> pages) const {
 
 std::int64_t KvLayout::host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
   std::int64_t host = 0;
-  for (const KvGroup& g : groups) {
-    const double per_token = g.host_bytes_per_token();
-    if (per_token <= 0) continue;
+  for (const std::size_t i : host_groups_) {
+    const KvGroup& g = groups[i];
+    const double per_token = g.host_token_bytes_;
     const double held = g.per_layer(prompt) && computed >= prompt
                             ? g.tokens(prompt, computed).held + static_cast<double>(chunk) * g.cache_layers
                             : static_cast<double>(g.held_during(prompt, computed, chunk)) * g.cache_layers;
@@ -153,10 +153,13 @@ void KvLayout::prepare() {
   for (int b = 0; b < 62; ++b) {
     if ((TokenCount{1} << b) == block_size) shift = b;
   }
+  host_groups_.clear();
   for (KvGroup& g : groups) {
+    if (g.host_bytes_per_token() > 0) host_groups_.push_back(static_cast<std::size_t>(&g - groups.data()));
     g.prepared_block_ = block_size;
     g.block_shift_ = shift;
     g.page_layer_bytes_ = static_cast<double>(block_size) * g.device_bytes_per_token();
+    g.host_token_bytes_ = g.host_bytes_per_token();
     g.page_bytes_ = static_cast<std::int64_t>(std::ceil(g.page_layer_bytes_ * g.cache_layers));
     // Residual tokens cost 16 bits instead of the stored precision: a fixed premium per request.
     const double premium = static_cast<double>(g.residual_tokens) *

@@ -138,6 +138,7 @@ struct KvGroup {
   // A group that compresses the prompt holds it whole until the step that completes it (see
   // final_prefill_pages() for that step); kOutsideWindow receives what the window drops during the step.
   TokenCount held_during(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
+    if (retention == Retention::kAll) return computed + chunk;  // the common case, first
     const TokenCount h = held(prompt, computed);
     if (retention == Retention::kOutsideWindow) return held(prompt, computed + chunk);
     if (chunk > 0 && retention == Retention::kWindow && !(dense_prefill && computed < prompt)) {
@@ -183,8 +184,11 @@ struct KvGroup {
   // that completes a compressed prompt, every cache layer is counted at max(prefix, kept after the step); the one
   // layer being computed holds more (final_prefill_pages), which KvLayout::step_pages() adds once per model.
   std::int64_t pages_sum(TokenCount prompt, TokenCount computed, TokenCount chunk, TokenCount block) const {
-    if (per_layer(prompt) && computed >= prompt) return layer_pages(prompt, computed, chunk, block);
-    if (final_prefill_step(prompt, computed, chunk)) return final_prefill_pages(prompt, computed, chunk, block).sum;
+    if (computed >= prompt) {
+      if (per_layer(prompt)) return layer_pages(prompt, computed, chunk, block);
+    } else if (final_prefill_step(prompt, computed, chunk)) {
+      return final_prefill_pages(prompt, computed, chunk, block).sum;
+    }
     const TokenCount n = held_during(prompt, computed, chunk);
     return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ceil_div(n, block);
   }
@@ -220,6 +224,7 @@ struct KvGroup {
   std::int64_t page_bytes_ = 0;     // uniform groups: one page across all cache layers, whole bytes
   double page_layer_bytes_ = 0;     // one page of one cache layer
   std::int64_t fixed_bytes_ = 0;    // fixed device bytes per request, all cache layers
+  double host_token_bytes_ = 0;     // host_bytes_per_token(), for the per-step host accounting
 
   // Every field, the prepared tables included (composition compares layouts to find strategies with no effect).
   bool operator==(const KvGroup&) const = default;
@@ -227,6 +232,7 @@ struct KvGroup {
 
 struct KvLayout {
   std::vector<KvGroup> groups;
+  std::vector<std::size_t> host_groups_;  // groups holding KV in host memory (filled by prepare())
   TokenCount block_size = 16;
   bool fused_dequant = true;       // dequantization fused into attention; else a 16-bit copy is written and read
   bool overlap_transfers = true;   // host fetches overlap with compute
@@ -262,7 +268,8 @@ struct KvLayout {
   void step_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, std::span<std::int64_t> pages) const;
   // Device bytes of a request holding `pages` (one entry per group).
   std::int64_t device_bytes(std::span<const std::int64_t> pages) const;
-  // Host bytes of offloaded KV a request needs while a step computes `chunk` tokens on top of `computed`.
+  // Host bytes of offloaded KV a request needs while a step computes `chunk` tokens on top of `computed`. Valid
+  // after prepare().
   std::int64_t host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
   // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens
   // (prompt + output - 1: its last step computes the last token), whatever the chunks of its prefill or a recompute

@@ -47,18 +47,28 @@ void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::i
 bool KvManager::reserve(Request& r, TokenCount chunk) {
   const std::size_t n = layout_.groups.size();
   scratch_pages_.resize(n);
-  layout_.step_pages(r.prompt_tokens, r.computed, chunk, scratch_pages_);
   bool grows = r.pages.size() != n;
-  for (std::size_t g = 0; g < n && !grows; ++g) grows = scratch_pages_[g] > r.pages[g];
-  // Most decode steps stay within the request's last pages: nothing to allocate.
+  if (r.computed < r.prompt_tokens) {
+    // A prefill step, which may complete a compressed prompt (one layer of the model holds it whole).
+    layout_.step_pages(r.prompt_tokens, r.computed, chunk, scratch_pages_);
+    for (std::size_t g = 0; g < n && !grows; ++g) grows = scratch_pages_[g] > r.pages[g];
+  } else {
+    // The hot path, every running request at every step: each group on its own.
+    for (std::size_t g = 0; g < n; ++g) {
+      scratch_pages_[g] = layout_.groups[g].pages_sum(r.prompt_tokens, r.computed, chunk, layout_.block_size);
+      if (!grows && scratch_pages_[g] > r.pages[g]) grows = true;
+    }
+  }
+  // Most decode steps stay within the request's last pages (and host bytes): nothing to allocate.
   if (!grows && !has_host_) return true;
+  const std::int64_t host = std::max(host_need(r, r.computed, chunk), r.host_bytes);
+  if (!grows && host == r.host_bytes) return true;
   std::int64_t device = 0;
   for (std::size_t g = 0; g < n; ++g) {
     // Never shrink while reserving: pages a step frees are returned by settle() after it.
     if (!r.pages.empty()) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
     device += layout_.group_device_bytes(g, scratch_pages_[g]);
   }
-  const std::int64_t host = std::max(host_need(r, r.computed, chunk), r.host_bytes);
   if (device - r.device_bytes > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) return false;
   apply(r, scratch_pages_, device, host);
   return true;
