@@ -127,7 +127,8 @@ std::int64_t KvLayout::host_bytes(TokenCount prompt, TokenCount computed, TokenC
   return host;
 }
 
-KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const {
+KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total_tokens,
+                                             const PrefillSteps& steps) const {
   std::vector<std::int64_t> pages(groups.size());
   Footprint peak;
   const auto consider = [&](TokenCount computed, TokenCount chunk) {
@@ -135,16 +136,18 @@ KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total
     peak.device_bytes = std::max(peak.device_bytes, device_bytes(pages));
     peak.host_bytes = std::max(peak.host_bytes, host_bytes(prompt, computed, chunk));
   };
-  const TokenCount last = std::max(total_tokens, prompt);
-  consider(0, std::min(prompt, total_tokens));                // the prompt in one step
-  if (total_tokens > prompt) consider(total_tokens - 1, 1);   // the last decode step
-  // The step that completes the prompt at its worst: a compressed prompt is held whole in every layer but the one
-  // being computed, and a recompute after preemption carries the output tokens computed so far.
-  if (chunked_prefill) {
-    consider(prompt - 1, last - prompt + 1);
-  } else {
-    consider(0, last);
+  const TokenCount last = std::max(total_tokens, prompt);  // tokens a recompute may cover in its prefill
+  if (total_tokens > prompt) consider(total_tokens - 1, 1);  // the last decode step
+  if (!steps.chunked) {
+    consider(0, last);  // the prompt, or a recompute of the whole sequence, in one step
+    return peak;
   }
+  // Every other step is bounded by one of these two (held tokens grow with the prefix and the chunk; a window
+  // holds at most its span before a chunk): a compressed prompt is held whole in every layer but the one being
+  // computed when its last chunk comes after prompt - 1 tokens, and a window holds its span plus a whole chunk.
+  const TokenCount step = std::max<TokenCount>(1, steps.max_step_tokens);
+  consider(prompt - 1, std::min(last - prompt + 1, step));
+  consider(std::max<TokenCount>(0, last - step), std::min(step, last));
   return peak;
 }
 

@@ -272,14 +272,19 @@ struct KvLayout {
   // after prepare().
   std::int64_t host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
   // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens
-  // (prompt + output - 1: its last step computes the last token), whatever the chunks of its prefill or a recompute
-  // after preemption: the one-step prefill, the full length, and the step that completes the prompt at its worst
-  // (with chunked prefill, after a prefix of prompt - 1 tokens, carrying every recomputed output token; without,
-  // the whole sequence in one step). kvsim run admits a request only if this fits; kvsim kv-size reports it.
+  // (prompt + output - 1: its last step computes the last token), whatever the chunks of its prefill or of a
+  // recompute after preemption. With chunked prefill (steps of at most `steps.max_step_tokens`): the last decode
+  // step, the last chunk of a recompute of the whole sequence, and the step that completes the prompt at its worst
+  // (after a prefix of prompt - 1 tokens, which a compressed prompt holds in every layer). Without: the last decode
+  // step and the whole sequence in one step. kvsim run admits a request only if this fits; kvsim kv-size reports it.
   struct Footprint {
     std::int64_t device_bytes = 0, host_bytes = 0;
   };
-  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const;
+  struct PrefillSteps {
+    bool chunked = true;                // engine.chunked_prefill
+    TokenCount max_step_tokens = 8192;  // engine.max_num_batched_tokens: the largest chunk
+  };
+  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, const PrefillSteps& steps) const;
   // Device bytes per token summed over groups, for a token kept by every group (capacity in tokens).
   double device_bytes_per_token() const;
   double host_bytes_per_token() const;

@@ -19,10 +19,10 @@ double decode_fetch_bytes(const KvGroup& g, const KvGroup::Tokens& t) {
 }
 
 KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes,
-                     bool chunked_prefill) {
+                     const KvLayout::PrefillSteps& prefill) {
   KvSizeReport r;
   r.context = context;
-  r.chunked_prefill = chunked_prefill;
+  r.prefill = prefill;
   r.bytes_per_token = layout.device_bytes_per_token();
   for (std::size_t i = 0; i < layout.groups.size(); ++i) {
     const KvGroup& g = layout.groups[i];
@@ -45,7 +45,7 @@ KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<d
     r.groups.push_back(out);
   }
   r.prefill_peak_bytes =
-      static_cast<double>(layout.peak_footprint(context, context, chunked_prefill).device_bytes);
+      static_cast<double>(layout.peak_footprint(context, context, prefill).device_bytes);
   if (kv_capacity_bytes) {
     r.kv_capacity_bytes = kv_capacity_bytes;
     const double cap = *kv_capacity_bytes;
@@ -78,7 +78,8 @@ nlohmann::json to_json(const KvSizeReport& r) {
                       {"decode_bytes_per_step", r.decode_bytes_per_step},
                       {"decode_fetch_bytes_per_step", r.decode_fetch_bytes_per_step},
                       {"prefill_peak_bytes", r.prefill_peak_bytes},
-                      {"chunked_prefill", r.chunked_prefill},
+                      {"chunked_prefill", r.prefill.chunked},
+                      {"max_num_batched_tokens", r.prefill.max_step_tokens},
                       {"groups", groups}};
   j["kv_capacity_bytes"] = r.kv_capacity_bytes ? nlohmann::json(*r.kv_capacity_bytes) : nlohmann::json(nullptr);
   j["max_concurrent_requests"] =

@@ -34,7 +34,7 @@ struct KvSizeReport {
   // `kvsim run` admits requests by): above bytes_per_request for strategies that compress the prompt once it is
   // complete (budgets, windows after a dense prefill).
   double prefill_peak_bytes = 0;
-  bool chunked_prefill = true;       // the prefill the peak assumes
+  KvLayout::PrefillSteps prefill;    // the prefill the peak assumes
   std::optional<double> kv_capacity_bytes;
   // How many such requests fit while one of them is at its prefill peak: 0 if the peak exceeds the capacity (kvsim
   // run rejects the request), else 1 + floor((capacity - peak) / bytes_per_request) (floor(capacity /
@@ -43,10 +43,10 @@ struct KvSizeReport {
   std::vector<KvSizeGroup> groups;
 };
 
-// `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure). `chunked_prefill`: as the engine's
-// engine.chunked_prefill (the default of kvsim run's vllm-v1 scheduler is true).
+// `kv_capacity_bytes`: KV memory of the GPU (absent: no concurrency figure). `prefill`: how the engine splits
+// prompts (the defaults are kvsim run's: chunked, 8192 tokens per step).
 KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<double> kv_capacity_bytes,
-                     bool chunked_prefill = true);
+                     const KvLayout::PrefillSteps& prefill = {});
 
 // Per decode step of one request whose tokens in group g are `t` (KvGroup::tokens): HBM bytes attention reads
 // (tokens read at the stored precision, 16-bit residual tokens at 16 bits, both times the group's read_fraction;

@@ -210,7 +210,7 @@ class Simulator::Impl {
         rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
       reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
     } else if (peak = kv_.peak_footprint(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1,
-                                       opt_.limits.chunked_prefill),
+                                       {opt_.limits.chunked_prefill, opt_.limits.max_num_batched_tokens}),
                peak.device_bytes > kv_.capacity_bytes()) {
       reason = "needs more KV memory (KV blocks) than the whole device pool holds";
     } else if (peak.host_bytes > kv_.host_kv_capacity_bytes()) {

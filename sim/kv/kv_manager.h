@@ -45,8 +45,8 @@ class KvManager {
   // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens,
   // for admission checks (KvLayout::peak_footprint, the rule `kvsim kv-size` reports too).
   using Footprint = KvLayout::Footprint;
-  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, bool chunked_prefill) const {
-    return layout_.peak_footprint(prompt, total_tokens, chunked_prefill);
+  Footprint peak_footprint(TokenCount prompt, TokenCount total_tokens, const KvLayout::PrefillSteps& steps) const {
+    return layout_.peak_footprint(prompt, total_tokens, steps);
   }
 
   const KvLayout& layout() const { return layout_; }

@@ -37,7 +37,7 @@ constexpr double kToken = 4096.0;      // one token of one layer, bytes
 
 KvSizeReport size(const std::string& spec, TokenCount context, std::optional<double> capacity = std::nullopt,
                   bool chunked = true, const std::string& model = "llama-3.1-8b") {
-  return kv_size(compose(spec, model).layout, context, capacity, chunked);
+  return kv_size(compose(spec, model).layout, context, capacity, {chunked, chunked ? 8192 : context});
 }
 
 double mean(const Outcome& o, const char* metric) { return o.results["summary"][metric]["mean"].get<double>(); }
@@ -129,14 +129,14 @@ TEST(ReferencePromptCompression, RunAdmitsExactlyWhatKvSizeSaysFits) {
   const KvLayout& layout = compose("snapkv").layout;
   // Chunked prefill (the default): kvsim run rejects it and kv-size says none fits.
   EXPECT_EQ(chunked.summary.rejected, 1);
-  EXPECT_EQ(*kv_size(layout, 20000, capacity, true).max_concurrent_requests, 0);
+  EXPECT_EQ(*kv_size(layout, 20000, capacity, {true, 8192}).max_concurrent_requests, 0);
   // The whole prompt in one step: admitted; the step holds 5218 pages at its peak, then 130 per layer at most.
   doc["engine"]["chunked_prefill"] = false;
   doc["engine"]["max_num_batched_tokens"] = 20000;
   const Outcome one_step = run_scenario(doc);
   EXPECT_EQ(one_step.summary.completed, 1);
   EXPECT_EQ(static_cast<double>(one_step.summary.peak_used_bytes), 5218 * kPage);
-  EXPECT_GE(*kv_size(layout, 20000, capacity, false).max_concurrent_requests, 1);
+  EXPECT_GE(*kv_size(layout, 20000, capacity, {false, 20000}).max_concurrent_requests, 1);
 }
 
 TEST(ReferencePromptCompression, APromptInOneChunkReservesOneLayerNotAll) {
@@ -147,6 +147,24 @@ TEST(ReferencePromptCompression, APromptInOneChunkReservesOneLayerNotAll) {
   const Outcome o = run_scenario(doc);
   EXPECT_EQ(static_cast<double>(o.summary.peak_used_bytes), (31 * 128 + 500) * kPage);
   EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+}
+
+TEST(ReferencePromptCompression, ChunkedPrefillBoundsAWindowByItsSpanPlusOneChunk) {
+  // A window that prefills within itself (prefill=windowed) holds at most its span before a chunk plus the chunk:
+  // 4095 + 8192 = 12287 tokens, 768 pages per layer, however long the prompt (32768 tokens here: 2048 pages in full).
+  EXPECT_DOUBLE_EQ(size("sliding-window:prefill=windowed", 32768).prefill_peak_bytes, 768 * 32 * kPage);
+  // InfLLM at 1M tokens on Mistral-7B-v0.3: the working set (init + local + 48 cached blocks = 10368 tokens) plus a
+  // chunk, 10367 + 8192 = 18559 tokens (1160 pages per layer), and the representative keys of the 1048576 - 4224 =
+  // 1044352 tokens in memory units (65272 pages of 16 x 64 B per layer).
+  EXPECT_DOUBLE_EQ(size("infllm", 1048576, std::nullopt, true, "mistral-7b-v0.3").prefill_peak_bytes,
+                   1160 * 32 * kPage + 65272 * 32 * 16 * 64.0);
+  // In the engine, a 32768-token windowed prompt runs in about 1.5 GiB of KV memory (its whole prompt is 4 GiB).
+  nlohmann::json doc = base_scenario(write_trace("window-long", {{0.0, 32768, 10}}));
+  doc["engine"]["activation_reserve_GiB"] = 55.5;
+  doc["kv"] = {{"strategy", "sliding-window:prefill=windowed"}};
+  const Outcome o = run_scenario(doc);
+  EXPECT_EQ(o.summary.completed, 1);
+  EXPECT_LE(static_cast<double>(o.summary.peak_used_bytes), 768 * 32 * kPage);
 }
 
 // ---- 3. MiniCache (reads: test_strategies_sharing.cc MiniCache.MergedPairsFromTheMiddleLayer) -----------------

@@ -64,7 +64,8 @@ void add_kv_size_command(CLI::App& app) {
                   "estimate kvsim run makes)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-num-batched-tokens", a->max_batched,
-                  "tokens per engine step (engine.max_num_batched_tokens), for the activation estimate")
+                  "tokens per engine step (engine.max_num_batched_tokens): the largest prefill chunk, and the "
+                  "activation estimate")
       ->check(CLI::PositiveNumber)
       ->default_str("8192");
   cmd->add_flag("--no-chunked-prefill", a->no_chunked,
@@ -88,7 +89,7 @@ void add_kv_size_command(CLI::App& app) {
       capacity = static_cast<double>(
           compute_kv_capacity(model, gpu, a->tp, a->util, a->reserve_gib, a->max_batched, 256).kv_bytes);
     }
-    const KvSizeReport r = kv_size(s.layout, a->context, capacity, !a->no_chunked);
+    const KvSizeReport r = kv_size(s.layout, a->context, capacity, {!a->no_chunked, a->max_batched});
     if (a->json) {
       nlohmann::json j = to_json(r);
       j["model"] = model.name;
@@ -111,7 +112,7 @@ void add_kv_size_command(CLI::App& app) {
     if (r.host_bytes_per_request > 0) fmt::print("host bytes per request {}\n", bytes_text(r.host_bytes_per_request));
     fmt::print("decode bytes per step  {:.0f} ({})\n", r.decode_bytes_per_step, bytes_text(r.decode_bytes_per_step));
     fmt::print("prefill peak           {:.0f} ({}, {} prefill)\n", r.prefill_peak_bytes,
-               bytes_text(r.prefill_peak_bytes), r.chunked_prefill ? "chunked" : "one-step");
+               bytes_text(r.prefill_peak_bytes), r.prefill.chunked ? "chunked" : "one-step");
     if (r.decode_fetch_bytes_per_step > 0) {
       fmt::print("PCIe fetch per step    {}\n", bytes_text(r.decode_fetch_bytes_per_step));
     }
@@ -122,7 +123,7 @@ void add_kv_size_command(CLI::App& app) {
         const bool compresses = std::any_of(s.layout.groups.begin(), s.layout.groups.end(),
                                             [](const KvGroup& g) { return g.compresses_prompt(); });
         fmt::print("                       the prefill peak exceeds the KV memory: kvsim run rejects such a request{}\n",
-                   r.chunked_prefill && compresses ? " (with --no-chunked-prefill the peak is lower)" : "");
+                   r.prefill.chunked && compresses ? " (with --no-chunked-prefill the peak is lower)" : "");
       }
     }
   });
