@@ -379,8 +379,8 @@ void add_eviction_strategies(KvStrategyRegistry& r) {
            "arXiv 2309.17453 abstract"}},
          make_streaming_llm});
   r.add({"snapkv",
-         "compress the prompt once at the end of prefill to budget_tokens per layer (observation-window voting); "
-         "generated tokens are appended",
+         "compress the prompt to budget_tokens per layer (observation-window voting), each layer inside its own "
+         "forward pass in the step that completes the prompt; generated tokens are appended",
          "Li et al., SnapKV, arXiv 2404.14469 (NeurIPS 2024)",
          {KvAxis::kRetention},
          {int_param("budget_tokens", 2048, "prompt tokens kept per layer (max_capacity_prompt)"),
@@ -392,7 +392,8 @@ void add_eviction_strategies(KvStrategyRegistry& r) {
          make_snapkv});
   r.add({"h2o",
          "heavy hitters + recent tokens: at most (heavy_ratio + recent_ratio) x prompt tokens (or budget_tokens), "
-         "one token evicted per generated token; keeps an fp32 score per token per head",
+         "one token evicted per generated token; keeps an fp32 score per token per head, scored over every prompt "
+         "query at prefill",
          "Zhang et al., H2O, arXiv 2306.14048 (NeurIPS 2023)",
          {KvAxis::kRetention},
          {num_param("heavy_ratio", 0.1, "fraction of the prompt kept as heavy hitters"),
