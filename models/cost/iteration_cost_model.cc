@@ -148,7 +148,7 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
         dequantize.dequant_elements += read_elems;
       }
     }
-    if (quantized) {
+    if (quantized && prefill_here) {  // tokens enter a working set once, not its memory units too
       quantize.bytes += caches * new_tokens * (full + stored);
       quantize.flops += caches * new_tokens * (g.k_elems + g.v_elems) * 4.0;
     }

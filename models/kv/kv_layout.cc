@@ -129,25 +129,46 @@ std::int64_t KvLayout::host_bytes(TokenCount prompt, TokenCount computed, TokenC
 
 KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total_tokens,
                                              const PrefillSteps& steps) const {
+  // Reachable steps: a prefix of c tokens computed, then a chunk of n, with c + n <= K (the prompt, or the prompt
+  // and the output tokens a recompute after preemption covers) and n <= S (the largest chunk; K - c without chunked
+  // prefill, where a step runs the whole rest). For a given c more tokens never hold less, so the largest chunk is
+  // the worst: n = min(S, K - c). As c grows:
+  //  - while n = S, every group's pages are non-decreasing except where the step starts to complete a compressed
+  //    prompt (c = P - S: the layers compress inside it), so the worst is at c = P - 1 - S, P - 1 or K - S;
+  //  - once n = K - c, a window that prefills within itself holds its span then fewer and fewer (a concave
+  //    piece), while a compressed prompt's layers hold max(c, kept) (convex): the worst is at a breakpoint, c = K - S,
+  //    c = span - 1 of each such window, P - 1 or P. Between breakpoints the unrounded sum is convex, so it is at
+  //    most its value at an end; rounding to pages can add less than one page per layer where such a window
+  //    shrinks while a compressed prompt grows, so one page per layer is added to layouts that have both (other
+  //    groups are constant there).
+  const TokenCount last = std::max(total_tokens, prompt);
+  const TokenCount step = steps.chunked ? std::max<TokenCount>(1, steps.max_step_tokens) : last;
   std::vector<std::int64_t> pages(groups.size());
   Footprint peak;
-  const auto consider = [&](TokenCount computed, TokenCount chunk) {
+  const auto consider = [&](TokenCount computed) {
+    if (computed < 0 || computed >= last) return;
+    const TokenCount chunk = std::min(step, last - computed);
     step_pages(prompt, computed, chunk, pages);
     peak.device_bytes = std::max(peak.device_bytes, device_bytes(pages));
     peak.host_bytes = std::max(peak.host_bytes, host_bytes(prompt, computed, chunk));
   };
-  const TokenCount last = std::max(total_tokens, prompt);  // tokens a recompute may cover in its prefill
-  if (total_tokens > prompt) consider(total_tokens - 1, 1);  // the last decode step
-  if (!steps.chunked) {
-    consider(0, last);  // the prompt, or a recompute of the whole sequence, in one step
-    return peak;
+  // The last step: a decode step, or with chunked prefill the prompt's last token after a prefix of P - 1.
+  if (steps.chunked || last - 1 >= prompt) consider(last - 1);
+  consider(std::max<TokenCount>(0, last - step));
+  if (!steps.chunked) return peak;  // the whole sequence in one step, and decode steps
+  for (const TokenCount c : {prompt - 1 - step, prompt - 1, prompt}) consider(c);
+  bool windowed = false, compressed = false;
+  for (const KvGroup& g : groups) {
+    compressed = compressed || g.compresses_prompt();
+    if (g.retention != Retention::kWindow || g.dense_prefill) continue;
+    windowed = true;
+    consider(g.sink_tokens + g.window_tokens - 1);
   }
-  // Every other step is bounded by one of these two (held tokens grow with the prefix and the chunk; a window
-  // holds at most its span before a chunk): a compressed prompt is held whole in every layer but the one being
-  // computed when its last chunk comes after prompt - 1 tokens, and a window holds its span plus a whole chunk.
-  const TokenCount step = std::max<TokenCount>(1, steps.max_step_tokens);
-  consider(prompt - 1, std::min(last - prompt + 1, step));
-  consider(std::max<TokenCount>(0, last - step), std::min(step, last));
+  if (windowed && compressed) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      peak.device_bytes += group_device_bytes(g, groups[g].cache_layers) - groups[g].fixed_bytes_;
+    }
+  }
   return peak;
 }
 

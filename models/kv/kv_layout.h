@@ -273,10 +273,11 @@ struct KvLayout {
   std::int64_t host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const;
   // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens
   // (prompt + output - 1: its last step computes the last token), whatever the chunks of its prefill or of a
-  // recompute after preemption. With chunked prefill (steps of at most `steps.max_step_tokens`): the last decode
-  // step, the last chunk of a recompute of the whole sequence, and the step that completes the prompt at its worst
-  // (after a prefix of prompt - 1 tokens, which a compressed prompt holds in every layer). Without: the last decode
-  // step and the whole sequence in one step. kvsim run admits a request only if this fits; kvsim kv-size reports it.
+  // recompute after preemption (chunks of at most `steps.max_step_tokens` with chunked prefill; else the whole
+  // sequence in one step). An upper bound of every reachable step, exact but for one page per layer on layouts
+  // where a window that prefills within itself sits beside a compressed prompt (see the .cc). With chunked prefill
+  // a compressed prompt can be completed after a prefix of prompt - 1 tokens, held in every layer but the one being
+  // computed. kvsim run admits a request only if this fits; kvsim kv-size reports it.
   struct Footprint {
     std::int64_t device_bytes = 0, host_bytes = 0;
   };

@@ -171,5 +171,57 @@ TEST(KvLayout, CompressedPromptPeakBoundsTheLayerByLayerSchedule) {
   }
 }
 
+// Admission's peak bounds every step a request can take alone: any prefix c and chunk n with c + n <= K (the prompt,
+// or the prompt and output a recompute covers), n <= the largest chunk (chunked prefill) or the whole rest (not).
+// Checked against every such step, on layouts that mix window layers with compressed prompts (Gemma's local
+// layers beside SnapKV or H2O on its global ones), per-layer budgets, dense-prefill windows, InfLLM's host groups;
+// and tight: at most one page per layer above the worst step.
+TEST(KvLayout, PeakFootprintBoundsEveryReachableStep) {
+  struct Case {
+    const char* model;
+    const char* strategy;
+  };
+  const Case cases[] = {{"gemma-3-27b", "snapkv:budget_tokens=256"}, {"gemma-3-27b", "h2o"},
+                        {"gemma-2-9b", "pyramidkv:budget_tokens=300,observation_window=8"},
+                        {"llama-3.1-8b", "local-global:window_tokens=128+snapkv:budget_tokens=200"},
+                        {"llama-3.1-8b", "streaming-llm:window_tokens=300"},
+                        {"llama-3.1-8b", "sliding-window:window_tokens=300,prefill=windowed"},
+                        {"llama-3.1-8b", "infllm:local_tokens=256,block_tokens=32,topk_blocks=2,cached_blocks=2"},
+                        {"gemma-3-27b", "keyformer+kivi-2"}, {"llama-3.1-8b", "full"}};
+  for (const Case& k : cases) {
+    const KvLayout& l = compose(k.strategy, k.model).layout;
+    std::int64_t page_per_layer = 0;
+    for (std::size_t g = 0; g < l.groups.size(); ++g) {
+      page_per_layer += l.group_device_bytes(g, l.groups[g].cache_layers) - l.fixed_device_bytes(g);
+    }
+    std::vector<std::int64_t> pages(l.groups.size());
+    for (const TokenCount prompt : {200, 700, 1500}) {
+      for (const TokenCount output : {1, 3, 400}) {
+        for (const TokenCount chunk : {64, 500, 0}) {  // 0: no chunked prefill
+          const TokenCount total = prompt + output - 1, last = std::max(total, prompt);
+          const KvLayout::Footprint peak =
+              l.peak_footprint(prompt, total, {chunk > 0, chunk > 0 ? chunk : TokenCount{8192}});
+          std::int64_t worst = 0, worst_host = 0;
+          for (TokenCount c = 0; c < last; ++c) {
+            const TokenCount n = chunk > 0 ? std::min(chunk, last - c) : (c < prompt ? last - c : 1);
+            if (chunk == 0 && c > 0 && c < prompt) continue;  // no prefix without chunked prefill
+            l.step_pages(prompt, c, n, pages);
+            worst = std::max(worst, l.device_bytes(pages));
+            worst_host = std::max(worst_host, l.host_bytes(prompt, c, n));
+          }
+          const std::string where = std::string(k.model) + " " + k.strategy + " P=" + std::to_string(prompt) +
+                                    " O=" + std::to_string(output) + " chunk=" + std::to_string(chunk);
+          EXPECT_GE(peak.device_bytes, worst) << where;
+          EXPECT_LE(peak.device_bytes, worst + page_per_layer) << where;
+          if (std::string(k.model) == "llama-3.1-8b" && std::string(k.strategy).find("local") == std::string::npos) {
+            EXPECT_EQ(peak.device_bytes, worst) << where;  // no window beside a compressed prompt: exact
+          }
+          EXPECT_EQ(peak.host_bytes, worst_host) << where;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvsim

@@ -167,6 +167,24 @@ TEST(ReferencePromptCompression, ChunkedPrefillBoundsAWindowByItsSpanPlusOneChun
   EXPECT_LE(static_cast<double>(o.summary.peak_used_bytes), 768 * 32 * kPage);
 }
 
+TEST(ReferencePromptCompression, AdmittedRequestsAlwaysFitWhenAlone) {
+  // Gemma-3-27B's local window layers beside SnapKV on its global layers: a 20000-token prompt in chunks of 8192 is
+  // at its largest in its second chunk (the local layers at their span plus a chunk, the global layers still whole),
+  // neither when the prompt completes nor in its last chunk. Around the pool size where that matters, every request
+  // is either admitted and served or rejected at arrival; none is admitted and then unable to run.
+  nlohmann::json doc = base_scenario(write_trace("gemma-snapkv", {{0.0, 20000, 4}}));
+  doc["model"] = "gemma-3-27b";
+  doc["kv"] = {{"strategy", "snapkv"}};
+  for (double reserve = 16.4; reserve <= 17.6; reserve += 0.1) {
+    doc["engine"]["activation_reserve_GiB"] = reserve;
+    for (const char* preemption : {"recompute", "swap"}) {
+      doc["engine"]["preemption"] = preemption;
+      const Outcome o = run_scenario(doc);
+      EXPECT_EQ(o.summary.completed + o.summary.rejected, 1) << reserve << " " << preemption;
+    }
+  }
+}
+
 // ---- 3. MiniCache (reads: test_strategies_sharing.cc MiniCache.MergedPairsFromTheMiddleLayer) -----------------
 
 TEST(ReferenceMiniCache, MergingFromTheMiddleWithFourBitsComesWithinTwoPercentOfThePapersFiveTimes) {

@@ -30,8 +30,8 @@ void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window
 // What every prompt-compressing strategy approximates (IKvStrategy::approximations).
 const char* const kLayerByLayerNote =
     "the prompt is compressed layer by layer inside the forward pass of the step that completes it (reference "
-    "code); with chunked prefill every layer holds the earlier chunks until then, and admission assumes the worst "
-    "chunking (the whole prompt in every layer but one)";
+    "code); with chunked prefill every layer holds the earlier chunks until then, and admission bounds every "
+    "chunking, a last chunk after prompt - 1 tokens (the whole prompt in every layer but one) included";
 const char* const kKvHeadSelectionNote =
     "tokens are selected per KV head (scores pooled over its query heads); the reference code repeats the KV heads to "
     "the query heads before selecting and caches one copy per query head, 4x the bytes on Llama-3's GQA "
