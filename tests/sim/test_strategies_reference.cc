@@ -300,6 +300,20 @@ TEST(ReferenceWindows, StreamingLlmPrefillsDenselyUnlessAskedNotTo) {
 
 // ---- 7. Smaller items ---------------------------------------------------------------------------------------
 
+TEST(ReferenceCatalog, PrefixKvRatiosMustKeepTheRetentionOnTheLayersThatUseThem) {
+  // Gemma-3-27B: only its 10 global layers (5, 11, ..., 59) keep a prompt budget. Ratios alternating 0.1 / 0.3 average
+  // 0.2 over all 62 layers but 0.3 over the global ones (all odd): the overall retention would be 0.3, so it is an
+  // error naming both means.
+  std::string ratios;
+  for (int i = 0; i < 62; ++i) ratios += std::string(ratios.empty() ? "" : ";") + (i % 2 == 0 ? "0.1" : "0.3");
+  const std::string e = error_of([&] { compose("prefixkv:layer_ratios=" + ratios, "gemma-3-27b"); });
+  EXPECT_NE(e.find("average 0.3, not ratio 0.2"), std::string::npos) << e;
+  // On a model whose every layer attends fully, the same list keeps 20% overall.
+  std::string ratios32;
+  for (int i = 0; i < 32; ++i) ratios32 += std::string(ratios32.empty() ? "" : ";") + (i % 2 == 0 ? "0.1" : "0.3");
+  EXPECT_NO_THROW(compose("prefixkv:layer_ratios=" + ratios32));
+}
+
 TEST(ReferenceCatalog, KiviEntriesDocumentTheirOwnBits) {
   for (const auto& [name, bits] : {std::pair{"kivi-2", "2"}, std::pair{"kivi-4", "4"}}) {
     const auto& params = kv_strategies().find(name)->params;

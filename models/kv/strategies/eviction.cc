@@ -341,6 +341,16 @@ std::unique_ptr<IKvStrategy> make_prefixkv(ParamReader& p) {
             "sharing?), so per-layer ratios cannot be mapped to caches; give only ratio",
             ratios_key, full_cache_layers(l), global.size()));
       }
+      // Only full-attention layers keep a prompt budget: their ratios must keep the overall `ratio`.
+      double global_mean = 0;
+      for (int i : global) global_mean += ratios[static_cast<std::size_t>(i)];
+      global_mean /= static_cast<double>(std::max<std::size_t>(global.size(), 1));
+      if (std::abs(global_mean - ratio) > 1e-6) {
+        throw KvsimError(fmt::format(
+            "{}: model {} keeps prompt budgets only in its {} full-attention layers (the others are windows), whose "
+            "ratios average {:.6g}, not ratio {:.6g}; give ratios whose full-attention entries average to ratio",
+            ratios_key, m.name, global.size(), global_mean, ratio));
+      }
       retain_per_layer(l, [&](int i) {
         return std::pair<TokenCount, double>{0, ratios[static_cast<std::size_t>(global[static_cast<std::size_t>(i)])]};
       });
