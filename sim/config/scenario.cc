@@ -2,6 +2,7 @@
 #include "sim/config/scenario.h"
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include "models/spec/catalog.h"
 #include "sim/core/param_reader.h"
 #include "sim/core/units.h"
+#include "sim/kv/kv_manager.h"
 #include "traces/workload.h"
 
 namespace kvsim {
@@ -92,8 +94,17 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     eng.check(false, "preemption", fmt::format("unknown mode '{}'; available: recompute, swap", preemption));
   }
   const bool prefix_caching = eng.get<bool>("prefix_caching", false);
-  eng.check(!prefix_caching, "prefix_caching",
-            "prefix caching is not implemented yet in this version of kvsim; set it to false");
+  eng.check(!prefix_caching || o.preemption == PreemptionMode::kRecompute, "prefix_caching",
+            "needs preemption \"recompute\" (as vLLM v1, which caches prefixes and never swaps)");
+  o.prefix_caching = prefix_caching;
+  // vLLM's num_gpu_blocks_override: the KV pool in blocks of block_size tokens, whatever the GPU's memory.
+  const auto num_gpu_blocks = eng.get_optional<std::int64_t>("num_gpu_blocks");
+  if (num_gpu_blocks) {
+    eng.check(*num_gpu_blocks > 0 && *num_gpu_blocks <= (std::int64_t{1} << 40), "num_gpu_blocks",
+              fmt::format("must be an integer in [1, 2^40], got {}", *num_gpu_blocks));
+  }
+  const std::string num_gpu_blocks_key = eng.full("num_gpu_blocks");
+  const std::string prefix_caching_key = eng.full("prefix_caching");
   const bool default_chunked = run.scheduler_name != "prefill-first";
   o.limits.chunked_prefill = eng.get<bool>("chunked_prefill", default_chunked);
   eng.check(!(run.scheduler_name == "prefill-first" && o.limits.chunked_prefill), "chunked_prefill",
@@ -131,12 +142,25 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.strategy_entries = composed.entries;
   run.iteration = std::make_unique<IterationCostModel>(*run.model, composed.layout, run.tensor_parallel,
                                                        *run.kernels, overhead_s);
+  if (prefix_caching) {
+    if (auto why = KvManager::prefix_caching_support(run.iteration->layout())) {
+      throw KvsimError(fmt::format("{}: not with kv.strategy {} on {}: {}", prefix_caching_key, composed.label,
+                                   model_name, *why));
+    }
+  }
 
   // KV capacity
   run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.tensor_parallel, util, reserve_gib,
                                      o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
   KvCapacity& c = run.capacity;
   c.bytes_per_token = run.iteration->layout().device_bytes_per_token();
+  if (num_gpu_blocks) {
+    const std::int64_t block = KvManager::block_bytes(run.iteration->layout());
+    if (*num_gpu_blocks > std::numeric_limits<std::int64_t>::max() / std::max<std::int64_t>(block, 1)) {
+      throw KvsimError(fmt::format("{}: {} blocks of {} bytes overflow", num_gpu_blocks_key, *num_gpu_blocks, block));
+    }
+    c.kv_bytes = *num_gpu_blocks * block;
+  }
   o.kv_capacity_bytes = c.kv_bytes;
   o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));
   o.swap_bytes = static_cast<std::int64_t>(units::gib_to_bytes(swap_gib));
@@ -153,6 +177,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"host_kv_GiB", host_kv_gib},
                         {"activation_reserve_GiB", c.activation_reserve_bytes / units::kGiB},
                         {"max_model_len", o.max_model_len}};
+  if (num_gpu_blocks) resolved["engine"]["num_gpu_blocks"] = *num_gpu_blocks;
   // A debugging switch that does not change results: recorded only when given.
   if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;
   resolved["kv"] = {{"strategy", run.strategy_resolved},

@@ -63,7 +63,18 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                    {"swapped_out_bytes", s.swapped_out_bytes},
                    {"swapped_in_bytes", s.swapped_in_bytes},
                    {"used_bytes_at_end", s.used_bytes_at_end}};
-  summary["prefix_cache"] = {{"hit_tokens", 0}, {"hit_rate", 0.0}};
+  const KvManager::PrefixStats& pc = s.prefix;
+  summary["prefix_cache"] = {
+      {"enabled", s.prefix_caching},
+      {"hit_tokens", pc.hit_tokens},
+      {"hit_rate", pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens) / static_cast<double>(pc.lookup_tokens)
+                                        : 0.0},
+      {"lookup_tokens", pc.lookup_tokens},
+      {"lookups", pc.lookups},
+      {"hit_blocks", pc.hit_blocks},
+      {"registered_blocks", pc.registered_blocks},
+      {"evicted_blocks", s.prefix_evicted_blocks},
+      {"cached_blocks_at_end", s.prefix_cached_blocks_at_end}};
   summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
                       {"mean_tokens", s.mean_batch_tokens}};
   summary["tokens"] = {{"input_completed", s.prompt_tokens_completed},

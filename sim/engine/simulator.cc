@@ -150,7 +150,7 @@ class Simulator::Impl {
         scheduler_(scheduler),
         cost_(cost),
         observers_(std::move(observers)),
-        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption),
+        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching),
         timeline_(o.timeline_interval_s, observers_) {}
 
   RunSummary run() {
@@ -172,7 +172,7 @@ class Simulator::Impl {
  private:
   // ---- events ----
   void handle(const RequestArrival&) {
-    const TraceRecord rec = std::move(*pending_);
+    TraceRecord rec = std::move(*pending_);
     pending_.reset();
     accept(rec);
     pull_next_arrival();
@@ -201,7 +201,7 @@ class Simulator::Impl {
   }
 
   // ---- admission ----
-  void accept(const TraceRecord& rec) {
+  void accept(TraceRecord& rec) {
     const RequestId id = s_.arrived++;
     std::string reason;
     KvManager::Footprint peak;
@@ -227,6 +227,10 @@ class Simulator::Impl {
     r->arrival_ns = rec.arrival_ns;
     r->prompt_tokens = rec.prompt_tokens;
     r->output_tokens = rec.output_tokens;
+    if (opt_.prefix_caching) {
+      r->content_ids = std::move(rec.hash_ids);
+      r->content_block_tokens = rec.hash_block_tokens;
+    }
     queues_.waiting.push_back(r);
   }
 
@@ -438,6 +442,10 @@ class Simulator::Impl {
     s.timeline_interval_s = timeline_.row_interval_s();
     s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
     s.capacity_bytes = kv_.capacity_bytes();
+    s.prefix_caching = kv_.prefix_caching();
+    s.prefix = kv_.prefix_stats();
+    s.prefix_evicted_blocks = kv_.evicted_blocks();
+    s.prefix_cached_blocks_at_end = kv_.cached_blocks();
     return s;
   }
 

@@ -29,6 +29,7 @@ struct SimOptions {
   std::int64_t host_kv_bytes = 0;      // host memory for KV that the strategy offloads
   std::int64_t swap_bytes = 0;         // host swap space for preemption by swap
   PreemptionMode preemption = PreemptionMode::kRecompute;
+  bool prefix_caching = false;         // vLLM v1 automatic prefix caching (sim/kv/kv_manager.h)
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event
@@ -59,6 +60,9 @@ struct RunSummary {
   std::vector<TimelineSample> timeline;               // at most ~2000 samples (adjacent ones merged)
   double timeline_interval_s = 0;                      // interval of `timeline` after merging
   std::int64_t used_bytes_at_end = 0, capacity_bytes = 0;
+  bool prefix_caching = false;
+  KvManager::PrefixStats prefix;              // lookups and hits at admissions
+  std::int64_t prefix_evicted_blocks = 0, prefix_cached_blocks_at_end = 0;
 };
 
 class Simulator {

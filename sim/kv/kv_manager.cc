@@ -1,6 +1,8 @@
 // KV memory under a layout (see kv_manager.h).
 #include "sim/kv/kv_manager.h"
 
+#include "sim/kv/block_hash.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -9,7 +11,7 @@
 namespace kvsim {
 
 KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-                     std::int64_t swap_bytes, PreemptionMode mode)
+                     std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching)
     : layout_(layout),
       mode_(mode),
       capacity_(capacity_bytes),
@@ -22,14 +24,83 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
     // One more page in every cache layer.
     growth_margin_ += layout_.group_device_bytes(g, layout_.groups[g].cache_layers) - layout_.fixed_device_bytes(g);
   }
+  if (prefix_caching) {
+    if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
+    if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
+    cache_ = std::make_unique<PrefixCache>();
+    block_bytes_ = block_bytes(layout_);
+  }
+}
+
+std::optional<std::string> KvManager::prefix_caching_support(const KvLayout& layout) {
+  for (const KvGroup& g : layout.groups) {
+    if (g.retention != Retention::kAll || !g.layer_budgets.empty()) {
+      return "layer group '" + g.name + "' keeps " + std::string(retention_name(g.retention)) +
+             " tokens, not every token; prefix caching is modelled for layouts whose every layer keeps every token "
+             "(sliding windows, token eviction and offloading are not yet)";
+    }
+    if (g.host_bytes_per_token() > 0) {
+      return "layer group '" + g.name + "' keeps KV in host memory; prefix caching is modelled for KV on the device";
+    }
+  }
+  return std::nullopt;
+}
+
+std::int64_t KvManager::block_bytes(const KvLayout& layout) {
+  std::int64_t bytes = 0;
+  for (std::size_t g = 0; g < layout.groups.size(); ++g) {
+    bytes += layout.group_device_bytes(g, layout.groups[g].cache_layers) - layout.fixed_device_bytes(g);
+  }
+  return bytes;
 }
 
 void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
                      std::int64_t& device, std::int64_t& host) const {
   pages.resize(layout_.groups.size());
   layout_.step_pages(r.prompt_tokens, computed, chunk, pages);
-  device = layout_.device_bytes(pages);
+  device = own_bytes(r.blocks.size(), pages);
   host = host_need(r, computed, chunk);
+}
+
+void KvManager::match_prefix(Request& r) {
+  if (!cache_) return;
+  if (pending_id_ != r.id) pending_.clear();
+  pending_id_ = r.id;
+  pending_unreferenced_ = 0;
+  pending_for_ = &r;
+  if (r.content_ids.empty()) return;  // nothing to find (but its admission counts as a lookup)
+  if (r.block_hashes.empty()) {
+    prompt_block_hashes(r.content_ids, r.content_block_tokens, r.prompt_tokens, layout_.block_size, r.block_hashes);
+  }
+  const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
+  pending_unreferenced_ = cache_->match(r.block_hashes, limit, pending_);
+  r.computed = static_cast<TokenCount>(pending_.size()) * layout_.block_size;
+}
+
+void KvManager::forget_prefix(Request& r) {
+  if (pending_for_ != &r) return;
+  pending_for_ = nullptr;  // pending_ stays, for the next attempt of the same request
+  r.computed = 0;
+}
+
+void KvManager::register_blocks(Request& r) {
+  const auto full = std::min(static_cast<std::size_t>(r.computed / layout_.block_size), r.block_hashes.size());
+  while (r.blocks.size() < full) {
+    const BlockId parent = r.blocks.empty() ? PrefixCache::kNone : r.blocks.back();
+    const BlockId b = cache_->insert(r.block_hashes[r.blocks.size()], parent);
+    if (b == PrefixCache::kNone) {  // another request cached this block first: this one stays the request's own
+      r.registering = false;
+      return;
+    }
+    r.blocks.push_back(b);
+    r.device_bytes -= block_bytes_;  // now counted once, in the cache (used_ is unchanged)
+    prefix_stats_.registered_blocks++;
+  }
+}
+
+void KvManager::make_room() {
+  const std::int64_t over = used_ + static_cast<std::int64_t>(cache_->unreferenced()) * block_bytes_ - capacity_;
+  if (over > 0) cache_->evict(static_cast<std::size_t>((over + block_bytes_ - 1) / block_bytes_));
 }
 
 void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host) {
@@ -63,18 +134,39 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
   if (!grows && !has_host_) return true;
   const std::int64_t host = std::max(host_need(r, r.computed, chunk), r.host_bytes);
   if (!grows && host == r.host_bytes) return true;
+  // A request admitted with cached blocks (match_prefix) references them from now on; the ones nobody referenced
+  // stop counting as free.
+  const bool adopt = cache_ && pending_for_ == &r && r.blocks.empty();
+  const std::int64_t reused = adopt ? static_cast<std::int64_t>(pending_unreferenced_) * block_bytes_ : 0;
   std::int64_t device = 0;
   for (std::size_t g = 0; g < n; ++g) {
     // Never shrink while reserving: pages a step frees are returned by settle() after it.
     if (!r.pages.empty()) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
     device += layout_.group_device_bytes(g, scratch_pages_[g]);
   }
-  if (device - r.device_bytes > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) return false;
+  if (cache_) device -= static_cast<std::int64_t>(adopt ? pending_.size() : r.blocks.size()) * block_bytes_;
+  if (device - r.device_bytes + reused > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) {
+    return false;
+  }
+  if (adopt) {
+    cache_->acquire(pending_);
+    used_ += reused;
+    r.blocks = pending_;
+    prefix_stats_.lookups++;
+    prefix_stats_.lookup_tokens += r.known_tokens();
+    prefix_stats_.hit_tokens += r.computed;
+    prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_.size());
+    pending_for_ = nullptr;
+    pending_.clear();
+    pending_id_ = -1;
+  }
   apply(r, scratch_pages_, device, host);
+  if (cache_) make_room();
   return true;
 }
 
 void KvManager::settle(Request& r, TokenCount chunk) {
+  if (cache_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
   // After a decode step a request holds exactly what reserve() gave it (KvGroup::held_during): nothing to return.
   if (chunk == 1 && r.computed - 1 >= r.prompt_tokens) return;
   std::int64_t device, host;
@@ -85,6 +177,13 @@ void KvManager::settle(Request& r, TokenCount chunk) {
 void KvManager::free(Request& r) {
   scratch_pages_.assign(layout_.groups.size(), 0);
   apply(r, scratch_pages_, 0, 0);
+  if (cache_) {
+    // Its cached blocks stay cached; the last one is released first, so it is evicted first (vLLM's free queue).
+    release_order_.assign(r.blocks.rbegin(), r.blocks.rend());
+    used_ -= static_cast<std::int64_t>(cache_->release(release_order_)) * block_bytes_;
+    r.blocks.clear();
+    r.registering = true;
+  }
 }
 
 double KvManager::preempt(Request& r, TokenCount& recomputed_tokens) {
@@ -119,11 +218,13 @@ double KvManager::swap_in(Request& r) {
 void KvManager::check_invariants(const std::vector<const Request*>& requests) const {
   std::vector<std::int64_t> pages(layout_.groups.size(), 0);
   std::int64_t device = 0, host = 0;
+  std::vector<const std::vector<BlockId>*> held;
   for (const Request* r : requests) {
     for (std::size_t g = 0; g < r->pages.size(); ++g) pages[g] += r->pages[g];
     device += r->device_bytes;
     host += r->host_bytes;
-    std::int64_t expect = 0;
+    held.push_back(&r->blocks);
+    std::int64_t expect = -static_cast<std::int64_t>(r->blocks.size()) * block_bytes_;
     for (std::size_t g = 0; g < r->pages.size(); ++g) expect += layout_.group_device_bytes(g, r->pages[g]);
     if (expect != r->device_bytes) {
       throw std::logic_error("KV: request " + std::to_string(r->id) + " bytes disagree with its pages");
@@ -135,6 +236,13 @@ void KvManager::check_invariants(const std::vector<const Request*>& requests) co
     }
   }
   if (pages != used_pages_) throw std::logic_error("KV: pages held by requests differ from the pool's count");
+  if (cache_) {
+    cache_->check_invariants(held);
+    device += static_cast<std::int64_t>(cache_->referenced()) * block_bytes_;
+    if (used_ + static_cast<std::int64_t>(cache_->unreferenced()) * block_bytes_ > capacity_) {
+      throw std::logic_error("KV: used and cached blocks exceed the capacity");
+    }
+  }
   if (device != used_) throw std::logic_error("KV: device bytes held by requests differ from the pool's count");
   if (host != host_used_) throw std::logic_error("KV: host bytes held by requests differ from the pool's count");
   if (used_ > capacity_ || used_ < 0) throw std::logic_error("KV: used device bytes exceed capacity");

@@ -6,14 +6,27 @@
 // 16-bit residual windows) from its first step. Offloaded parts of the KV (ShadowKV values) are held in host memory.
 // All byte counts are integers, so the accounting is exact.
 //
+// Prefix caching (vLLM v1 automatic prefix caching; sim/kv/prefix_cache.h, sim/README.md): the full blocks of a
+// prompt that has content ids join a cache of identified blocks as they are computed; a waiting request that finds
+// the first blocks of its prompt cached starts with them computed and references them instead of allocating them.
+// A block then costs its bytes once, however many requests share it; released blocks stay cached and count as free
+// memory until evicted to make room. A request's own `device_bytes` are what it holds alone (its uncached pages and
+// fixed bytes); `used_bytes()` adds the referenced cached blocks once each. Modelled for layouts whose every group
+// keeps every token on the device (prefix_caching_support()).
+//
 // Contract: reserve() is all-or-nothing. After settle(), a request holds exactly the pages its held tokens need.
 // check_invariants() verifies that the pool's counters equal the sum over requests.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "models/kv/kv_layout.h"
+#include "sim/kv/prefix_cache.h"
 #include "sim/request/request.h"
 
 namespace kvsim {
@@ -23,8 +36,22 @@ enum class PreemptionMode : std::uint8_t { kRecompute, kSwap };
 class KvManager {
  public:
   // `capacity_bytes`: device KV memory; `host_kv_bytes`: host memory for offloaded KV; `swap_bytes`: host swap space.
+  // `prefix_caching` needs a layout prefix_caching_support() accepts and recompute preemption.
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-            std::int64_t swap_bytes, PreemptionMode mode);
+            std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false);
+
+  // Why prefix caching is not modelled for `layout` (a group that does not keep every token on the device), or
+  // nothing if it is.
+  static std::optional<std::string> prefix_caching_support(const KvLayout& layout);
+  // Bytes of one block of block_size tokens in every cache layer of every group (a cached block).
+  static std::int64_t block_bytes(const KvLayout& layout);
+
+  // Prefix caching: for the waiting request about to be admitted (nothing computed, no memory), the longest run of
+  // its prompt's first blocks that is cached, as in vLLM at most (known tokens - 1) / block_size blocks so that the
+  // last token is computed. Sets r.computed to the tokens they hold; the next reserve() of `r` references them.
+  // forget_prefix() undoes it when `r` is not admitted after all. No effect without prefix caching.
+  void match_prefix(Request& r);
+  void forget_prefix(Request& r);
 
   // Ensures `r` holds memory for a step that computes `chunk` more tokens. False (nothing allocated) if it does
   // not fit.
@@ -51,6 +78,7 @@ class KvManager {
 
   const KvLayout& layout() const { return layout_; }
   std::int64_t capacity_bytes() const { return capacity_; }
+  // Device bytes requests use (cached blocks nobody references excluded: they count as free, as in vLLM).
   std::int64_t used_bytes() const { return used_; }
   std::int64_t free_bytes() const { return capacity_ - used_; }
   std::int64_t host_kv_capacity_bytes() const { return host_capacity_; }
@@ -58,6 +86,19 @@ class KvManager {
   std::int64_t swap_used_bytes() const { return swap_used_; }
   std::int64_t swap_capacity_bytes() const { return swap_capacity_; }
   PreemptionMode mode() const { return mode_; }
+
+  // Prefix-cache counters: tokens looked up and found at admissions that succeeded, and blocks.
+  struct PrefixStats {
+    std::int64_t lookups = 0;            // admissions of a request with content ids
+    TokenCount lookup_tokens = 0;        // their known tokens at admission
+    TokenCount hit_tokens = 0;           // tokens found cached (not computed)
+    std::int64_t hit_blocks = 0;
+    std::int64_t registered_blocks = 0;  // blocks computed and added to the cache
+  };
+  bool prefix_caching() const { return cache_ != nullptr; }
+  const PrefixStats& prefix_stats() const { return prefix_stats_; }
+  std::int64_t cached_blocks() const { return cache_ ? static_cast<std::int64_t>(cache_->cached()) : 0; }
+  std::int64_t evicted_blocks() const { return cache_ ? cache_->evictions() : 0; }
 
   // Throws std::logic_error unless the counters equal the sums over `requests` (every request holding memory).
   void check_invariants(const std::vector<const Request*>& requests) const;
@@ -72,8 +113,28 @@ class KvManager {
     return has_host_ ? layout_.host_bytes(r.prompt_tokens, computed, chunk) : 0;
   }
 
+  // Device bytes a request holds alone with `pages`, `shared_blocks` of which are cached blocks it references
+  // (counted once, in the cache).
+  std::int64_t own_bytes(std::size_t shared_blocks, std::span<const std::int64_t> pages) const {
+    return layout_.device_bytes(pages) - static_cast<std::int64_t>(shared_blocks) * block_bytes_;
+  }
+  // Adds the prompt blocks `r` has computed since its last step to the cache, where no block has their identity.
+  void register_blocks(Request& r);
+  // Evicts cached blocks nobody references until used and cached bytes fit the capacity again.
+  void make_room();
+
   KvLayout layout_;
   PreemptionMode mode_;
+  std::unique_ptr<PrefixCache> cache_;  // null without prefix caching
+  std::int64_t block_bytes_ = 0;
+  // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
+  // revalidates them instead of looking them up again).
+  std::vector<BlockId> pending_;
+  std::size_t pending_unreferenced_ = 0;
+  RequestId pending_id_ = -1;
+  const Request* pending_for_ = nullptr;  // set between match_prefix() and reserve() / forget_prefix()
+  std::vector<BlockId> release_order_;  // scratch
+  PrefixStats prefix_stats_;
   bool has_host_ = false;           // some group keeps KV in host memory
   std::int64_t growth_margin_ = 0;  // one page of every group
   std::int64_t capacity_, host_capacity_, swap_capacity_;

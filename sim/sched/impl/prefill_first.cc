@@ -16,10 +16,13 @@ class PrefillFirstScheduler final : public IScheduler {
       TokenCount budget = ctx.limits.max_num_batched_tokens;
       while (!q.waiting.empty() && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
         Request& r = *q.waiting.front();
+        ctx.kv.match_prefix(r);  // cached prompt blocks count as computed
         const TokenCount n = r.missing_tokens();
         const bool lone_oversize = plan.work.empty() && n > ctx.limits.max_num_batched_tokens;
-        if (n > budget && !lone_oversize) break;
-        if (!ctx.kv.reserve(r, n)) break;
+        if ((n > budget && !lone_oversize) || !ctx.kv.reserve(r, n)) {
+          ctx.kv.forget_prefix(r);
+          break;
+        }
         admit(ctx, r);
         plan.work.push_back({&r, n});
         budget -= n;

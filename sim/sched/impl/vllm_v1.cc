@@ -54,9 +54,12 @@ class VllmV1Scheduler final : public IScheduler {
 
     while (!q.waiting.empty() && budget > 0 && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
       Request& r = *q.waiting.front();
+      ctx.kv.match_prefix(r);  // cached prompt blocks count as computed
       const TokenCount n = tokens_for(r, budget, ctx, plan);
-      if (n == 0) break;
-      if (!ctx.kv.reserve(r, n)) break;
+      if (n == 0 || !ctx.kv.reserve(r, n)) {
+        ctx.kv.forget_prefix(r);
+        break;
+      }
       admit(ctx, r);
       plan.work.push_back({&r, n});
       budget -= n;

@@ -1,0 +1,142 @@
+// Cached KV blocks with identities (see prefix_cache.h).
+#include "sim/kv/prefix_cache.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace kvsim {
+
+std::size_t PrefixCache::match(std::span<const std::uint64_t> hashes, std::size_t limit,
+                               std::vector<BlockId>& out) const {
+  const std::size_t n = std::min(hashes.size(), limit);
+  std::size_t keep = 0, unreferenced = 0;
+  for (; keep < out.size() && keep < n; ++keep) {
+    const Slot& s = slots_[out[keep]];
+    if (!s.live || s.hash != hashes[keep]) break;
+    unreferenced += s.refs == 0 ? 1 : 0;
+  }
+  out.resize(keep);
+  for (std::size_t i = keep; i < n; ++i) {
+    const BlockId b = index_.find(hashes[i]);
+    if (b == HashIndex::kMissing) break;
+    out.push_back(b);
+    unreferenced += slots_[b].refs == 0 ? 1 : 0;
+  }
+  return unreferenced;
+}
+
+void PrefixCache::unlink(BlockId b) {
+  Slot& s = slots_[b];
+  (s.prev == kNone ? head_ : slots_[s.prev].next) = s.next;
+  (s.next == kNone ? tail_ : slots_[s.next].prev) = s.prev;
+  s.prev = s.next = kNone;
+}
+
+void PrefixCache::push_back(BlockId b) {
+  Slot& s = slots_[b];
+  s.prev = tail_;
+  s.next = kNone;
+  (tail_ == kNone ? head_ : slots_[tail_].next) = b;
+  tail_ = b;
+}
+
+std::size_t PrefixCache::acquire(std::span<const BlockId> blocks) {
+  std::size_t taken = 0;
+  for (BlockId b : blocks) {
+    if (slots_[b].refs++ == 0) {
+      unlink(b);
+      ++taken;
+    }
+  }
+  unreferenced_ -= taken;
+  return taken;
+}
+
+BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent) {
+  BlockId b;
+  if (!free_slots_.empty()) {
+    b = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    b = static_cast<BlockId>(slots_.size());
+    slots_.emplace_back();
+  }
+  if (!index_.insert(hash, b)) {
+    free_slots_.push_back(b);
+    return kNone;
+  }
+  slots_[b] = Slot{hash, parent, kNone, kNone, 1, 0, true};
+  if (parent != kNone) slots_[parent].children++;
+  return b;
+}
+
+std::size_t PrefixCache::release(std::span<const BlockId> blocks) {
+  std::size_t freed = 0;
+  for (BlockId b : blocks) {
+    if (--slots_[b].refs == 0) {
+      push_back(b);
+      ++freed;
+    }
+  }
+  unreferenced_ += freed;
+  return freed;
+}
+
+void PrefixCache::evict(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const BlockId b = head_;
+    if (b == kNone) throw std::logic_error("prefix cache: eviction with no unreferenced block");
+    Slot& s = slots_[b];
+    if (s.children != 0) throw std::logic_error("prefix cache: the eviction order's head has cached children");
+    unlink(b);
+    index_.erase(s.hash);
+    if (s.parent != kNone) slots_[s.parent].children--;
+    s.live = false;
+    free_slots_.push_back(b);
+  }
+  unreferenced_ -= count;
+  evictions_ += static_cast<std::int64_t>(count);
+}
+
+void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> held) const {
+  const auto fail = [](const std::string& what) { throw std::logic_error("prefix cache: " + what); };
+  std::vector<std::int32_t> refs(slots_.size(), 0);
+  for (const std::vector<BlockId>* blocks : held) {
+    for (std::size_t i = 0; i < blocks->size(); ++i) {
+      const BlockId b = (*blocks)[i];
+      if (b >= slots_.size() || !slots_[b].live) fail("a request holds a block that is not cached");
+      if (slots_[b].parent != (i == 0 ? kNone : (*blocks)[i - 1])) fail("a request's blocks are not one chain");
+      refs[b]++;
+    }
+  }
+  std::size_t live = 0, in_order = 0, unreferenced = 0;
+  std::vector<std::uint32_t> children(slots_.size(), 0);
+  for (BlockId b = 0; b < slots_.size(); ++b) {
+    const Slot& s = slots_[b];
+    if (!s.live) continue;
+    ++live;
+    if (s.refs != refs[b]) fail("block " + std::to_string(b) + " counts references nobody holds");
+    if (s.refs == 0) ++unreferenced;
+    if (index_.find(s.hash) != b) fail("a cached block is missing from the index");
+    if (s.parent != kNone) {
+      if (!slots_[s.parent].live) fail("a cached block's parent was evicted");
+      if (s.refs > 0 && slots_[s.parent].refs == 0) fail("a referenced block's parent is unreferenced");
+      children[s.parent]++;
+    }
+  }
+  for (BlockId b = head_, prev = kNone; b != kNone; prev = b, b = slots_[b].next) {
+    if (slots_[b].refs != 0) fail("a referenced block is in the eviction order");
+    if (slots_[b].prev != prev) fail("the eviction order's links disagree");
+    if (++in_order > live) fail("the eviction order has a cycle");
+  }
+  for (BlockId b = 0; b < slots_.size(); ++b) {
+    if (slots_[b].live && slots_[b].children != children[b]) fail("a block's count of cached children is wrong");
+  }
+  if (live != index_.size()) fail("the index and the cached blocks disagree");
+  if (in_order != unreferenced_ || unreferenced != unreferenced_) {
+    fail("unreferenced blocks and the eviction order disagree");
+  }
+}
+
+}  // namespace kvsim
