@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <list>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -47,9 +49,47 @@ std::string length_text(const LengthStats& s) {
                      s.min, s.max);
 }
 
+// Prefix-run hits in a cache of the given capacity (blocks; < 0: unlimited) over `requests` (each request's block
+// ids, first block first), LRU: after its lookup, a request's blocks are used from last to first.
+double prefix_hit_rate(const std::vector<std::vector<std::uint64_t>>& requests, std::int64_t capacity) {
+  std::list<std::uint64_t> order;  // most recently used first
+  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> where;
+  std::int64_t blocks = 0, hits = 0;
+  for (const std::vector<std::uint64_t>& ids : requests) {
+    std::size_t run = 0;
+    while (run < ids.size() && where.count(ids[run]) != 0) ++run;
+    hits += static_cast<std::int64_t>(run);
+    blocks += static_cast<std::int64_t>(ids.size());
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      const auto found = where.find(*it);
+      if (found != where.end()) {
+        order.splice(order.begin(), order, found->second);
+      } else {
+        order.push_front(*it);
+        where.emplace(*it, order.begin());
+      }
+    }
+    while (capacity >= 0 && static_cast<std::int64_t>(order.size()) > capacity) {
+      where.erase(order.back());
+      order.pop_back();
+    }
+  }
+  return blocks > 0 ? static_cast<double>(hits) / static_cast<double>(blocks) : 0.0;
+}
+
+// 12 capacities spaced geometrically from distinct / 2^11 to `distinct` (whole blocks, distinct values).
+std::vector<std::int64_t> default_capacities(std::int64_t distinct) {
+  std::vector<std::int64_t> out;
+  for (int k = 11; k >= 0; --k) {
+    const auto c = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(std::ldexp(distinct, -k))));
+    if (out.empty() || c > out.back()) out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace
 
-TraceStats compute_trace_stats(ITraceReader& reader) {
+TraceStats compute_trace_stats(ITraceReader& reader, const std::vector<std::int64_t>& cache_blocks) {
   TraceStats stats;
   stats.has_arrivals = reader.has_arrivals();
   std::vector<TokenCount> prompts, outputs;
@@ -61,6 +101,7 @@ TraceStats compute_trace_stats(ITraceReader& reader) {
   std::unordered_set<std::uint64_t> seen;
   std::int64_t blocks = 0, reused_blocks = 0;
   TokenCount hashed_tokens = 0, reused_tokens = 0;
+  std::vector<std::vector<std::uint64_t>> hashed;  // each request's ids, for the cache curves
 
   while (auto r = reader.next()) {
     if (stats.requests == 0) {
@@ -77,6 +118,7 @@ TraceStats compute_trace_stats(ITraceReader& reader) {
     prompts.push_back(r->prompt_tokens);
     outputs.push_back(r->output_tokens);
 
+    if (!r->hash_ids.empty()) hashed.push_back(r->hash_ids);
     const std::size_t n = r->hash_ids.size();
     for (std::size_t i = 0; i < n; ++i) {
       const TokenCount block_tokens =
@@ -103,8 +145,22 @@ TraceStats compute_trace_stats(ITraceReader& reader) {
   if (blocks > 0) {
     stats.prefix_block_reuse = static_cast<double>(reused_blocks) / static_cast<double>(blocks);
     stats.prefix_token_reuse = static_cast<double>(reused_tokens) / static_cast<double>(hashed_tokens);
+    stats.distinct_blocks = static_cast<std::int64_t>(seen.size());
+    stats.ideal_block_hit_rate = prefix_hit_rate(hashed, -1);
+    for (std::int64_t c : cache_blocks.empty() ? default_capacities(stats.distinct_blocks) : cache_blocks) {
+      stats.lru_curve.push_back({c, prefix_hit_rate(hashed, c)});
+    }
   }
   return stats;
+}
+
+nlohmann::json prefix_json(const TraceStats& s) {
+  nlohmann::json curve = nlohmann::json::array();
+  for (const TraceStats::CurvePoint& p : s.lru_curve) {
+    curve.push_back({{"capacity_blocks", p.capacity_blocks}, {"block_hit_rate", p.block_hit_rate}});
+  }
+  return {{"ideal_block_hit_rate", s.ideal_block_hit_rate}, {"distinct_blocks", s.distinct_blocks},
+          {"lru_curve", curve}};
 }
 
 nlohmann::json to_json(const TraceStats& s) {
@@ -120,7 +176,8 @@ nlohmann::json to_json(const TraceStats& s) {
           {"total_output_tokens", s.total_output_tokens},
           {"has_prefix_hashes", s.has_prefix_hashes},
           {"prefix_block_reuse", s.prefix_block_reuse},
-          {"prefix_token_reuse", s.prefix_token_reuse}};
+          {"prefix_token_reuse", s.prefix_token_reuse},
+          {"prefix_reuse", s.has_prefix_hashes ? prefix_json(s) : nlohmann::json(nullptr)}};
 }
 
 std::string to_text(const TraceStats& s) {
@@ -144,6 +201,11 @@ std::string to_text(const TraceStats& s) {
   if (s.has_prefix_hashes) {
     line("prefix reuse (blocks)", fmt::format("{:.1f} % (infinite cache)", 100 * s.prefix_block_reuse));
     line("prefix reuse (tokens)", fmt::format("{:.1f} % (infinite cache)", 100 * s.prefix_token_reuse));
+    line("prefix hits (blocks)", fmt::format("{:.1f} % of blocks, infinite cache, {} distinct blocks",
+                                             100 * s.ideal_block_hit_rate, s.distinct_blocks));
+    for (const TraceStats::CurvePoint& p : s.lru_curve) {
+      line("", fmt::format("{:.1f} % in an LRU cache of {} blocks", 100 * p.block_hit_rate, p.capacity_blocks));
+    }
   } else {
     line("prefix reuse", "n/a (no prefix hashes)");
   }

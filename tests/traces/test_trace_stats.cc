@@ -26,6 +26,49 @@ TEST(TraceStats, MooncakePrefixReuse) {
   EXPECT_NEAR(synthetic.prefix_token_reuse, 0.651, 0.0005);
 }
 
+TEST(TraceStats, PrefixHitsOfAnUnlimitedCacheAreTheIdealReuse) {
+  // Mooncake's ids are chained, so a repeated block always lies in a request's leading run: the prefix hits of an
+  // infinite cache are exactly the reuse PROVENANCE.md gives (36.6 % / 64.0 % of blocks).
+  for (const auto& [file, reuse] : {std::pair{"mooncake_fast25/conversation_trace.jsonl", 0.366},
+                                    std::pair{"mooncake_fast25/synthetic_trace.jsonl", 0.640}}) {
+    const TraceStats s = stats_of("mooncake", file);
+    EXPECT_DOUBLE_EQ(s.ideal_block_hit_rate, s.prefix_block_reuse) << file;
+    EXPECT_NEAR(s.ideal_block_hit_rate, reuse, 0.0005) << file;
+    // The LRU curve never falls as the capacity grows and reaches the ideal when every block fits.
+    ASSERT_FALSE(s.lru_curve.empty());
+    for (std::size_t i = 1; i < s.lru_curve.size(); ++i) {
+      EXPECT_GT(s.lru_curve[i].capacity_blocks, s.lru_curve[i - 1].capacity_blocks) << file;
+      EXPECT_GE(s.lru_curve[i].block_hit_rate, s.lru_curve[i - 1].block_hit_rate) << file;
+    }
+    EXPECT_EQ(s.lru_curve.back().capacity_blocks, s.distinct_blocks) << file;
+    EXPECT_DOUBLE_EQ(s.lru_curve.back().block_hit_rate, s.ideal_block_hit_rate) << file;
+  }
+  EXPECT_EQ(stats_of("mooncake", "mooncake_fast25/conversation_trace.jsonl").distinct_blocks, 182'790);
+}
+
+TEST(TraceStats, LruCurveAtCapacityAndOneLess) {
+  // Requests (ids one per block): A = [1, 2, 3], B = [1, 2, 4], C = [1, 2, 3]. Each lookup is the leading run found
+  // cached; then the request's blocks are used last block first (so the prefix is the most recent).
+  // Capacity 4: after A the cache holds 1 2 3 (most recent first); B hits 1, 2 and leaves 1 2 4 3; C hits 1, 2, 3.
+  // Capacity 3: B's 4 evicts 3, the least recent, so C hits 1, 2 only.
+  testing::TempFile f(
+      R"({"arrival_s": 0, "prompt_tokens": 48, "output_tokens": 1, "hash_ids": [1, 2, 3], "hash_block_tokens": 16})"
+      "\n"
+      R"({"arrival_s": 1, "prompt_tokens": 48, "output_tokens": 1, "hash_ids": [1, 2, 4], "hash_block_tokens": 16})"
+      "\n"
+      R"({"arrival_s": 2, "prompt_tokens": 48, "output_tokens": 1, "hash_ids": [1, 2, 3], "hash_block_tokens": 16})"
+      "\n",
+      ".jsonl");
+  auto reader = testing::open_trace("jsonl", f.path());
+  const TraceStats s = compute_trace_stats(*reader, {3, 4});
+  ASSERT_EQ(s.lru_curve.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.lru_curve[0].block_hit_rate, (0 + 2 + 2) / 9.0);  // capacity 3
+  EXPECT_DOUBLE_EQ(s.lru_curve[1].block_hit_rate, (0 + 2 + 3) / 9.0);  // capacity 4
+  EXPECT_DOUBLE_EQ(s.ideal_block_hit_rate, 5 / 9.0);
+  EXPECT_EQ(s.distinct_blocks, 4);
+  EXPECT_EQ(to_json(s)["prefix_reuse"]["lru_curve"][1]["capacity_blocks"], 4);
+}
+
 TEST(TraceStats, ArxivLengths) {
   const TraceStats s =
       stats_of("vidur-csv", "vidur_processed_traces/arxiv_summarization_stats_llama2_tokenizer_filtered_v2.csv");

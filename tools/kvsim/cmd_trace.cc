@@ -1,6 +1,7 @@
 // `kvsim trace stats FILE [--format F] [--json] [--sort]`: statistics of a trace file.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@ void add_trace_command(CLI::App& app) {
   trace->require_subcommand(1);
   struct Args {
     std::string file, format;
+    std::vector<std::int64_t> cache_blocks;
     bool json = false, sort = false;
   };
   auto args = std::make_shared<Args>();
@@ -25,11 +27,16 @@ void add_trace_command(CLI::App& app) {
                     "azure-2023 | mooncake | burstgpt | vidur-csv | jsonl (default: detected from the first line)");
   stats->add_flag("--json", args->json, "print JSON");
   stats->add_flag("--sort", args->sort, "accept non-monotonic timestamps by sorting (reads the file whole)");
+  stats->add_option("--cache-blocks", args->cache_blocks,
+                    "capacities (in the trace's blocks) of the LRU prefix-hit curve, e.g. 1000,10000 (default: 12 "
+                    "log-spaced up to the trace's distinct blocks)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   stats->callback([args] {
     const std::string format = args->format.empty() ? detect_trace_format(args->file) : args->format;
     std::unique_ptr<ITraceReader> reader = trace_formats().get(format, "--format").factory(args->file);
     if (args->sort) reader = sorted_reader(std::move(reader));
-    const TraceStats s = compute_trace_stats(*reader);
+    const TraceStats s = compute_trace_stats(*reader, args->cache_blocks);
     if (args->json) {
       nlohmann::json j = to_json(s);
       j["file"] = args->file;
