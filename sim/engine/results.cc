@@ -72,6 +72,9 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       {"lookup_tokens", pc.lookup_tokens},
       {"lookups", pc.lookups},
       {"hit_blocks", pc.hit_blocks},
+      {"preempted_lookups", pc.preempted_lookups},
+      {"preempted_lookup_tokens", pc.preempted_lookup_tokens},
+      {"preempted_hit_tokens", pc.preempted_hit_tokens},
       {"registered_blocks", pc.registered_blocks},
       {"evicted_blocks", s.prefix_evicted_blocks},
       {"cached_blocks_at_end", s.prefix_cached_blocks_at_end}};

@@ -152,10 +152,16 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
     cache_->acquire(pending_);
     used_ += reused;
     r.blocks = pending_;
-    prefix_stats_.lookups++;
-    prefix_stats_.lookup_tokens += r.known_tokens();
-    prefix_stats_.hit_tokens += r.computed;
-    prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_.size());
+    if (r.preemptions == 0) {
+      prefix_stats_.lookups++;
+      prefix_stats_.lookup_tokens += r.known_tokens();
+      prefix_stats_.hit_tokens += r.computed;
+      prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_.size());
+    } else {
+      prefix_stats_.preempted_lookups++;
+      prefix_stats_.preempted_lookup_tokens += r.known_tokens();
+      prefix_stats_.preempted_hit_tokens += r.computed;
+    }
     pending_for_ = nullptr;
     pending_.clear();
     pending_id_ = -1;

@@ -87,12 +87,15 @@ class KvManager {
   std::int64_t swap_capacity_bytes() const { return swap_capacity_; }
   PreemptionMode mode() const { return mode_; }
 
-  // Prefix-cache counters: tokens looked up and found at admissions that succeeded, and blocks.
+  // Prefix-cache counters, recorded at admission (a lookup whose admission fails is not counted) and, as vLLM's
+  // PrefixCacheStats, apart for requests resumed after preemption (their lookups are not in the hit rate).
   struct PrefixStats {
-    std::int64_t lookups = 0;            // admissions of a request with content ids
-    TokenCount lookup_tokens = 0;        // their known tokens at admission
-    TokenCount hit_tokens = 0;           // tokens found cached (not computed)
+    std::int64_t lookups = 0;            // first admissions
+    TokenCount lookup_tokens = 0;        // their prompt tokens
+    TokenCount hit_tokens = 0;           // of those, tokens found cached (not computed)
     std::int64_t hit_blocks = 0;
+    std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
+    TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
     std::int64_t registered_blocks = 0;  // blocks computed and added to the cache
   };
   bool prefix_caching() const { return cache_ != nullptr; }
