@@ -232,6 +232,23 @@ TEST(PrefixCachingEngine, AnUnlimitedCacheReachesTheIdealReuseOfTheMooncakeTrace
   EXPECT_GT(ideal_blocks, 0);
 }
 
+TEST(PrefixCachingEngine, SyntheticSharedPrefixesAreReused) {
+  // One 512-token system prompt before every 100-token question, one request a second (each done before the
+  // next): every request but the first finds the 32 blocks of the shared prompt (512 tokens) cached.
+  nlohmann::json doc = base_scenario(write_rows("unused", {{0.0, 1, 1, {}}}));
+  doc["workload"] = {{"synthetic",
+                      {{"num_requests", 20},
+                       {"arrival", {{"process", "constant"}, {"rate_per_s", 1.0}}},
+                       {"prompt_tokens", {{"dist", "fixed"}, {"value", 100}}},
+                       {"output_tokens", {{"dist", "fixed"}, {"value", 8}}},
+                       {"prefix", {{"groups", 1}, {"tokens", {{"dist", "fixed"}, {"value", 512}}}}}}}};
+  doc["engine"]["prefix_caching"] = true;
+  const Outcome o = run_scenario(doc);
+  const auto& pc = o.results["summary"]["prefix_cache"];
+  EXPECT_EQ(pc["hit_tokens"], 19 * 512);
+  EXPECT_EQ(pc["lookup_tokens"], 20 * 612);
+}
+
 TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   nlohmann::json doc = cached(write_rows("config", {{0.0, 100, 2, {1}}}));
   doc["engine"]["preemption"] = "swap";

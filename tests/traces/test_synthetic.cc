@@ -1,5 +1,6 @@
 // Synthetic workloads: kvsim's own samplers, arrival processes and length distributions.
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -253,6 +254,47 @@ TEST(Synthetic, BadSpecsAreErrors) {
   json missing_lengths = s;
   missing_lengths.erase("output_tokens");
   EXPECT_CONTAINS(error_of([&] { generate(missing_lengths); }), "workload.synthetic.output_tokens.dist: required key is missing");
+}
+
+TEST(SyntheticPrefixes, SharedPrefixesCarryTheSameContentIds) {
+  // One shared prompt of 512 tokens and a unique suffix of 100: every prompt is 612 tokens, 39 content blocks of 16;
+  // the first 32 (wholly inside the shared prompt) are the same in every request, the other 7 are each request's.
+  json s = spec({{"process", "constant"}, {"rate_per_s", 1.0}}, 50);
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 100}};
+  s["prefix"] = {{"groups", 1}, {"tokens", {{"dist", "fixed"}, {"value", 512}}}};
+  const std::vector<TraceRecord> rows = generate(s);
+  ASSERT_EQ(rows.size(), 50u);
+  std::set<std::uint64_t> own;
+  for (const TraceRecord& r : rows) {
+    EXPECT_EQ(r.prompt_tokens, 612);
+    EXPECT_EQ(r.hash_block_tokens, 16);
+    ASSERT_EQ(r.hash_ids.size(), 39u);
+    for (std::size_t b = 0; b < 32; ++b) EXPECT_EQ(r.hash_ids[b], rows[0].hash_ids[b]) << b;
+    for (std::size_t b = 32; b < 39; ++b) EXPECT_TRUE(own.insert(r.hash_ids[b]).second) << b;
+  }
+}
+
+TEST(SyntheticPrefixes, PopularityFollowsTheExponent) {
+  // Two groups (lengths drawn from 100..200): exponent 0 picks them equally, exponent 1 picks group 0 with
+  // probability 1 / (1 + 1/2) = 2/3.
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 1.0}});
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 1}};
+  for (const auto& [exponent, share] : {std::pair{0.0, 0.5}, std::pair{1.0, 2.0 / 3}}) {
+    s["prefix"] = {{"groups", 2}, {"tokens", {{"dist", "uniform"}, {"min", 100}, {"max", 200}}},
+                   {"popularity_exponent", exponent}};
+    const std::vector<TraceRecord> rows = generate(s);
+    std::map<TokenCount, int> by_length;
+    for (const TraceRecord& r : rows) by_length[r.prompt_tokens]++;
+    ASSERT_EQ(by_length.size(), 2u);  // two groups, two lengths (the uniform draws differ for this seed)
+    // Group 0's shared blocks carry group number 0 in their ids' upper half.
+    int group0 = 0;
+    for (const TraceRecord& r : rows) group0 += (r.hash_ids.front() >> 32) == 0 ? 1 : 0;
+    EXPECT_NEAR(static_cast<double>(group0) / static_cast<double>(rows.size()), share, 0.01) << exponent;
+  }
+  s["prefix"] = {{"groups", 0}, {"tokens", {{"dist", "fixed"}, {"value", 10}}}};
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.prefix.groups");
+  s["prefix"] = {{"groups", 2}, {"tokens", {{"dist", "fixed"}, {"value", 10}}}, {"popular", 1}};
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "popular");
 }
 
 }  // namespace

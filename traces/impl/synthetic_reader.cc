@@ -1,8 +1,10 @@
 // Synthetic request streams: see synthetic_reader.h.
 #include "traces/impl/synthetic_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,11 +16,59 @@ namespace kvsim::trace_impl {
 
 namespace {
 
+// Shared system prompts (`synthetic.prefix`): `groups` prefixes whose lengths are drawn once, in group order; each
+// request picks one (P(group g) proportional to (g + 1)^-popularity_exponent: 0 is uniform, 1 Zipf) and its drawn
+// prompt length becomes a unique suffix after it. Content ids, one per `block_tokens` tokens: a block wholly inside
+// the shared prefix has its group's id for that position, any other block an id of its own request.
+class PrefixGroups {
+ public:
+  // `rng`: the prefix stream, past the draws of the group lengths.
+  PrefixGroups(std::vector<TokenCount> lengths, double exponent, TokenCount block_tokens, Rng rng)
+      : lengths_(std::move(lengths)), exponent_(exponent), block_(block_tokens), rng_(std::move(rng)) {
+    double sum = 0;
+    for (std::size_t g = 0; g < lengths_.size(); ++g) {
+      sum += std::pow(static_cast<double>(g + 1), -exponent_);
+      cumulative_.push_back(sum);
+    }
+  }
+  // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
+  void apply(TraceRecord& record, std::int64_t index) {
+    const double u = rng_.uniform01() * cumulative_.back();
+    const auto g = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
+                                            cumulative_.begin());
+    const std::size_t group = std::min(g, lengths_.size() - 1);
+    const TokenCount shared = lengths_[group];
+    record.prompt_tokens += shared;
+    record.hash_block_tokens = block_;
+    record.hash_ids.clear();
+    for (TokenCount start = 0; start < record.prompt_tokens; start += block_) {
+      const bool in_prefix = start + block_ <= shared;
+      // High bit set: a request's own block; clear: a group's (ids never collide across the two kinds).
+      const auto position = static_cast<std::uint64_t>(start / block_);
+      record.hash_ids.push_back(in_prefix ? (static_cast<std::uint64_t>(group) << 32) | position
+                                          : (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(index) << 24) |
+                                                position);
+    }
+  }
+  std::string describe() const {
+    return fmt::format("{} shared prefixes (popularity exponent {:g}, {}-token content blocks)", lengths_.size(),
+                       exponent_, block_);
+  }
+
+ private:
+  std::vector<TokenCount> lengths_;
+  double exponent_;
+  TokenCount block_;
+  Rng rng_;
+  std::vector<double> cumulative_;
+};
+
 class SyntheticReader final : public ITraceReader {
  public:
   SyntheticReader(ArrivalClock clock, std::unique_ptr<ILengthDistribution> prompt,
                   std::unique_ptr<ILengthDistribution> output, std::uint64_t seed,
-                  std::optional<std::int64_t> num_requests, std::optional<SimTimeNs> duration_ns)
+                  std::optional<std::int64_t> num_requests, std::optional<SimTimeNs> duration_ns,
+                  std::optional<PrefixGroups> prefixes)
       : clock_(std::move(clock)),
         prompt_(std::move(prompt)),
         output_(std::move(output)),
@@ -26,7 +76,8 @@ class SyntheticReader final : public ITraceReader {
         output_rng_(seed, RngStream::kOutputLengths),
         joint_(prompt_->rows() != nullptr && prompt_->rows() == output_->rows()),
         num_requests_(num_requests),
-        duration_ns_(duration_ns) {}
+        duration_ns_(duration_ns),
+        prefixes_(std::move(prefixes)) {}
 
   std::optional<TraceRecord> next() override {
     if (done_ || (num_requests_ && produced_ >= *num_requests_)) return std::nullopt;
@@ -46,6 +97,7 @@ class SyntheticReader final : public ITraceReader {
       record.prompt_tokens = prompt_->sample(prompt_rng_);
       record.output_tokens = output_->sample(output_rng_);
     }
+    if (prefixes_) prefixes_->apply(record, produced_);
     ++produced_;
     return record;
   }
@@ -56,8 +108,9 @@ class SyntheticReader final : public ITraceReader {
     std::string bound;
     if (num_requests_) bound = fmt::format("{} requests", *num_requests_);
     if (duration_ns_) bound += fmt::format("{}{:g} s", bound.empty() ? "" : " or ", units::ns_to_s(*duration_ns_));
-    return fmt::format("synthetic workload of {}: arrivals {}; prompt {}; output {}{}", bound, clock_.describe(),
-                       prompt_->describe(), output_->describe(), joint_ ? " (prompt and output from one row)" : "");
+    return fmt::format("synthetic workload of {}: arrivals {}; prompt {}{}; output {}{}", bound, clock_.describe(),
+                       prefixes_ ? prefixes_->describe() + " + a unique suffix of " : "", prompt_->describe(),
+                       output_->describe(), joint_ ? " (prompt and output from one row)" : "");
   }
 
  private:
@@ -67,6 +120,7 @@ class SyntheticReader final : public ITraceReader {
   bool joint_;
   std::optional<std::int64_t> num_requests_;
   std::optional<SimTimeNs> duration_ns_;
+  std::optional<PrefixGroups> prefixes_;
   std::int64_t produced_ = 0;
   bool done_ = false;
 };
@@ -91,6 +145,23 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
   ParamReader arrival = synthetic.child("arrival");
   ParamReader prompt = synthetic.child("prompt_tokens");
   ParamReader output = synthetic.child("output_tokens");
+  std::optional<PrefixGroups> prefixes;
+  if (synthetic.has("prefix")) {
+    ParamReader prefix = synthetic.child("prefix");
+    const auto groups = prefix.require<std::int64_t>("groups");
+    prefix.check(groups >= 1 && groups <= 1'000'000, "groups",
+                 fmt::format("{} is not valid; expected an integer in [1, 1000000]", groups));
+    const double exponent = prefix.get_non_negative<double>("popularity_exponent", 0.0);
+    const auto block = prefix.get_positive<TokenCount>("block_tokens", 16);
+    ParamReader tokens = prefix.child("tokens");
+    LengthTableCache prefix_tables;
+    auto lengths_dist = make_length_distribution(tokens, {base_dir, LengthField::kPrompt, &prefix_tables});
+    prefix.finish();
+    Rng rng(seed, RngStream::kPrefixGroups);
+    std::vector<TokenCount> lengths;
+    for (std::int64_t g = 0; g < groups; ++g) lengths.push_back(lengths_dist->sample(rng));
+    prefixes.emplace(std::move(lengths), exponent, block, std::move(rng));
+  }
   synthetic.finish();
 
   ArrivalClock clock(make_arrival_process(arrival), Rng(seed, RngStream::kArrivals));
@@ -100,7 +171,7 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
   std::optional<SimTimeNs> duration_ns;
   if (duration_s) duration_ns = units::s_to_ns(*duration_s);
   return std::make_unique<SyntheticReader>(std::move(clock), std::move(prompt_dist), std::move(output_dist), seed,
-                                           num_requests, duration_ns);
+                                           num_requests, duration_ns, std::move(prefixes));
 }
 
 }  // namespace kvsim::trace_impl
