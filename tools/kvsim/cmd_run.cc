@@ -56,6 +56,11 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   fmt::print("KV         {} tokens capacity, peak {:.1f}%, mean {:.1f}%, {} preemptions\n",
              s["kv"]["capacity_tokens"].get<long long>(), 100 * s["kv"]["peak_utilization"].get<double>(),
              100 * s["kv"]["mean_utilization"].get<double>(), s["kv"]["preemptions"].get<long long>());
+  if (const auto& pc = s["prefix_cache"]; pc.value("enabled", false)) {
+    fmt::print("prefix     {:.1f}% of prompt tokens found cached, {} blocks evicted, {} cached at the end\n",
+               100 * pc["hit_rate"].get<double>(), pc["evicted_blocks"].get<long long>(),
+               pc["cached_blocks_at_end"].get<long long>());
+  }
   fmt::print("time       {:.1f} s simulated in {:.3f} s wall ({} iterations)\n",
              s["simulated_time_s"].get<double>(), s["wall_time_s"].get<double>(),
              s["iterations"].get<long long>());
