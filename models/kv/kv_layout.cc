@@ -114,6 +114,12 @@ std::int64_t KvLayout::device_bytes(std::span<const std::int64_t> pages) const {
   return bytes;
 }
 
+std::int64_t KvLayout::block_bytes() const {
+  std::int64_t bytes = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) bytes += group_device_bytes(g, groups[g].cache_layers) - fixed_device_bytes(g);
+  return bytes;
+}
+
 std::int64_t KvLayout::host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
   std::int64_t host = 0;
   for (const std::size_t i : host_groups_) {
@@ -164,11 +170,7 @@ KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total
     windowed = true;
     consider(g.sink_tokens + g.window_tokens - 1);
   }
-  if (windowed && compressed) {
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      peak.device_bytes += group_device_bytes(g, groups[g].cache_layers) - groups[g].fixed_bytes_;
-    }
-  }
+  if (windowed && compressed) peak.device_bytes += block_bytes();
   return peak;
 }
 

@@ -268,6 +268,9 @@ struct KvLayout {
   void step_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, std::span<std::int64_t> pages) const;
   // Device bytes of a request holding `pages` (one entry per group).
   std::int64_t device_bytes(std::span<const std::int64_t> pages) const;
+  // Bytes of one page in every cache layer of every group (a block of block_size tokens across the model), fixed
+  // bytes excluded. Valid after prepare().
+  std::int64_t block_bytes() const;
   // Host bytes of offloaded KV a request needs while a step computes `chunk` tokens on top of `computed`. Valid
   // after prepare().
   std::int64_t host_bytes(TokenCount prompt, TokenCount computed, TokenCount chunk) const;

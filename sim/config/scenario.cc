@@ -155,7 +155,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   KvCapacity& c = run.capacity;
   c.bytes_per_token = run.iteration->layout().device_bytes_per_token();
   if (num_gpu_blocks) {
-    const std::int64_t block = KvManager::block_bytes(run.iteration->layout());
+    const std::int64_t block = run.iteration->layout().block_bytes();
     if (*num_gpu_blocks > std::numeric_limits<std::int64_t>::max() / std::max<std::int64_t>(block, 1)) {
       throw KvsimError(fmt::format("{}: {} blocks of {} bytes overflow", num_gpu_blocks_key, *num_gpu_blocks, block));
     }

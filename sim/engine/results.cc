@@ -65,7 +65,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                    {"used_bytes_at_end", s.used_bytes_at_end}};
   const KvManager::PrefixStats& pc = s.prefix;
   summary["prefix_cache"] = {
-      {"enabled", s.prefix_caching},
+      {"enabled", pc.enabled},
       {"hit_tokens", pc.hit_tokens},
       {"hit_rate", pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens) / static_cast<double>(pc.lookup_tokens)
                                         : 0.0},
@@ -76,8 +76,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       {"preempted_lookup_tokens", pc.preempted_lookup_tokens},
       {"preempted_hit_tokens", pc.preempted_hit_tokens},
       {"registered_blocks", pc.registered_blocks},
-      {"evicted_blocks", s.prefix_evicted_blocks},
-      {"cached_blocks_at_end", s.prefix_cached_blocks_at_end}};
+      {"evicted_blocks", pc.evicted_blocks},
+      {"cached_blocks_at_end", pc.cached_blocks}};
   summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
                       {"mean_tokens", s.mean_batch_tokens}};
   summary["tokens"] = {{"input_completed", s.prompt_tokens_completed},

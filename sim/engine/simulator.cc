@@ -442,10 +442,7 @@ class Simulator::Impl {
     s.timeline_interval_s = timeline_.row_interval_s();
     s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
     s.capacity_bytes = kv_.capacity_bytes();
-    s.prefix_caching = kv_.prefix_caching();
     s.prefix = kv_.prefix_stats();
-    s.prefix_evicted_blocks = kv_.evicted_blocks();
-    s.prefix_cached_blocks_at_end = kv_.cached_blocks();
     return s;
   }
 

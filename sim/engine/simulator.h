@@ -60,9 +60,7 @@ struct RunSummary {
   std::vector<TimelineSample> timeline;               // at most ~2000 samples (adjacent ones merged)
   double timeline_interval_s = 0;                      // interval of `timeline` after merging
   std::int64_t used_bytes_at_end = 0, capacity_bytes = 0;
-  bool prefix_caching = false;
-  KvManager::PrefixStats prefix;              // lookups and hits at admissions
-  std::int64_t prefix_evicted_blocks = 0, prefix_cached_blocks_at_end = 0;
+  KvManager::PrefixStats prefix;              // prefix-cache counters at the end
 };
 
 class Simulator {

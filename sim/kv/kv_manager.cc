@@ -19,22 +19,17 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
       swap_capacity_(swap_bytes),
       used_pages_(layout.groups.size(), 0) {
   layout_.prepare();
-  for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
-    has_host_ = has_host_ || layout_.groups[g].host_bytes_per_token() > 0;
-    // One more page in every cache layer.
-    growth_margin_ += layout_.group_device_bytes(g, layout_.groups[g].cache_layers) - layout_.fixed_device_bytes(g);
-  }
+  block_bytes_ = layout_.block_bytes();
   if (prefix_caching) {
     if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
     cache_ = std::make_unique<PrefixCache>();
-    block_bytes_ = block_bytes(layout_);
   }
 }
 
 std::optional<std::string> KvManager::prefix_caching_support(const KvLayout& layout) {
   for (const KvGroup& g : layout.groups) {
-    if (g.retention != Retention::kAll || !g.layer_budgets.empty()) {
+    if (g.retention != Retention::kAll) {
       return "layer group '" + g.name + "' keeps " + std::string(retention_name(g.retention)) +
              " tokens, not every token; prefix caching is modelled for layouts whose every layer keeps every token "
              "(sliding windows, token eviction and offloading are not yet)";
@@ -46,12 +41,14 @@ std::optional<std::string> KvManager::prefix_caching_support(const KvLayout& lay
   return std::nullopt;
 }
 
-std::int64_t KvManager::block_bytes(const KvLayout& layout) {
-  std::int64_t bytes = 0;
-  for (std::size_t g = 0; g < layout.groups.size(); ++g) {
-    bytes += layout.group_device_bytes(g, layout.groups[g].cache_layers) - layout.fixed_device_bytes(g);
+KvManager::PrefixStats KvManager::prefix_stats() const {
+  PrefixStats s = prefix_stats_;
+  s.enabled = cache_ != nullptr;
+  if (cache_) {
+    s.evicted_blocks = cache_->evictions();
+    s.cached_blocks = static_cast<std::int64_t>(cache_->cached());
   }
-  return bytes;
+  return s;
 }
 
 void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, std::vector<std::int64_t>& pages,
@@ -131,20 +128,18 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
     }
   }
   // Most decode steps stay within the request's last pages (and host bytes): nothing to allocate.
-  if (!grows && !has_host_) return true;
+  if (!grows && !has_host()) return true;
   const std::int64_t host = std::max(host_need(r, r.computed, chunk), r.host_bytes);
   if (!grows && host == r.host_bytes) return true;
   // A request admitted with cached blocks (match_prefix) references them from now on; the ones nobody referenced
   // stop counting as free.
   const bool adopt = cache_ && pending_for_ == &r && r.blocks.empty();
   const std::int64_t reused = adopt ? static_cast<std::int64_t>(pending_unreferenced_) * block_bytes_ : 0;
-  std::int64_t device = 0;
-  for (std::size_t g = 0; g < n; ++g) {
-    // Never shrink while reserving: pages a step frees are returned by settle() after it.
-    if (!r.pages.empty()) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
-    device += layout_.group_device_bytes(g, scratch_pages_[g]);
+  // Never shrink while reserving: pages a step frees are returned by settle() after it.
+  if (!r.pages.empty()) {
+    for (std::size_t g = 0; g < n; ++g) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
   }
-  if (cache_) device -= static_cast<std::int64_t>(adopt ? pending_.size() : r.blocks.size()) * block_bytes_;
+  const std::int64_t device = own_bytes(adopt ? pending_.size() : r.blocks.size(), scratch_pages_);
   if (device - r.device_bytes + reused > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) {
     return false;
   }
@@ -184,9 +179,8 @@ void KvManager::free(Request& r) {
   scratch_pages_.assign(layout_.groups.size(), 0);
   apply(r, scratch_pages_, 0, 0);
   if (cache_) {
-    // Its cached blocks stay cached; the last one is released first, so it is evicted first (vLLM's free queue).
-    release_order_.assign(r.blocks.rbegin(), r.blocks.rend());
-    used_ -= static_cast<std::int64_t>(cache_->release(release_order_)) * block_bytes_;
+    // Its cached blocks stay cached, released last block first, so the last is evicted first (vLLM's free queue).
+    used_ -= static_cast<std::int64_t>(cache_->release(r.blocks)) * block_bytes_;
     r.blocks.clear();
     r.registering = true;
   }
@@ -230,9 +224,7 @@ void KvManager::check_invariants(const std::vector<const Request*>& requests) co
     device += r->device_bytes;
     host += r->host_bytes;
     held.push_back(&r->blocks);
-    std::int64_t expect = -static_cast<std::int64_t>(r->blocks.size()) * block_bytes_;
-    for (std::size_t g = 0; g < r->pages.size(); ++g) expect += layout_.group_device_bytes(g, r->pages[g]);
-    if (expect != r->device_bytes) {
+    if (own_bytes(r->blocks.size(), r->pages) != r->device_bytes) {
       throw std::logic_error("KV: request " + std::to_string(r->id) + " bytes disagree with its pages");
     }
     for (std::size_t g = 0; g < r->pages.size(); ++g) {

@@ -43,8 +43,6 @@ class KvManager {
   // Why prefix caching is not modelled for `layout` (a group that does not keep every token on the device), or
   // nothing if it is.
   static std::optional<std::string> prefix_caching_support(const KvLayout& layout);
-  // Bytes of one block of block_size tokens in every cache layer of every group (a cached block).
-  static std::int64_t block_bytes(const KvLayout& layout);
 
   // Prefix caching: for the waiting request about to be admitted (nothing computed, no memory), the longest run of
   // its prompt's first blocks that is cached, as in vLLM at most (known tokens - 1) / block_size blocks so that the
@@ -66,7 +64,7 @@ class KvManager {
   double preempt(Request& r, TokenCount& recomputed_tokens);
   // A swapped request resumes only if its pages and one more page per group fit, so that its next step does not
   // immediately preempt it again.
-  bool can_swap_in(const Request& r) const { return r.swapped_bytes + growth_margin_ <= free_bytes(); }
+  bool can_swap_in(const Request& r) const { return r.swapped_bytes + block_bytes_ <= free_bytes(); }
   double swap_in(Request& r);
 
   // The most device and host KV memory a request of `prompt` tokens can hold on its way to `total_tokens` tokens,
@@ -90,6 +88,7 @@ class KvManager {
   // Prefix-cache counters, recorded at admission (a lookup whose admission fails is not counted) and, as vLLM's
   // PrefixCacheStats, apart for requests resumed after preemption (their lookups are not in the hit rate).
   struct PrefixStats {
+    bool enabled = false;                // prefix caching is on
     std::int64_t lookups = 0;            // first admissions
     TokenCount lookup_tokens = 0;        // their prompt tokens
     TokenCount hit_tokens = 0;           // of those, tokens found cached (not computed)
@@ -97,11 +96,9 @@ class KvManager {
     std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
     TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
     std::int64_t registered_blocks = 0;  // blocks computed and added to the cache
+    std::int64_t evicted_blocks = 0, cached_blocks = 0;  // so far, and cached now
   };
-  bool prefix_caching() const { return cache_ != nullptr; }
-  const PrefixStats& prefix_stats() const { return prefix_stats_; }
-  std::int64_t cached_blocks() const { return cache_ ? static_cast<std::int64_t>(cache_->cached()) : 0; }
-  std::int64_t evicted_blocks() const { return cache_ ? cache_->evictions() : 0; }
+  PrefixStats prefix_stats() const;
 
   // Throws std::logic_error unless the counters equal the sums over `requests` (every request holding memory).
   void check_invariants(const std::vector<const Request*>& requests) const;
@@ -113,7 +110,7 @@ class KvManager {
   void apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host);
   // Host bytes of offloaded KV `r` needs while a step computes `chunk` tokens on top of `computed`.
   std::int64_t host_need(const Request& r, TokenCount computed, TokenCount chunk) const {
-    return has_host_ ? layout_.host_bytes(r.prompt_tokens, computed, chunk) : 0;
+    return has_host() ? layout_.host_bytes(r.prompt_tokens, computed, chunk) : 0;
   }
 
   // Device bytes a request holds alone with `pages`, `shared_blocks` of which are cached blocks it references
@@ -129,17 +126,15 @@ class KvManager {
   KvLayout layout_;
   PreemptionMode mode_;
   std::unique_ptr<PrefixCache> cache_;  // null without prefix caching
-  std::int64_t block_bytes_ = 0;
+  std::int64_t block_bytes_ = 0;        // KvLayout::block_bytes(): a cached block, and the growth margin of a swap-in
   // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
   // revalidates them instead of looking them up again).
   std::vector<BlockId> pending_;
   std::size_t pending_unreferenced_ = 0;
   RequestId pending_id_ = -1;
   const Request* pending_for_ = nullptr;  // set between match_prefix() and reserve() / forget_prefix()
-  std::vector<BlockId> release_order_;  // scratch
   PrefixStats prefix_stats_;
-  bool has_host_ = false;           // some group keeps KV in host memory
-  std::int64_t growth_margin_ = 0;  // one page of every group
+  bool has_host() const { return !layout_.host_groups_.empty(); }  // some group keeps KV in host memory
   std::int64_t capacity_, host_capacity_, swap_capacity_;
   std::int64_t used_ = 0, host_used_ = 0, swap_used_ = 0;
   std::vector<std::int64_t> used_pages_;  // per group

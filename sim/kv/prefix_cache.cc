@@ -71,9 +71,10 @@ BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent) {
   return b;
 }
 
-std::size_t PrefixCache::release(std::span<const BlockId> blocks) {
+std::size_t PrefixCache::release(std::span<const BlockId> chain) {
   std::size_t freed = 0;
-  for (BlockId b : blocks) {
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const BlockId b = *it;
     if (--slots_[b].refs == 0) {
       push_back(b);
       ++freed;

@@ -40,9 +40,10 @@ class PrefixCache {
   // Registers a block a request has just computed, referenced by it; `parent` is the request's previous block
   // (kNone for a prompt's first block). Returns kNone and registers nothing if the identity is cached already.
   BlockId insert(std::uint64_t hash, BlockId parent);
-  // One reference less on each block, in the order given (a request's last block first). Returns how many became
-  // unreferenced (they join the eviction order, most recent last).
-  std::size_t release(std::span<const BlockId> blocks);
+  // One reference less on each block of a request's chain (first block first), released from its last block back,
+  // so that a block joins the eviction order before its parent. Returns how many became unreferenced (they join the
+  // order at its most recent end).
+  std::size_t release(std::span<const BlockId> chain);
   // Evicts `count` unreferenced blocks, least recently released first, forgetting their identities. Requires
   // count <= unreferenced().
   void evict(std::size_t count);
@@ -51,7 +52,6 @@ class PrefixCache {
   std::size_t unreferenced() const { return unreferenced_; }  // of those, the ones nobody uses (evictable)
   std::size_t referenced() const { return index_.size() - unreferenced_; }
   std::int64_t evictions() const { return evictions_; }
-  std::int32_t references(BlockId b) const { return slots_[b].refs; }
 
   // Throws std::logic_error unless the invariants above hold; `held` lists, per request, the blocks it references.
   void check_invariants(std::span<const std::vector<BlockId>* const> held) const;

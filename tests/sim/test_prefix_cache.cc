@@ -64,9 +64,9 @@ TEST(PrefixCache, ReleasedBlocksAreEvictedLeastRecentlyReleasedFirstTailFirst) {
   EXPECT_EQ(c.insert(101, a0), PrefixCache::kNone);  // the identity is cached already
   EXPECT_EQ(c.cached(), 5u);
   EXPECT_EQ(c.unreferenced(), 0u);
-  // A ends first (its last block released first), then B.
-  EXPECT_EQ(c.release(std::vector<BlockId>{a2, a1, a0}), 3u);
-  EXPECT_EQ(c.release(std::vector<BlockId>{b1, b0}), 2u);
+  // A ends first (its chain released from its last block back), then B.
+  EXPECT_EQ(c.release(std::vector<BlockId>{a0, a1, a2}), 3u);
+  EXPECT_EQ(c.release(std::vector<BlockId>{b0, b1}), 2u);
   // A request with A's first two blocks finds them, and takes them out of the eviction order.
   std::vector<BlockId> hit;
   EXPECT_EQ(c.match(std::vector<std::uint64_t>{100, 101, 999}, 10, hit), 2u);  // both unreferenced

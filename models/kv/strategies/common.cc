@@ -43,10 +43,10 @@ void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, d
 }
 
 void add_accumulated_scores(KvGroup& g, const StrategyContext& c, double extra_flops) {
-  const double q_heads = static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
-  const double per_score = (2.0 * c.model.head_dim + 2.0 + extra_flops) * q_heads;
-  g.extra_bytes_per_token += 4.0 * q_heads;
-  g.select_bytes_per_token += 8.0 * q_heads;
+  const double heads = q_heads(c);
+  const double per_score = (2.0 * c.model.head_dim + 2.0 + extra_flops) * heads;
+  g.extra_bytes_per_token += 4.0 * heads;
+  g.select_bytes_per_token += 8.0 * heads;
   g.score_flops_per_token += per_score;
   g.prefill_score_flops_per_pair += per_score;
 }

@@ -24,6 +24,11 @@ void retain_window(KvLayout& layout, TokenCount window, TokenCount sinks, bool d
 bool read_window_prefill(ParamReader& p);
 void retain_budget(KvLayout& layout, Retention kind, TokenCount budget_tokens, double budget_fraction);
 
+// Query heads on one GPU.
+inline double q_heads(const StrategyContext& c) {
+  return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
+}
+
 // Accumulated attention scores (H2O and the policies built on it: Keyformer, MiKV): an fp32 score per held token per
 // query head, read and written at every decode step with the probabilities recomputed to update it, and at prefill
 // the scores of every prompt query over every prompt key it attends to (the reference implementations compute

@@ -14,10 +14,6 @@ namespace kvsim::kvstrat {
 
 namespace {
 
-double q_heads(const StrategyContext& c) {
-  return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
-}
-
 // Scores of the last `window` prompt queries over every prompt key (as SnapKV).
 void add_window_scoring(KvLayout& l, const StrategyContext& c, TokenCount window) {
   for (KvGroup& g : l.groups) {

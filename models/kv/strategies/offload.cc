@@ -10,10 +10,6 @@ namespace kvsim::kvstrat {
 
 namespace {
 
-double q_heads(const StrategyContext& c) {
-  return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
-}
-
 // Offload strategies place a 16-bit cache that keeps every token; they say why they cannot build on anything else.
 void check_offloadable(const KvLayout& l, const std::string& strategy) {
   bool any_full = false;

@@ -10,10 +10,6 @@ namespace kvsim::kvstrat {
 
 namespace {
 
-double q_heads(const StrategyContext& c) {
-  return static_cast<double>(c.model.num_attention_heads) / c.tensor_parallel;
-}
-
 // Elements of one per-token vector that shares per-token metadata: a head (head_dim), or the MLA latent.
 double vector_elems(const StrategyContext& c) {
   return c.model.mla ? static_cast<double>(c.model.mla->kv_lora_rank) : static_cast<double>(c.model.head_dim);
