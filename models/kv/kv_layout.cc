@@ -108,12 +108,6 @@ void KvLayout::step_pages(TokenCount prompt, TokenCount computed, TokenCount chu
   if (widest < groups.size()) pages[widest] += widest_pages;
 }
 
-std::int64_t KvLayout::device_bytes(std::span<const std::int64_t> pages) const {
-  std::int64_t bytes = 0;
-  for (std::size_t g = 0; g < groups.size(); ++g) bytes += group_device_bytes(g, pages[g]);
-  return bytes;
-}
-
 std::int64_t KvLayout::block_bytes() const {
   std::int64_t bytes = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) bytes += group_device_bytes(g, groups[g].cache_layers) - fixed_device_bytes(g);

@@ -266,8 +266,12 @@ struct KvLayout {
   // layer being computed holds the whole sequence: that one layer of the model (KvGroup::final_prefill_pages), not
   // one per group, is added to the group where it costs the most bytes. `pages.size()` == groups.size().
   void step_pages(TokenCount prompt, TokenCount computed, TokenCount chunk, std::span<std::int64_t> pages) const;
-  // Device bytes of a request holding `pages` (one entry per group).
-  std::int64_t device_bytes(std::span<const std::int64_t> pages) const;
+  // Device bytes of a request holding `pages` (one entry per group). Inline: every running request, every step.
+  std::int64_t device_bytes(std::span<const std::int64_t> pages) const {
+    std::int64_t bytes = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) bytes += group_device_bytes(g, pages[g]);
+    return bytes;
+  }
   // Bytes of one page in every cache layer of every group (a block of block_size tokens across the model), fixed
   // bytes excluded. Valid after prepare().
   std::int64_t block_bytes() const;

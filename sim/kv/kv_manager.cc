@@ -135,11 +135,13 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
   // stop counting as free.
   const bool adopt = cache_ && pending_for_ == &r && r.blocks.empty();
   const std::int64_t reused = adopt ? static_cast<std::int64_t>(pending_unreferenced_) * block_bytes_ : 0;
-  // Never shrink while reserving: pages a step frees are returned by settle() after it.
-  if (!r.pages.empty()) {
-    for (std::size_t g = 0; g < n; ++g) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
+  // own_bytes() of the pages, in the same pass that keeps them from shrinking while reserving (pages a step frees
+  // are returned by settle() after it): this runs for every request whose memory grows, at every step.
+  std::int64_t device = -static_cast<std::int64_t>(adopt ? pending_.size() : r.blocks.size()) * block_bytes_;
+  for (std::size_t g = 0; g < n; ++g) {
+    if (!r.pages.empty()) scratch_pages_[g] = std::max(scratch_pages_[g], r.pages[g]);
+    device += layout_.group_device_bytes(g, scratch_pages_[g]);
   }
-  const std::int64_t device = own_bytes(adopt ? pending_.size() : r.blocks.size(), scratch_pages_);
   if (device - r.device_bytes + reused > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) {
     return false;
   }
