@@ -97,6 +97,19 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   eng.check(!prefix_caching || o.preemption == PreemptionMode::kRecompute, "prefix_caching",
             "needs preemption \"recompute\" (as vLLM v1, which caches prefixes and never swaps)");
   o.prefix_caching = prefix_caching;
+  EvictionContext eviction_ctx;
+  eviction_ctx.block_tokens = block_size;
+  eviction_ctx.linear_flops_per_token = 2 * run.model->active_parameter_count();
+  eviction_ctx.attention_flops_per_token_pair =
+      4.0 * run.model->num_layers * run.model->num_attention_heads * run.model->head_dim;
+  std::optional<EvictionChoice> eviction;
+  if (eng.has("eviction")) {
+    eng.check(prefix_caching, "eviction", "chooses which cached block to evict; it needs \"prefix_caching\": true");
+    eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
+  } else if (prefix_caching) {
+    eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
+  }
+  if (eviction) o.eviction = eviction->make;
   // vLLM's num_gpu_blocks_override: the KV pool in blocks of block_size tokens, whatever the GPU's memory.
   const auto num_gpu_blocks = eng.get_optional<std::int64_t>("num_gpu_blocks");
   if (num_gpu_blocks) {
@@ -178,6 +191,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"activation_reserve_GiB", c.activation_reserve_bytes / units::kGiB},
                         {"max_model_len", o.max_model_len}};
   if (num_gpu_blocks) resolved["engine"]["num_gpu_blocks"] = *num_gpu_blocks;
+  if (eviction) resolved["engine"]["eviction"] = eviction->resolved;
   // A debugging switch that does not change results: recorded only when given.
   if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;
   resolved["kv"] = {{"strategy", run.strategy_resolved},

@@ -150,7 +150,8 @@ class Simulator::Impl {
         scheduler_(scheduler),
         cost_(cost),
         observers_(std::move(observers)),
-        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching),
+        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching,
+            o.eviction ? o.eviction() : nullptr),
         timeline_(o.timeline_interval_s, observers_) {}
 
   RunSummary run() {

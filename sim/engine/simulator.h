@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ struct SimOptions {
   std::int64_t swap_bytes = 0;         // host swap space for preemption by swap
   PreemptionMode preemption = PreemptionMode::kRecompute;
   bool prefix_caching = false;         // vLLM v1 automatic prefix caching (sim/kv/kv_manager.h)
+  // Builds the prefix cache's eviction policy (sim/kv/eviction/); empty: LRU.
+  std::function<std::unique_ptr<EvictionPolicy>()> eviction;
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event

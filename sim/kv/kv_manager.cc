@@ -11,7 +11,8 @@
 namespace kvsim {
 
 KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-                     std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching)
+                     std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching,
+                     std::unique_ptr<EvictionPolicy> eviction)
     : layout_(layout),
       mode_(mode),
       capacity_(capacity_bytes),
@@ -23,7 +24,7 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
   if (prefix_caching) {
     if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
-    cache_ = std::make_unique<PrefixCache>();
+    cache_ = std::make_unique<PrefixCache>(std::move(eviction));
   }
 }
 

@@ -36,9 +36,11 @@ enum class PreemptionMode : std::uint8_t { kRecompute, kSwap };
 class KvManager {
  public:
   // `capacity_bytes`: device KV memory; `host_kv_bytes`: host memory for offloaded KV; `swap_bytes`: host swap space.
-  // `prefix_caching` needs a layout prefix_caching_support() accepts and recompute preemption.
+  // `prefix_caching` needs a layout prefix_caching_support() accepts and recompute preemption; `eviction` chooses
+  // which cached block leaves when memory is needed (null: LRU, as vLLM).
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-            std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false);
+            std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false,
+            std::unique_ptr<EvictionPolicy> eviction = nullptr);
 
   // Why prefix caching is not modelled for `layout` (a group that does not keep every token on the device), or
   // nothing if it is.

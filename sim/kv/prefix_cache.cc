@@ -26,28 +26,19 @@ std::size_t PrefixCache::match(std::span<const std::uint64_t> hashes, std::size_
   return unreferenced;
 }
 
-void PrefixCache::unlink(BlockId b) {
-  Slot& s = slots_[b];
-  (s.prev == kNone ? head_ : slots_[s.prev].next) = s.next;
-  (s.next == kNone ? tail_ : slots_[s.next].prev) = s.prev;
-  s.prev = s.next = kNone;
-}
-
-void PrefixCache::push_back(BlockId b) {
-  Slot& s = slots_[b];
-  s.prev = tail_;
-  s.next = kNone;
-  (tail_ == kNone ? head_ : slots_[tail_].next) = b;
-  tail_ = b;
+PrefixCache::PrefixCache(std::unique_ptr<EvictionPolicy> policy) : policy_(std::move(policy)) {
+  if (!policy_) {
+    ParamReader none(nlohmann::json::object(), "");
+    policy_ = eviction_policies().get("lru", "prefix cache").factory(none, EvictionContext{});
+  }
+  policy_->attach(this);
 }
 
 std::size_t PrefixCache::acquire(std::span<const BlockId> blocks) {
   std::size_t taken = 0;
   for (BlockId b : blocks) {
-    if (slots_[b].refs++ == 0) {
-      unlink(b);
-      ++taken;
-    }
+    if (slots_[b].refs++ == 0) ++taken;
+    policy_->acquired(b);
   }
   unreferenced_ -= taken;
   return taken;
@@ -66,8 +57,9 @@ BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent) {
     free_slots_.push_back(b);
     return kNone;
   }
-  slots_[b] = Slot{hash, parent, kNone, kNone, 1, 0, true};
+  slots_[b] = Slot{hash, parent, 1, parent == kNone ? 0 : slots_[parent].depth + 1, 0, true};
   if (parent != kNone) slots_[parent].children++;
+  policy_->inserted(b);
   return b;
 }
 
@@ -76,8 +68,8 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     const BlockId b = *it;
     if (--slots_[b].refs == 0) {
-      push_back(b);
       ++freed;
+      policy_->released(b);
     }
   }
   unreferenced_ += freed;
@@ -86,14 +78,13 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
 
 void PrefixCache::evict(std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
-    const BlockId b = head_;
-    if (b == kNone) throw std::logic_error("prefix cache: eviction with no unreferenced block");
+    if (unreferenced_ == i) throw std::logic_error("prefix cache: eviction with no unreferenced block");
+    const BlockId b = policy_->evict_one();
     Slot& s = slots_[b];
-    if (s.children != 0) throw std::logic_error("prefix cache: the eviction order's head has cached children");
-    unlink(b);
+    if (!s.live || !evictable(b)) throw std::logic_error("prefix cache: the policy evicted a block in use");
     index_.erase(s.hash);
-    if (s.parent != kNone) slots_[s.parent].children--;
     s.live = false;
+    if (s.parent != kNone && --slots_[s.parent].children == 0) policy_->became_leaf(s.parent);
     free_slots_.push_back(b);
   }
   unreferenced_ -= count;
@@ -111,7 +102,7 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
       refs[b]++;
     }
   }
-  std::size_t live = 0, in_order = 0, unreferenced = 0;
+  std::size_t live = 0, unreferenced = 0;
   std::vector<std::uint32_t> children(slots_.size(), 0);
   for (BlockId b = 0; b < slots_.size(); ++b) {
     const Slot& s = slots_[b];
@@ -123,21 +114,16 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
     if (s.parent != kNone) {
       if (!slots_[s.parent].live) fail("a cached block's parent was evicted");
       if (s.refs > 0 && slots_[s.parent].refs == 0) fail("a referenced block's parent is unreferenced");
+      if (s.depth != slots_[s.parent].depth + 1) fail("a block's depth is not its parent's plus one");
       children[s.parent]++;
     }
-  }
-  for (BlockId b = head_, prev = kNone; b != kNone; prev = b, b = slots_[b].next) {
-    if (slots_[b].refs != 0) fail("a referenced block is in the eviction order");
-    if (slots_[b].prev != prev) fail("the eviction order's links disagree");
-    if (++in_order > live) fail("the eviction order has a cycle");
   }
   for (BlockId b = 0; b < slots_.size(); ++b) {
     if (slots_[b].live && slots_[b].children != children[b]) fail("a block's count of cached children is wrong");
   }
   if (live != index_.size()) fail("the index and the cached blocks disagree");
-  if (in_order != unreferenced_ || unreferenced != unreferenced_) {
-    fail("unreferenced blocks and the eviction order disagree");
-  }
+  if (unreferenced != unreferenced_) fail("the count of unreferenced blocks is wrong");
+  policy_->check_invariants();
 }
 
 }  // namespace kvsim

@@ -6,21 +6,22 @@
 // A request references the first blocks of its prompt, in order: the ones it found cached when it was admitted and
 // the ones it registered as it computed them. When it finishes or is preempted it releases them, its last block
 // first; a block nobody references stays cached, joins the eviction order at its most recent end and counts as
-// free memory, until it is reused (taken out of the order) or evicted (least recently released first, vLLM's free
-// queue order).
+// free memory, until it is reused or evicted. Which unreferenced block is evicted is the eviction policy's choice
+// (sim/kv/eviction/eviction_policy.h; vLLM's LRU by default), among the *evictable* ones: unreferenced leaves.
 //
-// Invariants (check_invariants): a block's reference count is the number of requests holding it; exactly the
-// unreferenced blocks are in the eviction order; every cached block's parent is cached (a chain never loses a
-// parent: a referenced block's parent is referenced too, and releasing tail first puts an unreferenced block
-// before its parent in the order, so the order's head is always a leaf).
+// Invariants (check_invariants): a block's reference count is the number of requests holding it; every cached
+// block's parent is cached (a chain never loses a parent: a referenced block's parent is referenced too, and only
+// leaves are evicted); the policy's structures agree with the blocks (EvictionPolicy::check_invariants).
 #pragma once
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "sim/core/types.h"
+#include "sim/kv/eviction/eviction_policy.h"
 #include "sim/kv/hash_index.h"
 
 namespace kvsim {
@@ -28,6 +29,11 @@ namespace kvsim {
 class PrefixCache {
  public:
   static constexpr BlockId kNone = std::numeric_limits<BlockId>::max();
+
+  // `policy` chooses victims among evictable blocks; null means LRU (vLLM).
+  explicit PrefixCache(std::unique_ptr<EvictionPolicy> policy = nullptr);
+  PrefixCache(const PrefixCache&) = delete;
+  PrefixCache& operator=(const PrefixCache&) = delete;
 
   // The longest run of `hashes` (a prompt's block identities, first block first) cached now, at most `limit`
   // blocks; their ids go to `out`. `out` may hold an earlier match of the same hashes: its blocks still cached with
@@ -44,7 +50,7 @@ class PrefixCache {
   // so that a block joins the eviction order before its parent. Returns how many became unreferenced (they join the
   // order at its most recent end).
   std::size_t release(std::span<const BlockId> chain);
-  // Evicts `count` unreferenced blocks, least recently released first, forgetting their identities. Requires
+  // Evicts `count` unreferenced blocks, the policy's victims, forgetting their identities. Requires
   // count <= unreferenced().
   void evict(std::size_t count);
 
@@ -53,6 +59,14 @@ class PrefixCache {
   std::size_t referenced() const { return index_.size() - unreferenced_; }
   std::int64_t evictions() const { return evictions_; }
 
+  // One cached block, for eviction policies (b must be cached unless live() is asked).
+  bool live(BlockId b) const { return b < slots_.size() && slots_[b].live; }
+  std::uint64_t hash(BlockId b) const { return slots_[b].hash; }
+  std::int32_t refs(BlockId b) const { return slots_[b].refs; }
+  std::uint32_t children(BlockId b) const { return slots_[b].children; }
+  std::int32_t depth(BlockId b) const { return slots_[b].depth; }  // blocks before it in its prompt
+  bool evictable(BlockId b) const { return slots_[b].refs == 0 && slots_[b].children == 0; }
+
   // Throws std::logic_error unless the invariants above hold; `held` lists, per request, the blocks it references.
   void check_invariants(std::span<const std::vector<BlockId>* const> held) const;
 
@@ -60,18 +74,15 @@ class PrefixCache {
   struct Slot {
     std::uint64_t hash = 0;
     BlockId parent = kNone;
-    BlockId prev = kNone, next = kNone;  // eviction order (unreferenced blocks only)
     std::int32_t refs = 0;
+    std::int32_t depth = 0;
     std::uint32_t children = 0;  // cached blocks whose parent this is
     bool live = false;
   };
-  void unlink(BlockId b);
-  void push_back(BlockId b);
-
   std::vector<Slot> slots_;
   std::vector<BlockId> free_slots_;
   HashIndex index_;  // identity -> block
-  BlockId head_ = kNone, tail_ = kNone;                // eviction order: head evicted first
+  std::unique_ptr<EvictionPolicy> policy_;
   std::size_t unreferenced_ = 0;
   std::int64_t evictions_ = 0;
 };
