@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace kvsim {
 
@@ -260,6 +261,7 @@ void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp
     op.launches = 1;
     ops.push_back(op);
   }
+  if (s.tier_load_s > 0 || s.tier_store_s > 0) add_tier_transfers(s, ops);
   KernelOp fixed;
   fixed.id = OpId::kIterationOverhead;
   fixed.kind = OpKind::kFixed;
@@ -268,16 +270,48 @@ void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp
   ops.push_back(fixed);
 }
 
+void IterationCostModel::add_tier_transfers(const IterationShape& s, std::vector<KernelOp>& ops) const {
+  for (auto [id, bytes, seconds] : {std::tuple{OpId::kTierLoad, s.tier_load_bytes, s.tier_load_s},
+                                    std::tuple{OpId::kTierStore, s.tier_store_bytes, s.tier_store_s}}) {
+    if (seconds <= 0) continue;
+    KernelOp op;
+    op.id = id;
+    op.kind = OpKind::kFixed;  // timed by the tier's link, not the GPU's
+    op.fixed_s = seconds;
+    op.bytes = bytes;
+    op.launches = 0;
+    ops.push_back(op);
+  }
+}
+
 void IterationCostModel::price(const IterationShape& shape, IterationCost& out) const {
   build_ops(shape, scratch_);
   out.seconds = 0;
   out.ops.fill(CostEstimate{});
   out.present.fill(0);
-  double fetch_s = 0;
+  // Transfers that overlap compute, per direction (links are full duplex): into the GPU (KV fetches, tier loads)
+  // and out of it (tier stores). Each direction is hidden behind the rest of the iteration where it is shorter; an
+  // exposed part (the first layer's share of a layer-wise load) adds to the iteration.
+  double inbound_s = 0, outbound_s = 0;
+  const double layers = model_.num_layers;
   for (const KernelOp& op : scratch_) {
     const CostEstimate e = kernels_.estimate(op);
-    if (op.id == OpId::kKvFetch && layout_.overlap_transfers) {
-      fetch_s += e.seconds;  // hidden behind the rest of the iteration where it is shorter
+    double hidden = -1;
+    switch (op.id) {
+      case OpId::kKvFetch:
+        if (layout_.overlap_transfers) inbound_s += hidden = e.seconds;
+        break;
+      case OpId::kTierLoad:
+        if (shape.tier_load_layerwise) inbound_s += hidden = e.seconds * (layers - 1) / layers;
+        break;
+      case OpId::kTierStore:
+        if (shape.tier_store_overlapped) outbound_s += hidden = e.seconds;
+        break;
+      default:
+        break;
+    }
+    if (hidden >= 0) {
+      out.seconds += e.seconds - hidden;
       CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
       acc = e;
       out.present[static_cast<std::size_t>(op.id)] = 1;
@@ -293,7 +327,7 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
     out.present[static_cast<std::size_t>(op.id)] = 1;
     out.seconds += e.seconds;
   }
-  out.seconds = std::max(out.seconds, fetch_s);
+  out.seconds = std::max({out.seconds, inbound_s, outbound_s});
 }
 
 }  // namespace kvsim

@@ -9,7 +9,8 @@
 //   kv.quantize (on append), kv.dequantize (when not fused into attention), kv.select (scoring / selection, at
 //   prefill per prompt token or per attended (query, key) pair, at decode per held token),
 //   kv.reconstruct (low-rank keys), kv.fetch (host-resident KV over PCIe; overlapped with compute when the layout
-//   says so: the iteration then takes max(compute, fetch)).
+//   says so: the iteration then takes max(compute, fetch)), kv.tier_load / kv.tier_store (prefix-cache blocks to
+//   and from lower memory tiers, timed by the tiers; overlapped as IterationShape says).
 // Approximations (also listed in every report): activations are bf16; each chunk reads the KV it attends to once;
 // embedding lookup, norms, rotary and sampling are folded into iteration.overhead; MoE weight traffic counts the
 // expected number of distinct experts hit by T tokens routed uniformly, E*(1-(1-k/E)^T); fused dequantization adds
@@ -41,6 +42,13 @@ struct IterationShape {
   int sampled_sequences = 0;    // sequences that produce a token (rows of the LM head)
   double swap_out_bytes = 0;    // KV bytes copied device -> host this iteration
   double swap_in_bytes = 0;     // KV bytes copied host -> device this iteration
+  // Prefix-cache blocks moved between the GPU and lower memory tiers (sim/kv/tiers.h), priced by the tiers'
+  // own links: seconds = latency + bytes / bandwidth per tier.
+  double tier_load_bytes = 0, tier_load_s = 0;    // lower tier -> GPU (hits)
+  double tier_store_bytes = 0, tier_store_s = 0;  // GPU -> lower tier, and between tiers (offload, demotion)
+  bool tier_load_layerwise = true;    // loads stream layer by layer under compute (LMCache, Mooncake): only the
+                                      // first layer's share waits; false: the whole load precedes the forward
+  bool tier_store_overlapped = true;  // stores are asynchronous (hidden behind compute where shorter)
 };
 
 struct IterationCost {
@@ -68,6 +76,7 @@ class IterationCostModel {
  private:
   void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers) const;
   void add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const;
+  void add_tier_transfers(const IterationShape& s, std::vector<KernelOp>& ops) const;
 
   const LlmSpec& model_;
   KvLayout layout_;

@@ -8,6 +8,7 @@
 
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
+#include "sim/config/tiers.h"
 #include "sim/core/param_reader.h"
 #include "sim/core/units.h"
 #include "sim/kv/kv_manager.h"
@@ -110,6 +111,10 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
   }
   if (eviction) o.eviction = eviction->make;
+  if (eng.has("kv_tiers")) {
+    eng.check(prefix_caching, "kv_tiers", "hold prefix-cached blocks below the GPU; they need \"prefix_caching\": true");
+  }
+  const nlohmann::json tiers_resolved = read_kv_tiers(eng, "kv_tiers", *run.gpu, eviction_ctx, o);
   // vLLM's num_gpu_blocks_override: the KV pool in blocks of block_size tokens, whatever the GPU's memory.
   const auto num_gpu_blocks = eng.get_optional<std::int64_t>("num_gpu_blocks");
   if (num_gpu_blocks) {
@@ -192,6 +197,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"max_model_len", o.max_model_len}};
   if (num_gpu_blocks) resolved["engine"]["num_gpu_blocks"] = *num_gpu_blocks;
   if (eviction) resolved["engine"]["eviction"] = eviction->resolved;
+  if (!tiers_resolved.is_null()) resolved["engine"]["kv_tiers"] = tiers_resolved;
   // A debugging switch that does not change results: recorded only when given.
   if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;
   resolved["kv"] = {{"strategy", run.strategy_resolved},

@@ -77,7 +77,27 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       {"preempted_hit_tokens", pc.preempted_hit_tokens},
       {"registered_blocks", pc.registered_blocks},
       {"evicted_blocks", pc.evicted_blocks},
-      {"cached_blocks_at_end", pc.cached_blocks}};
+      {"cached_blocks_at_end", pc.cached_blocks},
+      {"tier_hit_tokens", pc.tier_hit_tokens},
+      {"total_hit_rate", pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens + pc.tier_hit_tokens) /
+                                                    static_cast<double>(pc.lookup_tokens)
+                                              : 0.0},
+      {"prefill_tokens_saved", pc.hit_tokens + pc.tier_hit_tokens + pc.preempted_hit_tokens}};
+  nlohmann::json tiers = nlohmann::json::array();
+  for (const RunSummary::Tier& t : s.tiers) {
+    const KvTiers::Stats& ts = t.stats;
+    tiers.push_back({{"tier", t.name},
+                     {"hit_blocks", ts.hit_blocks},
+                     {"hit_tokens", ts.hit_blocks * t.block_tokens},
+                     {"loaded_bytes", ts.loaded_bytes},
+                     {"stored_blocks", ts.stored_blocks},
+                     {"stored_bytes", ts.stored_bytes},
+                     {"demoted_blocks", ts.demoted_blocks},
+                     {"dropped_blocks", ts.dropped_blocks},
+                     {"capacity_blocks", ts.capacity_blocks},
+                     {"cached_blocks_at_end", ts.cached_blocks}});
+  }
+  summary["prefix_cache"]["tiers"] = tiers;
   summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
                       {"mean_tokens", s.mean_batch_tokens}};
   summary["tokens"] = {{"input_completed", s.prompt_tokens_completed},

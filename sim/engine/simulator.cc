@@ -151,7 +151,9 @@ class Simulator::Impl {
         cost_(cost),
         observers_(std::move(observers)),
         kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching,
-            o.eviction ? o.eviction() : nullptr),
+            o.eviction ? o.eviction() : nullptr,
+            o.tiers.empty() ? nullptr
+                            : std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload)),
         timeline_(o.timeline_interval_s, observers_) {}
 
   RunSummary run() {
@@ -285,6 +287,18 @@ class Simulator::Impl {
     shape.sampled_sequences = sampled;
     shape.swap_out_bytes = plan_.swap_out_bytes;
     shape.swap_in_bytes = plan_.swap_in_bytes;
+    if (const KvTiers* tiers = kv_.tiers()) {
+      const TierTraffic& t = tiers->traffic();
+      for (std::size_t i = 0; i < tiers->size(); ++i) {
+        shape.tier_load_bytes += t.load_bytes[i];
+        shape.tier_store_bytes += t.store_bytes[i];
+      }
+      shape.tier_load_s = t.load_s;
+      shape.tier_store_s = t.store_s;
+      shape.tier_load_layerwise = opt_.tier_load_layerwise;
+      shape.tier_store_overlapped = opt_.tier_store_overlapped;
+      kv_.clear_tier_traffic();
+    }
     cost_.price(shape, cost_result_);
     for (std::size_t i = 0; i < kNumOpIds; ++i) {
       if (!cost_result_.present[i]) continue;
@@ -355,7 +369,7 @@ class Simulator::Impl {
   }
 
   void complete(Request& r) {
-    kv_.free(r);
+    kv_.finish(r);
     r.state = RequestState::kFinished;
     s_.completed++;
     s_.prompt_tokens_completed += r.prompt_tokens;
@@ -444,6 +458,11 @@ class Simulator::Impl {
     s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
     s.capacity_bytes = kv_.capacity_bytes();
     s.prefix = kv_.prefix_stats();
+    if (const KvTiers* tiers = kv_.tiers()) {
+      for (std::size_t t = 0; t < tiers->size(); ++t) {
+        s.tiers.push_back({tiers->spec(t).name, tiers->stats(t), kv_.layout().block_size});
+      }
+    }
     return s;
   }
 

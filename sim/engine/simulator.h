@@ -33,6 +33,11 @@ struct SimOptions {
   bool prefix_caching = false;         // vLLM v1 automatic prefix caching (sim/kv/kv_manager.h)
   // Builds the prefix cache's eviction policy (sim/kv/eviction/); empty: LRU.
   std::function<std::unique_ptr<EvictionPolicy>()> eviction;
+  // Memory tiers below the GPU for prefix-cached blocks (sim/kv/tiers.h), first tier first; empty: none.
+  std::vector<TierSpec> tiers;
+  TierOffload tier_offload = TierOffload::kEvicted;
+  bool tier_load_layerwise = true;    // see IterationShape
+  bool tier_store_overlapped = true;
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event
@@ -64,6 +69,12 @@ struct RunSummary {
   double timeline_interval_s = 0;                      // interval of `timeline` after merging
   std::int64_t used_bytes_at_end = 0, capacity_bytes = 0;
   KvManager::PrefixStats prefix;              // prefix-cache counters at the end
+  struct Tier {
+    std::string name;
+    KvTiers::Stats stats;
+    TokenCount block_tokens = 0;
+  };
+  std::vector<Tier> tiers;                    // memory tiers below the GPU, first tier first
 };
 
 class Simulator {

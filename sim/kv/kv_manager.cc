@@ -12,7 +12,7 @@ namespace kvsim {
 
 KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
                      std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching,
-                     std::unique_ptr<EvictionPolicy> eviction)
+                     std::unique_ptr<EvictionPolicy> eviction, std::unique_ptr<KvTiers> tiers)
     : layout_(layout),
       mode_(mode),
       capacity_(capacity_bytes),
@@ -25,6 +25,9 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
     if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
     cache_ = std::make_unique<PrefixCache>(std::move(eviction));
+    tiers_ = std::move(tiers);
+  } else if (tiers) {
+    throw std::logic_error("memory tiers need prefix caching");
   }
 }
 
@@ -72,7 +75,12 @@ void KvManager::match_prefix(Request& r) {
   }
   const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
   pending_unreferenced_ = cache_->match(r.block_hashes, limit, pending_);
-  r.computed = static_cast<TokenCount>(pending_.size()) * layout_.block_size;
+  std::size_t below = 0;
+  if (tiers_) {
+    const std::span<const std::uint64_t> rest = std::span(r.block_hashes).subspan(pending_.size());
+    below = tiers_->match(rest, limit - pending_.size(), pending_tiers_);
+  }
+  r.computed = static_cast<TokenCount>(pending_.size() + below) * layout_.block_size;
 }
 
 void KvManager::forget_prefix(Request& r) {
@@ -98,7 +106,15 @@ void KvManager::register_blocks(Request& r) {
 
 void KvManager::make_room() {
   const std::int64_t over = used_ + static_cast<std::int64_t>(cache_->unreferenced()) * block_bytes_ - capacity_;
-  if (over > 0) cache_->evict(static_cast<std::size_t>((over + block_bytes_ - 1) / block_bytes_));
+  if (over <= 0) return;
+  const auto count = static_cast<std::size_t>((over + block_bytes_ - 1) / block_bytes_);
+  if (tiers_ && tiers_->offload() == TierOffload::kEvicted) {
+    evicted_.clear();
+    cache_->evict(count, &evicted_);
+    tiers_->store(evicted_);
+  } else {
+    cache_->evict(count);
+  }
 }
 
 void KvManager::apply(Request& r, const std::vector<std::int64_t>& pages, std::int64_t device, std::int64_t host) {
@@ -150,16 +166,22 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
     cache_->acquire(pending_);
     used_ += reused;
     r.blocks = pending_;
+    const TokenCount gpu_hit = static_cast<TokenCount>(pending_.size()) * layout_.block_size;
+    if (tiers_ && !pending_tiers_.empty()) {
+      tiers_->load(std::span(r.block_hashes).subspan(pending_.size(), pending_tiers_.size()), pending_tiers_);
+    }
     if (r.preemptions == 0) {
       prefix_stats_.lookups++;
       prefix_stats_.lookup_tokens += r.known_tokens();
-      prefix_stats_.hit_tokens += r.computed;
+      prefix_stats_.hit_tokens += gpu_hit;
+      prefix_stats_.tier_hit_tokens += r.computed - gpu_hit;
       prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_.size());
     } else {
       prefix_stats_.preempted_lookups++;
       prefix_stats_.preempted_lookup_tokens += r.known_tokens();
       prefix_stats_.preempted_hit_tokens += r.computed;
     }
+    pending_tiers_.clear();
     pending_for_ = nullptr;
     pending_.clear();
     pending_id_ = -1;
@@ -187,6 +209,17 @@ void KvManager::free(Request& r) {
     r.blocks.clear();
     r.registering = true;
   }
+}
+
+void KvManager::finish(Request& r) {
+  if (tiers_ && tiers_->offload() == TierOffload::kFinished && !r.blocks.empty()) {
+    evicted_.clear();
+    for (std::size_t i = 0; i < r.blocks.size(); ++i) {
+      evicted_.push_back({r.block_hashes[i], static_cast<std::int32_t>(i)});
+    }
+    tiers_->store(evicted_);
+  }
+  free(r);
 }
 
 double KvManager::preempt(Request& r, TokenCount& recomputed_tokens) {
@@ -239,6 +272,7 @@ void KvManager::check_invariants(const std::vector<const Request*>& requests) co
   if (pages != used_pages_) throw std::logic_error("KV: pages held by requests differ from the pool's count");
   if (cache_) {
     cache_->check_invariants(held);
+    if (tiers_) tiers_->check_invariants();
     device += static_cast<std::int64_t>(cache_->referenced()) * block_bytes_;
     if (used_ + static_cast<std::int64_t>(cache_->unreferenced()) * block_bytes_ > capacity_) {
       throw std::logic_error("KV: used and cached blocks exceed the capacity");

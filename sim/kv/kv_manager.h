@@ -27,6 +27,7 @@
 
 #include "models/kv/kv_layout.h"
 #include "sim/kv/prefix_cache.h"
+#include "sim/kv/tiers.h"
 #include "sim/request/request.h"
 
 namespace kvsim {
@@ -37,10 +38,11 @@ class KvManager {
  public:
   // `capacity_bytes`: device KV memory; `host_kv_bytes`: host memory for offloaded KV; `swap_bytes`: host swap space.
   // `prefix_caching` needs a layout prefix_caching_support() accepts and recompute preemption; `eviction` chooses
-  // which cached block leaves when memory is needed (null: LRU, as vLLM).
+  // which cached block leaves when memory is needed (null: LRU, as vLLM); `tiers` (with prefix caching only) keep
+  // copies of cached blocks below the GPU (sim/kv/tiers.h).
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
             std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false,
-            std::unique_ptr<EvictionPolicy> eviction = nullptr);
+            std::unique_ptr<EvictionPolicy> eviction = nullptr, std::unique_ptr<KvTiers> tiers = nullptr);
 
   // Why prefix caching is not modelled for `layout` (a group that does not keep every token on the device), or
   // nothing if it is.
@@ -60,6 +62,9 @@ class KvManager {
   void settle(Request& r, TokenCount chunk);
   // Returns all of `r`'s device and host KV memory.
   void free(Request& r);
+  // free() for a request that finished; with tiers offloading finished requests, first writes its cached prompt
+  // blocks to the first tier.
+  void finish(Request& r);
 
   // Preempts a running request: by swap if the mode is swap and the swap space has room, else by recompute.
   // Returns the bytes copied to the host (0 for recompute). Sets r.state to kSwapped or kWaiting.
@@ -93,7 +98,8 @@ class KvManager {
     bool enabled = false;                // prefix caching is on
     std::int64_t lookups = 0;            // first admissions
     TokenCount lookup_tokens = 0;        // their prompt tokens
-    TokenCount hit_tokens = 0;           // of those, tokens found cached (not computed)
+    TokenCount hit_tokens = 0;           // of those, tokens found cached on the GPU (not computed)
+    TokenCount tier_hit_tokens = 0;      // and tokens found in a lower tier (loaded, not computed)
     std::int64_t hit_blocks = 0;
     std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
     TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
@@ -101,6 +107,12 @@ class KvManager {
     std::int64_t evicted_blocks = 0, cached_blocks = 0;  // so far, and cached now
   };
   PrefixStats prefix_stats() const;
+
+  // Tiers below the GPU (null without), and the bytes they moved since clear_tier_traffic().
+  const KvTiers* tiers() const { return tiers_.get(); }
+  void clear_tier_traffic() {
+    if (tiers_) tiers_->clear_traffic();
+  }
 
   // Throws std::logic_error unless the counters equal the sums over `requests` (every request holding memory).
   void check_invariants(const std::vector<const Request*>& requests) const;
@@ -132,7 +144,10 @@ class KvManager {
   // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
   // revalidates them instead of looking them up again).
   std::vector<BlockId> pending_;
+  std::vector<std::uint8_t> pending_tiers_;  // the tier of each block found below the GPU, after pending_
   std::size_t pending_unreferenced_ = 0;
+  std::unique_ptr<KvTiers> tiers_;
+  std::vector<PrefixCache::Evicted> evicted_;  // scratch: blocks the GPU evicts, for demotion
   RequestId pending_id_ = -1;
   const Request* pending_for_ = nullptr;  // set between match_prefix() and reserve() / forget_prefix()
   PrefixStats prefix_stats_;

@@ -76,7 +76,16 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
   return freed;
 }
 
-void PrefixCache::evict(std::size_t count) {
+BlockId PrefixCache::insert_detached(std::uint64_t hash, std::int32_t depth) {
+  const BlockId b = insert(hash, kNone);
+  if (b == kNone) return kNone;
+  slots_[b].depth = depth;
+  const BlockId chain[] = {b};
+  release(chain);
+  return b;
+}
+
+void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
   for (std::size_t i = 0; i < count; ++i) {
     if (unreferenced_ == i) throw std::logic_error("prefix cache: eviction with no unreferenced block");
     const BlockId b = policy_->evict_one();
@@ -84,6 +93,7 @@ void PrefixCache::evict(std::size_t count) {
     if (!s.live || !evictable(b)) throw std::logic_error("prefix cache: the policy evicted a block in use");
     index_.erase(s.hash);
     s.live = false;
+    if (victims != nullptr) victims->push_back({s.hash, s.depth});
     if (s.parent != kNone && --slots_[s.parent].children == 0) policy_->became_leaf(s.parent);
     free_slots_.push_back(b);
   }

@@ -50,9 +50,23 @@ class PrefixCache {
   // so that a block joins the eviction order before its parent. Returns how many became unreferenced (they join the
   // order at its most recent end).
   std::size_t release(std::span<const BlockId> chain);
-  // Evicts `count` unreferenced blocks, the policy's victims, forgetting their identities. Requires
-  // count <= unreferenced().
-  void evict(std::size_t count);
+  // A block with an identity and a depth but no parent link, unreferenced at once: a copy in a lower memory tier
+  // (sim/kv/tiers.h), where blocks are independent. Returns kNone if the identity is cached already.
+  BlockId insert_detached(std::uint64_t hash, std::int32_t depth);
+  // The block with this identity, or kNone.
+  BlockId find(std::uint64_t hash) const {
+    const BlockId b = index_.find(hash);
+    return b == HashIndex::kMissing ? kNone : b;
+  }
+
+  // An evicted block's identity, for demotion to a lower tier.
+  struct Evicted {
+    std::uint64_t hash;
+    std::int32_t depth;
+  };
+  // Evicts `count` unreferenced blocks, the policy's victims, forgetting their identities (appended to `victims`
+  // when given). Requires count <= unreferenced().
+  void evict(std::size_t count, std::vector<Evicted>* victims = nullptr);
 
   std::size_t cached() const { return index_.size(); }       // blocks with an identity
   std::size_t unreferenced() const { return unreferenced_; }  // of those, the ones nobody uses (evictable)

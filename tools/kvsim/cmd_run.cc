@@ -60,6 +60,17 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
     fmt::print("prefix     {:.1f}% of prompt tokens found cached, {} blocks evicted, {} cached at the end\n",
                100 * pc["hit_rate"].get<double>(), pc["evicted_blocks"].get<long long>(),
                pc["cached_blocks_at_end"].get<long long>());
+    if (!pc["tiers"].empty()) {
+      fmt::print("  tiers    {:.1f}% of prompt tokens found on the GPU or below it, {} prefill tokens saved\n",
+                 100 * pc["total_hit_rate"].get<double>(), pc["prefill_tokens_saved"].get<long long>());
+    }
+    for (const auto& t : pc["tiers"]) {
+      fmt::print("  {:<8} {} blocks loaded ({:.2f} GiB), {} written, {} demoted, {} dropped, {} cached at the end\n",
+                 t["tier"].get<std::string>(), t["hit_blocks"].get<long long>(),
+                 t["loaded_bytes"].get<double>() / (1024.0 * 1024 * 1024), t["stored_blocks"].get<long long>(),
+                 t["demoted_blocks"].get<long long>(), t["dropped_blocks"].get<long long>(),
+                 t["cached_blocks_at_end"].get<long long>());
+    }
   }
   fmt::print("time       {:.1f} s simulated in {:.3f} s wall ({} iterations)\n",
              s["simulated_time_s"].get<double>(), s["wall_time_s"].get<double>(),
