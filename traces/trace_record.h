@@ -16,6 +16,7 @@ struct TraceRecord {
   std::vector<std::uint64_t> hash_ids;  // prefix-block hashes (Mooncake `hash_ids`); empty if the format has none
   TokenCount hash_block_tokens = 0;     // tokens covered by one hash id (512 for Mooncake); 0 if no hashes
   std::string session_id;           // conversation id where the format has one (BurstGPT_3), else empty
+  std::int64_t turn = -1;           // turn within the session (kvsim JSONL, synthetic sessions), else -1
   std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages
 };
 

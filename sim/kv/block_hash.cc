@@ -3,22 +3,13 @@
 
 #include <algorithm>
 
+#include "sim/core/hash_mix.h"
+
 namespace kvsim {
 
 namespace {
 
-// A 64-bit mix with full avalanche (the splitmix64 finaliser), and a combination that depends on order.
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-std::uint64_t combine(std::uint64_t seed, std::uint64_t value) {
-  return mix(seed ^ (value * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL + (seed << 6) + (seed >> 2)));
-}
+using hashing::combine;
 
 constexpr std::uint64_t kRoot = 0x6b7673696d2d6b76ULL;  // the parent of a prompt's first block
 

@@ -249,6 +249,50 @@ TEST(PrefixCachingEngine, SyntheticSharedPrefixesAreReused) {
   EXPECT_EQ(pc["lookup_tokens"], 20 * 612);
 }
 
+TEST(PrefixCachingEngine, ASessionTurnReusesThePreviousTurnsKv) {
+  // Synthetic sessions of 3 turns (100 new tokens, 20 reply tokens each), one session every 1000 s, turns 50 s
+  // apart on average: each turn finds the full blocks of the previous turn's prompt, 100 -> 6 blocks (96 tokens),
+  // 220 -> 13 blocks (208 tokens); replies are not cached (their blocks have no identity), so nothing more.
+  nlohmann::json doc = base_scenario(write_rows("unused-sessions", {{0.0, 1, 1, {}}}));
+  doc["workload"] = {{"synthetic",
+                      {{"num_requests", 12},
+                       {"arrival", {{"process", "constant"}, {"rate_per_s", 0.001}}},
+                       {"prompt_tokens", {{"dist", "fixed"}, {"value", 100}}},
+                       {"output_tokens", {{"dist", "fixed"}, {"value", 20}}},
+                       {"sessions", {{"turns", {{"dist", "fixed"}, {"value", 3}}}, {"think_time_s", 50}}}}}};
+  doc["engine"]["prefix_caching"] = true;
+  const Outcome o = run_scenario(doc);
+  const auto& pc = o.results["summary"]["prefix_cache"];
+  EXPECT_EQ(pc["hit_tokens"], 4 * (96 + 208));
+  EXPECT_EQ(pc["lookup_tokens"], 4 * (100 + 220 + 340));
+  // Without caching every turn recomputes its history.
+  doc["engine"]["prefix_caching"] = false;
+  const Outcome off = run_scenario(doc);
+  EXPECT_GT(off.results["summary"]["ttft_s"]["mean"].get<double>(), o.results["summary"]["ttft_s"]["mean"].get<double>());
+}
+
+TEST(PrefixCachingEngine, TokenIdsAreHashedPerEngineBlock) {
+  // JSONL token ids: the second prompt repeats the first's 40 tokens and adds 8; with 16-token engine blocks the
+  // first two blocks (32 tokens) are found; with 8-token blocks all five of the first prompt (40 tokens).
+  const auto dir = std::filesystem::temp_directory_path() / "kvsim-prefix-tests";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "token-ids.jsonl";
+  {
+    std::ofstream out(path);
+    std::vector<int> first(40), second(48);
+    for (int i = 0; i < 48; ++i) (i < 40 ? first[i] : second[i]) = 1000 + i;
+    for (int i = 0; i < 40; ++i) second[i] = first[i];
+    out << nlohmann::json{{"arrival_s", 0}, {"prompt_tokens", 40}, {"output_tokens", 2}, {"token_ids", first}}.dump()
+        << "\n"
+        << nlohmann::json{{"arrival_s", 5}, {"prompt_tokens", 48}, {"output_tokens", 2}, {"token_ids", second}}.dump()
+        << "\n";
+  }
+  nlohmann::json doc = cached(path);
+  EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 32);
+  doc["engine"]["block_size"] = 8;
+  EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 40);
+}
+
 TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   nlohmann::json doc = cached(write_rows("config", {{0.0, 100, 2, {1}}}));
   doc["engine"]["preemption"] = "swap";

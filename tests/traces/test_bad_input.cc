@@ -98,7 +98,7 @@ TEST(BadInput, UnknownJsonlKey) {
              R"({"arrival_s": 1, "prompt_tokens": 5, "output_tokens": 1, "priority": 2})" "\n", ".jsonl");
   const std::string e = read_error("jsonl", f);
   EXPECT_CONTAINS(e, f.name() + ":2: key 'priority' is not part of this format");
-  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, session_id");
+  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, token_ids, session_id, turn");
 }
 
 TEST(BadInput, JsonlHashesAndSessions) {
@@ -115,6 +115,39 @@ TEST(BadInput, JsonlHashesAndSessions) {
   EXPECT_CONTAINS(read_error("jsonl", short_hashes), ":1: hash_ids has 2 ids for a 40-token prompt");
   TempFile bad_hash(R"({"arrival_s": 0, "prompt_tokens": 1, "output_tokens": 2, "hash_ids": [-1], "hash_block_tokens": 16})" "\n", ".jsonl");
   EXPECT_CONTAINS(read_error("jsonl", bad_hash), "hash_ids element 0 (-1) is negative");
+}
+
+TEST(BadInput, JsonlTokenIdsAndTurns) {
+  // Token ids become chained per-token content ids: equal prefixes, equal ids; the first difference changes every
+  // later id.
+  TempFile ok(R"({"arrival_s": 0, "prompt_tokens": 4, "output_tokens": 2, "token_ids": [5, 6, 7, 8], "session_id": "a", "turn": 0})" "\n"
+              R"({"arrival_s": 1, "prompt_tokens": 5, "output_tokens": 2, "token_ids": [5, 6, 9, 8, 1], "session_id": "a", "turn": 1})" "\n",
+              ".jsonl");
+  const auto rows = read_all("jsonl", ok.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].hash_block_tokens, 1);
+  ASSERT_EQ(rows[0].hash_ids.size(), 4u);
+  ASSERT_EQ(rows[1].hash_ids.size(), 5u);
+  EXPECT_EQ(rows[0].hash_ids[0], rows[1].hash_ids[0]);
+  EXPECT_EQ(rows[0].hash_ids[1], rows[1].hash_ids[1]);
+  EXPECT_NE(rows[0].hash_ids[2], rows[1].hash_ids[2]);
+  EXPECT_NE(rows[0].hash_ids[3], rows[1].hash_ids[3]);  // token 8 after a different prefix
+  EXPECT_NE(rows[0].hash_ids[0], 5u);
+  EXPECT_EQ(rows[1].turn, 1);
+  EXPECT_EQ(rows[1].session_id, "a");
+
+  TempFile wrong_count(R"({"arrival_s": 0, "prompt_tokens": 3, "output_tokens": 2, "token_ids": [1, 2]})" "\n", ".jsonl");
+  const std::string e = read_error("jsonl", wrong_count);
+  EXPECT_CONTAINS(e, wrong_count.name() + ":1: token_ids has 2 ids for a 3-token prompt; expected one id per prompt token: 3");
+  TempFile not_integer(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "token_ids": [1, 2.5]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", not_integer), ":1: token_ids element 1 (2.5) is not an integer; expected an array of "
+                                                  "non-negative integers (the prompt's token ids)");
+  TempFile both(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "token_ids": [1, 2], "hash_ids": [3], "hash_block_tokens": 16})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", both), ":1: token_ids is given with hash_ids");
+  TempFile lone_turn(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "turn": 1})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", lone_turn), ":1: turn is given without session_id");
+  TempFile bad_turn(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "session_id": "a", "turn": -1})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", bad_turn), ":1: turn -1 is not a non-negative integer");
 }
 
 TEST(BadInput, WrongHeaderListsFormats) {

@@ -298,4 +298,42 @@ TEST(SyntheticPrefixes, PopularityFollowsTheExponent) {
 }
 
 }  // namespace
+TEST(SyntheticSessions, EachTurnsPromptIsTheHistoryPlusNewText) {
+  // Sessions of exactly 3 turns, 100 new tokens and 20 reply tokens per turn: prompts of 100, 220, 340 tokens; a
+  // turn's content ids begin with the previous turn's prompt ids (the previous reply's follow), sessions share none.
+  json s = spec({{"process", "poisson"}, {"rate_per_s", 0.1}}, 30);
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 100}};
+  s["output_tokens"] = {{"dist", "fixed"}, {"value", 20}};
+  s["sessions"] = {{"turns", {{"dist", "fixed"}, {"value", 3}}}, {"think_time_s", 1}};
+  const std::vector<TraceRecord> rows = generate(s);
+  ASSERT_EQ(rows.size(), 30u);
+  std::map<std::string, std::vector<const TraceRecord*>> by_session;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) EXPECT_GE(rows[i].arrival_ns, rows[i - 1].arrival_ns);  // one stream, in arrival order
+    by_session[rows[i].session_id].push_back(&rows[i]);
+  }
+  std::set<std::uint64_t> first_ids;
+  int complete = 0;
+  for (const auto& [id, turns] : by_session) {
+    EXPECT_TRUE(first_ids.insert(turns[0]->hash_ids[0]).second) << id;  // no content shared across sessions
+    for (std::size_t t = 0; t < turns.size(); ++t) {
+      const TraceRecord& r = *turns[t];
+      EXPECT_EQ(r.turn, static_cast<std::int64_t>(t));
+      EXPECT_EQ(r.prompt_tokens, 100 + 120 * static_cast<TokenCount>(t));
+      EXPECT_EQ(r.hash_block_tokens, 1);
+      ASSERT_EQ(r.hash_ids.size(), static_cast<std::size_t>(r.prompt_tokens));
+      if (t == 0) continue;
+      const TraceRecord& prev = *turns[t - 1];
+      EXPECT_GT(r.arrival_ns, prev.arrival_ns);
+      for (std::size_t i = 0; i < prev.hash_ids.size(); ++i) ASSERT_EQ(r.hash_ids[i], prev.hash_ids[i]) << i;
+    }
+    complete += turns.size() == 3 ? 1 : 0;
+  }
+  EXPECT_GE(complete, 8);  // of 10 or so: the 30-record bound cuts the last sessions short
+  s["sessions"] = {{"think_time_s", 10}};
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.sessions.turns");
+  s["sessions"] = {{"turns", {{"dist", "fixed"}, {"value", 2}}}, {"think_time_s", 0}};
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.sessions.think_time_s");
+}
+
 }  // namespace kvsim

@@ -2,7 +2,9 @@
 #include "traces/impl/json_reader.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -11,7 +13,6 @@ namespace kvsim::trace_impl {
 namespace {
 constexpr std::string_view kLengthExpected = "an integer >= 1 (tokens)";
 constexpr std::string_view kTimeExpected = "a non-negative number";
-constexpr std::string_view kHashExpected = "an array of non-negative integers (prefix-block hashes)";
 }  // namespace
 
 JsonRow::JsonRow(std::string_view line, const SourcePos& at) : at_(at) {
@@ -70,7 +71,21 @@ SimTimeNs JsonRow::time_ns(std::string_view key, std::int64_t ns_per_unit) const
   return static_cast<SimTimeNs>(std::llround(d * static_cast<double>(ns_per_unit)));
 }
 
-std::vector<std::uint64_t> JsonRow::hash_ids(std::string_view key) const {
+std::vector<std::uint64_t> JsonRow::hash_ids(std::string_view key) const { return ids(key, "prefix-block hashes"); }
+
+std::int64_t JsonRow::count(std::string_view key) const {
+  constexpr std::string_view kExpected = "an integer >= 0";
+  const nlohmann::json& v = value(key, kExpected);
+  if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<std::int64_t>() < 0) ||
+      (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))) {
+    throw_trace_error(at_, key, fmt::format("{} is not a non-negative integer", v.dump()), kExpected);
+  }
+  return v.get<std::int64_t>();
+}
+
+std::vector<std::uint64_t> JsonRow::ids(std::string_view key, std::string_view what) const {
+  const std::string expected = fmt::format("an array of non-negative integers ({})", what);
+  const std::string_view kHashExpected = expected;
   const nlohmann::json& v = value(key, kHashExpected);
   if (!v.is_array()) throw_trace_error(at_, key, fmt::format("is a JSON {}", v.type_name()), kHashExpected);
   std::vector<std::uint64_t> ids;

@@ -26,6 +26,9 @@ class JsonRow {
   TokenCount length(std::string_view key) const;           // required integer >= 1
   SimTimeNs time_ns(std::string_view key, std::int64_t ns_per_unit) const;  // required number >= 0, in units
   std::vector<std::uint64_t> hash_ids(std::string_view key) const;  // required array of integers >= 0
+  // Required array of integers >= 0; `what` names them in messages ("token ids").
+  std::vector<std::uint64_t> ids(std::string_view key, std::string_view what) const;
+  std::int64_t count(std::string_view key) const;           // required integer >= 0
   std::string string(std::string_view key) const;          // required string
 
   // Throws naming the first key not in `known`, listing the valid keys.

@@ -1,8 +1,12 @@
 // jsonl: kvsim's own trace format, one object per line:
 //   {"arrival_s": 0.0, "prompt_tokens": 100, "output_tokens": 20}
-// with optional "hash_ids" (prefix-block hashes, together with "hash_block_tokens") and "session_id".
+// with optional content: "hash_ids" (prefix-block hashes, together with "hash_block_tokens") or "token_ids" (the
+// prompt's token ids, one per prompt token), and optional "session_id" and "turn".
 // Every key is checked; an unknown key is an error (see traces/FORMAT.md).
+#include <fmt/format.h>
+
 #include "sim/core/units.h"
+#include "traces/content_ids.h"
 #include "traces/impl/formats.h"
 #include "traces/impl/json_reader.h"
 
@@ -17,18 +21,34 @@ class JsonlReader final : public JsonTraceReader {
   explicit JsonlReader(const std::filesystem::path& path)
       : JsonTraceReader("jsonl", path, "prompt_tokens",
                         "the keys arrival_s, prompt_tokens, output_tokens and optionally hash_ids, "
-                        "hash_block_tokens, session_id") {
+                        "hash_block_tokens, token_ids, session_id, turn") {
     set_arrival_field("arrival_s");
   }
 
  private:
   bool parse_object(const JsonRow& row, TraceRecord& out) override {
-    row.reject_unknown_keys(
-        {"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens", "session_id"});
+    row.reject_unknown_keys({"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens",
+                             "token_ids", "session_id", "turn"});
     out.arrival_ns = row.time_ns("arrival_s", kNsPerS);
     out.prompt_tokens = row.length("prompt_tokens");
     out.output_tokens = row.length("output_tokens");
-    if (row.has("hash_ids")) {
+    if (row.has("token_ids")) {
+      if (row.has("hash_ids") || row.has("hash_block_tokens")) {
+        throw_trace_error(row.pos(), "token_ids", "is given with hash_ids",
+                          "one kind of content: token_ids, or hash_ids with hash_block_tokens");
+      }
+      std::vector<std::uint64_t> tokens = row.ids("token_ids", "the prompt's token ids");
+      if (static_cast<TokenCount>(tokens.size()) != out.prompt_tokens) {
+        throw_trace_error(row.pos(), "token_ids", fmt::format("has {} ids for a {}-token prompt", tokens.size(),
+                                                              out.prompt_tokens),
+                          fmt::format("one id per prompt token: {}", out.prompt_tokens));
+      }
+      // Each token's id becomes its prefix's identity (chained), so that equal ids mean equal prefixes, as the
+      // engine hashes a block with its parent's identity.
+      chain_token_ids(tokens);
+      out.hash_ids = std::move(tokens);
+      out.hash_block_tokens = 1;
+    } else if (row.has("hash_ids")) {
       out.hash_ids = row.hash_ids("hash_ids");
       out.hash_block_tokens = row.length("hash_block_tokens");
       require_hash_coverage(out.hash_ids.size(), out.prompt_tokens, out.hash_block_tokens, row.pos(), "hash_ids");
@@ -37,6 +57,12 @@ class JsonlReader final : public JsonTraceReader {
                         "both hash_ids and hash_block_tokens, or neither");
     }
     if (row.has("session_id")) out.session_id = row.string("session_id");
+    if (row.has("turn")) {
+      if (!row.has("session_id")) {
+        throw_trace_error(row.pos(), "turn", "is given without session_id", "a turn of a session: both keys");
+      }
+      out.turn = row.count("turn");
+    }
     return true;
   }
 };
@@ -45,7 +71,8 @@ class JsonlReader final : public JsonTraceReader {
 
 TraceFormatRegistry::Entry jsonl_format() {
   return {"jsonl",
-          "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids, hash_block_tokens, session_id]}, strict",
+          "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids + hash_block_tokens | token_ids, "
+          "session_id, turn]}, strict",
           "kvsim traces/FORMAT.md",
           {},
           [](const std::filesystem::path& path) -> std::unique_ptr<ITraceReader> {

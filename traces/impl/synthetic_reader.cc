@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <queue>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "sim/core/units.h"
+#include "traces/content_ids.h"
 #include "traces/impl/arrival_clock.h"
 #include "traces/synthetic.h"
 
@@ -31,13 +34,17 @@ class PrefixGroups {
       cumulative_.push_back(sum);
     }
   }
-  // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
-  void apply(TraceRecord& record, std::int64_t index) {
+  // Draws a group: its index and its prompt's length.
+  std::pair<std::size_t, TokenCount> pick() {
     const double u = rng_.uniform01() * cumulative_.back();
     const auto g = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
                                             cumulative_.begin());
     const std::size_t group = std::min(g, lengths_.size() - 1);
-    const TokenCount shared = lengths_[group];
+    return {group, lengths_[group]};
+  }
+  // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
+  void apply(TraceRecord& record, std::int64_t index) {
+    const auto [group, shared] = pick();
     record.prompt_tokens += shared;
     record.hash_block_tokens = block_;
     record.hash_ids.clear();
@@ -63,12 +70,23 @@ class PrefixGroups {
   std::vector<double> cumulative_;
 };
 
+// Multi-turn sessions (`synthetic.sessions`): the arrival process starts sessions; a session has a number of turns
+// drawn from `turns`; each turn's prompt is the session's history (its shared prefix, every earlier prompt and
+// reply) followed by new text whose length the prompt distribution gives; its reply's length the output
+// distribution gives. The next turn arrives an exponential think time (mean `think_time_s`) after this one
+// arrived: the stream is open-loop, it does not wait for the reply. Content ids are per token (chained,
+// traces/content_ids.h): a shared prefix's tokens carry their group's ids, the rest ids of their own session.
+struct SessionSettings {
+  std::unique_ptr<ILengthDistribution> turns;
+  double think_time_s = 60;
+};
+
 class SyntheticReader final : public ITraceReader {
  public:
   SyntheticReader(ArrivalClock clock, std::unique_ptr<ILengthDistribution> prompt,
                   std::unique_ptr<ILengthDistribution> output, std::uint64_t seed,
                   std::optional<std::int64_t> num_requests, std::optional<SimTimeNs> duration_ns,
-                  std::optional<PrefixGroups> prefixes)
+                  std::optional<PrefixGroups> prefixes, std::optional<SessionSettings> sessions)
       : clock_(std::move(clock)),
         prompt_(std::move(prompt)),
         output_(std::move(output)),
@@ -77,26 +95,20 @@ class SyntheticReader final : public ITraceReader {
         joint_(prompt_->rows() != nullptr && prompt_->rows() == output_->rows()),
         num_requests_(num_requests),
         duration_ns_(duration_ns),
-        prefixes_(std::move(prefixes)) {}
+        prefixes_(std::move(prefixes)),
+        sessions_(std::move(sessions)),
+        session_rng_(seed, RngStream::kSessions) {}
 
   std::optional<TraceRecord> next() override {
     if (done_ || (num_requests_ && produced_ >= *num_requests_)) return std::nullopt;
+    if (sessions_) return next_turn();
     TraceRecord record;
     record.arrival_ns = clock_.next();
     if (duration_ns_ && record.arrival_ns >= *duration_ns_) {
       done_ = true;
       return std::nullopt;
     }
-    if (joint_) {
-      const LengthTable& rows = *prompt_->rows();
-      const auto row = static_cast<std::size_t>(
-          prompt_rng_.uniform_int(0, static_cast<std::int64_t>(rows.prompt_tokens.size()) - 1));
-      record.prompt_tokens = rows.prompt_tokens[row];
-      record.output_tokens = rows.output_tokens[row];
-    } else {
-      record.prompt_tokens = prompt_->sample(prompt_rng_);
-      record.output_tokens = output_->sample(output_rng_);
-    }
+    draw_lengths(record.prompt_tokens, record.output_tokens);
     if (prefixes_) prefixes_->apply(record, produced_);
     ++produced_;
     return record;
@@ -104,10 +116,100 @@ class SyntheticReader final : public ITraceReader {
 
   bool has_arrivals() const override { return true; }
 
+ private:
+  void draw_lengths(TokenCount& prompt, TokenCount& output) {
+    if (joint_) {
+      const LengthTable& rows = *prompt_->rows();
+      const auto row = static_cast<std::size_t>(
+          prompt_rng_.uniform_int(0, static_cast<std::int64_t>(rows.prompt_tokens.size()) - 1));
+      prompt = rows.prompt_tokens[row];
+      output = rows.output_tokens[row];
+    } else {
+      prompt = prompt_->sample(prompt_rng_);
+      output = output_->sample(output_rng_);
+    }
+  }
+
+  struct Session {
+    std::int64_t id = 0;
+    std::int64_t turns_left = 0, turn = 0;
+    std::vector<std::uint64_t> history;  // raw per-token content ids of everything said so far
+  };
+  struct PendingTurn {
+    SimTimeNs arrival_ns;
+    std::int64_t session;  // key in sessions_in_flight_
+    bool operator>(const PendingTurn& o) const {
+      return arrival_ns != o.arrival_ns ? arrival_ns > o.arrival_ns : session > o.session;
+    }
+  };
+
+  // The next turn of any session, in arrival order (a new session's first turn, or a later turn).
+  std::optional<TraceRecord> next_turn() {
+    if (!next_start_ns_) next_start_ns_ = clock_.next();
+    std::int64_t sid;
+    SimTimeNs arrival;
+    if (!pending_.empty() && pending_.top().arrival_ns <= *next_start_ns_) {
+      sid = pending_.top().session;
+      arrival = pending_.top().arrival_ns;
+      pending_.pop();
+    } else {
+      sid = next_session_++;
+      arrival = *next_start_ns_;
+      next_start_ns_.reset();
+      Session s;
+      s.id = sid;
+      s.turns_left = sessions_->turns->sample(session_rng_);
+      if (prefixes_) {
+        const auto [group, shared] = prefixes_->pick();
+        for (TokenCount i = 0; i < shared; ++i) {
+          s.history.push_back((static_cast<std::uint64_t>(group) << 32) | static_cast<std::uint64_t>(i));
+        }
+      }
+      in_flight_.emplace(sid, std::move(s));
+    }
+    if (duration_ns_ && arrival >= *duration_ns_) {
+      done_ = true;
+      return std::nullopt;
+    }
+    Session& s = in_flight_.at(sid);
+    TraceRecord record;
+    record.arrival_ns = arrival;
+    TokenCount new_text = 0;
+    draw_lengths(new_text, record.output_tokens);
+    const auto own = [&](std::size_t position) {
+      return (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(s.id) << 24) | static_cast<std::uint64_t>(position);
+    };
+    for (TokenCount i = 0; i < new_text; ++i) s.history.push_back(own(s.history.size()));
+    record.prompt_tokens = static_cast<TokenCount>(s.history.size());
+    record.hash_ids = s.history;
+    chain_token_ids(record.hash_ids);
+    record.hash_block_tokens = 1;
+    record.session_id = fmt::format("s{}", s.id);
+    record.turn = s.turn++;
+    for (TokenCount i = 0; i < record.output_tokens; ++i) s.history.push_back(own(s.history.size()));
+    if (--s.turns_left > 0) {
+      const double gap_s = session_rng_.exponential(1.0 / sessions_->think_time_s);
+      pending_.push({arrival + units::s_to_ns(gap_s), sid});
+    } else {
+      in_flight_.erase(sid);
+    }
+    ++produced_;
+    return record;
+  }
+
+ public:
+
   std::string describe() const override {
     std::string bound;
     if (num_requests_) bound = fmt::format("{} requests", *num_requests_);
     if (duration_ns_) bound += fmt::format("{}{:g} s", bound.empty() ? "" : " or ", units::ns_to_s(*duration_ns_));
+    if (sessions_) {
+      return fmt::format("synthetic sessions, {}: session starts {}; turns {}, think time exponential mean {:g} s; "
+                         "each prompt = {}the history + new text of {}; output {}{}",
+                         bound, clock_.describe(), sessions_->turns->describe(), sessions_->think_time_s,
+                         prefixes_ ? prefixes_->describe() + " + " : "", prompt_->describe(), output_->describe(),
+                         joint_ ? " (new text and output from one row)" : "");
+    }
     return fmt::format("synthetic workload of {}: arrivals {}; prompt {}{}; output {}{}", bound, clock_.describe(),
                        prefixes_ ? prefixes_->describe() + " + a unique suffix of " : "", prompt_->describe(),
                        output_->describe(), joint_ ? " (prompt and output from one row)" : "");
@@ -121,6 +223,12 @@ class SyntheticReader final : public ITraceReader {
   std::optional<std::int64_t> num_requests_;
   std::optional<SimTimeNs> duration_ns_;
   std::optional<PrefixGroups> prefixes_;
+  std::optional<SessionSettings> sessions_;
+  Rng session_rng_;
+  std::optional<SimTimeNs> next_start_ns_;  // the next session's start, drawn ahead
+  std::int64_t next_session_ = 0;
+  std::unordered_map<std::int64_t, Session> in_flight_;
+  std::priority_queue<PendingTurn, std::vector<PendingTurn>, std::greater<PendingTurn>> pending_;
   std::int64_t produced_ = 0;
   bool done_ = false;
 };
@@ -162,6 +270,19 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
     for (std::int64_t g = 0; g < groups; ++g) lengths.push_back(lengths_dist->sample(rng));
     prefixes.emplace(std::move(lengths), exponent, block, std::move(rng));
   }
+  std::optional<SessionSettings> sessions;
+  if (synthetic.has("sessions")) {
+    ParamReader sec = synthetic.child("sessions");
+    SessionSettings s;
+    ParamReader turns = sec.child("turns");
+    sec.check(sec.has("turns"), "turns", "required: the distribution of turns per session, e.g. "
+                                         "{\"dist\": \"uniform\", \"min\": 1, \"max\": 8}");
+    LengthTableCache turn_tables;
+    s.turns = make_length_distribution(turns, {base_dir, LengthField::kPrompt, &turn_tables});
+    s.think_time_s = sec.get_positive<double>("think_time_s", 60.0);
+    sec.finish();
+    sessions = std::move(s);
+  }
   synthetic.finish();
 
   ArrivalClock clock(make_arrival_process(arrival), Rng(seed, RngStream::kArrivals));
@@ -171,7 +292,7 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
   std::optional<SimTimeNs> duration_ns;
   if (duration_s) duration_ns = units::s_to_ns(*duration_s);
   return std::make_unique<SyntheticReader>(std::move(clock), std::move(prompt_dist), std::move(output_dist), seed,
-                                           num_requests, duration_ns, std::move(prefixes));
+                                           num_requests, duration_ns, std::move(prefixes), std::move(sessions));
 }
 
 }  // namespace kvsim::trace_impl
