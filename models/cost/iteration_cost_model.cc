@@ -293,22 +293,19 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
   // and out of it (tier stores). Each direction is hidden behind the rest of the iteration where it is shorter; an
   // exposed part (the first layer's share of a layer-wise load) adds to the iteration.
   double inbound_s = 0, outbound_s = 0;
-  const double layers = model_.num_layers;
+  const bool tiers = shape.tier_load_s > 0 || shape.tier_store_s > 0;
   for (const KernelOp& op : scratch_) {
     const CostEstimate e = kernels_.estimate(op);
     double hidden = -1;
-    switch (op.id) {
-      case OpId::kKvFetch:
-        if (layout_.overlap_transfers) inbound_s += hidden = e.seconds;
-        break;
-      case OpId::kTierLoad:
-        if (shape.tier_load_layerwise) inbound_s += hidden = e.seconds * (layers - 1) / layers;
-        break;
-      case OpId::kTierStore:
-        if (shape.tier_store_overlapped) outbound_s += hidden = e.seconds;
-        break;
-      default:
-        break;
+    if (op.id == OpId::kKvFetch && layout_.overlap_transfers) {
+      inbound_s += hidden = e.seconds;
+    } else if (tiers) [[unlikely]] {
+      if (op.id == OpId::kTierLoad && shape.tier_load_layerwise) {
+        const double layers = model_.num_layers;
+        inbound_s += hidden = e.seconds * (layers - 1) / layers;
+      } else if (op.id == OpId::kTierStore && shape.tier_store_overlapped) {
+        outbound_s += hidden = e.seconds;
+      }
     }
     if (hidden >= 0) {
       out.seconds += e.seconds - hidden;
