@@ -12,6 +12,7 @@ const TraceFormatRegistry& trace_formats() {
     TraceFormatRegistry r("trace format");
     r.add(trace_impl::azure_2023_format());
     r.add(trace_impl::mooncake_format());
+    r.add(trace_impl::llmservingsim_format());
     r.add(trace_impl::burstgpt_format());
     r.add(trace_impl::vidur_csv_format());
     r.add(trace_impl::jsonl_format());

@@ -232,6 +232,42 @@ TEST(PrefixCachingEngine, AnUnlimitedCacheReachesTheIdealReuseOfTheMooncakeTrace
   EXPECT_GT(ideal_blocks, 0);
 }
 
+TEST(PrefixCachingEngine, TheVllmBenchWorkloadsTokenIdsReachTheirIdealReuse) {
+  // The ShareGPT workload real vLLM 0.19 runs replayed (prompt token ids), one request at a time in a pool that
+  // never evicts: each request finds the longest run of its full 16-token blocks whose whole prefix an earlier
+  // prompt held as full blocks, at most (prompt - 1) / 16 blocks. Counted here from the file with a prefix hash of
+  // the test's own.
+  const std::filesystem::path trace = std::filesystem::path(KVSIM_SHARED_DIR) /
+                                      "serving-runs/llmservingsim-vllm-0.19/workloads/sharegpt-llama-3.1-8b-300-sps10.jsonl";
+  std::ifstream in(trace);
+  ASSERT_TRUE(in) << trace;
+  std::set<std::uint64_t> seen;
+  long long ideal_blocks = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    const auto tokens = j["input_tok_ids"].get<std::vector<std::uint64_t>>();
+    std::vector<std::uint64_t> prefixes;  // one polynomial hash of the whole prefix per full block
+    std::uint64_t h = 1469598103934665603ULL;
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+      h = (h ^ (tokens[t] + 0x51ULL)) * 1099511628211ULL;
+      if ((t + 1) % 16 == 0) prefixes.push_back(h);
+    }
+    const std::size_t limit = (tokens.size() - 1) / 16;
+    std::size_t hit = 0;
+    while (hit < prefixes.size() && hit < limit && seen.count(prefixes[hit]) != 0) ++hit;
+    ideal_blocks += static_cast<long long>(hit);
+    seen.insert(prefixes.begin(), prefixes.end());
+  }
+  nlohmann::json doc = base_scenario(trace);
+  doc["workload"]["trace"]["format"] = "llmservingsim";
+  doc["engine"] = {{"prefix_caching", true}, {"block_size", 16}, {"max_num_seqs", 1},
+                   {"num_gpu_blocks", 1'000'000}, {"check_invariants", false}};
+  const Outcome o = run_scenario(doc);
+  EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_blocks"], ideal_blocks);
+  EXPECT_GT(ideal_blocks, 1000);
+}
+
 TEST(PrefixCachingEngine, SyntheticSharedPrefixesAreReused) {
   // One 512-token system prompt before every 100-token question, one request a second (each done before the
   // next): every request but the first finds the 32 blocks of the shared prompt (512 tokens) cached.

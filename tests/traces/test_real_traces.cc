@@ -94,6 +94,24 @@ TEST(RealTraces, MooncakeConversation) {
   EXPECT_EQ(rows[99].hash_ids, (std::vector<std::uint64_t>{0, 2934}));
 }
 
+TEST(RealTraces, LlmServingSimWorkloadWithTokenIds) {
+  // The ShareGPT workload the real vLLM 0.19 runs replayed (../shared/serving-runs): detected by its token ids, 300
+  // requests over 29.1 s, 257,239 prompt tokens; the first: 2,358 prompt tokens, 531 output, 46.9 ms after start.
+  const std::filesystem::path path = std::filesystem::path(KVSIM_SHARED_DIR) /
+                                     "serving-runs/llmservingsim-vllm-0.19/workloads/sharegpt-llama-3.1-8b-300-sps10.jsonl";
+  EXPECT_EQ(detect_trace_format(path), "llmservingsim");
+  const auto rows = read_all("llmservingsim", path);
+  ASSERT_EQ(rows.size(), 300u);
+  EXPECT_EQ(rows[0].arrival_ns, 0);  // re-based: 46,926,808 ns in the file
+  EXPECT_EQ(rows[0].prompt_tokens, 2358);
+  EXPECT_EQ(rows[0].output_tokens, 531);
+  EXPECT_EQ(rows[0].hash_block_tokens, 1);
+  EXPECT_EQ(rows[0].hash_ids.size(), 2358u);
+  long long prompt = 0;
+  for (const auto& r : rows) prompt += r.prompt_tokens;
+  EXPECT_EQ(prompt, 257'239);
+}
+
 TEST(RealTraces, MooncakeSynthetic) {
   const auto rows = read_all("mooncake", real_trace("mooncake_fast25/synthetic_trace.jsonl"));
   ASSERT_EQ(rows.size(), 3'993u);

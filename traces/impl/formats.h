@@ -11,6 +11,7 @@ namespace kvsim::trace_impl {
 // Trace formats (one file each in traces/impl/).
 TraceFormatRegistry::Entry azure_2023_format();
 TraceFormatRegistry::Entry mooncake_format();
+TraceFormatRegistry::Entry llmservingsim_format();
 TraceFormatRegistry::Entry burstgpt_format();
 TraceFormatRegistry::Entry vidur_csv_format();
 TraceFormatRegistry::Entry jsonl_format();

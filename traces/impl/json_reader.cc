@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "traces/content_ids.h"
+
 namespace kvsim::trace_impl {
 
 namespace {
@@ -72,6 +74,16 @@ SimTimeNs JsonRow::time_ns(std::string_view key, std::int64_t ns_per_unit) const
 }
 
 std::vector<std::uint64_t> JsonRow::hash_ids(std::string_view key) const { return ids(key, "prefix-block hashes"); }
+
+std::vector<std::uint64_t> JsonRow::token_ids(std::string_view key, TokenCount prompt_tokens) const {
+  std::vector<std::uint64_t> tokens = ids(key, "the prompt's token ids");
+  if (static_cast<TokenCount>(tokens.size()) != prompt_tokens) {
+    throw_trace_error(at_, key, fmt::format("has {} ids for a {}-token prompt", tokens.size(), prompt_tokens),
+                      fmt::format("one id per prompt token: {}", prompt_tokens));
+  }
+  chain_token_ids(tokens);
+  return tokens;
+}
 
 std::int64_t JsonRow::count(std::string_view key) const {
   constexpr std::string_view kExpected = "an integer >= 0";

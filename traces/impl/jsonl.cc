@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "sim/core/units.h"
-#include "traces/content_ids.h"
 #include "traces/impl/formats.h"
 #include "traces/impl/json_reader.h"
 
@@ -37,16 +36,9 @@ class JsonlReader final : public JsonTraceReader {
         throw_trace_error(row.pos(), "token_ids", "is given with hash_ids",
                           "one kind of content: token_ids, or hash_ids with hash_block_tokens");
       }
-      std::vector<std::uint64_t> tokens = row.ids("token_ids", "the prompt's token ids");
-      if (static_cast<TokenCount>(tokens.size()) != out.prompt_tokens) {
-        throw_trace_error(row.pos(), "token_ids", fmt::format("has {} ids for a {}-token prompt", tokens.size(),
-                                                              out.prompt_tokens),
-                          fmt::format("one id per prompt token: {}", out.prompt_tokens));
-      }
       // Each token's id becomes its prefix's identity (chained), so that equal ids mean equal prefixes, as the
       // engine hashes a block with its parent's identity.
-      chain_token_ids(tokens);
-      out.hash_ids = std::move(tokens);
+      out.hash_ids = row.token_ids("token_ids", out.prompt_tokens);
       out.hash_block_tokens = 1;
     } else if (row.has("hash_ids")) {
       out.hash_ids = row.hash_ids("hash_ids");

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Replays the real vLLM 0.19 runs of ../shared/serving-runs/llmservingsim-vllm-0.19 with kvsim and prints, per
+run, kvsim's prefix-cache hit rate and its TTFT / TPOT / E2E / queue delay beside the measured ones.
+
+    tools/validate/serving_runs.py [--kvsim build/release/tools/kvsim] [--json OUT.json]
+
+Nothing is fitted: every run uses kvsim's defaults (roofline cost model, default efficiencies) with the engine
+settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
+RTX 4090's resolved num_gpu_blocks). Measured metrics are those of summary_recomputed.csv: anchored at the
+request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Runs of models kvsim has
+no card for (Qwen3-32B, Qwen3-30B-A3B) are listed as skipped.
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNS = os.path.join(os.path.dirname(ROOT), "shared", "serving-runs", "llmservingsim-vllm-0.19")
+MODELS = {"meta-llama/Llama-3.1-8B": "llama-3.1-8b"}
+GPUS = {"RTX4090": "rtx-4090", "RTXPRO6000": "rtx-pro-6000"}
+WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl"}
+METRICS = [("ttft", "ttft_s"), ("tpot", "tpot_s"), ("e2e", "e2e_s"), ("queue", "queue_s")]
+
+
+def scenario(row, meta):
+    kw = meta["engine_kwargs"]
+    engine = {"scheduler": "vllm-v1", "prefix_caching": True, "block_size": 16,
+              "max_num_seqs": kw["max_num_seqs"], "max_num_batched_tokens": kw["max_num_batched_tokens"],
+              "gpu_memory_utilization": meta.get("kv_cache", {}).get("gpu_memory_utilization", 0.9)}
+    if kw.get("max_model_len"):
+        engine["max_model_len"] = kw["max_model_len"]
+    if meta.get("kv_cache", {}).get("num_gpu_blocks"):
+        engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
+    return {"model": MODELS[row["model"]], "hardware": {"gpu": GPUS[row["gpu"]]}, "engine": engine,
+            "workload": {"trace": {"path": os.path.join(RUNS, "workloads", WORKLOADS[row["model"]]),
+                                   "format": "llmservingsim"}}}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kvsim", default=os.path.join(ROOT, "build", "release", "tools", "kvsim"))
+    ap.add_argument("--json", help="also write the table as JSON to this file")
+    args = ap.parse_args()
+    out = []
+    with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
+        for row in csv.DictReader(f):
+            name = f"{row['gpu']}/{row['model'].split('/')[-1]}"
+            if row["model"] not in MODELS or int(row["dp"]) != 1 or int(row["tp"]) != 1:
+                out.append({"run": name, "skipped": "no kvsim model card or a multi-GPU run (issue 11, 12)"})
+                continue
+            with open(os.path.join(RUNS, "examples", row["gpu"], row["model"].split("/")[-1], "vllm",
+                                   "meta.json")) as m:
+                meta = json.load(m)
+            path = os.path.join(work, "s.json")
+            with open(path, "w") as s:
+                json.dump(scenario(row, meta), s)
+            subprocess.run([args.kvsim, "run", "-q", path, "--out", os.path.join(work, "run")], check=True)
+            with open(os.path.join(work, "run", "results.json")) as r:
+                res = json.load(r)["summary"]
+            entry = {"run": name, "hit_rate": res["prefix_cache"]["hit_rate"],
+                     "preemptions": res["kv"]["preemptions"], "metrics": {}}
+            for short, key in METRICS:
+                for stat in ("mean", "p50", "p90", "p99"):
+                    measured = float(row[f"{short}_ms_{stat}"]) / 1e3
+                    sim = res[key][stat]
+                    entry["metrics"][f"{short}_{stat}"] = {
+                        "measured_s": measured, "kvsim_s": sim,
+                        "error": (sim - measured) / measured if measured > 0 else None}
+            out.append(entry)
+    for e in out:
+        if "skipped" in e:
+            print(f"{e['run']:<34} skipped: {e['skipped']}")
+            continue
+        print(f"{e['run']:<34} kvsim prefix hit rate {100 * e['hit_rate']:.1f} %, {e['preemptions']} preemptions")
+        for short, _ in METRICS:
+            cells = []
+            for stat in ("mean", "p50", "p90", "p99"):
+                m = e["metrics"][f"{short}_{stat}"]
+                err = "" if m["error"] is None else f" ({100 * m['error']:+.0f} %)"
+                cells.append(f"{stat} {m['measured_s']:.3g}/{m['kvsim_s']:.3g}{err}")
+            print(f"  {short:<6} measured/kvsim s: " + ", ".join(cells))
+    if args.json:
+        with open(args.json, "w") as j:
+            json.dump(out, j, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
