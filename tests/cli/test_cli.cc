@@ -185,7 +185,7 @@ TEST(Cli, ListsCatalogsAndRegistries) {
   }
   r = kvsim("list gpus --json");
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 5u);
+  EXPECT_EQ(nlohmann::json::parse(r.out).size(), 7u);
   r = kvsim("list schedulers");
   EXPECT_NE(r.out.find("prefill-first"), std::string::npos);
   r = kvsim("list trace-formats");

@@ -55,7 +55,7 @@ TEST(Catalog, HoldsTheDocumentedModelsAndGpus) {
 
   std::set<std::string> gpus;
   for (const GpuSpec& g : catalog().gpus()) gpus.insert(g.name);
-  EXPECT_EQ(gpus, (std::set<std::string>{"a100-sxm-80gb", "b200", "h100-sxm", "h200-sxm", "l40s"}));
+  EXPECT_EQ(gpus, (std::set<std::string>{"a100-sxm-80gb", "b200", "h100-sxm", "h200-sxm", "l40s", "rtx-4090", "rtx-pro-6000"}));
 }
 
 TEST(Catalog, NamesAreUniqueRegistryNamesAndCardsCiteSources) {

@@ -194,7 +194,7 @@ TEST(RealTraces, FormatsAreDetected) {
 }
 
 TEST(RealTraces, RegistryDocumentsEveryFormat) {
-  EXPECT_EQ(trace_formats().names(), (std::vector<std::string>{"azure-2023", "mooncake", "burstgpt", "vidur-csv", "jsonl"}));
+  EXPECT_EQ(trace_formats().names(), (std::vector<std::string>{"azure-2023", "mooncake", "llmservingsim", "burstgpt", "vidur-csv", "jsonl"}));
   for (const auto& e : trace_formats().entries()) {
     EXPECT_FALSE(e.description.empty()) << e.name;
     EXPECT_FALSE(e.citation.empty()) << e.name;

@@ -126,8 +126,8 @@ TEST(Workload, StrictKeys) {
   json bad_format = kConv;
   bad_format["format"] = "csv";
   EXPECT_CONTAINS(error_of([&] { workload({{"trace", bad_format}}); }),
-                  "workload.trace.format: unknown trace format 'csv'; available: azure-2023, mooncake, burstgpt, "
-                  "vidur-csv, jsonl");
+                  "workload.trace.format: unknown trace format 'csv'; available: azure-2023, mooncake, llmservingsim, "
+                  "burstgpt, vidur-csv, jsonl");
   EXPECT_CONTAINS(error_of([] { workload({{"trace", {{"path", "missing.csv"}, {"format", "jsonl"}}}}); }),
                   "missing.csv: trace file does not exist");
 }
