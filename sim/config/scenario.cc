@@ -247,6 +247,23 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
+  if (prefix_caching) {
+    run.approximations.push_back(
+        "Prefix caching follows vLLM v1 (sim/README.md): only full prompt blocks are cached (vLLM also caches "
+        "generated blocks), a block is cached at its stored precision, lookups happen at admission.");
+    if (!KvManager::prefix_shareable(run.iteration->layout())) {
+      run.approximations.push_back(fmt::format(
+          "kv.strategy {} evicts prompt tokens by importance, so a request's KV is not its prompt's blocks: prefix "
+          "caching shares nothing (every lookup misses; models/kv/README.md).",
+          composed.label));
+    }
+    if (!o.tiers.empty()) {
+      run.approximations.push_back(
+          "Memory tiers: transfers batched per step and tier (latency + bytes / bandwidth), one link per tier, no "
+          "contention between tiers, no CPU copy cost; tier defaults for capacity and latency are assumptions "
+          "(scenario.engine.kv_tiers names each number's source).");
+    }
+  }
   return run;
 }
 

@@ -25,18 +25,26 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
     if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
     cache_ = std::make_unique<PrefixCache>(std::move(eviction));
+    shareable_ = prefix_shareable(layout_);
     tiers_ = std::move(tiers);
   } else if (tiers) {
     throw std::logic_error("memory tiers need prefix caching");
   }
 }
 
+bool KvManager::prefix_shareable(const KvLayout& layout) {
+  for (const KvGroup& g : layout.groups) {
+    if (g.retention != Retention::kAll) return false;
+  }
+  return true;
+}
+
 std::optional<std::string> KvManager::prefix_caching_support(const KvLayout& layout) {
   for (const KvGroup& g : layout.groups) {
-    if (g.retention != Retention::kAll) {
+    if (g.retention == Retention::kWindow || g.retention == Retention::kOutsideWindow) {
       return "layer group '" + g.name + "' keeps " + std::string(retention_name(g.retention)) +
-             " tokens, not every token; prefix caching is modelled for layouts whose every layer keeps every token "
-             "(sliding windows, token eviction and offloading are not yet)";
+             " tokens, not every token; prefix caching with sliding windows (vLLM's hybrid allocator) is not "
+             "modelled yet";
     }
     if (g.host_bytes_per_token() > 0) {
       return "layer group '" + g.name + "' keeps KV in host memory; prefix caching is modelled for KV on the device";
@@ -69,7 +77,8 @@ void KvManager::match_prefix(Request& r) {
   pending_id_ = r.id;
   pending_unreferenced_ = 0;
   pending_for_ = &r;
-  if (r.content_ids.empty()) return;  // nothing to find (but its admission counts as a lookup)
+  // Nothing to find (but its admission counts as a lookup): no content, or KV that is not the prompt's.
+  if (r.content_ids.empty() || !shareable_) return;
   if (r.block_hashes.empty()) {
     prompt_block_hashes(r.content_ids, r.content_block_tokens, r.prompt_tokens, layout_.block_size, r.block_hashes);
   }
@@ -192,7 +201,7 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
 }
 
 void KvManager::settle(Request& r, TokenCount chunk) {
-  if (cache_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
+  if (cache_ && shareable_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
   // After a decode step a request holds exactly what reserve() gave it (KvGroup::held_during): nothing to return.
   if (chunk == 1 && r.computed - 1 >= r.prompt_tokens) return;
   std::int64_t device, host;

@@ -44,9 +44,13 @@ class KvManager {
             std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false,
             std::unique_ptr<EvictionPolicy> eviction = nullptr, std::unique_ptr<KvTiers> tiers = nullptr);
 
-  // Why prefix caching is not modelled for `layout` (a group that does not keep every token on the device), or
-  // nothing if it is.
+  // Why prefix caching is not modelled for `layout` (a sliding-window group, or KV kept in host memory), or nothing
+  // if it is.
   static std::optional<std::string> prefix_caching_support(const KvLayout& layout);
+  // Whether a request's KV under `layout` is its prompt's, block for block, so that other requests can share it:
+  // false when a group evicts prompt tokens by importance (SnapKV, PyramidKV, PrefixKV, H2O, Keyformer). Prefix
+  // caching then looks up and registers nothing (every lookup misses).
+  static bool prefix_shareable(const KvLayout& layout);
 
   // Prefix caching: for the waiting request about to be admitted (nothing computed, no memory), the longest run of
   // its prompt's first blocks that is cached, as in vLLM at most (known tokens - 1) / block_size blocks so that the
@@ -140,6 +144,7 @@ class KvManager {
   KvLayout layout_;
   PreemptionMode mode_;
   std::unique_ptr<PrefixCache> cache_;  // null without prefix caching
+  bool shareable_ = true;               // prefix_shareable(layout_)
   std::int64_t block_bytes_ = 0;        // KvLayout::block_bytes(): a cached block, and the growth margin of a swap-in
   // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
   // revalidates them instead of looking them up again).

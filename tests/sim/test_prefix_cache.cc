@@ -329,6 +329,35 @@ TEST(PrefixCachingEngine, TokenIdsAreHashedPerEngineBlock) {
   EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 40);
 }
 
+TEST(PrefixCachingEngine, EachStrategyFamilyCachesWhatItStores) {
+  // The two-request reuse of ASecondRequestReusesTheFirstsPromptAndComputesTheRest under each family: quantized,
+  // cross-layer-shared, channel-pruned and page-selecting layouts keep every prompt token, so the second request
+  // finds the same 32 blocks; a cached block costs the layout's block bytes (quantized: fewer), so an FP8 pool holds
+  // twice the blocks of a bf16 one. Token-evicting strategies keep an importance-chosen subset, not the prompt's
+  // blocks: nothing is shared, every lookup misses, and the run says so.
+  const auto trace = write_rows("families", {{0.0, 1000, 4, {1, 2}}, {10.0, 1000, 4, {1, 3}}});
+  for (const std::string strategy : {"full", "fp8", "kivi-2", "cla", "think", "quest"}) {
+    nlohmann::json doc = cached(trace);
+    doc["kv"] = {{"strategy", strategy}};
+    const Outcome o = run_scenario(doc);
+    EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_tokens"], 512) << strategy;
+  }
+  nlohmann::json bf16 = cached(trace), fp8 = cached(trace);
+  fp8["kv"] = {{"strategy", "fp8"}};
+  EXPECT_EQ(run_scenario(fp8).results["summary"]["kv"]["capacity_blocks"].get<long long>(),
+            2 * run_scenario(bf16).results["summary"]["kv"]["capacity_blocks"].get<long long>());
+  for (const std::string strategy : {"snapkv", "pyramidkv", "prefixkv", "h2o", "keyformer"}) {
+    nlohmann::json doc = cached(trace);
+    doc["kv"] = {{"strategy", strategy}};
+    const Outcome o = run_scenario(doc);
+    const auto& pc = o.results["summary"]["prefix_cache"];
+    EXPECT_EQ(pc["hit_tokens"], 0) << strategy;
+    EXPECT_EQ(pc["lookup_tokens"], 2000) << strategy;
+    EXPECT_EQ(pc["registered_blocks"], 0) << strategy;
+    EXPECT_NE(o.results["approximations"].dump().find("shares nothing"), std::string::npos) << strategy;
+  }
+}
+
 TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   nlohmann::json doc = cached(write_rows("config", {{0.0, 100, 2, {1}}}));
   doc["engine"]["preemption"] = "swap";
@@ -336,10 +365,12 @@ TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   EXPECT_NE(e.find("engine.prefix_caching"), std::string::npos) << e;
   EXPECT_NE(e.find("recompute"), std::string::npos) << e;
   doc["engine"]["preemption"] = "recompute";
-  doc["kv"] = {{"strategy", "snapkv"}};
-  e = error_of([&] { run_scenario(doc); });
-  EXPECT_NE(e.find("engine.prefix_caching"), std::string::npos) << e;
-  EXPECT_NE(e.find("snapkv"), std::string::npos) << e;
+  for (const std::string strategy : {"sliding-window", "streaming-llm", "infllm", "shadowkv"}) {
+    doc["kv"] = {{"strategy", strategy}};
+    e = error_of([&] { run_scenario(doc); });
+    EXPECT_NE(e.find("engine.prefix_caching"), std::string::npos) << e;
+    EXPECT_NE(e.find(strategy), std::string::npos) << e;
+  }
   doc["kv"] = {{"strategy", "kivi-2"}};  // quantized blocks are cached quantized
   EXPECT_NO_THROW(run_scenario(doc));
   doc["engine"]["num_gpu_blocks"] = 0;
