@@ -98,6 +98,20 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   eng.check(!prefix_caching || o.preemption == PreemptionMode::kRecompute, "prefix_caching",
             "needs preemption \"recompute\" (as vLLM v1, which caches prefixes and never swaps)");
   o.prefix_caching = prefix_caching;
+  const std::string admission = eng.get<std::string>("admission", "fcfs");
+  if (admission == "fcfs") {
+    o.limits.admission = AdmissionOrder::kFcfs;
+  } else if (admission == "lpm" || admission == "prefix-group") {
+    eng.check(prefix_caching, "admission",
+              fmt::format("'{}' orders requests by what the prefix cache holds; it needs \"prefix_caching\": true",
+                          admission));
+    o.limits.admission = admission == "lpm" ? AdmissionOrder::kLpm : AdmissionOrder::kPrefixGroup;
+  } else {
+    eng.check(false, "admission",
+              fmt::format("unknown '{}'; available: fcfs (arrival order, vLLM), lpm (longest cached prefix first, "
+                          "SGLang), prefix-group (requests sharing a first block together, BatchLLM)",
+                          admission));
+  }
   EvictionContext eviction_ctx;
   eviction_ctx.block_tokens = block_size;
   eviction_ctx.linear_flops_per_token = 2 * run.model->active_parameter_count();
@@ -197,6 +211,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"max_model_len", o.max_model_len}};
   if (num_gpu_blocks) resolved["engine"]["num_gpu_blocks"] = *num_gpu_blocks;
   if (eviction) resolved["engine"]["eviction"] = eviction->resolved;
+  if (admission != "fcfs") resolved["engine"]["admission"] = admission;
   if (!tiers_resolved.is_null()) resolved["engine"]["kv_tiers"] = tiers_resolved;
   // A debugging switch that does not change results: recorded only when given.
   if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;

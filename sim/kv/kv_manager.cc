@@ -79,9 +79,7 @@ void KvManager::match_prefix(Request& r) {
   pending_for_ = &r;
   // Nothing to find (but its admission counts as a lookup): no content, or KV that is not the prompt's.
   if (r.content_ids.empty() || !shareable_) return;
-  if (r.block_hashes.empty()) {
-    prompt_block_hashes(r.content_ids, r.content_block_tokens, r.prompt_tokens, layout_.block_size, r.block_hashes);
-  }
+  ensure_block_hashes(r);
   const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
   pending_unreferenced_ = cache_->match(r.block_hashes, limit, pending_);
   std::size_t below = 0;
@@ -90,6 +88,27 @@ void KvManager::match_prefix(Request& r) {
     below = tiers_->match(rest, limit - pending_.size(), pending_tiers_);
   }
   r.computed = static_cast<TokenCount>(pending_.size() + below) * layout_.block_size;
+}
+
+void KvManager::ensure_block_hashes(Request& r) const {
+  if (r.block_hashes.empty()) {
+    prompt_block_hashes(r.content_ids, r.content_block_tokens, r.prompt_tokens, layout_.block_size, r.block_hashes);
+  }
+}
+
+TokenCount KvManager::cached_prefix_tokens(Request& r) {
+  if (!cache_ || !shareable_ || r.content_ids.empty()) return 0;
+  ensure_block_hashes(r);
+  const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
+  peek_.clear();
+  cache_->match(r.block_hashes, limit, peek_);
+  return static_cast<TokenCount>(peek_.size()) * layout_.block_size;
+}
+
+std::uint64_t KvManager::first_block_key(Request& r) {
+  if (!cache_ || !shareable_ || r.content_ids.empty()) return 0;
+  ensure_block_hashes(r);
+  return r.block_hashes.empty() ? 0 : r.block_hashes.front();
 }
 
 void KvManager::forget_prefix(Request& r) {

@@ -58,6 +58,11 @@ class KvManager {
   // forget_prefix() undoes it when `r` is not admitted after all. No effect without prefix caching.
   void match_prefix(Request& r);
   void forget_prefix(Request& r);
+  // For reuse-aware admission, without side effects on the cache: the tokens of `r`'s prompt cached on the GPU now
+  // (whole blocks, as match_prefix() would find them), and the identity of its prompt's first block (0 if it has no
+  // full block with content, or without prefix caching).
+  TokenCount cached_prefix_tokens(Request& r);
+  std::uint64_t first_block_key(Request& r);
 
   // Ensures `r` holds memory for a step that computes `chunk` more tokens. False (nothing allocated) if it does
   // not fit.
@@ -136,6 +141,8 @@ class KvManager {
   std::int64_t own_bytes(std::size_t shared_blocks, std::span<const std::int64_t> pages) const {
     return layout_.device_bytes(pages) - static_cast<std::int64_t>(shared_blocks) * block_bytes_;
   }
+  // Fills r.block_hashes (its prompt's full engine blocks' identities) if not done yet.
+  void ensure_block_hashes(Request& r) const;
   // Adds the prompt blocks `r` has computed since its last step to the cache, where no block has their identity.
   void register_blocks(Request& r);
   // Evicts cached blocks nobody references until used and cached bytes fit the capacity again.
@@ -153,6 +160,7 @@ class KvManager {
   std::size_t pending_unreferenced_ = 0;
   std::unique_ptr<KvTiers> tiers_;
   std::vector<PrefixCache::Evicted> evicted_;  // scratch: blocks the GPU evicts, for demotion
+  std::vector<BlockId> peek_;                  // scratch: cached_prefix_tokens()
   RequestId pending_id_ = -1;
   const Request* pending_for_ = nullptr;  // set between match_prefix() and reserve() / forget_prefix()
   PrefixStats prefix_stats_;

@@ -29,6 +29,50 @@ bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, Token
   return true;
 }
 
+void order_waiting(SchedulerContext& ctx) {
+  auto& waiting = ctx.queues.waiting;
+  if (ctx.limits.admission == AdmissionOrder::kFcfs || waiting.size() < 2 ||
+      waiting.size() > ctx.limits.reorder_max_waiting) {
+    return;
+  }
+  // Requests resumed after preemption keep their place in front.
+  auto first = waiting.begin();
+  while (first != waiting.end() && (*first)->preemptions > 0) ++first;
+  if (ctx.limits.admission == AdmissionOrder::kLpm) {
+    std::vector<std::pair<TokenCount, Request*>> keyed;
+    for (auto it = first; it != waiting.end(); ++it) keyed.emplace_back(-ctx.kv.cached_prefix_tokens(**it), *it);
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < keyed.size(); ++i) *(first + static_cast<std::ptrdiff_t>(i)) = keyed[i].second;
+    return;
+  }
+  // Prefix groups in the order of their first request, each group's requests in arrival order.
+  std::vector<std::pair<std::size_t, Request*>> keyed;
+  std::vector<std::uint64_t> groups;
+  for (auto it = first; it != waiting.end(); ++it) {
+    const std::uint64_t key = ctx.kv.first_block_key(**it);
+    std::size_t g = groups.size();
+    if (key != 0) g = static_cast<std::size_t>(std::find(groups.begin(), groups.end(), key) - groups.begin());
+    if (g == groups.size()) groups.push_back(key);
+    keyed.emplace_back(g, *it);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 0; i < keyed.size(); ++i) *(first + static_cast<std::ptrdiff_t>(i)) = keyed[i].second;
+}
+
+bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
+  if (ctx.limits.admission != AdmissionOrder::kPrefixGroup || step.computing.empty()) return false;
+  const std::uint64_t key = ctx.kv.first_block_key(r);
+  return key != 0 && ctx.kv.cached_prefix_tokens(r) == 0 &&
+         std::find(step.computing.begin(), step.computing.end(), key) != step.computing.end();
+}
+
+void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
+  if (ctx.limits.admission != AdmissionOrder::kPrefixGroup) return;
+  const std::uint64_t key = ctx.kv.first_block_key(r);
+  if (key != 0 && r.blocks.empty()) step.computing.push_back(key);  // it found no cached block: it computes them
+}
+
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan) {
   int resumed = 0;
   auto& swapped = ctx.queues.swapped;

@@ -11,6 +11,7 @@
 //  - After it returns, every planned request holds KV memory for its step (KvManager::reserve).
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -22,10 +23,19 @@
 
 namespace kvsim {
 
+// The order in which waiting requests are considered for admission (engine.admission).
+enum class AdmissionOrder : std::uint8_t {
+  kFcfs,         // arrival order (vLLM)
+  kLpm,          // longest cached prefix first (SGLang's "lpm" policy)
+  kPrefixGroup,  // requests sharing a first block together, the group's first computing it before the others
+};
+
 struct EngineLimits {
   TokenCount max_num_batched_tokens = 8192;  // tokens computed per iteration, prefill + decode
   int max_num_seqs = 256;                    // requests in the running queue
   bool chunked_prefill = true;               // split prompts across iterations
+  AdmissionOrder admission = AdmissionOrder::kFcfs;
+  std::size_t reorder_max_waiting = 128;     // longer waiting queues are taken FCFS (SGLang's cut-off)
 };
 
 struct EngineQueues {
@@ -77,6 +87,17 @@ void admit(SchedulerContext& ctx, Request& r);
 // queue.
 // Returns false if `r` itself had to be preempted (it is then no longer running).
 bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, TokenCount chunk);
+// Reuse-aware admission (engine.admission), used by every scheduler before and while it admits waiting requests:
+// order_waiting() reorders the waiting queue once per step (requests resumed after preemption stay in front, FCFS
+// with a queue longer than limits.reorder_max_waiting); hold_back() says whether `r`, next in line, should wait
+// for the next step because a request admitted in this step computes its first block (prefix-group), and
+// admitted() records a request admitted in this step. A fresh AdmissionStep per step.
+struct AdmissionStep {
+  std::vector<std::uint64_t> computing;  // first blocks that requests admitted in this step compute
+};
+void order_waiting(SchedulerContext& ctx);
+bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r);
+void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r);
 // Resumes swapped requests (FIFO) while blocks and sequence slots allow; returns how many.
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan);
 

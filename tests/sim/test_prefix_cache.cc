@@ -358,6 +358,42 @@ TEST(PrefixCachingEngine, EachStrategyFamilyCachesWhatItStores) {
   }
 }
 
+TEST(ReuseAwareAdmission, PrefixGroupsLetTheFirstRequestComputeTheSharedPrefix) {
+  // Six requests sharing a 1024-token prefix arrive together. FCFS admits them in one step, before any has
+  // computed the prefix: nobody hits. prefix-group admits the first, holds the others back one step, and they then
+  // find its 64 blocks.
+  std::vector<Row> rows;
+  for (int i = 0; i < 6; ++i) rows.push_back({0.0, 1124, 4, {1, 2, static_cast<std::uint64_t>(100 + i)}});
+  nlohmann::json doc = cached(write_rows("group", rows));
+  EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 0);
+  doc["engine"]["admission"] = "prefix-group";
+  const Outcome o = run_scenario(doc);
+  EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_tokens"], 5 * 1024);
+  EXPECT_EQ(o.results["scenario"]["engine"]["admission"], "prefix-group");
+  doc["engine"]["scheduler"] = "prefill-first";
+  doc["engine"]["chunked_prefill"] = false;
+  EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 5 * 1024);
+}
+
+TEST(ReuseAwareAdmission, LongestCachedPrefixFirst) {
+  // One sequence slot. A runs first; B (nothing cached) and C (A's first 1024 tokens) wait behind it, B first.
+  // FCFS then admits B; lpm admits C, whose prefix is cached.
+  const auto trace = write_rows("lpm", {{0.0, 1124, 200, {1, 2, 3}}, {0.1, 1124, 4, {7, 8, 9}}, {0.2, 1124, 4, {1, 2, 4}}});
+  nlohmann::json doc = cached(trace);
+  doc["engine"]["max_num_seqs"] = 1;
+  Outcome o = run_scenario(doc);
+  EXPECT_LT(o.by_id(1).ttft_s + 0.1, o.by_id(2).ttft_s + 0.2);  // B's first token comes first
+  doc["engine"]["admission"] = "lpm";
+  o = run_scenario(doc);
+  EXPECT_GT(o.by_id(1).ttft_s + 0.1, o.by_id(2).ttft_s + 0.2);  // C's does
+  EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_tokens"], 1024);
+  doc["engine"]["admission"] = "shortest";
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("engine.admission"), std::string::npos);
+  doc["engine"]["admission"] = "lpm";
+  doc["engine"]["prefix_caching"] = false;
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("prefix_caching"), std::string::npos);
+}
+
 TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   nlohmann::json doc = cached(write_rows("config", {{0.0, 100, 2, {1}}}));
   doc["engine"]["preemption"] = "swap";

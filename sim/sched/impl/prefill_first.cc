@@ -14,8 +14,11 @@ class PrefillFirstScheduler final : public IScheduler {
     auto& q = ctx.queues;
     if (q.swapped.empty()) {
       TokenCount budget = ctx.limits.max_num_batched_tokens;
+      order_waiting(ctx);
+      AdmissionStep step;
       while (!q.waiting.empty() && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
         Request& r = *q.waiting.front();
+        if (hold_back(ctx, step, r)) break;
         ctx.kv.match_prefix(r);  // cached prompt blocks count as computed
         const TokenCount n = r.missing_tokens();
         const bool lone_oversize = plan.work.empty() && n > ctx.limits.max_num_batched_tokens;
@@ -24,6 +27,7 @@ class PrefillFirstScheduler final : public IScheduler {
           break;
         }
         admit(ctx, r);
+        admitted(ctx, step, r);
         plan.work.push_back({&r, n});
         budget -= n;
         if (lone_oversize) break;

@@ -52,8 +52,11 @@ class VllmV1Scheduler final : public IScheduler {
     }
     if (!q.swapped.empty()) return;  // swapped requests resume before new ones are admitted
 
+    order_waiting(ctx);
+    AdmissionStep step;
     while (!q.waiting.empty() && budget > 0 && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
       Request& r = *q.waiting.front();
+      if (hold_back(ctx, step, r)) break;
       ctx.kv.match_prefix(r);  // cached prompt blocks count as computed
       const TokenCount n = tokens_for(r, budget, ctx, plan);
       if (n == 0 || !ctx.kv.reserve(r, n)) {
@@ -61,6 +64,7 @@ class VllmV1Scheduler final : public IScheduler {
         break;
       }
       admit(ctx, r);
+      admitted(ctx, step, r);
       plan.work.push_back({&r, n});
       budget -= n;
     }
