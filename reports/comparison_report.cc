@@ -336,6 +336,16 @@ std::vector<MetricGroup> summary_metrics() {
         {"Fetched from host", "offloaded KV read back per step", at("summary", "kv", "fetched_bytes"), as_bytes(),
          Better::kLower, true}}});
   groups.push_back(
+      {"Prefix cache",
+       {{"Hit rate (GPU)", "prompt tokens found cached on the GPU, first admissions",
+         at("summary", "prefix_cache", "hit_rate"), as_percent(), Better::kHigher, true},
+        {"Hit rate (all tiers)", "found on the GPU or in a tier below it", at("summary", "prefix_cache", "total_hit_rate"),
+         as_percent(), Better::kHigher, true},
+        {"Prefill tokens saved", "not recomputed thanks to the cache", at("summary", "prefix_cache", "prefill_tokens_saved"),
+         as_count(), Better::kHigher, true},
+        {"Evicted blocks", "cached blocks evicted from the GPU", at("summary", "prefix_cache", "evicted_blocks"),
+         as_count(), Better::kNeither, false}}});
+  groups.push_back(
       {"Run",
        {{"Simulated time", "", at("summary", "simulated_time_s"), as_seconds(), Better::kNeither, false},
         {"Wall time", "time the simulator took", at("summary", "wall_time_s"), as_seconds(), Better::kNeither,

@@ -233,6 +233,59 @@ constexpr ChartSpec kCharts[] = {
     {"chart-batch", "Batch size and waiting queue over time", "Requests per iteration and requests waiting."},
 };
 
+constexpr ChartSpec kPrefixCharts[] = {
+    {"chart-prefix", "Prefix cache hit rate over time",
+     "Share of the prompt tokens looked up in each sampling interval (first admissions) found on the GPU, and on the "
+     "GPU or in a tier below it."},
+};
+
+// The prefix cache's numbers, its tiers and its hit rate over time; only for runs with prefix caching on.
+void append_prefix_cache(std::string& out, const json& r) {
+  const json* pc = find(r, {"summary", "prefix_cache"});
+  if (pc == nullptr || !pc->is_object() || !pc->value("enabled", false)) return;
+  out += "<section id=\"prefix-cache\">\n<h2>Prefix cache</h2>\n<div class=\"panels\">\n";
+  std::string policy = text(r, {"scenario", "engine", "eviction", "policy"});
+  if (policy.empty()) policy = "lru";
+  std::string admission = text(r, {"scenario", "engine", "admission"});
+  if (admission.empty()) admission = "fcfs";
+  append_kv_table(out, "Reuse",
+                  {{"Hit rate (GPU)", fmt_percent(number(*pc, {"hit_rate"})), "prompt tokens found cached"},
+                   {"Hit rate (all tiers)", fmt_percent(number(*pc, {"total_hit_rate"})), "on the GPU or below it"},
+                   {"Prefill tokens saved", fmt_count(*pc, {"prefill_tokens_saved"}), "resumed requests included"},
+                   {"Lookups", fmt_count(*pc, {"lookups"}), "first admissions"},
+                   {"Eviction policy", policy, ""},
+                   {"Admission order", admission, ""}});
+  append_kv_table(out, "GPU blocks",
+                  {{"Registered", fmt_count(*pc, {"registered_blocks"}), "computed and cached"},
+                   {"Hit", fmt_count(*pc, {"hit_blocks"}), ""},
+                   {"Evicted", fmt_count(*pc, {"evicted_blocks"}), ""},
+                   {"Cached at the end", fmt_count(*pc, {"cached_blocks_at_end"}), ""}});
+  out += "</div>\n";
+  const json* tiers = find(*pc, {"tiers"});
+  if (tiers != nullptr && tiers->is_array() && !tiers->empty()) {
+    out += "<h3>Tiers below the GPU</h3>\n<table class=\"grid\"><thead><tr><th scope=\"col\">Tier</th>";
+    for (const char* h : {"Capacity (blocks)", "Hits (blocks)", "Hit tokens", "Loaded", "Written (blocks)",
+                          "Written", "Demoted", "Dropped", "Cached at end"}) {
+      out += std::string("<th scope=\"col\" class=\"num\">") + h + "</th>";
+    }
+    out += "</tr></thead><tbody>\n";
+    for (const json& t : *tiers) {
+      out += "<tr><th scope=\"row\">" + esc(text(t, {"tier"})) + "</th>";
+      for (const std::string& cell :
+           {fmt_count(t, {"capacity_blocks"}), fmt_count(t, {"hit_blocks"}), fmt_count(t, {"hit_tokens"}),
+            fmt_bytes(number(t, {"loaded_bytes"})), fmt_count(t, {"stored_blocks"}),
+            fmt_bytes(number(t, {"stored_bytes"})), fmt_count(t, {"demoted_blocks"}),
+            fmt_count(t, {"dropped_blocks"}), fmt_count(t, {"cached_blocks_at_end"})}) {
+        out += "<td class=\"num\">" + esc(cell) + "</td>";
+      }
+      out += "</tr>\n";
+    }
+    out += "</tbody></table>\n";
+  }
+  append_chart_figures(out, kPrefixCharts);
+  out += "</section>\n";
+}
+
 void append_charts(std::string& out) {
   out += "<section id=\"charts\">\n<h2>Charts</h2>\n"
          "<noscript><p class=\"note\">Charts need JavaScript; every number above is also in the tables.</p></noscript>\n";
@@ -387,6 +440,23 @@ constexpr std::string_view kPageScript = R"js(
                        { label: 'max', key: 'kv_utilization_max', color: COLORS.red, extra: { borderWidth: 1.5 } }],
                       'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
   });
+  draw('chart-prefix', function () {
+    var lookups = series('prefix_lookup_tokens'), hits = series('prefix_hit_tokens'),
+        below = series('prefix_tier_hit_tokens');
+    var gpu = [], all = [];
+    lookups.forEach(function (p, i) {
+      if (!(p.y > 0) || !hits[i] || hits[i].x !== p.x) return;
+      gpu.push({ x: p.x, y: hits[i].y / p.y });
+      var b = below[i] && below[i].x === p.x ? below[i].y : 0;
+      all.push({ x: p.x, y: (hits[i].y + b) / p.y });
+    });
+    if (!gpu.length) return null;
+    var datasets = [line('GPU', gpu, COLORS.blue, {}), line('GPU or below', all, COLORS.teal, { borderDash: [5, 4] })];
+    var opts = baseOptions('simulated time', 'hit rate', fmtSeconds, function (v) { return Math.round(v * 100) + '%'; },
+      function (ctx) { return ctx.dataset.label + ': ' + fmtPercent(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
+    opts.scales.y.max = 1;
+    return { type: 'line', data: { datasets: datasets }, options: opts };
+  });
   draw('chart-batch', function () {
     return timeConfig([{ label: 'batch size', key: 'batch_size', color: COLORS.blue },
                        { label: 'running', key: 'running', color: COLORS.teal, extra: { borderDash: [4, 3], borderWidth: 1.5 } },
@@ -459,6 +529,7 @@ std::string render_html_report(const json& results) {
   append_summary(out, results);
   append_slo(out, results);
   append_charts(out);
+  append_prefix_cache(out, results);
   append_cost_breakdown(out, results);
   append_rejections(out, results);
   append_approximations(out, results);

@@ -133,12 +133,14 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
 
   nlohmann::json timeline;
   timeline["interval_s"] = s.timeline_interval_s;
-  timeline["columns"] = {"time_s", "kv_utilization", "kv_utilization_max", "running", "waiting", "batch_size",
-                         "batch_tokens", "preemptions"};
+  timeline["columns"] = {"time_s",       "kv_utilization",       "kv_utilization_max", "running",
+                         "waiting",      "batch_size",           "batch_tokens",       "preemptions",
+                         "prefix_lookup_tokens", "prefix_hit_tokens", "prefix_tier_hit_tokens"};
   timeline["rows"] = nlohmann::json::array();
   for (const TimelineSample& t : s.timeline) {
     timeline["rows"].push_back({t.time_s, t.kv_utilization, t.kv_utilization_max, t.running, t.waiting,
-                                t.batch_size, t.batch_tokens, t.preemptions});
+                                t.batch_size, t.batch_tokens, t.preemptions, t.prefix_lookup_tokens,
+                                t.prefix_hit_tokens, t.prefix_tier_hit_tokens});
   }
 
   nlohmann::json rejections;

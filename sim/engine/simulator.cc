@@ -28,6 +28,9 @@ void merge_sample(TimelineSample& a, double wa, const TimelineSample& b, double 
   a.batch_size = (a.batch_size * wa + b.batch_size * wb) / w;
   a.batch_tokens = (a.batch_tokens * wa + b.batch_tokens * wb) / w;
   a.preemptions += b.preemptions;
+  a.prefix_lookup_tokens += b.prefix_lookup_tokens;
+  a.prefix_hit_tokens += b.prefix_hit_tokens;
+  a.prefix_tier_hit_tokens += b.prefix_tier_hit_tokens;
 }
 
 // Time-weighted accumulation of the engine state into fixed sampling intervals. Idle stretches (nothing running
@@ -71,6 +74,11 @@ class TimelineRecorder {
     max_util_ = std::max(max_util_, s.kv_utilization);
   }
   void add_preemptions(int n) { preemptions_ += n; }
+  void add_prefix(std::int64_t lookup, std::int64_t hit, std::int64_t tier_hit) {
+    prefix_.prefix_lookup_tokens += lookup;
+    prefix_.prefix_hit_tokens += hit;
+    prefix_.prefix_tier_hit_tokens += tier_hit;
+  }
 
   // Emits the last, partial interval and flushes rows held for merging.
   void finish() {
@@ -95,6 +103,10 @@ class TimelineRecorder {
     t.batch_size = acc_.batch_size / span_ns;
     t.batch_tokens = acc_.batch_tokens / span_ns;
     t.preemptions = preemptions_;
+    t.prefix_lookup_tokens = prefix_.prefix_lookup_tokens;
+    t.prefix_hit_tokens = prefix_.prefix_hit_tokens;
+    t.prefix_tier_hit_tokens = prefix_.prefix_tier_hit_tokens;
+    prefix_ = TimelineSample{};
     for (ISimObserver* o : observers_) o->on_timeline_sample(t);
     keep(t, span_ns);
     acc_ = State{};
@@ -132,6 +144,7 @@ class TimelineRecorder {
   State acc_;
   double max_util_ = 0;
   std::int64_t preemptions_ = 0;
+  TimelineSample prefix_;  // prefix-cache counts of the open interval
   double kv_integral_ = 0, in_system_integral_ = 0;
   std::vector<TimelineSample> rows_;
   int merge_ = 1;
@@ -255,6 +268,12 @@ class Simulator::Impl {
     plan_.clear();
     SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
     scheduler_.schedule(ctx, plan_);
+    if (opt_.prefix_caching) {
+      const KvManager::PrefixStats p = kv_.prefix_stats();
+      timeline_.add_prefix(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
+                           p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
+      last_prefix_ = p;
+    }
     if (plan_.preemptions > 0) {
       s_.preemptions += plan_.preemptions;
       s_.recomputed_tokens += plan_.recomputed_tokens;
@@ -472,6 +491,7 @@ class Simulator::Impl {
   const IterationCostModel& cost_;
   std::vector<ISimObserver*> observers_;
   KvManager kv_;
+  KvManager::PrefixStats last_prefix_;  // counters at the previous step, for the timeline's per-interval counts
   EventQueue events_;
   EngineQueues queues_;
   TimelineRecorder timeline_;

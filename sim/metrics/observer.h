@@ -36,6 +36,8 @@ struct TimelineSample {
   double batch_size = 0;          // requests in the executing iteration, mean
   double batch_tokens = 0;        // tokens computed by the executing iteration, mean
   std::int64_t preemptions = 0;   // preemptions during the interval
+  // Prefix cache, first admissions during the interval: prompt tokens looked up, found on the GPU, found below it.
+  std::int64_t prefix_lookup_tokens = 0, prefix_hit_tokens = 0, prefix_tier_hit_tokens = 0;
 };
 
 // One engine iteration, as planned (for tests and traces).

@@ -59,8 +59,8 @@ check() {
   echo "[$variant] charts drawn: $drawn, without data: $empty"
 }
 
-check normal 6 0
-check hostile 6 0
+check normal 7 0
+check hostile 7 0
 check minimal 0 5
 # Comparison: TTFT, E2E and TPOT CDFs, throughput, KV utilization, batch size, time by op.
 check comparison 7 0

@@ -49,11 +49,15 @@ json timeline_json() {
     const int batch = std::max(1, running - (i % 7 == 0 ? 3 : 0));
     const int batch_tokens = batch + (i % 3 == 0 ? 2048 : 512);
     const int preemptions = util_max > 0.97 ? 1 : 0;
-    rows.push_back({t, util, util_max, running, waiting, batch, batch_tokens, preemptions});
+    const int lookups = i % 5 == 4 ? 0 : 3000 + 100 * (i % 9);  // some intervals admit nobody
+    const int hits = static_cast<int>(lookups * (0.2 + 0.3 * s * s));
+    const int below = lookups / 10;
+    rows.push_back({t, util, util_max, running, waiting, batch, batch_tokens, preemptions, lookups, hits, below});
   }
   return {{"interval_s", interval},
           {"columns", {"time_s", "kv_utilization", "kv_utilization_max", "running", "waiting", "batch_size",
-                       "batch_tokens", "preemptions"}},
+                       "batch_tokens", "preemptions", "prefix_lookup_tokens", "prefix_hit_tokens",
+                       "prefix_tier_hit_tokens"}},
           {"rows", rows}};
 }
 
@@ -133,7 +137,14 @@ json sample_results(SampleKind kind) {
           {"block_size", 16}, {"peak_used_bytes", 58467000000LL}, {"peak_utilization", 0.99},
           {"mean_utilization", 0.5234}, {"preemptions", 14}, {"preempted_requests", 11},
           {"recomputed_tokens", 18250}, {"swapped_out_bytes", 0}, {"swapped_in_bytes", 0}}},
-        {"prefix_cache", {{"hit_tokens", 412000}, {"hit_rate", 0.3427}}},
+        {"prefix_cache",
+         {{"enabled", true}, {"hit_tokens", 412000}, {"hit_rate", 0.3427}, {"total_hit_rate", 0.4412},
+          {"tier_hit_tokens", 118400}, {"prefill_tokens_saved", 560000}, {"lookups", 1200}, {"lookup_tokens", 1202000},
+          {"hit_blocks", 25750}, {"registered_blocks", 61000}, {"evicted_blocks", 33000}, {"cached_blocks_at_end", 28000},
+          {"tiers", json::array({{{"tier", hostile ? "host<script>" : "host"}, {"hit_blocks", 7400}, {"hit_tokens", 118400},
+                                  {"loaded_bytes", 1.55e10}, {"stored_blocks", 33000}, {"stored_bytes", 6.9e10},
+                                  {"demoted_blocks", 0}, {"dropped_blocks", 0}, {"capacity_blocks", 131072},
+                                  {"cached_blocks_at_end", 33000}}})}}},
         {"batch", {{"mean_size", 58.4}, {"max_size", 97}, {"mean_tokens", 742.5}}},
         {"mean_requests_in_system", 61.2},
         {"simulated_time_s", 600.8},

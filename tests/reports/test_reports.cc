@@ -130,7 +130,8 @@ TEST(HtmlReport, HasTheSections) {
         "id=\"summary\"", "id=\"chart-ttft\"", "id=\"chart-e2e\"", "id=\"chart-tpot\"", "id=\"chart-kv\"",
         "id=\"chart-batch\"", "id=\"chart-cost\"", "id=\"cost\"", "id=\"rejections\"", "id=\"approximations\"",
         "<summary>Resolved scenario</summary>", "&quot;max_num_batched_tokens&quot;: 8192", "attention.decode",
-        "Sampling and detokenization are a fixed per-iteration overhead.", "id=\"slo\""}) {
+        "Sampling and detokenization are a fixed per-iteration overhead.", "id=\"slo\"", "id=\"prefix-cache\"",
+        "id=\"chart-prefix\"", "Tiers below the GPU", "131,072"}) {
     EXPECT_NE(html.find(needle), std::string::npos) << needle;
   }
 }

@@ -18,7 +18,8 @@ RunOutput::RunOutput(const std::filesystem::path& dir) : dir_(dir) {
   timeline_ = std::make_unique<CsvWriter>(
       timeline_file_,
       std::vector<std::string>{"time_s", "kv_utilization", "kv_utilization_max", "running", "waiting", "batch_size",
-                               "batch_tokens", "preemptions"},
+                               "batch_tokens", "preemptions", "prefix_lookup_tokens", "prefix_hit_tokens",
+                               "prefix_tier_hit_tokens"},
       "timeline.csv");
 }
 
@@ -34,7 +35,7 @@ void RunOutput::on_request_finished(const RequestRecord& r) {
 
 void RunOutput::on_timeline_sample(const TimelineSample& t) {
   timeline_->row(t.time_s, t.kv_utilization, t.kv_utilization_max, t.running, t.waiting, t.batch_size,
-                 t.batch_tokens, t.preemptions);
+                 t.batch_tokens, t.preemptions, t.prefix_lookup_tokens, t.prefix_hit_tokens, t.prefix_tier_hit_tokens);
 }
 
 void RunOutput::commit(const nlohmann::json& results) {
