@@ -15,6 +15,9 @@ struct TraceRecord {
   TokenCount output_tokens = 0;     // tokens to generate, >= 1
   std::vector<std::uint64_t> hash_ids;  // prefix-block hashes (Mooncake `hash_ids`); empty if the format has none
   TokenCount hash_block_tokens = 0;     // tokens covered by one hash id (512 for Mooncake); 0 if no hashes
+  // The reply's per-token content ids, continuing the prompt's chain (hash_block_tokens 1), where the workload knows
+  // what the engine generates (synthetic sessions: the next turn's prompt holds it); else empty.
+  std::vector<std::uint64_t> output_content_ids;
   std::string session_id;           // conversation id where the format has one (BurstGPT_3), else empty
   std::int64_t turn = -1;           // turn within the session (kvsim JSONL, synthetic sessions), else -1
   std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages

@@ -264,8 +264,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
   if (prefix_caching) {
     run.approximations.push_back(
-        "Prefix caching follows vLLM v1 (sim/README.md): only full prompt blocks are cached (vLLM also caches "
-        "generated blocks), a block is cached at its stored precision, lookups happen at admission.");
+        "Prefix caching follows vLLM v1 (sim/README.md): full blocks are cached, of the prompt and of the reply where "
+        "the workload knows its content (synthetic sessions; a trace's replies are unknown), at their stored "
+        "precision; lookups happen at admission.");
     if (!KvManager::prefix_shareable(run.iteration->layout())) {
       run.approximations.push_back(fmt::format(
           "kv.strategy {} evicts prompt tokens by importance, so a request's KV is not its prompt's blocks: prefix "

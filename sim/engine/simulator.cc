@@ -246,6 +246,11 @@ class Simulator::Impl {
     if (opt_.prefix_caching) {
       r->content_ids = std::move(rec.hash_ids);
       r->content_block_tokens = rec.hash_block_tokens;
+      r->content_tokens = r->prompt_tokens;
+      if (!rec.output_content_ids.empty()) {  // per-token ids of the reply: its blocks are cached as they fill
+        r->content_ids.insert(r->content_ids.end(), rec.output_content_ids.begin(), rec.output_content_ids.end());
+        r->content_tokens += static_cast<TokenCount>(rec.output_content_ids.size());
+      }
     }
     queues_.waiting.push_back(r);
   }

@@ -92,7 +92,8 @@ void KvManager::match_prefix(Request& r) {
 
 void KvManager::ensure_block_hashes(Request& r) const {
   if (r.block_hashes.empty()) {
-    prompt_block_hashes(r.content_ids, r.content_block_tokens, r.prompt_tokens, layout_.block_size, r.block_hashes);
+    const TokenCount covered = r.content_tokens > 0 ? r.content_tokens : r.prompt_tokens;
+    prompt_block_hashes(r.content_ids, r.content_block_tokens, covered, layout_.block_size, r.block_hashes);
   }
 }
 

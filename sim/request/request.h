@@ -31,12 +31,14 @@ struct Request {
   std::int64_t swapped_bytes = 0;        // device bytes copied to the host swap space while swapped out
   std::vector<std::int64_t> swapped_pages;
 
-  // Prefix caching (sim/kv/prefix_cache.h). The prompt's content from the trace (one id per content_block_tokens
-  // tokens; empty: nothing to share), the identities of its full blocks (built when first looked up), and the cached
-  // blocks it references: its first blocks.size() blocks, in order. `registering` stays true while each block it
-  // computes can join the cache (a block another request cached first ends it).
+  // Prefix caching (sim/kv/prefix_cache.h). The request's content from the trace (one id per content_block_tokens
+  // tokens; empty: nothing to share) covering its first content_tokens tokens: the prompt, and the reply too when
+  // the workload knows it (synthetic sessions); the identities of the full blocks of that content (built when first
+  // looked up); and the cached blocks it references: its first blocks.size() blocks, in order. `registering` stays
+  // true while each block it computes can join the cache (a block another request cached first ends it).
   std::vector<std::uint64_t> content_ids;
   TokenCount content_block_tokens = 0;
+  TokenCount content_tokens = 0;
   std::vector<std::uint64_t> block_hashes;
   std::vector<BlockId> blocks;
   bool registering = true;

@@ -287,8 +287,8 @@ TEST(PrefixCachingEngine, SyntheticSharedPrefixesAreReused) {
 
 TEST(PrefixCachingEngine, ASessionTurnReusesThePreviousTurnsKv) {
   // Synthetic sessions of 3 turns (100 new tokens, 20 reply tokens each), one session every 1000 s, turns 50 s
-  // apart on average: each turn finds the full blocks of the previous turn's prompt, 100 -> 6 blocks (96 tokens),
-  // 220 -> 13 blocks (208 tokens); replies are not cached (their blocks have no identity), so nothing more.
+  // apart on average: each turn finds the full blocks of the previous turn's prompt and reply, whose KV holds all
+  // but the last generated token: 119 tokens -> 7 blocks (112 tokens), then 239 -> 14 blocks (224 tokens).
   nlohmann::json doc = base_scenario(write_rows("unused-sessions", {{0.0, 1, 1, {}}}));
   doc["workload"] = {{"synthetic",
                       {{"num_requests", 12},
@@ -299,7 +299,7 @@ TEST(PrefixCachingEngine, ASessionTurnReusesThePreviousTurnsKv) {
   doc["engine"]["prefix_caching"] = true;
   const Outcome o = run_scenario(doc);
   const auto& pc = o.results["summary"]["prefix_cache"];
-  EXPECT_EQ(pc["hit_tokens"], 4 * (96 + 208));
+  EXPECT_EQ(pc["hit_tokens"], 4 * (112 + 224));
   EXPECT_EQ(pc["lookup_tokens"], 4 * (100 + 220 + 340));
   // Without caching every turn recomputes its history.
   doc["engine"]["prefix_caching"] = false;

@@ -75,7 +75,8 @@ class PrefixGroups {
 // reply) followed by new text whose length the prompt distribution gives; its reply's length the output
 // distribution gives. The next turn arrives an exponential think time (mean `think_time_s`) after this one
 // arrived: the stream is open-loop, it does not wait for the reply. Content ids are per token (chained,
-// traces/content_ids.h): a shared prefix's tokens carry their group's ids, the rest ids of their own session.
+// traces/content_ids.h): a shared prefix's tokens carry their group's ids, the rest ids of their own session; the
+// reply's ids come with the record (output_content_ids), as the engine's generated tokens are the next prompt's.
 struct SessionSettings {
   std::unique_ptr<ILengthDistribution> turns;
   double think_time_s = 60;
@@ -181,12 +182,15 @@ class SyntheticReader final : public ITraceReader {
     };
     for (TokenCount i = 0; i < new_text; ++i) s.history.push_back(own(s.history.size()));
     record.prompt_tokens = static_cast<TokenCount>(s.history.size());
-    record.hash_ids = s.history;
-    chain_token_ids(record.hash_ids);
+    for (TokenCount i = 0; i < record.output_tokens; ++i) s.history.push_back(own(s.history.size()));
+    // The prompt's ids and the reply's, one chain: the next turn's prompt starts with both.
+    std::vector<std::uint64_t> chained = s.history;
+    chain_token_ids(chained);
+    record.hash_ids.assign(chained.begin(), chained.begin() + record.prompt_tokens);
+    record.output_content_ids.assign(chained.begin() + record.prompt_tokens, chained.end());
     record.hash_block_tokens = 1;
     record.session_id = fmt::format("s{}", s.id);
     record.turn = s.turn++;
-    for (TokenCount i = 0; i < record.output_tokens; ++i) s.history.push_back(own(s.history.size()));
     if (--s.turns_left > 0) {
       const double gap_s = session_rng_.exponential(1.0 / sessions_->think_time_s);
       pending_.push({arrival + units::s_to_ns(gap_s), sid});
