@@ -117,12 +117,25 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   eviction_ctx.linear_flops_per_token = 2 * run.model->active_parameter_count();
   eviction_ctx.attention_flops_per_token_pair =
       4.0 * run.model->num_layers * run.model->num_attention_heads * run.model->head_dim;
+  const std::string cache_mode = eng.get<std::string>("prefix_cache_mode", "vllm");
+  if (cache_mode == "sglang") {
+    o.prefix_cache_mode = PrefixCacheMode::kSglang;
+  } else {
+    eng.check(cache_mode == "vllm", "prefix_cache_mode",
+              fmt::format("unknown '{}'; available: vllm (vLLM v1 automatic prefix caching), sglang (SGLang's radix "
+                          "cache: duplicates replaced by the cached copy, LRU by last lookup)",
+                          cache_mode));
+  }
+  eng.check(prefix_caching || !eng.has("prefix_cache_mode"), "prefix_cache_mode", "needs \"prefix_caching\": true");
   std::optional<EvictionChoice> eviction;
   if (eng.has("eviction")) {
     eng.check(prefix_caching, "eviction", "chooses which cached block to evict; it needs \"prefix_caching\": true");
     eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
   } else if (prefix_caching) {
-    eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
+    // Each mode's own default: vLLM's free queue, SGLang's LRU by last access.
+    const nlohmann::json mode_default = {{"eviction", cache_mode == "sglang" ? "lru-access" : "lru"}};
+    ParamReader defaults(mode_default, eng.path());
+    eviction = read_eviction_choice(defaults, "eviction", eviction_ctx);
   }
   if (eviction) o.eviction = eviction->make;
   if (eng.has("kv_tiers")) {
@@ -211,6 +224,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         {"max_model_len", o.max_model_len}};
   if (num_gpu_blocks) resolved["engine"]["num_gpu_blocks"] = *num_gpu_blocks;
   if (eviction) resolved["engine"]["eviction"] = eviction->resolved;
+  if (prefix_caching) resolved["engine"]["prefix_cache_mode"] = cache_mode;
   if (admission != "fcfs") resolved["engine"]["admission"] = admission;
   if (!tiers_resolved.is_null()) resolved["engine"]["kv_tiers"] = tiers_resolved;
   // A debugging switch that does not change results: recorded only when given.

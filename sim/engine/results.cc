@@ -76,6 +76,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       {"preempted_lookup_tokens", pc.preempted_lookup_tokens},
       {"preempted_hit_tokens", pc.preempted_hit_tokens},
       {"registered_blocks", pc.registered_blocks},
+      {"deduplicated_blocks", pc.deduplicated_blocks},
       {"evicted_blocks", pc.evicted_blocks},
       {"cached_blocks_at_end", pc.cached_blocks},
       {"tier_hit_tokens", pc.tier_hit_tokens},

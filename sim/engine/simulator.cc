@@ -166,7 +166,8 @@ class Simulator::Impl {
         kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching,
             o.eviction ? o.eviction() : nullptr,
             o.tiers.empty() ? nullptr
-                            : std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload)),
+                            : std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload),
+            o.prefix_cache_mode),
         timeline_(o.timeline_interval_s, observers_) {}
 
   RunSummary run() {

@@ -33,6 +33,7 @@ struct SimOptions {
   bool prefix_caching = false;         // vLLM v1 automatic prefix caching (sim/kv/kv_manager.h)
   // Builds the prefix cache's eviction policy (sim/kv/eviction/); empty: LRU.
   std::function<std::unique_ptr<EvictionPolicy>()> eviction;
+  PrefixCacheMode prefix_cache_mode = PrefixCacheMode::kVllm;
   // Memory tiers below the GPU for prefix-cached blocks (sim/kv/tiers.h), first tier first; empty: none.
   std::vector<TierSpec> tiers;
   TierOffload tier_offload = TierOffload::kEvicted;

@@ -12,7 +12,8 @@ namespace kvsim {
 
 KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
                      std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching,
-                     std::unique_ptr<EvictionPolicy> eviction, std::unique_ptr<KvTiers> tiers)
+                     std::unique_ptr<EvictionPolicy> eviction, std::unique_ptr<KvTiers> tiers,
+                     PrefixCacheMode cache_mode)
     : layout_(layout),
       mode_(mode),
       capacity_(capacity_bytes),
@@ -26,6 +27,7 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
     cache_ = std::make_unique<PrefixCache>(std::move(eviction));
     shareable_ = prefix_shareable(layout_);
+    dedup_ = cache_mode == PrefixCacheMode::kSglang;
     tiers_ = std::move(tiers);
   } else if (tiers) {
     throw std::logic_error("memory tiers need prefix caching");
@@ -122,10 +124,23 @@ void KvManager::register_blocks(Request& r) {
   const auto full = std::min(static_cast<std::size_t>(r.computed / layout_.block_size), r.block_hashes.size());
   while (r.blocks.size() < full) {
     const BlockId parent = r.blocks.empty() ? PrefixCache::kNone : r.blocks.back();
-    const BlockId b = cache_->insert(r.block_hashes[r.blocks.size()], parent);
-    if (b == PrefixCache::kNone) {  // another request cached this block first: this one stays the request's own
-      r.registering = false;
-      return;
+    const std::uint64_t hash = r.block_hashes[r.blocks.size()];
+    const BlockId b = cache_->insert(hash, parent);
+    if (b == PrefixCache::kNone) {  // another request cached this block first
+      if (!dedup_) {  // vLLM: this one stays the request's own, and so do its later blocks
+        r.registering = false;
+        return;
+      }
+      // SGLang: the cached copy replaces the request's, whose page is freed, and registering goes on.
+      const BlockId existing = cache_->find(hash);
+      const bool was_free = cache_->refs(existing) == 0;
+      const BlockId one[] = {existing};
+      cache_->acquire(one);
+      used_ -= was_free ? 0 : block_bytes_;
+      r.device_bytes -= block_bytes_;
+      r.blocks.push_back(existing);
+      prefix_stats_.deduplicated_blocks++;
+      continue;
     }
     r.blocks.push_back(b);
     r.device_bytes -= block_bytes_;  // now counted once, in the cache (used_ is unchanged)

@@ -33,6 +33,9 @@
 namespace kvsim {
 
 enum class PreemptionMode : std::uint8_t { kRecompute, kSwap };
+// Whose prefix-cache semantics (sim/README.md): vLLM v1's (a block computed twice stays private to the second
+// request) or SGLang's radix cache (the cached copy replaces it and the request's page is freed).
+enum class PrefixCacheMode : std::uint8_t { kVllm, kSglang };
 
 class KvManager {
  public:
@@ -42,7 +45,8 @@ class KvManager {
   // copies of cached blocks below the GPU (sim/kv/tiers.h).
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
             std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false,
-            std::unique_ptr<EvictionPolicy> eviction = nullptr, std::unique_ptr<KvTiers> tiers = nullptr);
+            std::unique_ptr<EvictionPolicy> eviction = nullptr, std::unique_ptr<KvTiers> tiers = nullptr,
+            PrefixCacheMode cache_mode = PrefixCacheMode::kVllm);
 
   // Why prefix caching is not modelled for `layout` (a sliding-window group, or KV kept in host memory), or nothing
   // if it is.
@@ -113,6 +117,7 @@ class KvManager {
     std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
     TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
     std::int64_t registered_blocks = 0;  // blocks computed and added to the cache
+    std::int64_t deduplicated_blocks = 0;  // computed again, replaced by the cached copy (sglang mode)
     std::int64_t evicted_blocks = 0, cached_blocks = 0;  // so far, and cached now
   };
   PrefixStats prefix_stats() const;
@@ -152,6 +157,7 @@ class KvManager {
   PreemptionMode mode_;
   std::unique_ptr<PrefixCache> cache_;  // null without prefix caching
   bool shareable_ = true;               // prefix_shareable(layout_)
+  bool dedup_ = false;                  // PrefixCacheMode::kSglang
   std::int64_t block_bytes_ = 0;        // KvLayout::block_bytes(): a cached block, and the growth margin of a swap-in
   // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
   // revalidates them instead of looking them up again).

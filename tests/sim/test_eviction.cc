@@ -111,6 +111,36 @@ TEST(EvictionPolicy, LruEvictsTheLeastRecentlyReleased) {
   EXPECT_EQ(victims_of("lru", "AABCDBE", 3), ids("AC"));
 }
 
+TEST(EvictionPolicy, LruAccessOrdersByLastLookupNotByRelease) {
+  // X computes A, then Y computes B; Y finishes first, X last. vLLM's LRU (release order) evicts B; SGLang's
+  // (last lookup or insertion) evicts A, touched first.
+  for (const auto& [name, victim] : {std::pair<std::string, std::uint64_t>{"lru", 'B'}, {"lru-access", 'A'}}) {
+    PrefixCache c(policy(name));
+    const std::vector<BlockId> x = {c.insert('A', PrefixCache::kNone)};
+    const std::vector<BlockId> y = {c.insert('B', PrefixCache::kNone)};
+    c.release(y);
+    c.release(x);
+    c.evict(1);
+    std::vector<BlockId> found;
+    c.match(std::vector<std::uint64_t>{victim}, 1, found);
+    EXPECT_TRUE(found.empty()) << name;
+    EXPECT_EQ(c.cached(), 1u) << name;
+    // A lookup refreshes a block under lru-access: with both cached again, hitting A makes B the older.
+  }
+  PrefixCache c(policy("lru-access"));
+  std::vector<BlockId> a = {c.insert('A', PrefixCache::kNone)};
+  std::vector<BlockId> b = {c.insert('B', PrefixCache::kNone)};
+  c.release(a);
+  c.release(b);
+  std::vector<BlockId> hit;
+  c.match(std::vector<std::uint64_t>{'A'}, 1, hit);
+  c.acquire(hit);
+  c.release(hit);
+  c.evict(1);
+  c.match(std::vector<std::uint64_t>{'B'}, 1, hit);
+  EXPECT_TRUE(hit.empty());  // B went
+}
+
 TEST(EvictionPolicy, LfuEvictsTheLeastUsedThenTheOldest) {
   // A is used twice, B and C once: D evicts B (fewest uses, released before C).
   EXPECT_EQ(victims_of("lfu", "AABCD", 4), ids(""));

@@ -148,6 +148,34 @@ TEST(PrefixCachingEngine, RequestsInTheSameStepDoNotSeeEachOthersBlocks) {
   EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_tokens"], 0);
 }
 
+TEST(PrefixCachingEngine, SglangModeReplacesDuplicatesByTheCachedCopy) {
+  // Two identical 1024-token prompts admitted in the same step both compute their 64 blocks. vLLM keeps the second
+  // copy private (64 blocks registered, the rest never shared); SGLang's radix cache frees the second request's
+  // pages and points it at the cached ones (64 deduplicated), so a third, later request finds them either way
+  // (63: its last token is computed, and SGLang deduplicates that last block too: 65 in all).
+  const auto trace = write_rows("dedup", {{0.0, 1024, 40, {5, 6}}, {0.0, 1024, 40, {5, 6}}, {30.0, 1024, 2, {5, 6}}});
+  nlohmann::json doc = cached(trace);
+  const Outcome vllm = run_scenario(doc);
+  doc["engine"]["prefix_cache_mode"] = "sglang";
+  const Outcome sglang = run_scenario(doc);
+  const auto &v = vllm.results["summary"]["prefix_cache"], &s = sglang.results["summary"]["prefix_cache"];
+  EXPECT_EQ(v["deduplicated_blocks"], 0);
+  EXPECT_EQ(s["deduplicated_blocks"], 64 + 1);
+  EXPECT_EQ(v["registered_blocks"], 64);
+  EXPECT_EQ(s["registered_blocks"], 64);
+  EXPECT_EQ(v["hit_tokens"], 1008);
+  EXPECT_EQ(s["hit_tokens"], 1008);
+  // Both hold the two prompts during their first step; afterwards SGLang holds the shared prompt once.
+  EXPECT_LE(sglang.results["summary"]["kv"]["peak_used_bytes"].get<double>(),
+            vllm.results["summary"]["kv"]["peak_used_bytes"].get<double>());
+  EXPECT_LT(sglang.results["summary"]["kv"]["mean_utilization"].get<double>(),
+            vllm.results["summary"]["kv"]["mean_utilization"].get<double>());
+  EXPECT_EQ(sglang.results["scenario"]["engine"]["prefix_cache_mode"], "sglang");
+  EXPECT_EQ(sglang.results["scenario"]["engine"]["eviction"]["policy"], "lru-access");
+  doc["engine"]["prefix_cache_mode"] = "lmcache";
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("engine.prefix_cache_mode"), std::string::npos);
+}
+
 TEST(PrefixCachingEngine, OffChangesNothing) {
   // A trace with content ids and caching off gives byte-identical results to the same trace without ids.
   std::vector<Row> with, without;
@@ -185,6 +213,7 @@ TEST(PrefixCachingEngine, InvariantsHoldUnderEvictionAndPreemption) {
     nlohmann::json doc = cached(write_rows("stress-" + std::to_string(seed), rows));
     doc["engine"]["num_gpu_blocks"] = 900;  // 14,400 tokens
     doc["engine"]["max_num_batched_tokens"] = 1024;
+    if (seed == 3) doc["engine"]["prefix_cache_mode"] = "sglang";  // duplicates replaced by the cached copy
     const Outcome o = run_scenario(doc);
     const auto& s = o.results["summary"];
     EXPECT_EQ(s["requests"]["completed"], 150) << seed;

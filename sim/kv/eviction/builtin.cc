@@ -11,6 +11,10 @@ const EvictionRegistry& eviction_policies() {
     EvictionRegistry r("eviction policy");
     r.add({"lru", "least recently released block first, a request's chain tail first (vLLM v1's free queue)",
            "vLLM v1 vllm/v1/core/block_pool.py (FreeKVCacheBlockQueue)", {}, make_lru});
+    r.add({"lru-access",
+           "leaf whose last lookup or insertion is oldest (SGLang's radix cache; the default of the sglang mode)",
+           "SGLang python/sglang/srt/mem_cache/radix_cache.py (evict, LRUStrategy, last_access_time)", {},
+           make_lru_access});
     r.add({"lfu", "fewest requests used the block first; ties least recently released", "classic LFU", {},
            make_lfu});
     r.add({"lru-k", "oldest K-th most recent use first; blocks used fewer than K times before all others",

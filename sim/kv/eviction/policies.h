@@ -7,6 +7,7 @@ namespace kvsim {
 
 std::unique_ptr<EvictionPolicy> make_lru(ParamReader& params, const EvictionContext& ctx);
 std::unique_ptr<EvictionPolicy> make_lfu(ParamReader& params, const EvictionContext& ctx);
+std::unique_ptr<EvictionPolicy> make_lru_access(ParamReader& params, const EvictionContext& ctx);
 std::unique_ptr<EvictionPolicy> make_lru_k(ParamReader& params, const EvictionContext& ctx);
 std::unique_ptr<EvictionPolicy> make_arc(ParamReader& params, const EvictionContext& ctx);
 std::unique_ptr<EvictionPolicy> make_s3fifo(ParamReader& params, const EvictionContext& ctx);

@@ -5,8 +5,9 @@
 // stale: entries carry the block's version). So a parent waits for its children whatever its own key.
 //
 // History per block: `uses` = requests that referenced it (the one that computed it, plus every hit), and the
-// ticks (one per release, cache-wide) of its last K releases. A release is a block's "access": a request uses a
-// block from its admission to its release, and a block is evictable only after it.
+// ticks (cache-wide) of its last K accesses. An access is a release (a request uses a block from its admission to
+// its release, and a block is evictable only after it), or, for SGLang's LRU, a lookup that found it or its
+// insertion (RadixCache refreshes last_access_time on match and insert, not when a request lets go).
 #include <algorithm>
 #include <queue>
 #include <stdexcept>
@@ -26,7 +27,9 @@ struct Key {
 
 class PriorityPolicy : public EvictionPolicy {
  public:
-  explicit PriorityPolicy(int history) : history_(std::max(history, 1)) {}
+  enum class Access { kRelease, kUse };  // what refreshes a block's recency
+  explicit PriorityPolicy(int history, Access access = Access::kRelease)
+      : history_(std::max(history, 1)), access_(access) {}
 
   void inserted(BlockId b) override {
     grow(b);
@@ -35,17 +38,17 @@ class PriorityPolicy : public EvictionPolicy {
     s.version = ++version_;
     s.uses = 1;
     std::fill_n(ticks(b), history_, -1);
+    if (access_ == Access::kUse) touch(b);
     on_insert(b);
   }
   void acquired(BlockId b) override {
     State& s = state_[b];
     s.uses++;
     s.version = ++version_;  // its heap entry, if any, is stale
+    if (access_ == Access::kUse) touch(b);
   }
   void released(BlockId b) override {
-    std::int64_t* t = ticks(b);
-    std::copy_backward(t, t + history_ - 1, t + history_);
-    t[0] = ++tick_;
+    if (access_ == Access::kRelease) touch(b);
     state_[b].key = key(b);
     if (cache().children(b) == 0) push(b);
   }
@@ -111,8 +114,14 @@ class PriorityPolicy : public EvictionPolicy {
     }
   }
   std::int64_t* ticks(BlockId b) { return ticks_.data() + static_cast<std::size_t>(b) * history_; }
+  void touch(BlockId b) {
+    std::int64_t* t = ticks(b);
+    std::copy_backward(t, t + history_ - 1, t + history_);
+    t[0] = ++tick_;
+  }
 
   int history_;
+  Access access_;
   std::vector<State> state_;
   std::vector<std::int64_t> ticks_;  // per block, its last `history_` release ticks, newest first (-1: none)
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
@@ -127,6 +136,17 @@ class Lfu final : public PriorityPolicy {
 
  private:
   Key key(BlockId b) override { return {static_cast<double>(state(b).uses), tick(b, 0)}; }
+};
+
+// SGLang's LRU (python/sglang/srt/mem_cache/radix_cache.py, LRUStrategy): the evictable leaf whose last access
+// (a lookup that found it, or its insertion) is oldest; ties: the deeper block first (it was touched with its
+// parent, and a chain goes leaves first).
+class LruAccess final : public PriorityPolicy {
+ public:
+  LruAccess() : PriorityPolicy(1, Access::kUse) {}
+
+ private:
+  Key key(BlockId b) override { return {static_cast<double>(tick(b, 0)), -static_cast<std::int64_t>(cache().depth(b))}; }
 };
 
 // LRU-K (O'Neil, O'Neil and Weikum, SIGMOD 1993): the block whose K-th most recent use is oldest goes first;
@@ -167,6 +187,10 @@ class CostAware final : public PriorityPolicy {
 }  // namespace
 
 std::unique_ptr<EvictionPolicy> make_lfu(ParamReader&, const EvictionContext&) { return std::make_unique<Lfu>(); }
+
+std::unique_ptr<EvictionPolicy> make_lru_access(ParamReader&, const EvictionContext&) {
+  return std::make_unique<LruAccess>();
+}
 
 std::unique_ptr<EvictionPolicy> make_lru_k(ParamReader& p, const EvictionContext&) {
   const int k = p.get_positive<int>("k", 2);
