@@ -18,6 +18,13 @@ struct TraceRecord {
   // The reply's per-token content ids, continuing the prompt's chain (hash_block_tokens 1), where the workload knows
   // what the engine generates (synthetic sessions: the next turn's prompt holds it); else empty.
   std::vector<std::uint64_t> output_content_ids;
+  // Chunks of the prompt with an identity of their own wherever they stand (retrieved documents, RAG), for
+  // non-prefix KV reuse (CacheBlend, Cache-Craft): first token, length, identity; in prompt order, disjoint.
+  struct Chunk {
+    TokenCount start = 0, tokens = 0;
+    std::uint64_t id = 0;
+  };
+  std::vector<Chunk> chunks;
   std::string session_id;           // conversation id where the format has one (BurstGPT_3), else empty
   std::int64_t turn = -1;           // turn within the session (kvsim JSONL, synthetic sessions), else -1
   std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages

@@ -41,9 +41,44 @@ bool tier_defaults(const std::string& kind, const GpuSpec& gpu, TierSpec& spec, 
   return false;
 }
 
+TierSpec read_tier(ParamReader& t, const GpuSpec& gpu, const EvictionContext& eviction_ctx) {
+  TierSpec spec;
+  spec.name = t.require_nonempty("tier");
+  std::string source = "given in the scenario";
+  const bool known = tier_defaults(spec.name, gpu, spec, source);
+  const auto number = [&](const std::string& k, double fallback, double scale) {
+    if (!known && !t.has(k)) {
+      t.check(false, k, fmt::format("required for a tier '{}' (known kinds with defaults: host, ssd, remote)",
+                                    spec.name));
+    }
+    return t.get_positive<double>(k, fallback / scale) * scale;
+  };
+  spec.capacity_bytes = static_cast<std::int64_t>(
+      number("capacity_GiB", static_cast<double>(spec.capacity_bytes), units::kGiB));
+  spec.read_Bps = number("read_GBps", spec.read_Bps, 1e9);
+  spec.write_Bps = number("write_GBps", spec.write_Bps, 1e9);
+  spec.latency_s = t.get_non_negative<double>("latency_us", spec.latency_s * 1e6) * 1e-6;
+  if (!known) t.check(t.has("latency_us"), "latency_us", "required for a tier of another kind");
+  nlohmann::json eviction = {{"policy", "lru"}};
+  if (t.has("eviction")) {
+    EvictionChoice choice = read_eviction_choice(t, "eviction", eviction_ctx);
+    spec.eviction = choice.make;
+    eviction = choice.resolved;
+  }
+  t.finish();
+  spec.resolved = {{"tier", spec.name},
+                   {"capacity_GiB", static_cast<double>(spec.capacity_bytes) / units::kGiB},
+                   {"read_GBps", spec.read_Bps / 1e9},
+                   {"write_GBps", spec.write_Bps / 1e9},
+                   {"latency_us", spec.latency_s * 1e6},
+                   {"eviction", eviction},
+                   {"source", source}};
+  return spec;
+}
+
 nlohmann::json read_kv_tiers(ParamReader& engine, const std::string& key, const GpuSpec& gpu,
                              const EvictionContext& eviction_ctx, SimOptions& o) {
-  if (!engine.has(key)) return nullptr;
+  if (const nlohmann::json* v = engine.raw(key); v == nullptr || v->is_null()) return nullptr;
   ParamReader sec = engine.child(key);
   nlohmann::json resolved = nlohmann::json::object();
   const nlohmann::json* list = sec.raw("tiers");
@@ -55,37 +90,7 @@ nlohmann::json read_kv_tiers(ParamReader& engine, const std::string& key, const 
     const std::string path = fmt::format("{}[{}]", sec.full("tiers"), i);
     if (!item.is_object()) throw KvsimError(path + ": must be an object such as {\"tier\": \"host\"}");
     ParamReader t(item, path);
-    TierSpec spec;
-    spec.name = t.require_nonempty("tier");
-    std::string source = "given in the scenario";
-    const bool known = tier_defaults(spec.name, gpu, spec, source);
-    const auto number = [&](const std::string& k, double fallback, double scale) {
-      if (!known && !t.has(k)) {
-        t.check(false, k, fmt::format("required for a tier '{}' (known kinds with defaults: host, ssd, remote)",
-                                      spec.name));
-      }
-      return t.get_positive<double>(k, fallback / scale) * scale;
-    };
-    spec.capacity_bytes = static_cast<std::int64_t>(
-        number("capacity_GiB", static_cast<double>(spec.capacity_bytes), units::kGiB));
-    spec.read_Bps = number("read_GBps", spec.read_Bps, 1e9);
-    spec.write_Bps = number("write_GBps", spec.write_Bps, 1e9);
-    spec.latency_s = t.get_non_negative<double>("latency_us", spec.latency_s * 1e6) * 1e-6;
-    if (!known) t.check(t.has("latency_us"), "latency_us", "required for a tier of another kind");
-    nlohmann::json eviction = {{"policy", "lru"}};
-    if (t.has("eviction")) {
-      EvictionChoice choice = read_eviction_choice(t, "eviction", eviction_ctx);
-      spec.eviction = choice.make;
-      eviction = choice.resolved;
-    }
-    t.finish();
-    spec.resolved = {{"tier", spec.name},
-                     {"capacity_GiB", static_cast<double>(spec.capacity_bytes) / units::kGiB},
-                     {"read_GBps", spec.read_Bps / 1e9},
-                     {"write_GBps", spec.write_Bps / 1e9},
-                     {"latency_us", spec.latency_s * 1e6},
-                     {"eviction", eviction},
-                     {"source", source}};
+    TierSpec spec = read_tier(t, gpu, eviction_ctx);
     resolved["tiers"].push_back(spec.resolved);
     o.tiers.push_back(std::move(spec));
   }
@@ -109,6 +114,29 @@ nlohmann::json read_kv_tiers(ParamReader& engine, const std::string& key, const 
   resolved["offload"] = offload;
   resolved["load"] = load;
   resolved["store_overlap"] = o.tier_store_overlapped;
+  return resolved;
+}
+
+nlohmann::json read_chunk_reuse(ParamReader& engine, const std::string& key, const GpuSpec& gpu,
+                                const EvictionContext& eviction_ctx, SimOptions& o) {
+  if (const nlohmann::json* v = engine.raw(key); v == nullptr || v->is_null()) return nullptr;
+  ParamReader sec = engine.child(key);
+  ChunkReuseSpec spec;
+  spec.recompute_fraction = sec.get_non_negative<double>("recompute_fraction", 0.16);
+  sec.check(spec.recompute_fraction <= 1, "recompute_fraction", "must be in [0, 1]: the share of a reused chunk's "
+                                                                 "tokens computed again (CacheBlend: 0.16)");
+  const nlohmann::json host = {{"tier", "host"}};
+  const nlohmann::json* store = sec.raw("store");
+  if (store != nullptr && !store->is_object()) {
+    sec.check(false, "store", "must be a tier object such as {\"tier\": \"host\", \"capacity_GiB\": 64}");
+  }
+  ParamReader t(store != nullptr ? *store : host, sec.full("store"));
+  t.check(!t.has("eviction"), "eviction", "the chunk store evicts whole chunks, least recently used first");
+  spec.store = read_tier(t, gpu, eviction_ctx);
+  spec.store.resolved.erase("eviction");
+  sec.finish();
+  nlohmann::json resolved = {{"recompute_fraction", spec.recompute_fraction}, {"store", spec.store.resolved}};
+  o.chunk_reuse = std::move(spec);
   return resolved;
 }
 

@@ -23,6 +23,14 @@ namespace kvsim {
 // has none.
 bool tier_defaults(const std::string& kind, const GpuSpec& gpu, TierSpec& spec, std::string& source);
 
+// One tier object ({"tier": kind, capacity_GiB, read_GBps, write_GBps, latency_us, eviction}).
+TierSpec read_tier(ParamReader& tier, const GpuSpec& gpu, const EvictionContext& eviction_ctx);
+
+// `engine.chunk_reuse`: {"recompute_fraction": 0.16, "store": <a tier object, default {"tier": "host"}>} into
+// o.chunk_reuse; returns the resolved section (null if absent).
+nlohmann::json read_chunk_reuse(ParamReader& engine, const std::string& key, const GpuSpec& gpu,
+                                const EvictionContext& eviction_ctx, SimOptions& o);
+
 // Reads `key` of `engine` into `o` (tiers, offload, overlap); returns the resolved section (null if absent).
 nlohmann::json read_kv_tiers(ParamReader& engine, const std::string& key, const GpuSpec& gpu,
                              const EvictionContext& eviction_ctx, SimOptions& o);

@@ -83,7 +83,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       {"total_hit_rate", pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens + pc.tier_hit_tokens) /
                                                     static_cast<double>(pc.lookup_tokens)
                                               : 0.0},
-      {"prefill_tokens_saved", pc.hit_tokens + pc.tier_hit_tokens + pc.preempted_hit_tokens}};
+      {"prefill_tokens_saved", pc.hit_tokens + pc.tier_hit_tokens + pc.preempted_hit_tokens +
+                                   pc.chunk_reused_tokens - pc.chunk_recomputed_tokens}};
   nlohmann::json tiers = nlohmann::json::array();
   for (const RunSummary::Tier& t : s.tiers) {
     const KvTiers::Stats& ts = t.stats;
@@ -99,6 +100,13 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                      {"cached_blocks_at_end", ts.cached_blocks}});
   }
   summary["prefix_cache"]["tiers"] = tiers;
+  summary["prefix_cache"]["chunk_reuse"] = {{"reused_tokens", pc.chunk_reused_tokens},
+                                            {"recomputed_tokens", pc.chunk_recomputed_tokens},
+                                            {"loaded_bytes", s.chunk_store.loaded_bytes},
+                                            {"stored_chunks", s.chunk_store.stored_chunks},
+                                            {"stored_bytes", s.chunk_store.stored_bytes},
+                                            {"evicted_chunks", s.chunk_store.evicted_chunks},
+                                            {"cached_chunks_at_end", s.chunk_store.cached_chunks}};
   summary["batch"] = {{"mean_size", s.mean_batch_size}, {"max_size", s.max_batch_size},
                       {"mean_tokens", s.mean_batch_tokens}};
   summary["tokens"] = {{"input_completed", s.prompt_tokens_completed},

@@ -163,12 +163,20 @@ class Simulator::Impl {
         scheduler_(scheduler),
         cost_(cost),
         observers_(std::move(observers)),
-        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, o.prefix_caching,
-            o.eviction ? o.eviction() : nullptr,
-            o.tiers.empty() ? nullptr
-                            : std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload),
-            o.prefix_cache_mode),
+        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
         timeline_(o.timeline_interval_s, observers_) {}
+
+  static PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost) {
+    PrefixCacheOptions p;
+    p.enabled = o.prefix_caching;
+    p.mode = o.prefix_cache_mode;
+    if (o.eviction) p.eviction = o.eviction();
+    if (!o.tiers.empty()) p.tiers = std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload);
+    if (o.chunk_reuse) {
+      p.chunks = std::make_unique<ChunkStore>(*o.chunk_reuse, cost.layout().device_bytes_per_token());
+    }
+    return p;
+  }
 
   RunSummary run() {
     pull_next_arrival();
@@ -248,6 +256,7 @@ class Simulator::Impl {
       r->content_ids = std::move(rec.hash_ids);
       r->content_block_tokens = rec.hash_block_tokens;
       r->content_tokens = r->prompt_tokens;
+      if (opt_.chunk_reuse) r->chunks = std::move(rec.chunks);
       if (!rec.output_content_ids.empty()) {  // per-token ids of the reply: its blocks are cached as they fill
         r->content_ids.insert(r->content_ids.end(), rec.output_content_ids.begin(), rec.output_content_ids.end());
         r->content_tokens += static_cast<TokenCount>(rec.output_content_ids.size());
@@ -320,6 +329,14 @@ class Simulator::Impl {
       }
       shape.tier_load_s = t.load_s;
       shape.tier_store_s = t.store_s;
+    }
+    if (const ChunkStore* chunks = kv_.chunk_store()) {  // chunk KV moves like tier blocks
+      shape.tier_load_bytes += chunks->load_bytes();
+      shape.tier_load_s += chunks->load_s();
+      shape.tier_store_bytes += chunks->store_bytes();
+      shape.tier_store_s += chunks->store_s();
+    }
+    if (kv_.tiers() != nullptr || kv_.chunk_store() != nullptr) {
       shape.tier_load_layerwise = opt_.tier_load_layerwise;
       shape.tier_store_overlapped = opt_.tier_store_overlapped;
       kv_.clear_tier_traffic();
@@ -483,6 +500,7 @@ class Simulator::Impl {
     s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
     s.capacity_bytes = kv_.capacity_bytes();
     s.prefix = kv_.prefix_stats();
+    if (const ChunkStore* chunks = kv_.chunk_store()) s.chunk_store = chunks->stats();
     if (const KvTiers* tiers = kv_.tiers()) {
       for (std::size_t t = 0; t < tiers->size(); ++t) {
         s.tiers.push_back({tiers->spec(t).name, tiers->stats(t), kv_.layout().block_size});

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct SimOptions {
   TierOffload tier_offload = TierOffload::kEvicted;
   bool tier_load_layerwise = true;    // see IterationShape
   bool tier_store_overlapped = true;
+  std::optional<ChunkReuseSpec> chunk_reuse;  // non-prefix chunk reuse (sim/kv/chunk_store.h)
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event
@@ -76,6 +78,7 @@ struct RunSummary {
     TokenCount block_tokens = 0;
   };
   std::vector<Tier> tiers;                    // memory tiers below the GPU, first tier first
+  ChunkStore::Stats chunk_store;              // chunk reuse (zeros without)
 };
 
 class Simulator {

@@ -11,9 +11,7 @@
 namespace kvsim {
 
 KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-                     std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching,
-                     std::unique_ptr<EvictionPolicy> eviction, std::unique_ptr<KvTiers> tiers,
-                     PrefixCacheMode cache_mode)
+                     std::int64_t swap_bytes, PreemptionMode mode, PrefixCacheOptions prefix)
     : layout_(layout),
       mode_(mode),
       capacity_(capacity_bytes),
@@ -22,15 +20,16 @@ KvManager::KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::i
       used_pages_(layout.groups.size(), 0) {
   layout_.prepare();
   block_bytes_ = layout_.block_bytes();
-  if (prefix_caching) {
+  if (prefix.enabled) {
     if (auto why = prefix_caching_support(layout_)) throw std::logic_error("prefix caching: " + *why);
     if (mode_ != PreemptionMode::kRecompute) throw std::logic_error("prefix caching needs recompute preemption");
-    cache_ = std::make_unique<PrefixCache>(std::move(eviction));
+    cache_ = std::make_unique<PrefixCache>(std::move(prefix.eviction));
     shareable_ = prefix_shareable(layout_);
-    dedup_ = cache_mode == PrefixCacheMode::kSglang;
-    tiers_ = std::move(tiers);
-  } else if (tiers) {
-    throw std::logic_error("memory tiers need prefix caching");
+    dedup_ = prefix.mode == PrefixCacheMode::kSglang;
+    tiers_ = std::move(prefix.tiers);
+    chunks_ = std::move(prefix.chunks);
+  } else if (prefix.tiers || prefix.chunks) {
+    throw std::logic_error("memory tiers and chunk reuse need prefix caching");
   }
 }
 
@@ -90,6 +89,14 @@ void KvManager::match_prefix(Request& r) {
     below = tiers_->match(rest, limit - pending_.size(), pending_tiers_);
   }
   r.computed = static_cast<TokenCount>(pending_.size() + below) * layout_.block_size;
+  pending_chunk_tokens_ = 0;
+  if (chunks_ && !r.chunks.empty()) {
+    // Stored chunks after the prefix hit: their tokens count as computed but for the recomputed fraction.
+    pending_chunk_tokens_ = chunks_->lookup(r.chunks, r.computed, false);
+    const auto skipped = static_cast<TokenCount>(static_cast<double>(pending_chunk_tokens_) *
+                                                 (1.0 - chunks_->recompute_fraction()));
+    r.computed = std::min(r.computed + skipped, r.known_tokens() - 1);
+  }
 }
 
 void KvManager::ensure_block_hashes(Request& r) const {
@@ -214,11 +221,19 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
     if (tiers_ && !pending_tiers_.empty()) {
       tiers_->load(std::span(r.block_hashes).subspan(pending_.size(), pending_tiers_.size()), pending_tiers_);
     }
+    TokenCount chunk_skipped = 0;
+    if (pending_chunk_tokens_ > 0) {
+      const TokenCount prefix_hit = static_cast<TokenCount>(pending_.size() + pending_tiers_.size()) * layout_.block_size;
+      chunks_->lookup(r.chunks, prefix_hit, true);
+      chunk_skipped = r.computed - prefix_hit;
+      prefix_stats_.chunk_reused_tokens += pending_chunk_tokens_;
+      prefix_stats_.chunk_recomputed_tokens += pending_chunk_tokens_ - chunk_skipped;
+    }
     if (r.preemptions == 0) {
       prefix_stats_.lookups++;
       prefix_stats_.lookup_tokens += r.known_tokens();
       prefix_stats_.hit_tokens += gpu_hit;
-      prefix_stats_.tier_hit_tokens += r.computed - gpu_hit;
+      prefix_stats_.tier_hit_tokens += r.computed - chunk_skipped - gpu_hit;
       prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_.size());
     } else {
       prefix_stats_.preempted_lookups++;
@@ -226,6 +241,7 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
       prefix_stats_.preempted_hit_tokens += r.computed;
     }
     pending_tiers_.clear();
+    pending_chunk_tokens_ = 0;
     pending_for_ = nullptr;
     pending_.clear();
     pending_id_ = -1;
@@ -237,6 +253,10 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
 
 void KvManager::settle(Request& r, TokenCount chunk) {
   if (cache_ && shareable_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
+  if (chunks_ && !r.chunks_stored && !r.chunks.empty() && r.computed >= r.prompt_tokens) {
+    chunks_->store(r.chunks);  // its prefill is done: the chunks' KV is written to the store
+    r.chunks_stored = true;
+  }
   // After a decode step a request holds exactly what reserve() gave it (KvGroup::held_during): nothing to return.
   if (chunk == 1 && r.computed - 1 >= r.prompt_tokens) return;
   std::int64_t device, host;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "models/kv/kv_layout.h"
+#include "sim/kv/chunk_store.h"
 #include "sim/kv/prefix_cache.h"
 #include "sim/kv/tiers.h"
 #include "sim/request/request.h"
@@ -37,16 +38,22 @@ enum class PreemptionMode : std::uint8_t { kRecompute, kSwap };
 // request) or SGLang's radix cache (the cached copy replaces it and the request's page is freed).
 enum class PrefixCacheMode : std::uint8_t { kVllm, kSglang };
 
+// What prefix caching uses (all optional but `enabled`).
+struct PrefixCacheOptions {
+  bool enabled = false;                       // vLLM v1 automatic prefix caching (or SGLang's, by `mode`)
+  PrefixCacheMode mode = PrefixCacheMode::kVllm;
+  std::unique_ptr<EvictionPolicy> eviction;   // which cached block leaves first; null: LRU, as vLLM
+  std::unique_ptr<KvTiers> tiers;             // copies of cached blocks below the GPU (sim/kv/tiers.h)
+  std::unique_ptr<ChunkStore> chunks;         // non-prefix chunk reuse (sim/kv/chunk_store.h)
+};
+
 class KvManager {
  public:
   // `capacity_bytes`: device KV memory; `host_kv_bytes`: host memory for offloaded KV; `swap_bytes`: host swap space.
-  // `prefix_caching` needs a layout prefix_caching_support() accepts and recompute preemption; `eviction` chooses
-  // which cached block leaves when memory is needed (null: LRU, as vLLM); `tiers` (with prefix caching only) keep
-  // copies of cached blocks below the GPU (sim/kv/tiers.h).
+  // Prefix caching needs a layout prefix_caching_support() accepts and recompute preemption; tiers and chunk reuse
+  // need prefix caching.
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
-            std::int64_t swap_bytes, PreemptionMode mode, bool prefix_caching = false,
-            std::unique_ptr<EvictionPolicy> eviction = nullptr, std::unique_ptr<KvTiers> tiers = nullptr,
-            PrefixCacheMode cache_mode = PrefixCacheMode::kVllm);
+            std::int64_t swap_bytes, PreemptionMode mode, PrefixCacheOptions prefix = {});
 
   // Why prefix caching is not modelled for `layout` (a sliding-window group, or KV kept in host memory), or nothing
   // if it is.
@@ -113,6 +120,8 @@ class KvManager {
     TokenCount lookup_tokens = 0;        // their prompt tokens
     TokenCount hit_tokens = 0;           // of those, tokens found cached on the GPU (not computed)
     TokenCount tier_hit_tokens = 0;      // and tokens found in a lower tier (loaded, not computed)
+    TokenCount chunk_reused_tokens = 0;  // and stored chunks' tokens loaded (chunk reuse; part recomputed)
+    TokenCount chunk_recomputed_tokens = 0;
     std::int64_t hit_blocks = 0;
     std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
     TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
@@ -122,10 +131,12 @@ class KvManager {
   };
   PrefixStats prefix_stats() const;
 
-  // Tiers below the GPU (null without), and the bytes they moved since clear_tier_traffic().
+  // Tiers below the GPU and the chunk store (null without), and the bytes they moved since clear_tier_traffic().
   const KvTiers* tiers() const { return tiers_.get(); }
+  const ChunkStore* chunk_store() const { return chunks_.get(); }
   void clear_tier_traffic() {
     if (tiers_) tiers_->clear_traffic();
+    if (chunks_) chunks_->clear_traffic();
   }
 
   // Throws std::logic_error unless the counters equal the sums over `requests` (every request holding memory).
@@ -165,6 +176,8 @@ class KvManager {
   std::vector<std::uint8_t> pending_tiers_;  // the tier of each block found below the GPU, after pending_
   std::size_t pending_unreferenced_ = 0;
   std::unique_ptr<KvTiers> tiers_;
+  std::unique_ptr<ChunkStore> chunks_;
+  TokenCount pending_chunk_tokens_ = 0;  // stored chunk tokens match_prefix() found for the pending request
   std::vector<PrefixCache::Evicted> evicted_;  // scratch: blocks the GPU evicts, for demotion
   std::vector<BlockId> peek_;                  // scratch: cached_prefix_tokens()
   RequestId pending_id_ = -1;

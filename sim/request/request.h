@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/core/types.h"
+#include "traces/trace_record.h"
 
 namespace kvsim {
 
@@ -40,6 +41,8 @@ struct Request {
   TokenCount content_block_tokens = 0;
   TokenCount content_tokens = 0;
   std::vector<std::uint64_t> block_hashes;
+  std::vector<TraceRecord::Chunk> chunks;  // chunks with identities anywhere in the prompt (chunk reuse)
+  bool chunks_stored = false;              // written to the chunk store once its prefill completed
   std::vector<BlockId> blocks;
   bool registering = true;
 

@@ -196,5 +196,57 @@ TEST(TieredPrefixCache, ConfigurationErrorsNameTheKey) {
   EXPECT_EQ(tiers[1]["eviction"]["policy"], "s3fifo");
 }
 
+// Two prompts holding the same 512-token document at different places (tokens 100-611, then 50-561), nothing else
+// in common; the second arrives after the first finished.
+std::filesystem::path chunk_trace() {
+  const auto dir = std::filesystem::temp_directory_path() / "kvsim-tier-tests";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "chunks.jsonl";
+  std::ofstream out(path);
+  std::vector<std::uint64_t> a(700), b(600);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = 1'000'000 + i;
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = 2'000'000 + i;
+  for (std::size_t i = 0; i < 512; ++i) a[100 + i] = b[50 + i] = 7'000'000 + i;
+  out << nlohmann::json{{"arrival_s", 0}, {"prompt_tokens", 700}, {"output_tokens", 2}, {"token_ids", a},
+                        {"chunks", {{{"start", 100}, {"tokens", 512}, {"id", 7}}}}}.dump()
+      << "\n"
+      << nlohmann::json{{"arrival_s", 10}, {"prompt_tokens", 600}, {"output_tokens", 2}, {"token_ids", b},
+                        {"chunks", {{{"start", 50}, {"tokens", 512}, {"id", 7}}}}}.dump()
+      << "\n";
+  return path;
+}
+
+TEST(ChunkReuse, AStoredChunkAnywhereInThePromptIsLoadedAndPartlyRecomputed) {
+  // Prefix caching finds nothing (the prompts differ from their first token). The second request's chunk is in the
+  // store: 512 tokens loaded (512 x 128 KiB at 2 GB/s after 50 us, blocking), 84 % of them (430) count as computed,
+  // 82 are recomputed; its prefill computes 600 - 430 = 170 tokens.
+  nlohmann::json doc = base_scenario(chunk_trace());
+  doc["engine"]["prefix_caching"] = true;
+  doc["engine"]["chunk_reuse"] = {
+      {"recompute_fraction", 0.16},
+      {"store", {{"tier", "host"}, {"capacity_GiB", 1}, {"read_GBps", 2}, {"write_GBps", 4}, {"latency_us", 50}}}};
+  doc["engine"]["kv_tiers"] = {{"tiers", {{{"tier", "host"}}}}, {"load", "blocking"}};
+  const Outcome o = run_scenario(doc);
+  const auto& pc = o.results["summary"]["prefix_cache"];
+  const double bytes = 512 * 131072.0;
+  EXPECT_EQ(pc["hit_tokens"], 0);
+  EXPECT_EQ(pc["chunk_reuse"]["reused_tokens"], 512);
+  EXPECT_EQ(pc["chunk_reuse"]["recomputed_tokens"], 82);
+  EXPECT_DOUBLE_EQ(pc["chunk_reuse"]["loaded_bytes"].get<double>(), bytes);
+  EXPECT_EQ(pc["chunk_reuse"]["stored_chunks"], 1);  // the second found it stored
+  EXPECT_DOUBLE_EQ(op_seconds(o.results, "kv.tier_load"), 50e-6 + bytes / 2e9);
+  EXPECT_EQ(pc["prefill_tokens_saved"], 430);
+  // Without chunk reuse the second request computes its whole prompt: its first token comes later.
+  doc["engine"].erase("chunk_reuse");
+  const Outcome plain = run_scenario(doc);
+  EXPECT_EQ(plain.results["summary"]["prefix_cache"]["chunk_reuse"]["reused_tokens"], 0);
+  EXPECT_GT(plain.by_id(1).ttft_s, o.by_id(1).ttft_s - op_seconds(o.results, "kv.tier_load"));
+  // Errors name the key.
+  doc["engine"]["chunk_reuse"] = {{"recompute_fraction", 1.5}};
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("engine.chunk_reuse.recompute_fraction"), std::string::npos);
+  doc["engine"]["chunk_reuse"] = {{"store", {{"tier", "host"}, {"eviction", "lfu"}}}};
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("engine.chunk_reuse.store.eviction"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kvsim

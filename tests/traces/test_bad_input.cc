@@ -98,7 +98,7 @@ TEST(BadInput, UnknownJsonlKey) {
              R"({"arrival_s": 1, "prompt_tokens": 5, "output_tokens": 1, "priority": 2})" "\n", ".jsonl");
   const std::string e = read_error("jsonl", f);
   EXPECT_CONTAINS(e, f.name() + ":2: key 'priority' is not part of this format");
-  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, token_ids, session_id, turn");
+  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, token_ids, chunks, session_id, turn");
 }
 
 TEST(BadInput, JsonlHashesAndSessions) {
@@ -148,6 +148,22 @@ TEST(BadInput, JsonlTokenIdsAndTurns) {
   EXPECT_CONTAINS(read_error("jsonl", lone_turn), ":1: turn is given without session_id");
   TempFile bad_turn(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "session_id": "a", "turn": -1})" "\n", ".jsonl");
   EXPECT_CONTAINS(read_error("jsonl", bad_turn), ":1: turn -1 is not a non-negative integer");
+}
+
+TEST(BadInput, JsonlChunks) {
+  TempFile ok(R"({"arrival_s": 0, "prompt_tokens": 100, "output_tokens": 2, "chunks": [{"start": 10, "tokens": 20, "id": 3}, {"start": 30, "tokens": 70, "id": 4}]})" "\n", ".jsonl");
+  const auto rows = read_all("jsonl", ok.path());
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].chunks.size(), 2u);
+  EXPECT_EQ(rows[0].chunks[1].start, 30);
+  EXPECT_EQ(rows[0].chunks[1].tokens, 70);
+  EXPECT_EQ(rows[0].chunks[1].id, 4u);
+  TempFile overlap(R"({"arrival_s": 0, "prompt_tokens": 100, "output_tokens": 2, "chunks": [{"start": 10, "tokens": 30, "id": 3}, {"start": 30, "tokens": 10, "id": 4}]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", overlap), ":1: chunks element 1 (tokens 30 to 40) overlaps the one before");
+  TempFile outside(R"({"arrival_s": 0, "prompt_tokens": 100, "output_tokens": 2, "chunks": [{"start": 90, "tokens": 20, "id": 3}]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", outside), "leaves the 100-token prompt");
+  TempFile bad_id(R"({"arrival_s": 0, "prompt_tokens": 100, "output_tokens": 2, "chunks": [{"start": 0, "tokens": 20, "id": "doc"}]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", bad_id), ":1: chunks element 0 ({\"id\":\"doc\",\"start\":0,\"tokens\":20}) has no valid \"id\"");
 }
 
 TEST(BadInput, WrongHeaderListsFormats) {

@@ -336,4 +336,28 @@ TEST(SyntheticSessions, EachTurnsPromptIsTheHistoryPlusNewText) {
   EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.sessions.think_time_s");
 }
 
+TEST(SyntheticRag, RequestsHoldDistinctRetrievedChunksBeforeTheirQuestion) {
+  // Three documents of 200 tokens, two per request, then a 50-token question: 450-token prompts whose chunks stand
+  // at 0 and 200, with distinct document ids in 1..3.
+  json s = spec({{"process", "constant"}, {"rate_per_s", 1.0}}, 40);
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 50}};
+  s["rag"] = {{"documents", 3}, {"chunks_per_request", 2}, {"chunk_tokens", {{"dist", "fixed"}, {"value", 200}}}};
+  const std::vector<TraceRecord> rows = generate(s);
+  ASSERT_EQ(rows.size(), 40u);
+  std::set<std::uint64_t> ids;
+  for (const TraceRecord& r : rows) {
+    EXPECT_EQ(r.prompt_tokens, 450);
+    ASSERT_EQ(r.chunks.size(), 2u);
+    EXPECT_EQ(r.chunks[0].start, 0);
+    EXPECT_EQ(r.chunks[1].start, 200);
+    EXPECT_NE(r.chunks[0].id, r.chunks[1].id);
+    ids.insert(r.chunks[0].id);
+    ids.insert(r.chunks[1].id);
+    EXPECT_EQ(r.hash_ids.size(), 450u);
+  }
+  EXPECT_EQ(ids, (std::set<std::uint64_t>{1, 2, 3}));
+  s["rag"]["chunks_per_request"] = 4;
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.rag.chunks_per_request");
+}
+
 }  // namespace kvsim

@@ -85,6 +85,40 @@ std::vector<std::uint64_t> JsonRow::token_ids(std::string_view key, TokenCount p
   return tokens;
 }
 
+std::vector<TraceRecord::Chunk> JsonRow::chunks(std::string_view key, TokenCount prompt_tokens) const {
+  constexpr std::string_view kExpected =
+      "an array of {\"start\": token, \"tokens\": n, \"id\": integer}, in prompt order, disjoint, inside the prompt";
+  const nlohmann::json& v = value(key, kExpected);
+  if (!v.is_array()) throw_trace_error(at_, key, fmt::format("is a JSON {}", v.type_name()), kExpected);
+  std::vector<TraceRecord::Chunk> out;
+  TokenCount end = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const nlohmann::json& c = v[i];
+    const auto field = [&](const char* name, std::int64_t min) -> std::int64_t {
+      if (!c.is_object() || !c.contains(name) || !c[name].is_number_integer() ||
+          (!c[name].is_number_unsigned() && c[name].get<std::int64_t>() < min)) {
+        throw_trace_error(at_, key, fmt::format("element {} ({}) has no valid \"{}\"", i, c.dump(), name), kExpected);
+      }
+      return c[name].get<std::int64_t>();
+    };
+    TraceRecord::Chunk chunk;
+    chunk.start = field("start", 0);
+    chunk.tokens = field("tokens", 1);
+    chunk.id = static_cast<std::uint64_t>(field("id", 0));
+    if (c.size() != 3) throw_trace_error(at_, key, fmt::format("element {} ({}) has other keys", i, c.dump()), kExpected);
+    if (chunk.start < end || chunk.start + chunk.tokens > prompt_tokens) {
+      throw_trace_error(at_, key,
+                        fmt::format("element {} (tokens {} to {}) overlaps the one before or leaves the {}-token "
+                                    "prompt",
+                                    i, chunk.start, chunk.start + chunk.tokens, prompt_tokens),
+                        kExpected);
+    }
+    end = chunk.start + chunk.tokens;
+    out.push_back(chunk);
+  }
+  return out;
+}
+
 std::int64_t JsonRow::count(std::string_view key) const {
   constexpr std::string_view kExpected = "an integer >= 0";
   const nlohmann::json& v = value(key, kExpected);

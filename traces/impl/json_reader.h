@@ -29,6 +29,9 @@ class JsonRow {
   // Required array of integers >= 0; `what` names them in messages ("token ids").
   std::vector<std::uint64_t> ids(std::string_view key, std::string_view what) const;
   std::int64_t count(std::string_view key) const;           // required integer >= 0
+  // Chunks of a prompt: [{"start": tokens, "tokens": n >= 1, "id": integer >= 0}, ...] in order, disjoint, inside
+  // the prompt.
+  std::vector<TraceRecord::Chunk> chunks(std::string_view key, TokenCount prompt_tokens) const;
   // A prompt's token ids (one per prompt token, else an error naming the counts), as chained per-token content ids
   // (traces/content_ids.h).
   std::vector<std::uint64_t> token_ids(std::string_view key, TokenCount prompt_tokens) const;

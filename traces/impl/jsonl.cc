@@ -20,14 +20,14 @@ class JsonlReader final : public JsonTraceReader {
   explicit JsonlReader(const std::filesystem::path& path)
       : JsonTraceReader("jsonl", path, "prompt_tokens",
                         "the keys arrival_s, prompt_tokens, output_tokens and optionally hash_ids, "
-                        "hash_block_tokens, token_ids, session_id, turn") {
+                        "hash_block_tokens, token_ids, chunks, session_id, turn") {
     set_arrival_field("arrival_s");
   }
 
  private:
   bool parse_object(const JsonRow& row, TraceRecord& out) override {
     row.reject_unknown_keys({"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens",
-                             "token_ids", "session_id", "turn"});
+                             "token_ids", "chunks", "session_id", "turn"});
     out.arrival_ns = row.time_ns("arrival_s", kNsPerS);
     out.prompt_tokens = row.length("prompt_tokens");
     out.output_tokens = row.length("output_tokens");
@@ -48,6 +48,7 @@ class JsonlReader final : public JsonTraceReader {
       throw_trace_error(row.pos(), "hash_block_tokens", "is given without hash_ids",
                         "both hash_ids and hash_block_tokens, or neither");
     }
+    if (row.has("chunks")) out.chunks = row.chunks("chunks", out.prompt_tokens);
     if (row.has("session_id")) out.session_id = row.string("session_id");
     if (row.has("turn")) {
       if (!row.has("session_id")) {
@@ -63,7 +64,7 @@ class JsonlReader final : public JsonTraceReader {
 
 TraceFormatRegistry::Entry jsonl_format() {
   return {"jsonl",
-          "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids + hash_block_tokens | token_ids, "
+          "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids + hash_block_tokens | token_ids, chunks, "
           "session_id, turn]}, strict",
           "kvsim traces/FORMAT.md",
           {},

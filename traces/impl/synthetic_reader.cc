@@ -70,6 +70,64 @@ class PrefixGroups {
   std::vector<double> cumulative_;
 };
 
+// Retrieved documents (`synthetic.rag`): `documents` chunks whose lengths are drawn once, in document order; each
+// request holds `chunks_per_request` distinct ones (P(document d) proportional to (d + 1)^-popularity_exponent),
+// after its shared prefix if `prefix` is given and before its own question (the prompt length distribution).
+// Content ids are per token (chained): a prefix's tokens carry their group's ids, a chunk's its document's, the
+// question its request's; the record lists its chunks (TraceRecord::chunks) for non-prefix reuse.
+class RagChunks {
+ public:
+  RagChunks(std::vector<TokenCount> lengths, double exponent, int per_request, Rng rng)
+      : lengths_(std::move(lengths)), exponent_(exponent), per_request_(per_request), rng_(std::move(rng)) {
+    double sum = 0;
+    for (std::size_t d = 0; d < lengths_.size(); ++d) {
+      sum += std::pow(static_cast<double>(d + 1), -exponent_);
+      cumulative_.push_back(sum);
+    }
+  }
+  // `record.prompt_tokens` is the question; prepends the prefix (if any) and the chunks, fills content and chunks.
+  void apply(TraceRecord& record, std::int64_t index, PrefixGroups* prefixes) {
+    std::vector<std::uint64_t> raw;
+    if (prefixes != nullptr) {
+      const auto [group, shared] = prefixes->pick();
+      for (TokenCount i = 0; i < shared; ++i) {
+        raw.push_back((static_cast<std::uint64_t>(group) << 32) | static_cast<std::uint64_t>(i));
+      }
+    }
+    std::vector<std::size_t> picked;
+    while (static_cast<int>(picked.size()) < per_request_) {
+      const double u = rng_.uniform01() * cumulative_.back();
+      const auto d = std::min(static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
+                                                       cumulative_.begin()),
+                              lengths_.size() - 1);
+      if (std::find(picked.begin(), picked.end(), d) != picked.end()) continue;
+      picked.push_back(d);
+      const TokenCount start = static_cast<TokenCount>(raw.size());
+      for (TokenCount i = 0; i < lengths_[d]; ++i) {
+        raw.push_back((std::uint64_t{1} << 62) | (static_cast<std::uint64_t>(d) << 24) | static_cast<std::uint64_t>(i));
+      }
+      record.chunks.push_back({start, lengths_[d], static_cast<std::uint64_t>(d) + 1});
+    }
+    for (TokenCount i = 0; i < record.prompt_tokens; ++i) {
+      raw.push_back((std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(index) << 24) | static_cast<std::uint64_t>(i));
+    }
+    record.prompt_tokens = static_cast<TokenCount>(raw.size());
+    chain_token_ids(raw);
+    record.hash_ids = std::move(raw);
+    record.hash_block_tokens = 1;
+  }
+  std::string describe() const {
+    return fmt::format("{} of {} retrieved chunks (popularity exponent {:g})", per_request_, lengths_.size(), exponent_);
+  }
+
+ private:
+  std::vector<TokenCount> lengths_;
+  double exponent_;
+  int per_request_;
+  Rng rng_;
+  std::vector<double> cumulative_;
+};
+
 // Multi-turn sessions (`synthetic.sessions`): the arrival process starts sessions; a session has a number of turns
 // drawn from `turns`; each turn's prompt is the session's history (its shared prefix, every earlier prompt and
 // reply) followed by new text whose length the prompt distribution gives; its reply's length the output
@@ -87,7 +145,8 @@ class SyntheticReader final : public ITraceReader {
   SyntheticReader(ArrivalClock clock, std::unique_ptr<ILengthDistribution> prompt,
                   std::unique_ptr<ILengthDistribution> output, std::uint64_t seed,
                   std::optional<std::int64_t> num_requests, std::optional<SimTimeNs> duration_ns,
-                  std::optional<PrefixGroups> prefixes, std::optional<SessionSettings> sessions)
+                  std::optional<PrefixGroups> prefixes, std::optional<SessionSettings> sessions,
+                  std::optional<RagChunks> rag)
       : clock_(std::move(clock)),
         prompt_(std::move(prompt)),
         output_(std::move(output)),
@@ -98,6 +157,7 @@ class SyntheticReader final : public ITraceReader {
         duration_ns_(duration_ns),
         prefixes_(std::move(prefixes)),
         sessions_(std::move(sessions)),
+        rag_(std::move(rag)),
         session_rng_(seed, RngStream::kSessions) {}
 
   std::optional<TraceRecord> next() override {
@@ -110,7 +170,11 @@ class SyntheticReader final : public ITraceReader {
       return std::nullopt;
     }
     draw_lengths(record.prompt_tokens, record.output_tokens);
-    if (prefixes_) prefixes_->apply(record, produced_);
+    if (rag_) {
+      rag_->apply(record, produced_, prefixes_ ? &*prefixes_ : nullptr);
+    } else if (prefixes_) {
+      prefixes_->apply(record, produced_);
+    }
     ++produced_;
     return record;
   }
@@ -214,8 +278,9 @@ class SyntheticReader final : public ITraceReader {
                          prefixes_ ? prefixes_->describe() + " + " : "", prompt_->describe(), output_->describe(),
                          joint_ ? " (new text and output from one row)" : "");
     }
-    return fmt::format("synthetic workload of {}: arrivals {}; prompt {}{}; output {}{}", bound, clock_.describe(),
-                       prefixes_ ? prefixes_->describe() + " + a unique suffix of " : "", prompt_->describe(),
+    return fmt::format("synthetic workload of {}: arrivals {}; prompt {}{}{}; output {}{}", bound, clock_.describe(),
+                       prefixes_ ? prefixes_->describe() + " + " : "", rag_ ? rag_->describe() + " + " : "",
+                       prefixes_ || rag_ ? "a unique suffix of " + prompt_->describe() : prompt_->describe(),
                        output_->describe(), joint_ ? " (prompt and output from one row)" : "");
   }
 
@@ -228,6 +293,7 @@ class SyntheticReader final : public ITraceReader {
   std::optional<SimTimeNs> duration_ns_;
   std::optional<PrefixGroups> prefixes_;
   std::optional<SessionSettings> sessions_;
+  std::optional<RagChunks> rag_;
   Rng session_rng_;
   std::optional<SimTimeNs> next_start_ns_;  // the next session's start, drawn ahead
   std::int64_t next_session_ = 0;
@@ -287,6 +353,27 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
     sec.finish();
     sessions = std::move(s);
   }
+  std::optional<RagChunks> rag;
+  if (synthetic.has("rag")) {
+    synthetic.check(!sessions, "rag", "not with sessions (a session's history is its own content)");
+    ParamReader sec = synthetic.child("rag");
+    const auto documents = sec.require<std::int64_t>("documents");
+    sec.check(documents >= 1 && documents <= 1'000'000, "documents",
+              fmt::format("{} is not valid; expected an integer in [1, 1000000]", documents));
+    const auto per_request = sec.get_positive<std::int64_t>("chunks_per_request", 4);
+    sec.check(per_request <= documents, "chunks_per_request",
+              fmt::format("{} distinct chunks per request need at least as many documents ({})", per_request,
+                          documents));
+    const double exponent = sec.get_non_negative<double>("popularity_exponent", 0.0);
+    ParamReader tokens = sec.child("chunk_tokens");
+    LengthTableCache chunk_tables;
+    auto lengths_dist = make_length_distribution(tokens, {base_dir, LengthField::kPrompt, &chunk_tables});
+    sec.finish();
+    Rng rng(seed, RngStream::kRagChunks);
+    std::vector<TokenCount> lengths;
+    for (std::int64_t d = 0; d < documents; ++d) lengths.push_back(lengths_dist->sample(rng));
+    rag.emplace(std::move(lengths), exponent, static_cast<int>(per_request), std::move(rng));
+  }
   synthetic.finish();
 
   ArrivalClock clock(make_arrival_process(arrival), Rng(seed, RngStream::kArrivals));
@@ -296,7 +383,8 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
   std::optional<SimTimeNs> duration_ns;
   if (duration_s) duration_ns = units::s_to_ns(*duration_s);
   return std::make_unique<SyntheticReader>(std::move(clock), std::move(prompt_dist), std::move(output_dist), seed,
-                                           num_requests, duration_ns, std::move(prefixes), std::move(sessions));
+                                           num_requests, duration_ns, std::move(prefixes), std::move(sessions),
+                                           std::move(rag));
 }
 
 }  // namespace kvsim::trace_impl
