@@ -186,6 +186,11 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
 }
 
 void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp>& ops) const {
+  build_gpu_ops(s, ops);
+  if (s.tier_load_s > 0 || s.tier_store_s > 0) add_tier_transfers(s, ops);
+}
+
+void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<KernelOp>& ops) const {
   ops.clear();
   const LlmSpec& m = model_;
   const double t = tp_;
@@ -261,7 +266,6 @@ void IterationCostModel::build_ops(const IterationShape& s, std::vector<KernelOp
     op.launches = 1;
     ops.push_back(op);
   }
-  if (s.tier_load_s > 0 || s.tier_store_s > 0) add_tier_transfers(s, ops);
   KernelOp fixed;
   fixed.id = OpId::kIterationOverhead;
   fixed.kind = OpKind::kFixed;
@@ -285,30 +289,15 @@ void IterationCostModel::add_tier_transfers(const IterationShape& s, std::vector
 }
 
 void IterationCostModel::price(const IterationShape& shape, IterationCost& out) const {
-  build_ops(shape, scratch_);
+  build_gpu_ops(shape, scratch_);
   out.seconds = 0;
   out.ops.fill(CostEstimate{});
   out.present.fill(0);
-  // Transfers that overlap compute, per direction (links are full duplex): into the GPU (KV fetches, tier loads)
-  // and out of it (tier stores). Each direction is hidden behind the rest of the iteration where it is shorter; an
-  // exposed part (the first layer's share of a layer-wise load) adds to the iteration.
-  double inbound_s = 0, outbound_s = 0;
-  const bool tiers = shape.tier_load_s > 0 || shape.tier_store_s > 0;
+  double fetch_s = 0;
   for (const KernelOp& op : scratch_) {
     const CostEstimate e = kernels_.estimate(op);
-    double hidden = -1;
     if (op.id == OpId::kKvFetch && layout_.overlap_transfers) {
-      inbound_s += hidden = e.seconds;
-    } else if (tiers) [[unlikely]] {
-      if (op.id == OpId::kTierLoad && shape.tier_load_layerwise) {
-        const double layers = model_.num_layers;
-        inbound_s += hidden = e.seconds * (layers - 1) / layers;
-      } else if (op.id == OpId::kTierStore && shape.tier_store_overlapped) {
-        outbound_s += hidden = e.seconds;
-      }
-    }
-    if (hidden >= 0) {
-      out.seconds += e.seconds - hidden;
+      fetch_s += e.seconds;  // hidden behind the rest of the iteration where it is shorter
       CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
       acc = e;
       out.present[static_cast<std::size_t>(op.id)] = 1;
@@ -323,6 +312,41 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
     acc.source = e.source;
     out.present[static_cast<std::size_t>(op.id)] = 1;
     out.seconds += e.seconds;
+  }
+  if (shape.tier_load_s > 0 || shape.tier_store_s > 0) [[unlikely]] {
+    price_tier_transfers(shape, out, fetch_s);
+    return;
+  }
+  out.seconds = std::max(out.seconds, fetch_s);
+}
+
+void IterationCostModel::price_tier_transfers(const IterationShape& s, IterationCost& out, double fetch_s) const {
+  // Transfers that overlap compute, per direction (links are full duplex): into the GPU (KV fetches, tier loads)
+  // and out of it (tier stores). Each direction hides behind the rest of the iteration where it is shorter; the
+  // first layer's share of a layer-wise load (or a whole blocking load) adds to the iteration.
+  double inbound_s = fetch_s, outbound_s = 0;
+  const double layers = model_.num_layers;
+  const auto record = [&](OpId id, double seconds, double bytes) {
+    CostEstimate& acc = out.ops[static_cast<std::size_t>(id)];
+    acc.seconds = seconds;
+    acc.bytes = bytes;
+    acc.bound = Bound::kLatency;
+    acc.source = Source::kRoofline;
+    out.present[static_cast<std::size_t>(id)] = 1;
+  };
+  if (s.tier_load_s > 0) {
+    record(OpId::kTierLoad, s.tier_load_s, s.tier_load_bytes);
+    const double hidden = s.tier_load_layerwise ? s.tier_load_s * (layers - 1) / layers : 0;
+    inbound_s += hidden;
+    out.seconds += s.tier_load_s - hidden;
+  }
+  if (s.tier_store_s > 0) {
+    record(OpId::kTierStore, s.tier_store_s, s.tier_store_bytes);
+    if (s.tier_store_overlapped) {
+      outbound_s += s.tier_store_s;
+    } else {
+      out.seconds += s.tier_store_s;
+    }
   }
   out.seconds = std::max({out.seconds, inbound_s, outbound_s});
 }

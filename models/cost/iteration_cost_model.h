@@ -77,6 +77,9 @@ class IterationCostModel {
   void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers) const;
   void add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const;
   void add_tier_transfers(const IterationShape& s, std::vector<KernelOp>& ops) const;
+  // The ops that run on the GPU (build_ops() without the tier transfers, which their tiers time).
+  void build_gpu_ops(const IterationShape& s, std::vector<KernelOp>& ops) const;
+  void price_tier_transfers(const IterationShape& s, IterationCost& out, double fetch_s) const;
 
   const LlmSpec& model_;
   KvLayout layout_;

@@ -166,6 +166,28 @@ class Simulator::Impl {
         kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
         timeline_(o.timeline_interval_s, observers_) {}
 
+  // Bytes the tiers and the chunk store moved in this step, timed by their links (IterationShape).
+  void add_tier_traffic(IterationShape& shape) {
+    if (const KvTiers* tiers = kv_.tiers()) {
+      const TierTraffic& t = tiers->traffic();
+      for (std::size_t i = 0; i < tiers->size(); ++i) {
+        shape.tier_load_bytes += t.load_bytes[i];
+        shape.tier_store_bytes += t.store_bytes[i];
+      }
+      shape.tier_load_s = t.load_s;
+      shape.tier_store_s = t.store_s;
+    }
+    if (const ChunkStore* chunks = kv_.chunk_store()) {  // chunk KV moves like tier blocks
+      shape.tier_load_bytes += chunks->load_bytes();
+      shape.tier_load_s += chunks->load_s();
+      shape.tier_store_bytes += chunks->store_bytes();
+      shape.tier_store_s += chunks->store_s();
+    }
+    shape.tier_load_layerwise = opt_.tier_load_layerwise;
+    shape.tier_store_overlapped = opt_.tier_store_overlapped;
+    kv_.clear_tier_traffic();
+  }
+
   static PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost) {
     PrefixCacheOptions p;
     p.enabled = o.prefix_caching;
@@ -283,7 +305,7 @@ class Simulator::Impl {
     plan_.clear();
     SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
     scheduler_.schedule(ctx, plan_);
-    if (opt_.prefix_caching) {
+    if (opt_.prefix_caching) [[unlikely]] {
       const KvManager::PrefixStats p = kv_.prefix_stats();
       timeline_.add_prefix(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
                            p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
@@ -321,26 +343,7 @@ class Simulator::Impl {
     shape.sampled_sequences = sampled;
     shape.swap_out_bytes = plan_.swap_out_bytes;
     shape.swap_in_bytes = plan_.swap_in_bytes;
-    if (const KvTiers* tiers = kv_.tiers()) {
-      const TierTraffic& t = tiers->traffic();
-      for (std::size_t i = 0; i < tiers->size(); ++i) {
-        shape.tier_load_bytes += t.load_bytes[i];
-        shape.tier_store_bytes += t.store_bytes[i];
-      }
-      shape.tier_load_s = t.load_s;
-      shape.tier_store_s = t.store_s;
-    }
-    if (const ChunkStore* chunks = kv_.chunk_store()) {  // chunk KV moves like tier blocks
-      shape.tier_load_bytes += chunks->load_bytes();
-      shape.tier_load_s += chunks->load_s();
-      shape.tier_store_bytes += chunks->store_bytes();
-      shape.tier_store_s += chunks->store_s();
-    }
-    if (kv_.tiers() != nullptr || kv_.chunk_store() != nullptr) {
-      shape.tier_load_layerwise = opt_.tier_load_layerwise;
-      shape.tier_store_overlapped = opt_.tier_store_overlapped;
-      kv_.clear_tier_traffic();
-    }
+    if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape);
     cost_.price(shape, cost_result_);
     for (std::size_t i = 0; i < kNumOpIds; ++i) {
       if (!cost_result_.present[i]) continue;

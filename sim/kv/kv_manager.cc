@@ -155,6 +155,14 @@ void KvManager::register_blocks(Request& r) {
   }
 }
 
+void KvManager::settle_prefix(Request& r) {
+  if (shareable_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
+  if (chunks_ && !r.chunks_stored && !r.chunks.empty() && r.computed >= r.prompt_tokens) {
+    chunks_->store(r.chunks);  // its prefill is done: the chunks' KV is written to the store
+    r.chunks_stored = true;
+  }
+}
+
 void KvManager::make_room() {
   const std::int64_t over = used_ + static_cast<std::int64_t>(cache_->unreferenced()) * block_bytes_ - capacity_;
   if (over <= 0) return;
@@ -252,11 +260,7 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
 }
 
 void KvManager::settle(Request& r, TokenCount chunk) {
-  if (cache_ && shareable_ && r.registering && r.blocks.size() < r.block_hashes.size()) register_blocks(r);
-  if (chunks_ && !r.chunks_stored && !r.chunks.empty() && r.computed >= r.prompt_tokens) {
-    chunks_->store(r.chunks);  // its prefill is done: the chunks' KV is written to the store
-    r.chunks_stored = true;
-  }
+  if (cache_) [[unlikely]] settle_prefix(r);
   // After a decode step a request holds exactly what reserve() gave it (KvGroup::held_during): nothing to return.
   if (chunk == 1 && r.computed - 1 >= r.prompt_tokens) return;
   std::int64_t device, host;

@@ -157,6 +157,8 @@ class KvManager {
   std::int64_t own_bytes(std::size_t shared_blocks, std::span<const std::int64_t> pages) const {
     return layout_.device_bytes(pages) - static_cast<std::int64_t>(shared_blocks) * block_bytes_;
   }
+  // settle() with prefix caching: registers the blocks `r` completed, stores its chunks after its prefill.
+  void settle_prefix(Request& r);
   // Fills r.block_hashes (its prompt's full engine blocks' identities) if not done yet.
   void ensure_block_hashes(Request& r) const;
   // Adds the prompt blocks `r` has computed since its last step to the cache, where no block has their identity.

@@ -29,12 +29,9 @@ bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, Token
   return true;
 }
 
-void order_waiting(SchedulerContext& ctx) {
+void reorder_waiting(SchedulerContext& ctx) {
   auto& waiting = ctx.queues.waiting;
-  if (ctx.limits.admission == AdmissionOrder::kFcfs || waiting.size() < 2 ||
-      waiting.size() > ctx.limits.reorder_max_waiting) {
-    return;
-  }
+  if (waiting.size() < 2 || waiting.size() > ctx.limits.reorder_max_waiting) return;
   // Requests resumed after preemption keep their place in front.
   auto first = waiting.begin();
   while (first != waiting.end() && (*first)->preemptions > 0) ++first;
@@ -60,15 +57,14 @@ void order_waiting(SchedulerContext& ctx) {
   for (std::size_t i = 0; i < keyed.size(); ++i) *(first + static_cast<std::ptrdiff_t>(i)) = keyed[i].second;
 }
 
-bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
-  if (ctx.limits.admission != AdmissionOrder::kPrefixGroup || step.computing.empty()) return false;
+bool hold_back_for_group(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
+  if (step.computing.empty()) return false;
   const std::uint64_t key = ctx.kv.first_block_key(r);
   return key != 0 && ctx.kv.cached_prefix_tokens(r) == 0 &&
          std::find(step.computing.begin(), step.computing.end(), key) != step.computing.end();
 }
 
-void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
-  if (ctx.limits.admission != AdmissionOrder::kPrefixGroup) return;
+void record_group(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
   const std::uint64_t key = ctx.kv.first_block_key(r);
   if (key != 0 && r.blocks.empty()) step.computing.push_back(key);  // it found no cached block: it computes them
 }

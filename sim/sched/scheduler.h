@@ -95,9 +95,19 @@ bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, Token
 struct AdmissionStep {
   std::vector<std::uint64_t> computing;  // first blocks that requests admitted in this step compute
 };
-void order_waiting(SchedulerContext& ctx);
-bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r);
-void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r);
+void reorder_waiting(SchedulerContext& ctx);
+bool hold_back_for_group(SchedulerContext& ctx, AdmissionStep& step, Request& r);
+void record_group(SchedulerContext& ctx, AdmissionStep& step, Request& r);
+// FCFS, the common case, costs one comparison.
+inline void order_waiting(SchedulerContext& ctx) {
+  if (ctx.limits.admission != AdmissionOrder::kFcfs) [[unlikely]] reorder_waiting(ctx);
+}
+inline bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
+  return ctx.limits.admission == AdmissionOrder::kPrefixGroup && hold_back_for_group(ctx, step, r);
+}
+inline void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
+  if (ctx.limits.admission == AdmissionOrder::kPrefixGroup) [[unlikely]] record_group(ctx, step, r);
+}
 // Resumes swapped requests (FIFO) while blocks and sequence slots allow; returns how many.
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan);
 

@@ -32,6 +32,29 @@ inline std::filesystem::path write_trace(const std::string& name, const std::vec
   return path;
 }
 
+// A request with content ids, one per 512-token block (Mooncake-style), for prefix-caching tests.
+struct Row {
+  double arrival_s;
+  long long prompt, output;
+  std::vector<std::uint64_t> ids;  // one per 512 tokens; empty: no content
+};
+
+inline std::filesystem::path write_rows(const std::string& name, const std::vector<Row>& rows) {
+  const auto dir = std::filesystem::temp_directory_path() / "kvsim-content-tests";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / (name + ".jsonl");
+  std::ofstream out(path);
+  for (const Row& r : rows) {
+    nlohmann::json j = {{"arrival_s", r.arrival_s}, {"prompt_tokens", r.prompt}, {"output_tokens", r.output}};
+    if (!r.ids.empty()) {
+      j["hash_ids"] = r.ids;
+      j["hash_block_tokens"] = 512;
+    }
+    out << j.dump() << "\n";
+  }
+  return path;
+}
+
 inline nlohmann::json base_scenario(const std::filesystem::path& trace) {
   return {{"model", "llama-3.1-8b"},
           {"hardware", {{"gpu", "h100-sxm"}}},

@@ -25,7 +25,9 @@ namespace {
 using testing::base_scenario;
 using testing::error_of;
 using testing::Outcome;
+using testing::Row;
 using testing::run_scenario;
+using testing::write_rows;
 
 // ---- block identities ------------------------------------------------------------------------------------------
 
@@ -91,27 +93,6 @@ TEST(PrefixCache, ReleasedBlocksAreEvictedLeastRecentlyReleasedFirstTailFirst) {
 
 // ---- the engine ------------------------------------------------------------------------------------------------
 
-struct Row {
-  double arrival_s;
-  long long prompt, output;
-  std::vector<std::uint64_t> ids;  // one per 512 tokens
-};
-
-std::filesystem::path write_rows(const std::string& name, const std::vector<Row>& rows) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-prefix-tests";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / (name + ".jsonl");
-  std::ofstream out(path);
-  for (const Row& r : rows) {
-    nlohmann::json j = {{"arrival_s", r.arrival_s}, {"prompt_tokens", r.prompt}, {"output_tokens", r.output}};
-    if (!r.ids.empty()) {
-      j["hash_ids"] = r.ids;
-      j["hash_block_tokens"] = 512;
-    }
-    out << j.dump() << "\n";
-  }
-  return path;
-}
 
 nlohmann::json cached(const std::filesystem::path& trace) {
   nlohmann::json doc = base_scenario(trace);

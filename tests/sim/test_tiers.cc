@@ -19,7 +19,9 @@ namespace {
 using testing::base_scenario;
 using testing::error_of;
 using testing::Outcome;
+using testing::Row;
 using testing::run_scenario;
+using testing::write_rows;
 
 TierSpec tier(const std::string& name, std::int64_t blocks, double read_Bps, double write_Bps, double latency_s) {
   TierSpec s;
@@ -77,24 +79,6 @@ TEST(KvTiers, EvictedBlocksCascadeDownAndAreDroppedAtTheBottom) {
   EXPECT_EQ(t.stats(1).hit_blocks, 1);
 }
 
-struct Row {
-  double arrival_s;
-  long long prompt, output;
-  std::vector<std::uint64_t> ids;  // one per 512 tokens
-};
-
-std::filesystem::path write_rows(const std::string& name, const std::vector<Row>& rows) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-tier-tests";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / (name + ".jsonl");
-  std::ofstream out(path);
-  for (const Row& r : rows) {
-    out << nlohmann::json{{"arrival_s", r.arrival_s}, {"prompt_tokens", r.prompt}, {"output_tokens", r.output},
-                          {"hash_ids", r.ids}, {"hash_block_tokens", 512}}.dump()
-        << "\n";
-  }
-  return path;
-}
 
 double op_seconds(const nlohmann::json& results, const std::string& op, const std::string& field = "seconds") {
   for (const auto& o : results["cost_breakdown"]) {

@@ -19,6 +19,27 @@ namespace kvsim::trace_impl {
 
 namespace {
 
+// P(item i) proportional to (i + 1)^-exponent over `n` items: 0 is uniform, 1 Zipf.
+class PopularityLaw {
+ public:
+  PopularityLaw(std::size_t n, double exponent) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      sum += std::pow(static_cast<double>(i + 1), -exponent);
+      cumulative_.push_back(sum);
+    }
+  }
+  std::size_t pick(Rng& rng) const {
+    const double u = rng.uniform01() * cumulative_.back();
+    const auto i = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
+                                            cumulative_.begin());
+    return std::min(i, cumulative_.size() - 1);
+  }
+
+ private:
+  std::vector<double> cumulative_;
+};
+
 // Shared system prompts (`synthetic.prefix`): `groups` prefixes whose lengths are drawn once, in group order; each
 // request picks one (P(group g) proportional to (g + 1)^-popularity_exponent: 0 is uniform, 1 Zipf) and its drawn
 // prompt length becomes a unique suffix after it. Content ids, one per `block_tokens` tokens: a block wholly inside
@@ -27,19 +48,14 @@ class PrefixGroups {
  public:
   // `rng`: the prefix stream, past the draws of the group lengths.
   PrefixGroups(std::vector<TokenCount> lengths, double exponent, TokenCount block_tokens, Rng rng)
-      : lengths_(std::move(lengths)), exponent_(exponent), block_(block_tokens), rng_(std::move(rng)) {
-    double sum = 0;
-    for (std::size_t g = 0; g < lengths_.size(); ++g) {
-      sum += std::pow(static_cast<double>(g + 1), -exponent_);
-      cumulative_.push_back(sum);
-    }
-  }
+      : lengths_(std::move(lengths)),
+        exponent_(exponent),
+        block_(block_tokens),
+        rng_(std::move(rng)),
+        law_(lengths_.size(), exponent) {}
   // Draws a group: its index and its prompt's length.
   std::pair<std::size_t, TokenCount> pick() {
-    const double u = rng_.uniform01() * cumulative_.back();
-    const auto g = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
-                                            cumulative_.begin());
-    const std::size_t group = std::min(g, lengths_.size() - 1);
+    const std::size_t group = law_.pick(rng_);
     return {group, lengths_[group]};
   }
   // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
@@ -67,7 +83,7 @@ class PrefixGroups {
   double exponent_;
   TokenCount block_;
   Rng rng_;
-  std::vector<double> cumulative_;
+  PopularityLaw law_;
 };
 
 // Retrieved documents (`synthetic.rag`): `documents` chunks whose lengths are drawn once, in document order; each
@@ -78,13 +94,11 @@ class PrefixGroups {
 class RagChunks {
  public:
   RagChunks(std::vector<TokenCount> lengths, double exponent, int per_request, Rng rng)
-      : lengths_(std::move(lengths)), exponent_(exponent), per_request_(per_request), rng_(std::move(rng)) {
-    double sum = 0;
-    for (std::size_t d = 0; d < lengths_.size(); ++d) {
-      sum += std::pow(static_cast<double>(d + 1), -exponent_);
-      cumulative_.push_back(sum);
-    }
-  }
+      : lengths_(std::move(lengths)),
+        exponent_(exponent),
+        per_request_(per_request),
+        rng_(std::move(rng)),
+        law_(lengths_.size(), exponent) {}
   // `record.prompt_tokens` is the question; prepends the prefix (if any) and the chunks, fills content and chunks.
   void apply(TraceRecord& record, std::int64_t index, PrefixGroups* prefixes) {
     std::vector<std::uint64_t> raw;
@@ -96,10 +110,7 @@ class RagChunks {
     }
     std::vector<std::size_t> picked;
     while (static_cast<int>(picked.size()) < per_request_) {
-      const double u = rng_.uniform01() * cumulative_.back();
-      const auto d = std::min(static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
-                                                       cumulative_.begin()),
-                              lengths_.size() - 1);
+      const std::size_t d = law_.pick(rng_);
       if (std::find(picked.begin(), picked.end(), d) != picked.end()) continue;
       picked.push_back(d);
       const TokenCount start = static_cast<TokenCount>(raw.size());
@@ -125,7 +136,7 @@ class RagChunks {
   double exponent_;
   int per_request_;
   Rng rng_;
-  std::vector<double> cumulative_;
+  PopularityLaw law_;
 };
 
 // Multi-turn sessions (`synthetic.sessions`): the arrival process starts sessions; a session has a number of turns
