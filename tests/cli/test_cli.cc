@@ -186,6 +186,11 @@ TEST(Cli, ListsCatalogsAndRegistries) {
   r = kvsim("list gpus --json");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(nlohmann::json::parse(r.out).size(), 7u);
+  r = kvsim("list eviction-policies");
+  EXPECT_EQ(r.code, 0);
+  for (const char* name : {"lru", "lru-access", "lfu", "lru-k", "arc", "s3fifo", "cost-aware"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
   r = kvsim("list schedulers");
   EXPECT_NE(r.out.find("prefill-first"), std::string::npos);
   r = kvsim("list trace-formats");

@@ -232,5 +232,42 @@ TEST(ChunkReuse, AStoredChunkAnywhereInThePromptIsLoadedAndPartlyRecomputed) {
   EXPECT_NE(error_of([&] { run_scenario(doc); }).find("engine.chunk_reuse.store.eviction"), std::string::npos);
 }
 
+TEST(TieredPrefixCache, EverythingTogetherKeepsTheInvariants) {
+  // Every reuse feature at once, in a pool small enough to evict and preempt, the invariant checker after every
+  // event: synthetic RAG prompts behind shared prefixes, both cache modes, tiers with their own policies, chunk
+  // reuse, reuse-aware admission.
+  for (const std::string mode : {"vllm", "sglang"}) {
+    for (const std::string admission : {"lpm", "prefix-group"}) {
+      nlohmann::json doc = base_scenario("unused.jsonl");
+      doc["workload"] = {{"synthetic",
+                          {{"num_requests", 160},
+                           {"arrival", {{"process", "poisson"}, {"rate_per_s", 30}}},
+                           {"prompt_tokens", {{"dist", "uniform"}, {"min", 10}, {"max", 300}}},
+                           {"output_tokens", {{"dist", "uniform"}, {"min", 1}, {"max", 80}}},
+                           {"prefix", {{"groups", 3}, {"tokens", {{"dist", "uniform"}, {"min", 100}, {"max", 900}}}}},
+                           {"rag", {{"documents", 20}, {"chunks_per_request", 2}, {"popularity_exponent", 1.0},
+                                    {"chunk_tokens", {{"dist", "uniform"}, {"min", 50}, {"max", 400}}}}}}}};
+      doc["engine"]["prefix_caching"] = true;
+      doc["engine"]["prefix_cache_mode"] = mode;
+      doc["engine"]["admission"] = admission;
+      doc["engine"]["num_gpu_blocks"] = 400;
+      doc["engine"]["max_num_batched_tokens"] = 1024;
+      doc["engine"]["eviction"] = "arc";
+      doc["engine"]["kv_tiers"] = {
+          {"tiers", {{{"tier", "host"}, {"capacity_GiB", 0.25}, {"eviction", "s3fifo"}},
+                     {{"tier", "ssd"}, {"capacity_GiB", 0.5}, {"eviction", "cost-aware"}}}}};
+      doc["engine"]["chunk_reuse"] = {{"store", {{"tier", "host"}, {"capacity_GiB", 0.1}}}};
+      const Outcome o = run_scenario(doc);
+      const auto& s = o.results["summary"];
+      EXPECT_EQ(s["requests"]["completed"], 160) << mode << admission;
+      EXPECT_GT(s["prefix_cache"]["hit_tokens"].get<long long>(), 0) << mode << admission;
+      EXPECT_GT(s["prefix_cache"]["tier_hit_tokens"].get<long long>(), 0) << mode << admission;
+      EXPECT_GT(s["prefix_cache"]["chunk_reuse"]["reused_tokens"].get<long long>(), 0) << mode << admission;
+      EXPECT_GT(s["prefix_cache"]["tiers"][0]["demoted_blocks"].get<long long>(), 0) << mode << admission;
+      EXPECT_EQ(o.summary.used_bytes_at_end, 0) << mode << admission;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvsim
