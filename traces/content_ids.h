@@ -11,10 +11,13 @@
 
 namespace kvsim {
 
-// Replaces raw token ids by chained ones, in place.
-inline void chain_token_ids(std::span<std::uint64_t> ids) {
-  std::uint64_t prefix = 0x746f6b656e2d6964ULL;
+inline constexpr std::uint64_t kTokenChainRoot = 0x746f6b656e2d6964ULL;
+
+// Replaces raw token ids by chained ones, in place, continuing the chain from `prefix` (the last chained id before
+// them, or the root); returns the last chained id.
+inline std::uint64_t chain_token_ids(std::span<std::uint64_t> ids, std::uint64_t prefix = kTokenChainRoot) {
   for (std::uint64_t& t : ids) t = prefix = hashing::combine(prefix, t);
+  return prefix;
 }
 
 }  // namespace kvsim

@@ -337,6 +337,27 @@ TEST(PrefixCachingEngine, TokenIdsAreHashedPerEngineBlock) {
   EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 32);
   doc["engine"]["block_size"] = 8;
   EXPECT_EQ(run_scenario(doc).results["summary"]["prefix_cache"]["hit_tokens"], 40);
+
+  // With the first request's reply (output_token_ids), a follow-up holding prompt + reply + 8 new tokens finds the
+  // reply's blocks too: 40 + 24 = 64 tokens, whose KV holds all but the last generated one (63): 3 blocks of 16, 48
+  // tokens (without the reply's ids, 2 blocks).
+  const auto turns = dir / "token-ids-reply.jsonl";
+  {
+    std::ofstream out(turns);
+    std::vector<int> prompt(40), reply(24), next;
+    for (int i = 0; i < 40; ++i) prompt[i] = 100 + i;
+    for (int i = 0; i < 24; ++i) reply[i] = 500 + i;
+    next = prompt;
+    next.insert(next.end(), reply.begin(), reply.end());
+    for (int i = 0; i < 8; ++i) next.push_back(900 + i);
+    out << nlohmann::json{{"arrival_s", 0}, {"prompt_tokens", 40}, {"output_tokens", 24}, {"token_ids", prompt},
+                          {"output_token_ids", reply}}.dump()
+        << "\n"
+        << nlohmann::json{{"arrival_s", 30}, {"prompt_tokens", 72}, {"output_tokens", 2}, {"token_ids", next}}.dump()
+        << "\n";
+  }
+  nlohmann::json follow = cached(turns);
+  EXPECT_EQ(run_scenario(follow).results["summary"]["prefix_cache"]["hit_tokens"], 48);
 }
 
 TEST(PrefixCachingEngine, EachStrategyFamilyCachesWhatItStores) {

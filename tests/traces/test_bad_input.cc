@@ -98,7 +98,7 @@ TEST(BadInput, UnknownJsonlKey) {
              R"({"arrival_s": 1, "prompt_tokens": 5, "output_tokens": 1, "priority": 2})" "\n", ".jsonl");
   const std::string e = read_error("jsonl", f);
   EXPECT_CONTAINS(e, f.name() + ":2: key 'priority' is not part of this format");
-  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, token_ids, chunks, session_id, turn");
+  EXPECT_CONTAINS(e, "arrival_s, prompt_tokens, output_tokens, hash_ids, hash_block_tokens, token_ids, output_token_ids, chunks, session_id, turn");
 }
 
 TEST(BadInput, JsonlHashesAndSessions) {
@@ -144,6 +144,10 @@ TEST(BadInput, JsonlTokenIdsAndTurns) {
                                                   "non-negative integers (the prompt's token ids)");
   TempFile both(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "token_ids": [1, 2], "hash_ids": [3], "hash_block_tokens": 16})" "\n", ".jsonl");
   EXPECT_CONTAINS(read_error("jsonl", both), ":1: token_ids is given with hash_ids");
+  TempFile reply(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 3, "token_ids": [1, 2], "output_token_ids": [3, 4]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", reply), ":1: output_token_ids has 2 ids for 3 output tokens");
+  TempFile lone_reply(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "output_token_ids": [3, 4]})" "\n", ".jsonl");
+  EXPECT_CONTAINS(read_error("jsonl", lone_reply), ":1: output_token_ids is given without token_ids");
   TempFile lone_turn(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "turn": 1})" "\n", ".jsonl");
   EXPECT_CONTAINS(read_error("jsonl", lone_turn), ":1: turn is given without session_id");
   TempFile bad_turn(R"({"arrival_s": 0, "prompt_tokens": 2, "output_tokens": 2, "session_id": "a", "turn": -1})" "\n", ".jsonl");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/units.h"
+#include "traces/content_ids.h"
 #include "traces/impl/formats.h"
 #include "traces/impl/json_reader.h"
 
@@ -20,14 +21,14 @@ class JsonlReader final : public JsonTraceReader {
   explicit JsonlReader(const std::filesystem::path& path)
       : JsonTraceReader("jsonl", path, "prompt_tokens",
                         "the keys arrival_s, prompt_tokens, output_tokens and optionally hash_ids, "
-                        "hash_block_tokens, token_ids, chunks, session_id, turn") {
+                        "hash_block_tokens, token_ids, output_token_ids, chunks, session_id, turn") {
     set_arrival_field("arrival_s");
   }
 
  private:
   bool parse_object(const JsonRow& row, TraceRecord& out) override {
     row.reject_unknown_keys({"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens",
-                             "token_ids", "chunks", "session_id", "turn"});
+                             "token_ids", "output_token_ids", "chunks", "session_id", "turn"});
     out.arrival_ns = row.time_ns("arrival_s", kNsPerS);
     out.prompt_tokens = row.length("prompt_tokens");
     out.output_tokens = row.length("output_tokens");
@@ -40,6 +41,20 @@ class JsonlReader final : public JsonTraceReader {
       // engine hashes a block with its parent's identity.
       out.hash_ids = row.token_ids("token_ids", out.prompt_tokens);
       out.hash_block_tokens = 1;
+      if (row.has("output_token_ids")) {
+        // The reply the engine generated, so that its blocks are cached too (a later prompt may hold it).
+        std::vector<std::uint64_t> reply = row.ids("output_token_ids", "the reply's token ids");
+        if (static_cast<TokenCount>(reply.size()) != out.output_tokens) {
+          throw_trace_error(row.pos(), "output_token_ids",
+                            fmt::format("has {} ids for {} output tokens", reply.size(), out.output_tokens),
+                            fmt::format("one id per output token: {}", out.output_tokens));
+        }
+        chain_token_ids(reply, out.hash_ids.empty() ? kTokenChainRoot : out.hash_ids.back());
+        out.output_content_ids = std::move(reply);
+      }
+    } else if (row.has("output_token_ids")) {
+      throw_trace_error(row.pos(), "output_token_ids", "is given without token_ids",
+                        "the prompt's token_ids with the reply's output_token_ids");
     } else if (row.has("hash_ids")) {
       out.hash_ids = row.hash_ids("hash_ids");
       out.hash_block_tokens = row.length("hash_block_tokens");
