@@ -89,7 +89,6 @@ class Arc final : public EvictionPolicy {
       throw std::logic_error("arc: |T1| + |T2| differs from the cached blocks");
     }
   }
-  nlohmann::json params() const override { return nlohmann::json::object(); }
 
  private:
   static constexpr int kT1 = 0, kT2 = 1, kParked = 2;
