@@ -64,6 +64,12 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
       fmt::print("  tiers    {:.1f}% of prompt tokens found on the GPU or below it, {} prefill tokens saved\n",
                  100 * pc["total_hit_rate"].get<double>(), pc["prefill_tokens_saved"].get<long long>());
     }
+    if (const auto& cr = pc["chunk_reuse"]; cr.value("reused_tokens", 0LL) > 0 || cr.value("stored_chunks", 0LL) > 0) {
+      fmt::print("  chunks   {} chunk tokens reused ({} recomputed, {:.2f} GiB loaded), {} chunks stored, {} evicted\n",
+                 cr["reused_tokens"].get<long long>(), cr["recomputed_tokens"].get<long long>(),
+                 cr["loaded_bytes"].get<double>() / (1024.0 * 1024 * 1024), cr["stored_chunks"].get<long long>(),
+                 cr["evicted_chunks"].get<long long>());
+    }
     for (const auto& t : pc["tiers"]) {
       fmt::print("  {:<8} {} blocks loaded ({:.2f} GiB), {} written, {} demoted, {} dropped, {} cached at the end\n",
                  t["tier"].get<std::string>(), t["hit_blocks"].get<long long>(),
