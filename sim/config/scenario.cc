@@ -98,13 +98,19 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   eng.check(!prefix_caching || o.preemption == PreemptionMode::kRecompute, "prefix_caching",
             "needs preemption \"recompute\" (as vLLM v1, which caches prefixes and never swaps)");
   o.prefix_caching = prefix_caching;
+  // Keys that only mean something with prefix caching on.
+  const auto needs_caching = [&](const char* key, const char* what) {
+    if (eng.has(key)) eng.check(prefix_caching, key, fmt::format("{}; it needs \"prefix_caching\": true", what));
+  };
+  needs_caching("admission", "orders requests by what the prefix cache holds");
+  needs_caching("prefix_cache_mode", "chooses whose prefix-cache semantics");
+  needs_caching("eviction", "chooses which cached block to evict");
+  needs_caching("kv_tiers", "hold prefix-cached blocks below the GPU");
+  needs_caching("chunk_reuse", "reuses chunks' KV beside the prefix cache");
   const std::string admission = eng.get<std::string>("admission", "fcfs");
   if (admission == "fcfs") {
     o.limits.admission = AdmissionOrder::kFcfs;
   } else if (admission == "lpm" || admission == "prefix-group") {
-    eng.check(prefix_caching, "admission",
-              fmt::format("'{}' orders requests by what the prefix cache holds; it needs \"prefix_caching\": true",
-                          admission));
     o.limits.admission = admission == "lpm" ? AdmissionOrder::kLpm : AdmissionOrder::kPrefixGroup;
   } else {
     eng.check(false, "admission",
@@ -126,25 +132,13 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                           "cache: duplicates replaced by the cached copy, LRU by last lookup)",
                           cache_mode));
   }
-  eng.check(prefix_caching || !eng.has("prefix_cache_mode"), "prefix_cache_mode", "needs \"prefix_caching\": true");
   std::optional<EvictionChoice> eviction;
-  if (eng.has("eviction")) {
-    eng.check(prefix_caching, "eviction", "chooses which cached block to evict; it needs \"prefix_caching\": true");
-    eviction = read_eviction_choice(eng, "eviction", eviction_ctx);
-  } else if (prefix_caching) {
+  if (prefix_caching) {
     // Each mode's own default: vLLM's free queue, SGLang's LRU by last access.
-    const nlohmann::json mode_default = {{"eviction", cache_mode == "sglang" ? "lru-access" : "lru"}};
-    ParamReader defaults(mode_default, eng.path());
-    eviction = read_eviction_choice(defaults, "eviction", eviction_ctx);
-  }
-  if (eviction) o.eviction = eviction->make;
-  if (eng.has("kv_tiers")) {
-    eng.check(prefix_caching, "kv_tiers", "hold prefix-cached blocks below the GPU; they need \"prefix_caching\": true");
+    eviction = read_eviction_choice(eng, "eviction", eviction_ctx, cache_mode == "sglang" ? "lru-access" : "lru");
+    o.eviction = eviction->make;
   }
   const nlohmann::json tiers_resolved = read_kv_tiers(eng, "kv_tiers", *run.gpu, eviction_ctx, o);
-  if (eng.has("chunk_reuse")) {
-    eng.check(prefix_caching, "chunk_reuse", "reuses chunks' KV beside the prefix cache; it needs \"prefix_caching\": true");
-  }
   const nlohmann::json chunk_resolved = read_chunk_reuse(eng, "chunk_reuse", *run.gpu, eviction_ctx, o);
   // vLLM's num_gpu_blocks_override: the KV pool in blocks of block_size tokens, whatever the GPU's memory.
   const auto num_gpu_blocks = eng.get_optional<std::int64_t>("num_gpu_blocks");
@@ -283,7 +277,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
   if (prefix_caching) {
     run.approximations.push_back(
-        "Prefix caching follows vLLM v1 (sim/README.md): full blocks are cached, of the prompt and of the reply where "
+        "Prefix caching follows vLLM v1 or SGLang's radix cache (engine.prefix_cache_mode, sim/README.md): full "
+        "blocks are cached, of the prompt and of the reply where "
         "the workload knows its content (synthetic sessions; a trace's replies are unknown), at their stored "
         "precision; lookups happen at admission.");
     if (!KvManager::prefix_shareable(run.iteration->layout())) {

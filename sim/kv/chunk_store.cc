@@ -19,8 +19,7 @@ TokenCount ChunkStore::lookup(std::span<const TraceRecord::Chunk> chunks, TokenC
   }
   if (use && held > 0) {
     const double bytes = static_cast<double>(held) * bytes_per_token_;
-    load_s_ += spec_.store.latency_s + bytes / spec_.store.read_Bps;
-    load_bytes_ += bytes;
+    add_transfer(load_bytes_, load_s_, bytes, spec_.store.latency_s, spec_.store.read_Bps);
     stats_.loaded_tokens += held;
     stats_.loaded_bytes += bytes;
   }
@@ -47,8 +46,7 @@ void ChunkStore::store(std::span<const TraceRecord::Chunk> chunks) {
     stats_.stored_chunks++;
   }
   if (written > 0) {
-    store_s_ += spec_.store.latency_s + written / spec_.store.write_Bps;
-    store_bytes_ += written;
+    add_transfer(store_bytes_, store_s_, written, spec_.store.latency_s, spec_.store.write_Bps);
     stats_.stored_bytes += written;
   }
 }

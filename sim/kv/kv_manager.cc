@@ -77,19 +77,21 @@ void KvManager::match_prefix(Request& r) {
   if (pending_id_ != r.id) pending_.clear();
   pending_id_ = r.id;
   pending_unreferenced_ = 0;
-  pending_for_ = &r;
-  // Nothing to find (but its admission counts as a lookup): no content, or KV that is not the prompt's.
-  if (r.content_ids.empty() || !shareable_) return;
-  ensure_block_hashes(r);
-  const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
-  pending_unreferenced_ = cache_->match(r.block_hashes, limit, pending_);
-  std::size_t below = 0;
-  if (tiers_) {
-    const std::span<const std::uint64_t> rest = std::span(r.block_hashes).subspan(pending_.size());
-    below = tiers_->match(rest, limit - pending_.size(), pending_tiers_);
-  }
-  r.computed = static_cast<TokenCount>(pending_.size() + below) * layout_.block_size;
+  pending_tiers_.clear();
   pending_chunk_tokens_ = 0;
+  pending_for_ = &r;
+  // Nothing to find (but its admission counts as a lookup): KV that is not the prompt's.
+  if (!shareable_) return;
+  if (!r.content_ids.empty()) {
+    ensure_block_hashes(r);
+    const std::size_t limit = hit_limit(r);
+    pending_unreferenced_ = cache_->match(r.block_hashes, limit, pending_);
+    if (tiers_) {
+      const std::span<const std::uint64_t> rest = std::span(r.block_hashes).subspan(pending_.size());
+      tiers_->match(rest, limit - pending_.size(), pending_tiers_);
+    }
+  }
+  r.computed = static_cast<TokenCount>(pending_.size() + pending_tiers_.size()) * layout_.block_size;
   if (chunks_ && !r.chunks.empty()) {
     // Stored chunks after the prefix hit: their tokens count as computed but for the recomputed fraction.
     pending_chunk_tokens_ = chunks_->lookup(r.chunks, r.computed, false);
@@ -109,9 +111,8 @@ void KvManager::ensure_block_hashes(Request& r) const {
 TokenCount KvManager::cached_prefix_tokens(Request& r) {
   if (!cache_ || !shareable_ || r.content_ids.empty()) return 0;
   ensure_block_hashes(r);
-  const auto limit = static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
   peek_.clear();
-  cache_->match(r.block_hashes, limit, peek_);
+  cache_->match(r.block_hashes, hit_limit(r), peek_);
   return static_cast<TokenCount>(peek_.size()) * layout_.block_size;
 }
 
@@ -248,8 +249,6 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
       prefix_stats_.preempted_lookup_tokens += r.known_tokens();
       prefix_stats_.preempted_hit_tokens += r.computed;
     }
-    pending_tiers_.clear();
-    pending_chunk_tokens_ = 0;
     pending_for_ = nullptr;
     pending_.clear();
     pending_id_ = -1;

@@ -159,6 +159,10 @@ class KvManager {
   }
   // settle() with prefix caching: registers the blocks `r` completed, stores its chunks after its prefill.
   void settle_prefix(Request& r);
+  // The most blocks a lookup for `r` may find: (known tokens - 1) / block_size, so that the last token is computed.
+  std::size_t hit_limit(const Request& r) const {
+    return static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
+  }
   // Fills r.block_hashes (its prompt's full engine blocks' identities) if not done yet.
   void ensure_block_hashes(Request& r) const;
   // Adds the prompt blocks `r` has computed since its last step to the cache, where no block has their identity.

@@ -33,32 +33,25 @@ std::size_t KvTiers::match(std::span<const std::uint64_t> hashes, std::size_t li
   return tier_of.size();
 }
 
-void KvTiers::add_load(std::size_t t, double bytes) {
-  const TierSpec& s = tiers_[t].spec;
-  if (step_.load_bytes[t] == 0) step_.load_s += s.latency_s;
-  step_.load_bytes[t] += bytes;
-  step_.load_s += bytes / s.read_Bps;
-  tiers_[t].stats.loaded_bytes += bytes;
+namespace {
+// A use of a tier's copy (a load, or a write of a block it holds already): its policy sees an access.
+void use(PrefixCache& cache, BlockId b) {
+  const BlockId one[] = {b};
+  cache.acquire(one);
+  cache.release(one);
 }
-
-void KvTiers::add_store(std::size_t t, double bytes) {
-  const TierSpec& s = tiers_[t].spec;
-  if (step_.store_bytes[t] == 0) step_.store_s += s.latency_s;
-  step_.store_bytes[t] += bytes;
-  step_.store_s += bytes / s.write_Bps;
-  tiers_[t].stats.stored_bytes += bytes;
-}
+}  // namespace
 
 void KvTiers::load(std::span<const std::uint64_t> hashes, std::span<const std::uint8_t> tier_of) {
   for (std::size_t i = 0; i < tier_of.size(); ++i) {
     Tier& tier = tiers_[tier_of[i]];
     const BlockId b = tier.cache->find(hashes[i]);
     if (b == PrefixCache::kNone) throw std::logic_error("tiers: a matched block left its tier before its load");
-    const BlockId one[] = {b};
-    tier.cache->acquire(one);
-    tier.cache->release(one);
+    use(*tier.cache, b);
     tier.stats.hit_blocks++;
-    add_load(tier_of[i], static_cast<double>(block_bytes_));
+    tier.stats.loaded_bytes += static_cast<double>(block_bytes_);
+    add_transfer(step_.load_bytes[tier_of[i]], step_.load_s, static_cast<double>(block_bytes_), tier.spec.latency_s,
+                 tier.spec.read_Bps);
   }
 }
 
@@ -72,9 +65,7 @@ void KvTiers::store_into(std::size_t t, const PrefixCache::Evicted& block) {
   if (tier.capacity_blocks == 0) return;
   const BlockId present = tier.cache->find(block.hash);
   if (present != PrefixCache::kNone) {  // a copy is there already: refresh it
-    const BlockId one[] = {present};
-    tier.cache->acquire(one);
-    tier.cache->release(one);
+    use(*tier.cache, present);
     return;
   }
   if (tier.cache->cached() >= tier.capacity_blocks) {
@@ -90,7 +81,9 @@ void KvTiers::store_into(std::size_t t, const PrefixCache::Evicted& block) {
   }
   tier.cache->insert_detached(block.hash, block.depth);
   tier.stats.stored_blocks++;
-  add_store(t, static_cast<double>(block_bytes_));
+  tier.stats.stored_bytes += static_cast<double>(block_bytes_);
+  add_transfer(step_.store_bytes[t], step_.store_s, static_cast<double>(block_bytes_), tier.spec.latency_s,
+               tier.spec.write_Bps);
 }
 
 KvTiers::Stats KvTiers::stats(std::size_t t) const {

@@ -37,6 +37,14 @@ struct TierSpec {
 
 enum class TierOffload : std::uint8_t { kEvicted, kFinished };
 
+// Adds a transfer of `bytes` to one link's traffic in the current step (`step_bytes`, `step_s`): the link's latency
+// once per step, then bytes over its bandwidth (transfers of one step are batched).
+inline void add_transfer(double& step_bytes, double& step_s, double bytes, double latency_s, double bytes_per_s) {
+  if (step_bytes == 0) step_s += latency_s;
+  step_bytes += bytes;
+  step_s += bytes / bytes_per_s;
+}
+
 // Bytes and seconds moved in one engine step, per tier.
 struct TierTraffic {
   std::vector<double> load_bytes, store_bytes;  // per tier
@@ -89,8 +97,6 @@ class KvTiers {
     Stats stats;
   };
   void store_into(std::size_t t, const PrefixCache::Evicted& block);
-  void add_load(std::size_t t, double bytes);
-  void add_store(std::size_t t, double bytes);
 
   std::vector<Tier> tiers_;
   std::int64_t block_bytes_;

@@ -35,23 +35,24 @@ void reorder_waiting(SchedulerContext& ctx) {
   // Requests resumed after preemption keep their place in front.
   auto first = waiting.begin();
   while (first != waiting.end() && (*first)->preemptions > 0) ++first;
-  if (ctx.limits.admission == AdmissionOrder::kLpm) {
-    std::vector<std::pair<TokenCount, Request*>> keyed;
-    for (auto it = first; it != waiting.end(); ++it) keyed.emplace_back(-ctx.kv.cached_prefix_tokens(**it), *it);
-    std::stable_sort(keyed.begin(), keyed.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < keyed.size(); ++i) *(first + static_cast<std::ptrdiff_t>(i)) = keyed[i].second;
-    return;
-  }
-  // Prefix groups in the order of their first request, each group's requests in arrival order.
-  std::vector<std::pair<std::size_t, Request*>> keyed;
+  // A sort key per request, smaller first (stable: ties keep arrival order): lpm, the longest cached prefix;
+  // prefix-group, the rank of the request's group, groups in the order of their first request.
+  std::vector<std::pair<std::int64_t, Request*>> keyed;
   std::vector<std::uint64_t> groups;
   for (auto it = first; it != waiting.end(); ++it) {
-    const std::uint64_t key = ctx.kv.first_block_key(**it);
-    std::size_t g = groups.size();
-    if (key != 0) g = static_cast<std::size_t>(std::find(groups.begin(), groups.end(), key) - groups.begin());
-    if (g == groups.size()) groups.push_back(key);
-    keyed.emplace_back(g, *it);
+    std::int64_t key;
+    if (ctx.limits.admission == AdmissionOrder::kLpm) {
+      key = -ctx.kv.cached_prefix_tokens(**it);
+    } else {
+      const std::uint64_t block = ctx.kv.first_block_key(**it);
+      auto g = static_cast<std::size_t>(std::find(groups.begin(), groups.end(), block) - groups.begin());
+      if (block == 0 || g == groups.size()) {  // without content, a group of its own
+        g = groups.size();
+        groups.push_back(block);
+      }
+      key = static_cast<std::int64_t>(g);
+    }
+    keyed.emplace_back(key, *it);
   }
   std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (std::size_t i = 0; i < keyed.size(); ++i) *(first + static_cast<std::ptrdiff_t>(i)) = keyed[i].second;

@@ -125,8 +125,8 @@ TEST(EvictionPolicy, LruAccessOrdersByLastLookupNotByRelease) {
     c.match(std::vector<std::uint64_t>{victim}, 1, found);
     EXPECT_TRUE(found.empty()) << name;
     EXPECT_EQ(c.cached(), 1u) << name;
-    // A lookup refreshes a block under lru-access: with both cached again, hitting A makes B the older.
   }
+  // A lookup refreshes a block under lru-access: with both cached, hitting A makes B the older.
   PrefixCache c(policy("lru-access"));
   std::vector<BlockId> a = {c.insert('A', PrefixCache::kNone)};
   std::vector<BlockId> b = {c.insert('B', PrefixCache::kNone)};

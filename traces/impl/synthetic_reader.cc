@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <queue>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +19,18 @@
 namespace kvsim::trace_impl {
 
 namespace {
+
+// Raw content ids (before chaining, traces/content_ids.h), one per content position: a shared prefix group's, a
+// retrieved document's, or a request's or session's own. The top bits keep the three kinds apart.
+constexpr std::uint64_t group_id(std::size_t group, std::uint64_t position) {
+  return (static_cast<std::uint64_t>(group) << 32) | position;
+}
+constexpr std::uint64_t document_id(std::size_t document, std::uint64_t position) {
+  return (std::uint64_t{1} << 62) | (static_cast<std::uint64_t>(document) << 24) | position;
+}
+constexpr std::uint64_t own_id(std::int64_t owner, std::uint64_t position) {
+  return (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(owner) << 24) | position;
+}
 
 // P(item i) proportional to (i + 1)^-exponent over `n` items: 0 is uniform, 1 Zipf.
 class PopularityLaw {
@@ -53,14 +66,15 @@ class PrefixGroups {
         block_(block_tokens),
         rng_(std::move(rng)),
         law_(lengths_.size(), exponent) {}
-  // Draws a group: its index and its prompt's length.
-  std::pair<std::size_t, TokenCount> pick() {
+  // Draws a group and appends its prompt's raw per-token ids to `raw`.
+  void append_tokens(std::vector<std::uint64_t>& raw) {
     const std::size_t group = law_.pick(rng_);
-    return {group, lengths_[group]};
+    for (TokenCount i = 0; i < lengths_[group]; ++i) raw.push_back(group_id(group, static_cast<std::uint64_t>(i)));
   }
   // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
   void apply(TraceRecord& record, std::int64_t index) {
-    const auto [group, shared] = pick();
+    const std::size_t group = law_.pick(rng_);
+    const TokenCount shared = lengths_[group];
     record.prompt_tokens += shared;
     record.hash_block_tokens = block_;
     record.hash_ids.clear();
@@ -68,9 +82,7 @@ class PrefixGroups {
       const bool in_prefix = start + block_ <= shared;
       // High bit set: a request's own block; clear: a group's (ids never collide across the two kinds).
       const auto position = static_cast<std::uint64_t>(start / block_);
-      record.hash_ids.push_back(in_prefix ? (static_cast<std::uint64_t>(group) << 32) | position
-                                          : (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(index) << 24) |
-                                                position);
+      record.hash_ids.push_back(in_prefix ? group_id(group, position) : own_id(index, position));
     }
   }
   std::string describe() const {
@@ -102,26 +114,17 @@ class RagChunks {
   // `record.prompt_tokens` is the question; prepends the prefix (if any) and the chunks, fills content and chunks.
   void apply(TraceRecord& record, std::int64_t index, PrefixGroups* prefixes) {
     std::vector<std::uint64_t> raw;
-    if (prefixes != nullptr) {
-      const auto [group, shared] = prefixes->pick();
-      for (TokenCount i = 0; i < shared; ++i) {
-        raw.push_back((static_cast<std::uint64_t>(group) << 32) | static_cast<std::uint64_t>(i));
-      }
-    }
+    if (prefixes != nullptr) prefixes->append_tokens(raw);
     std::vector<std::size_t> picked;
     while (static_cast<int>(picked.size()) < per_request_) {
       const std::size_t d = law_.pick(rng_);
       if (std::find(picked.begin(), picked.end(), d) != picked.end()) continue;
       picked.push_back(d);
       const TokenCount start = static_cast<TokenCount>(raw.size());
-      for (TokenCount i = 0; i < lengths_[d]; ++i) {
-        raw.push_back((std::uint64_t{1} << 62) | (static_cast<std::uint64_t>(d) << 24) | static_cast<std::uint64_t>(i));
-      }
+      for (TokenCount i = 0; i < lengths_[d]; ++i) raw.push_back(document_id(d, static_cast<std::uint64_t>(i)));
       record.chunks.push_back({start, lengths_[d], static_cast<std::uint64_t>(d) + 1});
     }
-    for (TokenCount i = 0; i < record.prompt_tokens; ++i) {
-      raw.push_back((std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(index) << 24) | static_cast<std::uint64_t>(i));
-    }
+    for (TokenCount i = 0; i < record.prompt_tokens; ++i) raw.push_back(own_id(index, static_cast<std::uint64_t>(i)));
     record.prompt_tokens = static_cast<TokenCount>(raw.size());
     chain_token_ids(raw);
     record.hash_ids = std::move(raw);
@@ -209,7 +212,8 @@ class SyntheticReader final : public ITraceReader {
   struct Session {
     std::int64_t id = 0;
     std::int64_t turns_left = 0, turn = 0;
-    std::vector<std::uint64_t> history;  // raw per-token content ids of everything said so far
+    std::vector<std::uint64_t> history;  // chained per-token content ids of everything said so far
+    std::uint64_t chain = kTokenChainRoot;  // the last of them (the root before the first)
   };
   struct PendingTurn {
     SimTimeNs arrival_ns;
@@ -236,10 +240,8 @@ class SyntheticReader final : public ITraceReader {
       s.id = sid;
       s.turns_left = sessions_->turns->sample(session_rng_);
       if (prefixes_) {
-        const auto [group, shared] = prefixes_->pick();
-        for (TokenCount i = 0; i < shared; ++i) {
-          s.history.push_back((static_cast<std::uint64_t>(group) << 32) | static_cast<std::uint64_t>(i));
-        }
+        prefixes_->append_tokens(s.history);
+        s.chain = chain_token_ids(s.history);
       }
       in_flight_.emplace(sid, std::move(s));
     }
@@ -252,17 +254,17 @@ class SyntheticReader final : public ITraceReader {
     record.arrival_ns = arrival;
     TokenCount new_text = 0;
     draw_lengths(new_text, record.output_tokens);
-    const auto own = [&](std::size_t position) {
-      return (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(s.id) << 24) | static_cast<std::uint64_t>(position);
+    // The new text's ids and the reply's continue the session's chain: the next turn's prompt starts with both.
+    const auto say = [&](TokenCount tokens) {
+      const std::size_t from = s.history.size();
+      for (TokenCount i = 0; i < tokens; ++i) s.history.push_back(own_id(s.id, s.history.size()));
+      s.chain = chain_token_ids(std::span(s.history).subspan(from), s.chain);
     };
-    for (TokenCount i = 0; i < new_text; ++i) s.history.push_back(own(s.history.size()));
+    say(new_text);
     record.prompt_tokens = static_cast<TokenCount>(s.history.size());
-    for (TokenCount i = 0; i < record.output_tokens; ++i) s.history.push_back(own(s.history.size()));
-    // The prompt's ids and the reply's, one chain: the next turn's prompt starts with both.
-    std::vector<std::uint64_t> chained = s.history;
-    chain_token_ids(chained);
-    record.hash_ids.assign(chained.begin(), chained.begin() + record.prompt_tokens);
-    record.output_content_ids.assign(chained.begin() + record.prompt_tokens, chained.end());
+    say(record.output_tokens);
+    record.hash_ids.assign(s.history.begin(), s.history.begin() + record.prompt_tokens);
+    record.output_content_ids.assign(s.history.begin() + record.prompt_tokens, s.history.end());
     record.hash_block_tokens = 1;
     record.session_id = fmt::format("s{}", s.id);
     record.turn = s.turn++;

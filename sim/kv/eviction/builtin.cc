@@ -36,8 +36,10 @@ const EvictionRegistry& eviction_policies() {
   return kRegistry;
 }
 
-EvictionChoice read_eviction_choice(ParamReader& section, const std::string& key, const EvictionContext& ctx) {
+EvictionChoice read_eviction_choice(ParamReader& section, const std::string& key, const EvictionContext& ctx,
+                                    const std::string& default_name) {
   EvictionChoice choice;
+  choice.name = default_name;
   const nlohmann::json* raw = section.raw(key);
   nlohmann::json params = nlohmann::json::object();
   if (raw != nullptr && !raw->is_null()) {

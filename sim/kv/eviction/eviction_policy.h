@@ -65,14 +65,16 @@ using EvictionFactory = std::function<std::unique_ptr<EvictionPolicy>(ParamReade
 using EvictionRegistry = Registry<EvictionFactory>;
 const EvictionRegistry& eviction_policies();
 
-// A policy chosen in a scenario: `engine.eviction` = "name" or {"policy": "name", <its params>} (default "lru").
+// A policy chosen in a scenario: `engine.eviction` = "name" or {"policy": "name", <its params>}.
 // make() builds a fresh policy for one KV pool; `resolved` is the choice with every parameter in force.
 struct EvictionChoice {
-  std::string name = "lru";
+  std::string name;
   std::function<std::unique_ptr<EvictionPolicy>()> make;
   nlohmann::json resolved;
 };
-// Reads the `key` of `section` (absent: LRU). Errors name the key and list the policies or their parameters.
-EvictionChoice read_eviction_choice(ParamReader& section, const std::string& key, const EvictionContext& ctx);
+// Reads the `key` of `section` (absent: `default_name`). Errors name the key and list the policies or their
+// parameters.
+EvictionChoice read_eviction_choice(ParamReader& section, const std::string& key, const EvictionContext& ctx,
+                                    const std::string& default_name = "lru");
 
 }  // namespace kvsim
