@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine_fixture.h"
+#include "sim/kv/kv_manager.h"
 #include "sim/kv/tiers.h"
 #include "tests/common/error_of.h"
 
@@ -267,6 +268,58 @@ TEST(TieredPrefixCache, EverythingTogetherKeepsTheInvariants) {
       EXPECT_EQ(o.summary.used_bytes_at_end, 0) << mode << admission;
     }
   }
+}
+
+TEST(TieredPrefixCache, ALookupForgetsTheLastRequestsTierHits) {
+  // KvManager alone, 1000-byte blocks of 16 tokens, 4 blocks of GPU memory, a host tier. P computes 64 tokens
+  // (4 blocks, cached) and finishes; Q, with other content, takes the whole pool, so P's blocks move to the host.
+  // A, P's prompt again, finds 3 of them there (the last token is computed) but is not admitted. The next lookup is
+  // for C, which has no content: it must load nothing (it once inherited A's tier hits).
+  KvLayout layout;
+  layout.block_size = 16;
+  KvGroup g;
+  g.name = "all";
+  g.cache_layers = g.reader_layers = 1;
+  g.k_elems = g.v_elems = 15.625;
+  layout.groups.push_back(g);
+  PrefixCacheOptions prefix;
+  prefix.enabled = true;
+  TierSpec host = tier("host", 0, 1e6, 1e6, 0);
+  host.capacity_bytes = 16 * 1000;  // 16 blocks
+  prefix.tiers = std::make_unique<KvTiers>(std::vector<TierSpec>{host}, 1000, TierOffload::kEvicted);
+  KvManager kv(layout, 4 * 1000, 0, 0, PreemptionMode::kRecompute, std::move(prefix));
+  const auto make = [](RequestId id, std::vector<std::uint64_t> content) {
+    Request r;
+    r.id = id;
+    r.prompt_tokens = 64;
+    r.output_tokens = 1;
+    r.content_block_tokens = content.empty() ? 0 : 16;
+    r.content_tokens = 64;
+    r.content_ids = std::move(content);
+    return r;
+  };
+  Request p = make(0, {1, 2, 3, 4}), q = make(1, {9, 8, 7, 6}), a = make(2, {1, 2, 3, 4}), c = make(3, {});
+  for (Request* r : {&p, &q}) {
+    kv.match_prefix(*r);
+    ASSERT_TRUE(kv.reserve(*r, 64));
+    r->computed = 64;
+    kv.settle(*r, 64);
+    kv.finish(*r);
+  }
+  EXPECT_EQ(kv.tiers()->stats(0).stored_blocks, 4);  // P's blocks, demoted when Q needed the pool
+  Request hold = make(4, {});
+  kv.match_prefix(hold);
+  ASSERT_TRUE(kv.reserve(hold, 64));  // the whole pool: A cannot be admitted
+  kv.match_prefix(a);
+  EXPECT_EQ(a.computed, 48);  // 3 blocks found in the host tier
+  EXPECT_FALSE(kv.reserve(a, 16));
+  kv.forget_prefix(a);
+  kv.free(hold);
+  kv.match_prefix(c);
+  EXPECT_EQ(c.computed, 0);
+  ASSERT_TRUE(kv.reserve(c, 64));
+  EXPECT_EQ(kv.tiers()->stats(0).hit_blocks, 0);
+  EXPECT_EQ(kv.tiers()->traffic().load_bytes[0], 0);
 }
 
 }  // namespace
