@@ -309,7 +309,9 @@ TEST(SyntheticSessions, EachTurnsPromptIsTheHistoryPlusNewText) {
   ASSERT_EQ(rows.size(), 30u);
   std::map<std::string, std::vector<const TraceRecord*>> by_session;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) EXPECT_GE(rows[i].arrival_ns, rows[i - 1].arrival_ns);  // one stream, in arrival order
+    if (i > 0) {
+      EXPECT_GE(rows[i].arrival_ns, rows[i - 1].arrival_ns);  // one stream, in arrival order
+    }
     by_session[rows[i].session_id].push_back(&rows[i]);
   }
   std::set<std::uint64_t> first_ids;
