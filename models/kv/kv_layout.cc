@@ -155,7 +155,15 @@ KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total
   // The last step: a decode step, or with chunked prefill the prompt's last token after a prefix of P - 1.
   if (steps.chunked || last - 1 >= prompt) consider(last - 1);
   consider(std::max<TokenCount>(0, last - step));
-  if (!steps.chunked) return peak;  // the whole sequence in one step, and decode steps
+  // A block-table window's whole blocks hold at most one page per layer more than its tokens fill, wherever the
+  // steps fall (and at least what they fill): one page per layer on the considered steps' peak bounds it.
+  const auto with_block_tables = [this](Footprint f) {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (groups[g].block_table) f.device_bytes += group_device_bytes(g, groups[g].cache_layers) - fixed_device_bytes(g);
+    }
+    return f;
+  };
+  if (!steps.chunked) return with_block_tables(peak);  // the whole sequence in one step, and decode steps
   for (const TokenCount c : {prompt - 1 - step, prompt - 1, prompt}) consider(c);
   bool windowed = false, compressed = false;
   for (const KvGroup& g : groups) {
@@ -165,7 +173,7 @@ KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total
     consider(g.sink_tokens + g.window_tokens - 1);
   }
   if (windowed && compressed) peak.device_bytes += block_bytes();
-  return peak;
+  return with_block_tables(peak);
 }
 
 void KvLayout::prepare() {

@@ -48,6 +48,10 @@ struct KvGroup {
   bool dense_prefill = false;     // kWindow: the prompt is prefilled with full attention and held whole until the step
                                   // that completes it, then cut to the window (StreamingLLM's reference); false: the
                                   // prefill attends within the window and frees pages as it slides
+  bool block_table = false;       // kWindow without sinks or dense prefill: pages are an engine's block table, whose
+                                  // blocks have identities (prefix caching): a block is freed only once all its
+                                  // tokens left the window (vLLM's SlidingWindowManager), see window_table_pages();
+                                  // false: the window's tokens in as few pages as they fill
   TokenCount budget_tokens = 0;   // kPromptBudget / kTotalBudget: fixed budget; or
   double budget_fraction = 0;     //   a fraction of the prompt (budget = ceil(fraction * prompt)), if > 0
 
@@ -189,8 +193,18 @@ struct KvGroup {
     } else if (final_prefill_step(prompt, computed, chunk)) {
       return final_prefill_pages(prompt, computed, chunk, block).sum;
     }
+    if (block_table) [[unlikely]] return window_table_pages(computed, chunk, block);
     const TokenCount n = held_during(prompt, computed, chunk);
     return n <= 0 ? 0 : static_cast<std::int64_t>(cache_layers) * ceil_div(n, block);
+  }
+  // pages_sum() of a block_table window: the blocks of positions [computed - window_tokens + 1, computed + chunk),
+  // the tokens the step's queries attend to and its new tokens (as vLLM's get_num_skipped_tokens), whole blocks;
+  // at most one page per layer more than those tokens fill.
+  std::int64_t window_table_pages(TokenCount computed, TokenCount chunk, TokenCount block) const {
+    const TokenCount end = computed + chunk;
+    if (end <= 0) return 0;
+    const TokenCount first_block = std::max<TokenCount>(0, computed - window_tokens + 1) / block;
+    return static_cast<std::int64_t>(cache_layers) * (ceil_div(end, block) - first_block);
   }
   // The step that completes a compressed prompt, as the reference implementations run it (SnapKV, KVCache-Factory,
   // H2O, StreamingLLM): each layer computes its attention over the whole prompt and compresses right after, inside

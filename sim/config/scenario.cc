@@ -186,7 +186,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.iteration = std::make_unique<IterationCostModel>(*run.model, composed.layout, run.tensor_parallel,
                                                        *run.kernels, overhead_s);
   if (prefix_caching) {
-    if (auto why = KvManager::prefix_caching_support(run.iteration->layout())) {
+    const KvManager::CachingChoice choice{o.prefix_cache_mode, !o.tiers.empty(), o.chunk_reuse.has_value()};
+    if (auto why = KvManager::prefix_caching_support(run.iteration->layout(), choice)) {
       throw KvsimError(fmt::format("{}: not with kv.strategy {} on {}: {}", prefix_caching_key, composed.label,
                                    model_name, *why));
     }

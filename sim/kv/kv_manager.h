@@ -11,8 +11,15 @@
 // the first blocks of its prompt cached starts with them computed and references them instead of allocating them.
 // A block then costs its bytes once, however many requests share it; released blocks stay cached and count as free
 // memory until evicted to make room. A request's own `device_bytes` are what it holds alone (its uncached pages and
-// fixed bytes); `used_bytes()` adds the referenced cached blocks once each. Modelled for layouts whose every group
-// keeps every token on the device (prefix_caching_support()).
+// fixed bytes); `used_bytes()` adds the referenced cached blocks once each. Modelled for layouts whose groups keep
+// every token, or a sliding window of them, on the device (prefix_caching_support()).
+//
+// Sliding-window layers (vLLM's hybrid allocator, single_type_kv_cache_manager.py SlidingWindowManager): the layers
+// of one window size form a class whose blocks are cached apart from the full-attention layers' blocks, one per
+// block position without a parent rule, and hold whole blocks (KvGroup::block_table): a block leaves the window, and
+// its reference is released, once all its tokens are out of it. A hit ends where the full-attention blocks are
+// cached and each window class has the ceil((window - 1) / block_size) blocks before it cached (or every block from
+// the start), the largest such end (vLLM's right-to-left search); its window blocks before those are not needed.
 //
 // Contract: reserve() is all-or-nothing. After settle(), a request holds exactly the pages its held tokens need.
 // check_invariants() verifies that the pool's counters equal the sum over requests.
@@ -55,9 +62,13 @@ class KvManager {
   KvManager(const KvLayout& layout, std::int64_t capacity_bytes, std::int64_t host_kv_bytes,
             std::int64_t swap_bytes, PreemptionMode mode, PrefixCacheOptions prefix = {});
 
-  // Why prefix caching is not modelled for `layout` (a sliding-window group, or KV kept in host memory), or nothing
-  // if it is.
-  static std::optional<std::string> prefix_caching_support(const KvLayout& layout);
+  // Why prefix caching is not modelled for `layout` with these options (a window with attention sinks or a dense
+  // prefill, KV kept in host memory; sliding windows with SGLang's mode, tiers or chunk reuse), or nothing if it is.
+  struct CachingChoice {
+    PrefixCacheMode mode = PrefixCacheMode::kVllm;
+    bool tiers = false, chunks = false;
+  };
+  static std::optional<std::string> prefix_caching_support(const KvLayout& layout, const CachingChoice& choice);
   // Whether a request's KV under `layout` is its prompt's, block for block, so that other requests can share it:
   // false when a group evicts prompt tokens by importance (SnapKV, PyramidKV, PrefixKV, H2O, Keyformer). Prefix
   // caching then looks up and registers nothing (every lookup misses).
@@ -125,8 +136,10 @@ class KvManager {
     std::int64_t hit_blocks = 0;
     std::int64_t preempted_lookups = 0;  // admissions of requests resumed after preemption
     TokenCount preempted_lookup_tokens = 0, preempted_hit_tokens = 0;  // their known tokens, and found cached
-    std::int64_t registered_blocks = 0;  // blocks computed and added to the cache
-    std::int64_t deduplicated_blocks = 0;  // computed again, replaced by the cached copy (sglang mode)
+    std::int64_t registered_blocks = 0;  // blocks computed and added to the cache (every block class)
+    // Computed again and replaced by the cached copy: in sglang mode always, in vLLM mode when nobody used the
+    // cached copy (vLLM caches both, one of them free: the same bytes in use).
+    std::int64_t deduplicated_blocks = 0;
     std::int64_t evicted_blocks = 0, cached_blocks = 0;  // so far, and cached now
   };
   PrefixStats prefix_stats() const;
@@ -152,20 +165,49 @@ class KvManager {
     return has_host() ? layout_.host_bytes(r.prompt_tokens, computed, chunk) : 0;
   }
 
-  // Device bytes a request holds alone with `pages`, `shared_blocks` of which are cached blocks it references
-  // (counted once, in the cache).
-  std::int64_t own_bytes(std::size_t shared_blocks, std::span<const std::int64_t> pages) const {
-    return layout_.device_bytes(pages) - static_cast<std::int64_t>(shared_blocks) * block_bytes_;
+  // Sliding-window layers with prefix caching: one class of cached blocks per window size (see the top).
+  struct WindowClass {
+    TokenCount window = 0;         // tokens
+    std::uint8_t cls = 1;          // its PrefixCache block class
+    std::size_t span = 0;          // blocks a hit needs cached before its end: ceil((window - 1) / block_size)
+    std::int64_t block_bytes = 0;  // one block across the class's cache layers
+  };
+  // A window class's identity for a block of a prompt (the full-attention class's is the block's hash).
+  static std::uint64_t window_key(std::uint64_t hash, std::uint8_t cls);
+
+  // Bytes of the cached blocks `r` references (counted once, in the cache), and the device bytes it holds alone
+  // with `pages`.
+  std::int64_t shared_bytes(const Request& r) const {
+    const auto full = static_cast<std::int64_t>(r.blocks.size() - r.duplicate_blocks) * full_block_bytes_;
+    return windows_.empty() ? full : full + window_shared_bytes(r);
   }
-  // settle() with prefix caching: registers the blocks `r` completed, stores its chunks after its prefill.
-  void settle_prefix(Request& r);
+  std::int64_t window_shared_bytes(const Request& r) const;
+  std::int64_t own_bytes(const Request& r, std::span<const std::int64_t> pages) const {
+    return layout_.device_bytes(pages) - shared_bytes(r);
+  }
+  // Cached blocks nobody references, in bytes (they count as free memory).
+  std::int64_t cached_free_bytes() const;
+  // settle() with prefix caching: registers the blocks `r` completed, stores its chunks after its prefill, slides
+  // its windows. True if its pages must be recomputed (block-table windows change at any step).
+  bool settle_prefix(Request& r);
+  // The largest hit end k <= `limit` blocks at which window class `w` has what it needs cached (see the top).
+  std::size_t window_hit(const WindowClass& w, std::span<const std::uint64_t> hashes, std::size_t limit) const;
+  // The hit end of every class together: the largest k <= `full` (the full-attention hit) that every window class
+  // accepts.
+  std::size_t hybrid_hit(std::span<const std::uint64_t> hashes, std::size_t full) const;
+  // Registers the window blocks `r` completed and releases the ones that left its windows.
+  void slide_windows(Request& r);
+  // References the pending hit's window blocks for `r` (admission), a hit of `k` blocks.
+  void adopt_windows(Request& r, std::size_t k);
+  void release_windows(Request& r);
   // The most blocks a lookup for `r` may find: (known tokens - 1) / block_size, so that the last token is computed.
   std::size_t hit_limit(const Request& r) const {
     return static_cast<std::size_t>((r.known_tokens() - 1) / layout_.block_size);
   }
   // Fills r.block_hashes (its prompt's full engine blocks' identities) if not done yet.
   void ensure_block_hashes(Request& r) const;
-  // Adds the prompt blocks `r` has computed since its last step to the cache, where no block has their identity.
+  // Adds the prompt blocks `r` has computed since its last step to the cache; where a block has their identity
+  // already, `r` continues its chain on that block.
   void register_blocks(Request& r);
   // Evicts cached blocks nobody references until used and cached bytes fit the capacity again.
   void make_room();
@@ -175,17 +217,25 @@ class KvManager {
   std::unique_ptr<PrefixCache> cache_;  // null without prefix caching
   bool shareable_ = true;               // prefix_shareable(layout_)
   bool dedup_ = false;                  // PrefixCacheMode::kSglang
-  std::int64_t block_bytes_ = 0;        // KvLayout::block_bytes(): a cached block, and the growth margin of a swap-in
+  std::int64_t block_bytes_ = 0;        // KvLayout::block_bytes(): the growth margin of a swap-in
+  std::int64_t full_block_bytes_ = 0;   // a cached block of the full-attention class (block_bytes_ without windows)
+  std::vector<WindowClass> windows_;    // with prefix caching, one per sliding-window size
+  bool full_class_ = true;              // some layers keep every token (else the windows alone decide a hit)
   // The cached blocks match_prefix() found for a waiting request, kept across its failed admissions (the next match
   // revalidates them instead of looking them up again).
   std::vector<BlockId> pending_;
   std::vector<std::uint8_t> pending_tiers_;  // the tier of each block found below the GPU, after pending_
-  std::size_t pending_unreferenced_ = 0;
+  std::vector<std::vector<BlockId>> pending_windows_;  // per window class, the hit's last window blocks
+  std::size_t pending_hit_ = 0;            // blocks of the pending hit on the GPU (pending_.size() but without
+                                           // full-attention layers)
+  std::int64_t pending_shared_bytes_ = 0;  // the pending blocks' bytes
+  std::int64_t pending_reused_bytes_ = 0;  // of those, cached blocks nobody references now (they count as free)
   std::unique_ptr<KvTiers> tiers_;
   std::unique_ptr<ChunkStore> chunks_;
   TokenCount pending_chunk_tokens_ = 0;  // stored chunk tokens match_prefix() found for the pending request
   std::vector<PrefixCache::Evicted> evicted_;  // scratch: blocks the GPU evicts, for demotion
   std::vector<BlockId> peek_;                  // scratch: cached_prefix_tokens()
+  std::vector<BlockId> released_;              // scratch: window blocks a slide releases
   RequestId pending_id_ = -1;
   const Request* pending_for_ = nullptr;  // set between match_prefix() and reserve() / forget_prefix()
   PrefixStats prefix_stats_;

@@ -37,14 +37,18 @@ PrefixCache::PrefixCache(std::unique_ptr<EvictionPolicy> policy) : policy_(std::
 std::size_t PrefixCache::acquire(std::span<const BlockId> blocks) {
   std::size_t taken = 0;
   for (BlockId b : blocks) {
-    if (slots_[b].refs++ == 0) ++taken;
+    if (slots_[b].refs++ == 0) {
+      ++taken;
+      class_unreferenced_[slots_[b].cls]--;
+    }
     policy_->acquired(b);
   }
   unreferenced_ -= taken;
   return taken;
 }
 
-BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent) {
+BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent, std::uint8_t cls) {
+  if (cls >= kMaxClasses) throw std::logic_error("prefix cache: block class out of range");
   BlockId b;
   if (!free_slots_.empty()) {
     b = free_slots_.back();
@@ -57,8 +61,9 @@ BlockId PrefixCache::insert(std::uint64_t hash, BlockId parent) {
     free_slots_.push_back(b);
     return kNone;
   }
-  slots_[b] = Slot{hash, parent, 1, parent == kNone ? 0 : slots_[parent].depth + 1, 0, true};
+  slots_[b] = Slot{hash, parent, 1, parent == kNone ? 0 : slots_[parent].depth + 1, 0, true, cls};
   if (parent != kNone) slots_[parent].children++;
+  class_cached_[cls]++;
   policy_->inserted(b);
   return b;
 }
@@ -69,6 +74,7 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
     const BlockId b = *it;
     if (--slots_[b].refs == 0) {
       ++freed;
+      class_unreferenced_[slots_[b].cls]++;
       policy_->released(b);
     }
   }
@@ -93,7 +99,9 @@ void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
     if (!s.live || !evictable(b)) throw std::logic_error("prefix cache: the policy evicted a block in use");
     index_.erase(s.hash);
     s.live = false;
-    if (victims != nullptr) victims->push_back({s.hash, s.depth});
+    if (victims != nullptr) victims->push_back({s.hash, s.depth, s.cls});
+    class_cached_[s.cls]--;
+    class_unreferenced_[s.cls]--;
     if (s.parent != kNone && --slots_[s.parent].children == 0) policy_->became_leaf(s.parent);
     free_slots_.push_back(b);
   }
@@ -101,7 +109,8 @@ void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
   evictions_ += static_cast<std::int64_t>(count);
 }
 
-void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> held) const {
+void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> held,
+                                   std::span<const std::vector<BlockId>* const> loose) const {
   const auto fail = [](const std::string& what) { throw std::logic_error("prefix cache: " + what); };
   std::vector<std::int32_t> refs(slots_.size(), 0);
   for (const std::vector<BlockId>* blocks : held) {
@@ -109,17 +118,31 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
       const BlockId b = (*blocks)[i];
       if (b >= slots_.size() || !slots_[b].live) fail("a request holds a block that is not cached");
       if (slots_[b].parent != (i == 0 ? kNone : (*blocks)[i - 1])) fail("a request's blocks are not one chain");
+      if (slots_[b].cls != 0) fail("a request's chain holds a window block");
+      refs[b]++;
+    }
+  }
+  for (const std::vector<BlockId>* blocks : loose) {
+    for (const BlockId b : *blocks) {
+      if (b == kNone) continue;
+      if (b >= slots_.size() || !slots_[b].live) fail("a request holds a window block that is not cached");
+      if (slots_[b].cls == 0 || slots_[b].parent != kNone) fail("a window block has a parent or no window class");
       refs[b]++;
     }
   }
   std::size_t live = 0, unreferenced = 0;
+  std::array<std::size_t, kMaxClasses> by_class{}, unreferenced_by_class{};
   std::vector<std::uint32_t> children(slots_.size(), 0);
   for (BlockId b = 0; b < slots_.size(); ++b) {
     const Slot& s = slots_[b];
     if (!s.live) continue;
     ++live;
     if (s.refs != refs[b]) fail("block " + std::to_string(b) + " counts references nobody holds");
-    if (s.refs == 0) ++unreferenced;
+    by_class[s.cls]++;
+    if (s.refs == 0) {
+      ++unreferenced;
+      unreferenced_by_class[s.cls]++;
+    }
     if (index_.find(s.hash) != b) fail("a cached block is missing from the index");
     if (s.parent != kNone) {
       if (!slots_[s.parent].live) fail("a cached block's parent was evicted");
@@ -133,6 +156,7 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
   }
   if (live != index_.size()) fail("the index and the cached blocks disagree");
   if (unreferenced != unreferenced_) fail("the count of unreferenced blocks is wrong");
+  if (by_class != class_cached_ || unreferenced_by_class != class_unreferenced_) fail("a block class's count is wrong");
   policy_->check_invariants();
 }
 

@@ -9,11 +9,17 @@
 // free memory, until it is reused or evicted. Which unreferenced block is evicted is the eviction policy's choice
 // (sim/kv/eviction/eviction_policy.h; vLLM's LRU by default), among the *evictable* ones: unreferenced leaves.
 //
+// Blocks belong to a class: 0 for the full-attention layers' blocks, one more class per sliding-window size
+// (vLLM's KV cache groups, sim/kv/kv_manager.h). A window class's blocks have no parent (a window's oldest blocks
+// leave it while its newest stay) and differ in bytes from class 0's; all classes share one eviction order, as
+// vLLM's one free queue, and are counted apart.
+//
 // Invariants (check_invariants): a block's reference count is the number of requests holding it; every cached
 // block's parent is cached (a chain never loses a parent: a referenced block's parent is referenced too, and only
 // leaves are evicted); the policy's structures agree with the blocks (EvictionPolicy::check_invariants).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -29,6 +35,7 @@ namespace kvsim {
 class PrefixCache {
  public:
   static constexpr BlockId kNone = std::numeric_limits<BlockId>::max();
+  static constexpr std::size_t kMaxClasses = 8;  // block classes (full attention, then window sizes)
 
   // `policy` chooses victims among evictable blocks; null means LRU (vLLM).
   explicit PrefixCache(std::unique_ptr<EvictionPolicy> policy = nullptr);
@@ -43,11 +50,12 @@ class PrefixCache {
   // One more reference to each block (a request reusing them). Returns how many were unreferenced: they leave the
   // eviction order and stop counting as free.
   std::size_t acquire(std::span<const BlockId> blocks);
-  // Registers a block a request has just computed, referenced by it; `parent` is the request's previous block
-  // (kNone for a prompt's first block). Returns kNone and registers nothing if the identity is cached already.
-  BlockId insert(std::uint64_t hash, BlockId parent);
-  // One reference less on each block of a request's chain (first block first), released from its last block back,
-  // so that a block joins the eviction order before its parent. Returns how many became unreferenced (they join the
+  // Registers a block of class `cls` a request has just computed, referenced by it; `parent` is the request's
+  // previous block (kNone for a prompt's first block, and for every block of a window class). Returns kNone and
+  // registers nothing if the identity is cached already.
+  BlockId insert(std::uint64_t hash, BlockId parent, std::uint8_t cls = 0);
+  // One reference less on each block of a request's chain (first block first; blocks of one class), released from
+  // its last block back, so that a block joins the eviction order before its parent. Returns how many became unreferenced (they join the
   // order at its most recent end).
   std::size_t release(std::span<const BlockId> chain);
   // A block with an identity and a depth but no parent link, unreferenced at once: a copy in a lower memory tier
@@ -63,6 +71,7 @@ class PrefixCache {
   struct Evicted {
     std::uint64_t hash;
     std::int32_t depth;
+    std::uint8_t cls = 0;
   };
   // Evicts `count` unreferenced blocks, the policy's victims, forgetting their identities (appended to `victims`
   // when given). Requires count <= unreferenced().
@@ -71,6 +80,10 @@ class PrefixCache {
   std::size_t cached() const { return index_.size(); }       // blocks with an identity
   std::size_t unreferenced() const { return unreferenced_; }  // of those, the ones nobody uses (evictable)
   std::size_t referenced() const { return index_.size() - unreferenced_; }
+  // The same per block class.
+  std::size_t cached(std::uint8_t cls) const { return class_cached_[cls]; }
+  std::size_t unreferenced(std::uint8_t cls) const { return class_unreferenced_[cls]; }
+  std::size_t referenced(std::uint8_t cls) const { return class_cached_[cls] - class_unreferenced_[cls]; }
   std::int64_t evictions() const { return evictions_; }
 
   // One cached block, for eviction policies (b must be cached unless live() is asked).
@@ -79,10 +92,13 @@ class PrefixCache {
   std::int32_t refs(BlockId b) const { return slots_[b].refs; }
   std::uint32_t children(BlockId b) const { return slots_[b].children; }
   std::int32_t depth(BlockId b) const { return slots_[b].depth; }  // blocks before it in its prompt
+  std::uint8_t block_class(BlockId b) const { return slots_[b].cls; }
   bool evictable(BlockId b) const { return slots_[b].refs == 0 && slots_[b].children == 0; }
 
-  // Throws std::logic_error unless the invariants above hold; `held` lists, per request, the blocks it references.
-  void check_invariants(std::span<const std::vector<BlockId>* const> held) const;
+  // Throws std::logic_error unless the invariants above hold; `held` lists, per request, the chain of class-0 blocks
+  // it references, and `loose` other blocks requests reference one by one (window classes; kNone entries skipped).
+  void check_invariants(std::span<const std::vector<BlockId>* const> held,
+                        std::span<const std::vector<BlockId>* const> loose = {}) const;
 
  private:
   struct Slot {
@@ -92,12 +108,14 @@ class PrefixCache {
     std::int32_t depth = 0;
     std::uint32_t children = 0;  // cached blocks whose parent this is
     bool live = false;
+    std::uint8_t cls = 0;
   };
   std::vector<Slot> slots_;
   std::vector<BlockId> free_slots_;
   HashIndex index_;  // identity -> block
   std::unique_ptr<EvictionPolicy> policy_;
   std::size_t unreferenced_ = 0;
+  std::array<std::size_t, kMaxClasses> class_cached_{}, class_unreferenced_{};
   std::int64_t evictions_ = 0;
 };
 

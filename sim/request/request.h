@@ -35,8 +35,8 @@ struct Request {
   // Prefix caching (sim/kv/prefix_cache.h). The request's content from the trace (one id per content_block_tokens
   // tokens; empty: nothing to share) covering its first content_tokens tokens: the prompt, and the reply too when
   // the workload knows it (synthetic sessions); the identities of the full blocks of that content (built when first
-  // looked up); and the cached blocks it references: its first blocks.size() blocks, in order. `registering` stays
-  // true while each block it computes can join the cache (a block another request cached first ends it).
+  // looked up); and the cached blocks it references: its first blocks.size() blocks, in order, `duplicate_blocks` of
+  // which it also holds a copy of in its own pages (it computed them while another request used the cached copy).
   std::vector<std::uint64_t> content_ids;
   TokenCount content_block_tokens = 0;
   TokenCount content_tokens = 0;
@@ -44,7 +44,16 @@ struct Request {
   std::vector<TraceRecord::Chunk> chunks;  // chunks with identities anywhere in the prompt (chunk reuse)
   bool chunks_stored = false;              // written to the chunk store once its prefill completed
   std::vector<BlockId> blocks;
-  bool registering = true;
+  std::size_t duplicate_blocks = 0;
+  // With sliding-window layers (one entry per window class, sim/kv/kv_manager.h): by block position, the cached
+  // window block the request references, or none (max BlockId) where its page is its own or has left the window;
+  // positions before `first` have left it, and `refs` counts the references.
+  struct WindowBlocks {
+    std::vector<BlockId> at;
+    std::size_t first = 0;
+    std::size_t refs = 0;
+  };
+  std::vector<WindowBlocks> window_blocks;
 
   SimTimeNs first_scheduled_ns = -1;
   SimTimeNs first_token_ns = -1;

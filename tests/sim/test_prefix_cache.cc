@@ -131,16 +131,18 @@ TEST(PrefixCachingEngine, RequestsInTheSameStepDoNotSeeEachOthersBlocks) {
 
 TEST(PrefixCachingEngine, SglangModeReplacesDuplicatesByTheCachedCopy) {
   // Two identical 1024-token prompts admitted in the same step both compute their 64 blocks. vLLM keeps the second
-  // copy private (64 blocks registered, the rest never shared); SGLang's radix cache frees the second request's
-  // pages and points it at the cached ones (64 deduplicated), so a third, later request finds them either way
-  // (63: its last token is computed, and SGLang deduplicates that last block too: 65 in all).
+  // request's copies in its pages while the first's are in use (64 blocks registered, none deduplicated); SGLang's
+  // radix cache frees the second request's pages and points it at the cached ones (64 deduplicated). A third, later
+  // request finds them either way (63: its last token is computed); the last block it computes again is cached and
+  // unused, so both modes take the cached copy (vLLM would cache the request's copy too, one of the two being free:
+  // the same bytes in use): 1 more deduplicated each.
   const auto trace = write_rows("dedup", {{0.0, 1024, 40, {5, 6}}, {0.0, 1024, 40, {5, 6}}, {30.0, 1024, 2, {5, 6}}});
   nlohmann::json doc = cached(trace);
   const Outcome vllm = run_scenario(doc);
   doc["engine"]["prefix_cache_mode"] = "sglang";
   const Outcome sglang = run_scenario(doc);
   const auto &v = vllm.results["summary"]["prefix_cache"], &s = sglang.results["summary"]["prefix_cache"];
-  EXPECT_EQ(v["deduplicated_blocks"], 0);
+  EXPECT_EQ(v["deduplicated_blocks"], 1);
   EXPECT_EQ(s["deduplicated_blocks"], 64 + 1);
   EXPECT_EQ(v["registered_blocks"], 64);
   EXPECT_EQ(s["registered_blocks"], 64);
@@ -425,6 +427,152 @@ TEST(ReuseAwareAdmission, LongestCachedPrefixFirst) {
   EXPECT_NE(error_of([&] { run_scenario(doc); }).find("prefix_caching"), std::string::npos);
 }
 
+TEST(HybridPrefixCache, WindowBlocksAreCachedApartAndAHitNeedsTheWindowBeforeItsEnd) {
+  // KvManager alone, blocks of 16 tokens: a full-attention layer and a sliding-window layer (window 40 tokens), each
+  // 1000 bytes a block; a hit needs ceil(39 / 16) = 3 window blocks cached before its end. 40 blocks of memory.
+  KvLayout layout;
+  layout.block_size = 16;
+  KvGroup global;
+  global.name = "global";
+  global.cache_layers = global.reader_layers = 1;
+  global.k_elems = global.v_elems = 15.625;
+  KvGroup local = global;
+  local.name = "local";
+  local.retention = Retention::kWindow;
+  local.window_tokens = 40;
+  layout.groups = {global, local};
+  PrefixCacheOptions prefix;
+  prefix.enabled = true;
+  KvManager kv(layout, 40 * 1000, 0, 0, PreemptionMode::kRecompute, std::move(prefix));
+  const auto make = [](RequestId id, TokenCount prompt, std::vector<std::uint64_t> content) {
+    Request r;
+    r.id = id;
+    r.prompt_tokens = prompt;
+    r.output_tokens = 1;
+    r.content_block_tokens = content.empty() ? 0 : 16;
+    r.content_tokens = static_cast<TokenCount>(content.size()) * 16;
+    r.content_ids = std::move(content);
+    return r;
+  };
+  const auto step = [&kv](Request& r, TokenCount chunk) {
+    ASSERT_TRUE(kv.reserve(r, chunk));
+    r.computed += chunk;
+    kv.settle(r, chunk);
+  };
+  // P: 160 tokens in one step. All 10 blocks of both layers join the cache; the window then holds tokens 121..159,
+  // blocks 7-9 (121 / 16 = 7), and releases blocks 0-6, which stay cached and free: 13 blocks in use.
+  Request p = make(0, 160, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  kv.match_prefix(p);
+  step(p, 160);
+  EXPECT_EQ(kv.used_bytes(), 13 * 1000);
+  EXPECT_EQ(kv.prefix_stats().registered_blocks, 20);
+  kv.check_invariants({&p});
+  kv.finish(p);
+  EXPECT_EQ(kv.used_bytes(), 0);
+  // Least recently released first: window blocks 6..0 (released as the window slid, the last first), then P's
+  // full-attention blocks 9..0, then its window blocks 9..7. F (192 tokens, no content: 12 + 12 blocks) makes room
+  // for itself by evicting 4 of the 20 cached blocks: window blocks 6, 5, 4 and 3.
+  Request f = make(1, 192, {});
+  kv.match_prefix(f);
+  step(f, 192);
+  EXPECT_EQ(kv.prefix_stats().evicted_blocks, 4);
+  kv.finish(f);
+  // R shares P's first 7 blocks. Its full-attention blocks 0-6 are cached, but window blocks 3-6 are not: from the
+  // right, the first run of 3 cached window blocks is 0-2, so the hit ends at block 3 (48 tokens).
+  Request r = make(2, 176, {1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103});
+  kv.match_prefix(r);
+  EXPECT_EQ(r.computed, 48);
+  EXPECT_EQ(kv.cached_prefix_tokens(r), 48);
+  // Its step computes 128 tokens: 11 blocks in each layer, 6 of them the cached ones it found.
+  step(r, 128);
+  // It computed full-attention blocks 3-6 again; their cached copies are unused, so it takes them (4 deduplicated)
+  // and its chain goes on: blocks 7-10 join the cache, and window blocks 3-10. Its window then holds blocks 8-10
+  // ((176 - 39) / 16 = 8): 11 + 3 blocks in use, all cached.
+  const KvManager::PrefixStats s = kv.prefix_stats();
+  EXPECT_EQ(s.deduplicated_blocks, 4);
+  EXPECT_EQ(s.registered_blocks, 20 + 4 + 8);
+  EXPECT_EQ(s.hit_tokens, 48);
+  EXPECT_EQ(kv.used_bytes(), 14 * 1000);
+  kv.check_invariants({&r});
+  // P's prompt again (one block longer): its full-attention blocks 0-9 and window blocks 7-9 are all still cached.
+  Request q = make(3, 176, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  kv.match_prefix(q);
+  EXPECT_EQ(q.computed, 160);
+  kv.forget_prefix(q);
+  kv.finish(r);
+  EXPECT_EQ(kv.used_bytes(), 0);
+  kv.check_invariants({});
+}
+
+TEST(HybridPrefixCache, WindowLayersHoldWholeBlocksOfTheirWindow) {
+  // A block-table window of 40 tokens in blocks of 16 holds the blocks of tokens [computed - 39, computed + chunk):
+  // at 100 computed and a decode step, tokens 61..100, blocks 3..6: 4 pages, where the tokens alone fill 3.
+  KvGroup w;
+  w.cache_layers = 2;
+  w.retention = Retention::kWindow;
+  w.window_tokens = 40;
+  EXPECT_EQ(w.pages_sum(10, 100, 1, 16), 2 * 3);
+  w.block_table = true;
+  EXPECT_EQ(w.pages_sum(10, 100, 1, 16), 2 * 4);
+  EXPECT_EQ(w.pages_sum(10, 100, 0, 16), 2 * 4);  // tokens 61..99
+  EXPECT_EQ(w.pages_sum(10, 111, 0, 16), 2 * 3);  // tokens 72..110: blocks 4..6
+  EXPECT_EQ(w.pages_sum(10, 0, 100, 16), 2 * 7);  // a prefill chunk holds all its blocks during the step
+}
+
+TEST(HybridPrefixCache, ModelsWithSlidingWindowLayersReuseAPrefixLongerThanTheirWindow) {
+  // A 7000-token prompt, then one sharing its first 6144 tokens (12 trace blocks of 512). Gemma 2 (local layers with
+  // a 4096-token window beside global layers) and Mistral 7B v0.1 (every layer a 4096-token window) both find the
+  // 384 shared engine blocks: the window blocks before the hit's end, 256 of them (ceil(4095 / 16)), left the first
+  // request's window as it went on but stay cached.
+  std::vector<std::uint64_t> shared, first, second;
+  for (std::uint64_t i = 0; i < 12; ++i) shared.push_back(i + 1);
+  first = shared;
+  first.push_back(50);
+  first.push_back(51);
+  second = shared;
+  second.push_back(60);
+  second.push_back(61);
+  const auto trace = write_rows("hybrid", {{0.0, 7000, 4, first}, {30.0, 7000, 4, second}});
+  for (const std::string model : {"gemma-2-9b", "mistral-7b"}) {
+    nlohmann::json doc = cached(trace);
+    doc["model"] = model;
+    const Outcome o = run_scenario(doc);
+    const auto& pc = o.results["summary"]["prefix_cache"];
+    EXPECT_EQ(pc["hit_tokens"], 6144) << model;
+    EXPECT_EQ(o.summary.used_bytes_at_end, 0) << model;
+    EXPECT_LT(o.by_id(1).ttft_s, o.by_id(0).ttft_s / 3) << model;
+  }
+}
+
+TEST(HybridPrefixCache, InvariantsHoldUnderEvictionAndPreemptionWithWindows) {
+  // InvariantsHoldUnderEvictionAndPreemption's workload under a 256-token window that prefills within itself (its
+  // blocks slide out during prefill and decode) and on Gemma 2's hybrid layers; the invariant checker runs after
+  // every event (window references, block classes, bytes).
+  for (const std::string model : {"llama-3.1-8b", "gemma-2-9b"}) {
+    std::mt19937_64 rng(11);
+    std::vector<Row> rows;
+    for (int i = 0; i < 120; ++i) {
+      const long long prompt = 100 + static_cast<long long>(rng() % 4000);
+      Row r{0.02 * i, prompt, 1 + static_cast<long long>(rng() % 300), {}};
+      const std::uint64_t family = rng() % 5;
+      for (long long t = 0; t < prompt; t += 512) r.ids.push_back(t < 1536 ? family * 1000 + t : rng());
+      rows.push_back(r);
+    }
+    nlohmann::json doc = cached(write_rows("stress-window-" + model, rows));
+    doc["model"] = model;
+    if (model == "llama-3.1-8b") doc["kv"] = {{"strategy", "sliding-window:window_tokens=256,prefill=windowed"}};
+    doc["engine"]["num_gpu_blocks"] = model == "llama-3.1-8b" ? 600 : 1200;
+    doc["engine"]["max_num_batched_tokens"] = 1024;
+    const Outcome o = run_scenario(doc);
+    const auto& s = o.results["summary"];
+    EXPECT_EQ(s["requests"]["completed"], 120) << model;
+    EXPECT_GT(s["prefix_cache"]["hit_tokens"].get<long long>(), 0) << model;
+    EXPECT_GT(s["prefix_cache"]["evicted_blocks"].get<long long>(), 0) << model;
+    EXPECT_GT(s["kv"]["preemptions"].get<long long>(), 0) << model;
+    EXPECT_EQ(o.summary.used_bytes_at_end, 0) << model;
+  }
+}
+
 TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
   nlohmann::json doc = cached(write_rows("config", {{0.0, 100, 2, {1}}}));
   doc["engine"]["preemption"] = "swap";
@@ -438,6 +586,21 @@ TEST(PrefixCachingEngine, ConfigurationsItDoesNotModelAreErrors) {
     EXPECT_NE(e.find("engine.prefix_caching"), std::string::npos) << e;
     EXPECT_NE(e.find(strategy), std::string::npos) << e;
   }
+  // A window that prefills within itself, without sinks, is vLLM's sliding window: cached as the hybrid allocator
+  // does, but not with SGLang's mode or with tiers.
+  doc["kv"] = {{"strategy", "sliding-window:prefill=windowed"}};
+  EXPECT_NO_THROW(run_scenario(doc));
+  doc["engine"]["prefix_cache_mode"] = "sglang";
+  e = error_of([&] { run_scenario(doc); });
+  EXPECT_NE(e.find("SGLang"), std::string::npos) << e;
+  doc["engine"].erase("prefix_cache_mode");
+  doc["model"] = "gemma-2-9b";
+  doc["kv"] = {{"strategy", "full"}};
+  doc["engine"]["kv_tiers"] = {{"tiers", {{{"tier", "host"}, {"capacity_GiB", 1}}}}};
+  e = error_of([&] { run_scenario(doc); });
+  EXPECT_NE(e.find("memory tiers with sliding-window layers"), std::string::npos) << e;
+  doc["engine"].erase("kv_tiers");
+  doc["model"] = "llama-3.1-8b";
   doc["kv"] = {{"strategy", "kivi-2"}};  // quantized blocks are cached quantized
   EXPECT_NO_THROW(run_scenario(doc));
   doc["engine"]["num_gpu_blocks"] = 0;
