@@ -282,7 +282,17 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
         "blocks are cached, of the prompt and of the reply where "
         "the workload knows its content (synthetic sessions; a trace's replies are unknown), at their stored "
         "precision; lookups happen at admission.");
-    if (!KvManager::prefix_shareable(run.iteration->layout())) {
+    const KvLayout& layout = run.iteration->layout();
+    if (KvManager::prefix_shareable(layout) &&
+        std::any_of(layout.groups.begin(), layout.groups.end(),
+                    [](const KvGroup& g) { return g.retention == Retention::kWindow; })) {
+      run.approximations.push_back(
+          "Sliding-window layers are cached as vLLM's hybrid allocator caches them (sim/README.md): each window size "
+          "is a class of blocks apart from the full-attention layers', a window holds whole blocks (one page per "
+          "layer more at most than its tokens fill) and releases each block, still cached, once it left the window; "
+          "a hit needs each window's last ceil((window - 1) / block_size) blocks before its end.");
+    }
+    if (!KvManager::prefix_shareable(layout)) {
       run.approximations.push_back(fmt::format(
           "kv.strategy {} evicts prompt tokens by importance, so a request's KV is not its prompt's blocks: prefix "
           "caching shares nothing (every lookup misses; models/kv/README.md).",
