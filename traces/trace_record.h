@@ -27,6 +27,12 @@ struct TraceRecord {
   std::vector<Chunk> chunks;
   std::string session_id;           // conversation id where the format has one (BurstGPT_3), else empty
   std::int64_t turn = -1;           // turn within the session (kvsim JSONL, synthetic sessions), else -1
+  // Closed-loop sessions (synthetic `sessions.loop: closed`): every turn of the session is marked; a later turn
+  // (turn > 0) arrives `think_ns` after its session's previous turn finished or was rejected, and its arrival_ns is
+  // the earliest it can (the previous turn's earliest + think_ns), which keeps the stream in order. The engine
+  // holds it until then (sim/engine/simulator.cc).
+  bool closed_loop = false;
+  SimTimeNs think_ns = 0;
   std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages
 };
 

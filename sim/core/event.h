@@ -11,12 +11,17 @@ namespace kvsim {
 
 // A request of the workload arrives (the simulator holds the record until this event fires).
 struct RequestArrival {};
+// A closed-loop session's later turn arrives, its think time after the previous turn finished (the simulator holds
+// the record in `slot`).
+struct SessionArrival {
+  std::uint32_t slot;
+};
 // The engine may start an iteration (it was idle, or the previous iteration ended).
 struct EngineStep {};
 // The running iteration finishes: apply its progress.
 struct IterationDone {};
 
-using Event = std::variant<RequestArrival, EngineStep, IterationDone>;
+using Event = std::variant<RequestArrival, SessionArrival, EngineStep, IterationDone>;
 
 enum class EventPriority : std::uint8_t {
   kArrival = 0,        // first: a request arriving at t is visible to a step starting at t

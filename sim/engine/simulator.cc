@@ -5,6 +5,8 @@
 #include <deque>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 #include <variant>
 
 #include <fmt/format.h>
@@ -211,6 +213,9 @@ class Simulator::Impl {
     if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
       throw std::logic_error("simulation ended with unfinished requests");
     }
+    for (const SessionTurns& s : sessions_) {
+      if (s.outstanding || !s.parked.empty()) throw std::logic_error("simulation ended with a session's turn held");
+    }
     timeline_.finish();
     if (s_.arrived == 0) throw KvsimError(workload_.describe() + ": the workload has no requests");
     return summarize();
@@ -221,12 +226,80 @@ class Simulator::Impl {
   void handle(const RequestArrival&) {
     TraceRecord rec = std::move(*pending_);
     pending_.reset();
-    accept(rec);
+    if (rec.closed_loop) {
+      route_turn(rec);
+    } else {
+      accept(rec);
+    }
     pull_next_arrival();
+    wake();
+  }
+  void handle(const SessionArrival& e) {
+    TraceRecord rec = std::move(deferred_[e.slot]);
+    free_slots_.push_back(e.slot);
+    accept_turn(rec);
+    wake();
+  }
+  // An engine step at this time, unless one runs or is due.
+  void wake() {
     if (!busy_ && !step_pending_) {
       events_.push(events_.now(), EventPriority::kEngineStep, EngineStep{});
       step_pending_ = true;
     }
+  }
+
+  // ---- closed-loop sessions (TraceRecord::closed_loop) ----
+  // A turn read from the stream at its earliest arrival: a first turn arrives now; a later one waits behind its
+  // session's outstanding turn, or arrives its think time after the previous turn finished.
+  void route_turn(TraceRecord& rec) {
+    const auto [it, added] = session_index_.try_emplace(rec.session_id, static_cast<std::int32_t>(sessions_.size()));
+    if (added) sessions_.emplace_back();
+    SessionTurns& s = sessions_[static_cast<std::size_t>(it->second)];
+    if (rec.turn > 0 && s.outstanding) {
+      s.parked.push_back(std::move(rec));
+      return;
+    }
+    const SimTimeNs at = rec.turn > 0 ? std::max(events_.now(), s.done_ns + rec.think_ns) : events_.now();
+    if (at > events_.now()) {
+      s.outstanding = true;
+      defer(at, rec);
+      return;
+    }
+    accept_turn(rec);
+  }
+  // Accepts a turn arriving now; its session's next turn waits until it finishes (or at once, if it is rejected).
+  void accept_turn(TraceRecord& rec) {
+    const std::int32_t index = session_index_.at(rec.session_id);
+    sessions_[static_cast<std::size_t>(index)].outstanding = true;
+    rec.arrival_ns = events_.now();
+    if (Request* r = accept(rec)) {
+      r->session = index;
+    } else {
+      turn_done(index);
+    }
+  }
+  // The session's outstanding turn finished now: its next turn, if read already, arrives its think time later.
+  void turn_done(std::int32_t index) {
+    SessionTurns& s = sessions_[static_cast<std::size_t>(index)];
+    s.outstanding = false;
+    s.done_ns = events_.now();
+    if (s.parked.empty()) return;
+    TraceRecord rec = std::move(s.parked.front());
+    s.parked.pop_front();
+    s.outstanding = true;
+    defer(events_.now() + rec.think_ns, rec);
+  }
+  void defer(SimTimeNs at, TraceRecord& rec) {
+    std::uint32_t slot;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = static_cast<std::uint32_t>(deferred_.size());
+      deferred_.emplace_back();
+    }
+    deferred_[slot] = std::move(rec);
+    events_.push(at, EventPriority::kArrival, SessionArrival{slot});
   }
   void handle(const EngineStep&) {
     step_pending_ = false;
@@ -248,7 +321,8 @@ class Simulator::Impl {
   }
 
   // ---- admission ----
-  void accept(TraceRecord& rec) {
+  // The request of `rec`, or null if it is rejected.
+  Request* accept(TraceRecord& rec) {
     const RequestId id = s_.arrived++;
     std::string reason;
     KvManager::Footprint peak;
@@ -267,7 +341,7 @@ class Simulator::Impl {
     }
     if (!reason.empty()) {
       reject(id, rec, reason);
-      return;
+      return nullptr;
     }
     Request* r = new_request();
     r->id = id;
@@ -285,6 +359,7 @@ class Simulator::Impl {
       }
     }
     queues_.waiting.push_back(r);
+    return r;
   }
 
   void reject(RequestId id, const TraceRecord& rec, const std::string& reason) {
@@ -415,6 +490,7 @@ class Simulator::Impl {
 
   void complete(Request& r) {
     kv_.finish(r);
+    if (r.session >= 0) turn_done(r.session);
     r.state = RequestState::kFinished;
     s_.completed++;
     s_.prompt_tokens_completed += r.prompt_tokens;
@@ -523,6 +599,18 @@ class Simulator::Impl {
   EngineQueues queues_;
   TimelineRecorder timeline_;
   std::optional<TraceRecord> pending_;
+  // Closed-loop sessions: per session (by id), whether a turn is outstanding (held for its think time, waiting or
+  // running), when its last turn finished, and the later turns read from the stream meanwhile; the turns held for
+  // their think time, by SessionArrival slot.
+  struct SessionTurns {
+    bool outstanding = false;
+    SimTimeNs done_ns = 0;
+    std::deque<TraceRecord> parked;
+  };
+  std::unordered_map<std::string, std::int32_t> session_index_;
+  std::vector<SessionTurns> sessions_;
+  std::vector<TraceRecord> deferred_;
+  std::vector<std::uint32_t> free_slots_;
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
   StepPlan plan_;

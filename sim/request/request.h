@@ -60,6 +60,7 @@ struct Request {
   SimTimeNs last_token_ns = -1;
   double max_itl_s = 0;
   int preemptions = 0;
+  std::int32_t session = -1;  // closed-loop session whose next turn waits for this one (simulator), else -1
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }
   TokenCount missing_tokens() const { return known_tokens() - computed; }

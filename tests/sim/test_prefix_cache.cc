@@ -319,6 +319,42 @@ TEST(PrefixCachingEngine, ASessionTurnReusesThePreviousTurnsKv) {
   EXPECT_GT(off.results["summary"]["ttft_s"]["mean"].get<double>(), o.results["summary"]["ttft_s"]["mean"].get<double>());
 }
 
+TEST(ClosedLoopSessions, ANextTurnArrivesItsThinkTimeAfterTheReply) {
+  // One session of 3 turns, 100 new tokens and 2000-token replies (seconds of decoding), think time 1 s on average.
+  // Open loop, each turn arrives its think time after the previous one arrived, while that one's reply is still
+  // being generated; closed loop (the default), its think time after the previous one finished, and it finds the
+  // previous prompt and reply cached but for the last generated token: 2099 tokens -> 131 blocks (2096 tokens), then
+  // 4199 -> 262 blocks (4192 tokens). The same seed draws the same think times in both.
+  nlohmann::json doc = base_scenario(write_rows("unused-closed", {{0.0, 1, 1, {}}}));
+  doc["workload"] = {{"synthetic",
+                      {{"num_requests", 3},
+                       {"arrival", {{"process", "constant"}, {"rate_per_s", 0.001}}},
+                       {"prompt_tokens", {{"dist", "fixed"}, {"value", 100}}},
+                       {"output_tokens", {{"dist", "fixed"}, {"value", 2000}}},
+                       {"sessions", {{"turns", {{"dist", "fixed"}, {"value", 3}}}, {"think_time_s", 1}}}}}};
+  doc["engine"]["prefix_caching"] = true;
+  const Outcome closed = run_scenario(doc);
+  doc["workload"]["synthetic"]["sessions"]["loop"] = "open";
+  const Outcome open = run_scenario(doc);
+  ASSERT_EQ(closed.records.size(), 3u);
+  for (RequestId t = 1; t < 3; ++t) {
+    const double think = open.by_id(t).arrival_s - open.by_id(t - 1).arrival_s;
+    EXPECT_LT(open.by_id(t).arrival_s, open.by_id(t - 1).arrival_s + open.by_id(t - 1).e2e_s) << t;
+    const RequestRecord &prev = closed.by_id(t - 1), &cur = closed.by_id(t);
+    EXPECT_NEAR(cur.arrival_s - (prev.arrival_s + prev.e2e_s), think, 1e-6) << t;
+  }
+  EXPECT_EQ(closed.results["summary"]["prefix_cache"]["hit_tokens"], 2096 + 4192);
+  EXPECT_LT(open.results["summary"]["prefix_cache"]["hit_tokens"].get<long long>(), 2096 + 4192);
+  // A rejected turn (prompt + reply above max_model_len) releases the next one its think time after the rejection.
+  doc["workload"]["synthetic"]["sessions"].erase("loop");
+  doc["engine"]["max_model_len"] = 3000;
+  const Outcome cut = run_scenario(doc);
+  ASSERT_EQ(cut.records.size(), 3u);
+  EXPECT_EQ(cut.results["summary"]["requests"]["rejected"], 2);
+  EXPECT_NEAR(cut.by_id(2).arrival_s - cut.by_id(1).arrival_s,
+              open.by_id(2).arrival_s - open.by_id(1).arrival_s, 1e-6);
+}
+
 TEST(PrefixCachingEngine, TokenIdsAreHashedPerEngineBlock) {
   // JSONL token ids: the second prompt repeats the first's 40 tokens and adds 8; with 16-token engine blocks the
   // first two blocks (32 tokens) are found; with 8-token blocks all five of the first prompt (40 tokens).

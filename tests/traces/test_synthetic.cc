@@ -327,11 +327,19 @@ TEST(SyntheticSessions, EachTurnsPromptIsTheHistoryPlusNewText) {
       if (t == 0) continue;
       const TraceRecord& prev = *turns[t - 1];
       EXPECT_GT(r.arrival_ns, prev.arrival_ns);
+      // Closed loop by default: each turn is marked, and a later turn's earliest arrival is its think time after
+      // the previous turn's.
+      EXPECT_TRUE(r.closed_loop);
+      EXPECT_EQ(r.arrival_ns - prev.arrival_ns, r.think_ns);
       for (std::size_t i = 0; i < prev.hash_ids.size(); ++i) ASSERT_EQ(r.hash_ids[i], prev.hash_ids[i]) << i;
     }
     complete += turns.size() == 3 ? 1 : 0;
   }
   EXPECT_GE(complete, 8);  // of 10 or so: the 30-record bound cuts the last sessions short
+  s["sessions"]["loop"] = "open";
+  for (const TraceRecord& r : generate(s)) EXPECT_FALSE(r.closed_loop);
+  s["sessions"]["loop"] = "half-open";
+  EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.sessions.loop");
   s["sessions"] = {{"think_time_s", 10}};
   EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.sessions.turns");
   s["sessions"] = {{"turns", {{"dist", "fixed"}, {"value", 2}}}, {"think_time_s", 0}};

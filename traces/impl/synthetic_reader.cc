@@ -146,12 +146,15 @@ class RagChunks {
 // drawn from `turns`; each turn's prompt is the session's history (its shared prefix, every earlier prompt and
 // reply) followed by new text whose length the prompt distribution gives; its reply's length the output
 // distribution gives. The next turn arrives an exponential think time (mean `think_time_s`) after this one
-// arrived: the stream is open-loop, it does not wait for the reply. Content ids are per token (chained,
+// finished (closed loop, the default: the user reads the reply, then writes; the engine holds the turn until then,
+// TraceRecord::closed_loop) or after this one arrived (`loop: open`: it does not wait for the reply; a turn can
+// then arrive before the reply it holds was generated). Content ids are per token (chained,
 // traces/content_ids.h): a shared prefix's tokens carry their group's ids, the rest ids of their own session; the
 // reply's ids come with the record (output_content_ids), as the engine's generated tokens are the next prompt's.
 struct SessionSettings {
   std::unique_ptr<ILengthDistribution> turns;
   double think_time_s = 60;
+  bool closed_loop = true;
 };
 
 class SyntheticReader final : public ITraceReader {
@@ -214,6 +217,7 @@ class SyntheticReader final : public ITraceReader {
     std::int64_t turns_left = 0, turn = 0;
     std::vector<std::uint64_t> history;  // chained per-token content ids of everything said so far
     std::uint64_t chain = kTokenChainRoot;  // the last of them (the root before the first)
+    SimTimeNs think_ns = 0;                 // before the next turn
   };
   struct PendingTurn {
     SimTimeNs arrival_ns;
@@ -268,9 +272,12 @@ class SyntheticReader final : public ITraceReader {
     record.hash_block_tokens = 1;
     record.session_id = fmt::format("s{}", s.id);
     record.turn = s.turn++;
+    record.closed_loop = sessions_->closed_loop;
+    record.think_ns = s.think_ns;
     if (--s.turns_left > 0) {
-      const double gap_s = session_rng_.exponential(1.0 / sessions_->think_time_s);
-      pending_.push({arrival + units::s_to_ns(gap_s), sid});
+      // The next turn's think time; with a closed loop its arrival here is the earliest it can come.
+      s.think_ns = units::s_to_ns(session_rng_.exponential(1.0 / sessions_->think_time_s));
+      pending_.push({arrival + s.think_ns, sid});
     } else {
       in_flight_.erase(sid);
     }
@@ -285,9 +292,10 @@ class SyntheticReader final : public ITraceReader {
     if (num_requests_) bound = fmt::format("{} requests", *num_requests_);
     if (duration_ns_) bound += fmt::format("{}{:g} s", bound.empty() ? "" : " or ", units::ns_to_s(*duration_ns_));
     if (sessions_) {
-      return fmt::format("synthetic sessions, {}: session starts {}; turns {}, think time exponential mean {:g} s; "
-                         "each prompt = {}the history + new text of {}; output {}{}",
+      return fmt::format("synthetic sessions, {}: session starts {}; turns {}, think time exponential mean {:g} s "
+                         "after the {}; each prompt = {}the history + new text of {}; output {}{}",
                          bound, clock_.describe(), sessions_->turns->describe(), sessions_->think_time_s,
+                         sessions_->closed_loop ? "reply (closed loop)" : "previous turn's arrival (open loop)",
                          prefixes_ ? prefixes_->describe() + " + " : "", prompt_->describe(), output_->describe(),
                          joint_ ? " (new text and output from one row)" : "");
     }
@@ -363,6 +371,11 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
     LengthTableCache turn_tables;
     s.turns = make_length_distribution(turns, {base_dir, LengthField::kPrompt, &turn_tables});
     s.think_time_s = sec.get_positive<double>("think_time_s", 60.0);
+    const std::string loop = sec.get<std::string>("loop", "closed");
+    sec.check(loop == "closed" || loop == "open", "loop",
+              fmt::format("'{}' is not valid; expected \"closed\" (the next turn waits for the reply) or \"open\"",
+                          loop));
+    s.closed_loop = loop == "closed";
     sec.finish();
     sessions = std::move(s);
   }

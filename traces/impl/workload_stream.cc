@@ -25,6 +25,7 @@ class TransformedStream final : public ITraceReader {
     if (t_.arrivals) record->arrival_ns = t_.arrivals->next();
     if (t_.time_scale != 1.0) {
       record->arrival_ns = units::s_to_ns(units::ns_to_s(record->arrival_ns) * t_.time_scale);
+      record->think_ns = units::s_to_ns(units::ns_to_s(record->think_ns) * t_.time_scale);
     }
     ++produced_;
     return record;
