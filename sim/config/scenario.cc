@@ -8,6 +8,7 @@
 
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
+#include "models/spec/hf_config.h"
 #include "sim/config/tiers.h"
 #include "sim/core/param_reader.h"
 #include "sim/core/units.h"
@@ -58,8 +59,12 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   const Catalog& cat = Catalog::builtin();
   const std::string model_name = root.require<std::string>("model");
-  run.model = &cat.model(model_name, "model");
-  resolved["model"] = model_name;
+  run.model_owner = resolve_model(model_name, base_dir, "model");
+  run.model = run.model_owner.get();
+  // A model file is recorded by its absolute path, so that the written scenario.json runs from anywhere.
+  resolved["model"] = is_model_path(model_name) && std::filesystem::path(model_name).is_relative()
+                          ? (base_dir / model_name).lexically_normal().string()
+                          : model_name;
 
   // hardware
   ParamReader hw = root.child("hardware");

@@ -41,6 +41,7 @@ struct KvCapacity {
 
 struct PreparedRun {
   const LlmSpec* model = nullptr;
+  std::shared_ptr<const LlmSpec> model_owner;  // keeps a model read from a file (scenario `model`) alive
   const GpuSpec* gpu = nullptr;
   int tensor_parallel = 1;
   std::string scheduler_name;

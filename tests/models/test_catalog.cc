@@ -46,9 +46,11 @@ bool is_registry_name(const std::string& name) {
 
 TEST(Catalog, HoldsTheDocumentedModelsAndGpus) {
   const std::vector<std::string> models = {
-      "deepseek-v3", "gemma-2-27b",  "gemma-2-9b",   "gemma-3-27b", "llama-2-7b",  "llama-3.1-405b",
-      "llama-3.1-70b", "llama-3.1-8b", "mistral-7b", "mistral-7b-v0.3", "mixtral-8x7b", "qwen2.5-72b",
-      "qwen2.5-7b"};
+      "deepseek-v3",      "gemma-2-27b",   "gemma-2-9b",    "gemma-3-27b",           "llama-2-7b",
+      "llama-3.1-405b",   "llama-3.1-70b", "llama-3.1-8b",  "llama-4-scout-17b-16e", "llama-4-scout-17b-16e-fp8",
+      "mistral-7b",       "mistral-7b-v0.3", "mistral-nemo-12b", "mixtral-8x22b",    "mixtral-8x7b",
+      "qwen2.5-72b",      "qwen2.5-7b",    "qwen3-14b",     "qwen3-30b-a3b",         "qwen3-32b",
+      "yi-34b"};
   std::vector<std::string> have;
   for (const LlmSpec& m : catalog().models()) have.push_back(m.name);
   EXPECT_EQ(have, models);  // models() is sorted by name
@@ -96,7 +98,7 @@ TEST(LlmSpec, ComputedParameterCountsMatchReportedWithin3Percent) {
         << m.name << ": computed " << m.parameter_count() / 1e9 << "B, reported " << *m.reported_params_billion;
     ++checked;
   }
-  EXPECT_EQ(checked, 13);
+  EXPECT_EQ(checked, 21);
 }
 
 TEST(LlmSpec, HandCountedLlama31_8B) {

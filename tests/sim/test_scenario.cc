@@ -7,6 +7,8 @@
 #include "sim/config/scenario.h"
 #include "sim/config/variants.h"
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace kvsim {
@@ -38,6 +40,27 @@ TEST(Scenario, AcceptsTheReferenceScenarioAsWritten) {
   EXPECT_GT(run.capacity.capacity_tokens(), 400000);
   EXPECT_LT(run.capacity.capacity_tokens(), 480000);
   EXPECT_EQ(run.resolved["engine"]["max_num_seqs"], 256);
+}
+
+TEST(Scenario, AModelCanBeAHuggingFaceConfigBesideTheScenario) {
+  // `model` as a path relative to the scenario's folder: the catalog card written back as a file, and a Hugging Face
+  // config of the same model, give the same KV capacity as the catalog name; the written scenario records the file
+  // by its absolute path.
+  const auto dir = std::filesystem::temp_directory_path() / "kvsim-scenario-model";
+  std::filesystem::create_directories(dir / "Llama-3.1-8B");
+  std::ofstream(dir / "Llama-3.1-8B" / "config.json") << R"({"architectures": ["LlamaForCausalLM"],
+      "hidden_size": 4096, "intermediate_size": 14336, "max_position_embeddings": 131072, "num_attention_heads": 32,
+      "num_hidden_layers": 32, "num_key_value_heads": 8, "vocab_size": 128256, "tie_word_embeddings": false,
+      "torch_dtype": "bfloat16"})";
+  const PreparedRun catalog = prepare_run(reference(), ".");
+  nlohmann::json doc = reference();
+  doc["model"] = "Llama-3.1-8B/config.json";
+  const PreparedRun hf = prepare_run(doc, dir);
+  EXPECT_EQ(hf.model->name, "llama-3.1-8b");
+  EXPECT_EQ(hf.capacity.kv_bytes, catalog.capacity.kv_bytes);
+  EXPECT_EQ(hf.resolved["model"], (dir / "Llama-3.1-8B" / "config.json").string());
+  doc["model"] = "Missing/config.json";
+  EXPECT_NE(testing::error_of([&] { prepare_run(doc, dir); }).find("Missing/config.json"), std::string::npos);
 }
 
 TEST(Scenario, UnknownKeysAreErrorsListingValidKeys) {

@@ -10,6 +10,7 @@
 #include "models/kv/kv_size.h"
 #include "models/kv/strategy.h"
 #include "models/spec/catalog.h"
+#include "models/spec/hf_config.h"
 #include "sim/config/scenario.h"
 #include "sim/core/units.h"
 #include "tools/kvsim/commands.h"
@@ -49,7 +50,9 @@ void add_kv_size_command(CLI::App& app) {
       "prefill (the default, as kvsim run's vllm-v1 scheduler) that step can come after a prefix of prompt - 1\n"
       "tokens held in every layer, so the peak is the whole prompt; with --no-chunked-prefill it is one layer's\n"
       "prompt plus the other layers' budgets (the reference implementations).");
-  cmd->add_option("--model", a->model, "model name (kvsim list models)")->required();
+  cmd->add_option("--model", a->model,
+                  "model name (kvsim list models), or a path to a kvsim model card or a Hugging Face config.json")
+      ->required();
   cmd->add_option("--strategy", a->strategy, "strategy, e.g. snapkv:budget_tokens=2048+kivi-2 (kvsim list strategies)")
       ->default_str("full");
   cmd->add_option("--context", a->context, "tokens in the request")->required()->check(CLI::PositiveNumber);
@@ -74,7 +77,8 @@ void add_kv_size_command(CLI::App& app) {
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {
     const Catalog& cat = Catalog::builtin();
-    const LlmSpec& model = cat.model(a->model, "--model");
+    const std::shared_ptr<const LlmSpec> owner = resolve_model(a->model, std::filesystem::current_path(), "--model");
+    const LlmSpec& model = *owner;
     const ComposedStrategy s =
         compose_strategies(parse_strategy_string(a->strategy, "--strategy"), model, a->tp, a->block_size, "--strategy");
     if (a->no_chunked && a->context > a->max_batched) {
