@@ -7,8 +7,9 @@ run, kvsim's prefix-cache hit rate and its TTFT / TPOT / E2E / queue delay besid
 Nothing is fitted: every run uses kvsim's defaults (roofline cost model, default efficiencies) with the engine
 settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
 RTX 4090's resolved num_gpu_blocks). Measured metrics are those of summary_recomputed.csv: anchored at the
-request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Runs of models kvsim has
-no card for (Qwen3-32B, Qwen3-30B-A3B) are listed as skipped.
+request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Tensor-parallel runs use
+the run's TP; runs with data-parallel replicas (Qwen3-30B-A3B: DP 2 with expert parallelism) are listed as
+skipped until kvsim models replicas (issue 12).
 """
 import argparse
 import csv
@@ -20,9 +21,12 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNS = os.path.join(os.path.dirname(ROOT), "shared", "serving-runs", "llmservingsim-vllm-0.19")
-MODELS = {"meta-llama/Llama-3.1-8B": "llama-3.1-8b"}
+MODELS = {"meta-llama/Llama-3.1-8B": "llama-3.1-8b", "Qwen/Qwen3-32B": "qwen3-32b",
+          "Qwen/Qwen3-30B-A3B-Instruct-2507": "qwen3-30b-a3b"}
 GPUS = {"RTX4090": "rtx-4090", "RTXPRO6000": "rtx-pro-6000"}
-WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl"}
+WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl",
+             "Qwen/Qwen3-32B": "sharegpt-qwen3-32b-300-sps10.jsonl",
+             "Qwen/Qwen3-30B-A3B-Instruct-2507": "sharegpt-qwen3-32b-300-sps10.jsonl"}
 METRICS = [("ttft", "ttft_s"), ("tpot", "tpot_s"), ("e2e", "e2e_s"), ("queue", "queue_s")]
 
 
@@ -35,7 +39,8 @@ def scenario(row, meta):
         engine["max_model_len"] = kw["max_model_len"]
     if meta.get("kv_cache", {}).get("num_gpu_blocks"):
         engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
-    return {"model": MODELS[row["model"]], "hardware": {"gpu": GPUS[row["gpu"]]}, "engine": engine,
+    hardware = {"gpu": GPUS[row["gpu"]], "tensor_parallel": int(row["tp"])}
+    return {"model": MODELS[row["model"]], "hardware": hardware, "engine": engine,
             "workload": {"trace": {"path": os.path.join(RUNS, "workloads", WORKLOADS[row["model"]]),
                                    "format": "llmservingsim"}}}
 
@@ -49,8 +54,8 @@ def main():
     with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
         for row in csv.DictReader(f):
             name = f"{row['gpu']}/{row['model'].split('/')[-1]}"
-            if row["model"] not in MODELS or int(row["dp"]) != 1 or int(row["tp"]) != 1:
-                out.append({"run": name, "skipped": "no kvsim model card or a multi-GPU run (issue 11, 12)"})
+            if int(row["dp"]) != 1:
+                out.append({"run": name, "skipped": f"{row['dp']} data-parallel replicas (issue 12)"})
                 continue
             with open(os.path.join(RUNS, "examples", row["gpu"], row["model"].split("/")[-1], "vllm",
                                    "meta.json")) as m:
