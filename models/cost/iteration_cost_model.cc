@@ -198,8 +198,10 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
   const double h = m.hidden_size;
   double T = 0;
   for (const SeqWork& w : s.work) T += static_cast<double>(w.tokens);
+  const double attended_tokens = T;  // attention's rows; the GEMMs also run CUDA-graph padding
+  T += static_cast<double>(s.padded_tokens);
 
-  if (T > 0) {
+  if (attended_tokens > 0) {
     // Attention projections.
     if (m.mla) {
       const MlaSpec& a = *m.mla;

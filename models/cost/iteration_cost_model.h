@@ -49,6 +49,9 @@ struct IterationShape {
   bool tier_load_layerwise = true;    // loads stream layer by layer under compute (LMCache, Mooncake): only the
                                       // first layer's share waits; false: the whole load precedes the forward
   bool tier_store_overlapped = true;  // stores are asynchronous (hidden behind compute where shorter)
+  // CUDA graphs: rows the step's graph adds to the batch's tokens (padding to a captured size). They run through
+  // every GEMM and the all-reduces, not attention or sampling.
+  TokenCount padded_tokens = 0;
 };
 
 struct IterationCost {
@@ -70,6 +73,7 @@ class IterationCostModel {
   void price(const IterationShape& shape, IterationCost& out) const;
 
   const KvLayout& layout() const { return layout_; }
+  const LlmSpec& model() const { return model_; }
   // Weight bytes held by one GPU.
   double weight_bytes_per_gpu() const;
 

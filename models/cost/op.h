@@ -23,6 +23,8 @@ enum class OpId : std::uint8_t {
   kGemmQkv, kGemmAttnOut, kGemmMlp, kGemmMoeRouter, kGemmMoeExperts, kGemmLmHead,
   kAttentionPrefill, kAttentionDecode, kAllReduce, kSwapOut, kSwapIn, kIterationOverhead,
   kKvQuantize, kKvDequantize, kKvSelect, kKvReconstruct, kKvFetch, kTierLoad, kTierStore,
+  kEngineCpu,    // the engine's CPU time per step not hidden behind the GPU's (sim/engine/engine_profile.h)
+  kEngineEager,  // kernel-launch time of a step run outside CUDA graphs
   kCount
 };
 inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
@@ -31,7 +33,8 @@ constexpr std::string_view op_name(OpId id) {
   constexpr std::array<std::string_view, kNumOpIds> kNames = {
       "gemm.qkv", "gemm.attn_out", "gemm.mlp", "gemm.moe_router", "gemm.moe_experts", "gemm.lm_head",
       "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead",
-      "kv.quantize", "kv.dequantize", "kv.select", "kv.reconstruct", "kv.fetch", "kv.tier_load", "kv.tier_store"};
+      "kv.quantize", "kv.dequantize", "kv.select", "kv.reconstruct", "kv.fetch", "kv.tier_load", "kv.tier_store",
+      "engine.cpu", "engine.eager"};
   return kNames[static_cast<std::size_t>(id)];
 }
 

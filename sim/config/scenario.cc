@@ -169,6 +169,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 #else
   constexpr bool kDefaultChecks = true;
 #endif
+  o.profile = read_engine_profile(eng, "profile", o.limits.max_num_seqs);
   const bool eng_check_given = eng.has("check_invariants");
   o.check_invariants = eng.get<bool>("check_invariants", kDefaultChecks);
   eng.finish();
@@ -234,6 +235,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   if (!chunk_resolved.is_null()) resolved["engine"]["chunk_reuse"] = chunk_resolved;
   // A debugging switch that does not change results: recorded only when given.
   if (eng_check_given) resolved["engine"]["check_invariants"] = o.check_invariants;
+  if (o.profile.name != "none") resolved["engine"]["profile"] = o.profile.to_json();
   resolved["kv"] = {{"strategy", run.strategy_resolved},
                     {"overlap_transfers", run.iteration->layout().overlap_transfers}};
   resolved["cost_model"] = run.kernels->params();
@@ -281,6 +283,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
+  if (const std::string profile = o.profile.describe(); !profile.empty()) run.approximations.push_back(profile);
   if (prefix_caching) {
     run.approximations.push_back(
         "Prefix caching follows vLLM v1 or SGLang's radix cache (engine.prefix_cache_mode, sim/README.md): full "

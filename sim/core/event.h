@@ -11,9 +11,9 @@ namespace kvsim {
 
 // A request of the workload arrives (the simulator holds the record until this event fires).
 struct RequestArrival {};
-// A closed-loop session's later turn arrives, its think time after the previous turn finished (the simulator holds
-// the record in `slot`).
-struct SessionArrival {
+// A request the simulator held arrives (its record in `slot`): a closed-loop session's later turn, its think time
+// after the previous turn finished, or a request at the engine, after the time outside it (engine.profile).
+struct DeferredArrival {
   std::uint32_t slot;
 };
 // The engine may start an iteration (it was idle, or the previous iteration ended).
@@ -21,7 +21,7 @@ struct EngineStep {};
 // The running iteration finishes: apply its progress.
 struct IterationDone {};
 
-using Event = std::variant<RequestArrival, SessionArrival, EngineStep, IterationDone>;
+using Event = std::variant<RequestArrival, DeferredArrival, EngineStep, IterationDone>;
 
 enum class EventPriority : std::uint8_t {
   kArrival = 0,        // first: a request arriving at t is visible to a step starting at t

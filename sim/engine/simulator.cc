@@ -229,16 +229,38 @@ class Simulator::Impl {
     if (rec.closed_loop) {
       route_turn(rec);
     } else {
-      accept(rec);
+      send(rec);
     }
     pull_next_arrival();
     wake();
   }
-  void handle(const SessionArrival& e) {
-    TraceRecord rec = std::move(deferred_[e.slot]);
+  void handle(const DeferredArrival& e) {
+    Deferred d = std::move(deferred_[e.slot]);
     free_slots_.push_back(e.slot);
-    accept_turn(rec);
+    if (d.at_engine) {
+      enter(d.rec);
+    } else {
+      send(d.rec);
+    }
     wake();
+  }
+  // The client sends `rec` now; the engine has it after the profile's time outside the engine.
+  void send(TraceRecord& rec) {
+    rec.arrival_ns = events_.now();
+    const double front_s = opt_.profile.front_s(rec.prompt_tokens);
+    if (front_s > 0) {
+      defer(events_.now() + units::s_to_ns(front_s), rec, true);
+    } else {
+      enter(rec);
+    }
+  }
+  // The engine receives `rec` now.
+  void enter(TraceRecord& rec) {
+    if (rec.closed_loop) {
+      accept_turn(rec);
+    } else {
+      accept(rec);
+    }
   }
   // An engine step at this time, unless one runs or is due.
   void wake() {
@@ -259,37 +281,39 @@ class Simulator::Impl {
       s.parked.push_back(std::move(rec));
       return;
     }
+    s.outstanding = true;
     const SimTimeNs at = rec.turn > 0 ? std::max(events_.now(), s.done_ns + rec.think_ns) : events_.now();
     if (at > events_.now()) {
-      s.outstanding = true;
-      defer(at, rec);
+      defer(at, rec, false);
       return;
     }
-    accept_turn(rec);
+    send(rec);
   }
-  // Accepts a turn arriving now; its session's next turn waits until it finishes (or at once, if it is rejected).
+  // Accepts a turn the engine receives now; its session's next turn waits until it finishes (or is sent at once, if
+  // this one is rejected).
   void accept_turn(TraceRecord& rec) {
     const std::int32_t index = session_index_.at(rec.session_id);
     sessions_[static_cast<std::size_t>(index)].outstanding = true;
-    rec.arrival_ns = events_.now();
     if (Request* r = accept(rec)) {
       r->session = index;
     } else {
       turn_done(index);
     }
   }
-  // The session's outstanding turn finished now: its next turn, if read already, arrives its think time later.
+  // The session's outstanding turn finished now (its client has the reply `output_s` later): its next turn, if read
+  // already, is sent its think time after that.
   void turn_done(std::int32_t index) {
     SessionTurns& s = sessions_[static_cast<std::size_t>(index)];
     s.outstanding = false;
-    s.done_ns = events_.now();
+    s.done_ns = events_.now() + units::s_to_ns(opt_.profile.output_s);
     if (s.parked.empty()) return;
     TraceRecord rec = std::move(s.parked.front());
     s.parked.pop_front();
     s.outstanding = true;
-    defer(events_.now() + rec.think_ns, rec);
+    defer(s.done_ns + rec.think_ns, rec, false);
   }
-  void defer(SimTimeNs at, TraceRecord& rec) {
+  // Holds `rec` until `at`: then the engine receives it (`at_engine`), or its client sends it.
+  void defer(SimTimeNs at, TraceRecord& rec, bool at_engine) {
     std::uint32_t slot;
     if (!free_slots_.empty()) {
       slot = free_slots_.back();
@@ -298,8 +322,8 @@ class Simulator::Impl {
       slot = static_cast<std::uint32_t>(deferred_.size());
       deferred_.emplace_back();
     }
-    deferred_[slot] = std::move(rec);
-    events_.push(at, EventPriority::kArrival, SessionArrival{slot});
+    deferred_[slot] = Deferred{std::move(rec), at_engine};
+    events_.push(at, EventPriority::kArrival, DeferredArrival{slot});
   }
   void handle(const EngineStep&) {
     step_pending_ = false;
@@ -346,6 +370,7 @@ class Simulator::Impl {
     Request* r = new_request();
     r->id = id;
     r->arrival_ns = rec.arrival_ns;
+    r->engine_arrival_ns = events_.now();
     r->prompt_tokens = rec.prompt_tokens;
     r->output_tokens = rec.output_tokens;
     if (opt_.prefix_caching) {
@@ -419,7 +444,10 @@ class Simulator::Impl {
     shape.swap_out_bytes = plan_.swap_out_bytes;
     shape.swap_in_bytes = plan_.swap_in_bytes;
     if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape);
+    const bool graphed = opt_.profile.graphed(batch_tokens_);
+    if (graphed) [[unlikely]] shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;
     cost_.price(shape, cost_result_);
+    if (engine_terms_) [[unlikely]] add_engine_time(graphed);
     for (std::size_t i = 0; i < kNumOpIds; ++i) {
       if (!cost_result_.present[i]) continue;
       const CostEstimate& c = cost_result_.ops[i];
@@ -447,6 +475,24 @@ class Simulator::Impl {
       rec.preemptions = plan_.preemptions;
       for (ISimObserver* o : observers_) o->on_iteration(rec);
     }
+  }
+
+  // The profile's engine time around the GPU's work (engine_profile.h): launches of a step outside CUDA graphs, and
+  // the CPU time the GPU's work does not hide.
+  void add_engine_time(bool graphed) {
+    const EngineProfile& p = opt_.profile;
+    const auto add = [this](OpId id, double seconds) {
+      CostEstimate& e = cost_result_.ops[static_cast<std::size_t>(id)];
+      e = CostEstimate{};
+      e.seconds = seconds;
+      e.bound = Bound::kLatency;
+      cost_result_.present[static_cast<std::size_t>(id)] = 1;
+      cost_result_.seconds += seconds;
+    };
+    if (p.cuda_graphs && !graphed) add(OpId::kEngineEager, p.eager_s_per_layer * cost_.model().num_layers);
+    const double gpu_s = cost_result_.seconds;
+    const double cpu_s = p.step_cpu_s(plan_.work.size(), batch_tokens_);
+    if (cpu_s > 0) add(OpId::kEngineCpu, p.step_seconds(gpu_s, cpu_s) - gpu_s);
   }
 
   void finish_iteration() {
@@ -502,9 +548,11 @@ class Simulator::Impl {
     out.prompt_tokens = r.prompt_tokens;
     out.output_tokens = r.output_tokens;
     out.completed = true;
-    out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.arrival_ns);
-    out.ttft_s = units::ns_to_s(r.first_token_ns - r.arrival_ns);
-    out.e2e_s = units::ns_to_s(r.last_token_ns - r.arrival_ns);
+    // The queue is the engine's; the client has each token output_s after its step.
+    out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.engine_arrival_ns);
+    const SimTimeNs lag = units::s_to_ns(opt_.profile.output_s);
+    out.ttft_s = units::ns_to_s(r.first_token_ns + lag - r.arrival_ns);
+    out.e2e_s = units::ns_to_s(r.last_token_ns + lag - r.arrival_ns);
     if (r.output_tokens > 1) {
       out.tpot_s = units::ns_to_s(r.last_token_ns - r.first_token_ns) / static_cast<double>(r.output_tokens - 1);
     }
@@ -601,7 +649,7 @@ class Simulator::Impl {
   std::optional<TraceRecord> pending_;
   // Closed-loop sessions: per session (by id), whether a turn is outstanding (held for its think time, waiting or
   // running), when its last turn finished, and the later turns read from the stream meanwhile; the turns held for
-  // their think time, by SessionArrival slot.
+  // their think time or the time outside the engine, by DeferredArrival slot.
   struct SessionTurns {
     bool outstanding = false;
     SimTimeNs done_ns = 0;
@@ -609,7 +657,11 @@ class Simulator::Impl {
   };
   std::unordered_map<std::string, std::int32_t> session_index_;
   std::vector<SessionTurns> sessions_;
-  std::vector<TraceRecord> deferred_;
+  struct Deferred {
+    TraceRecord rec;
+    bool at_engine = false;
+  };
+  std::vector<Deferred> deferred_;
   std::vector<std::uint32_t> free_slots_;
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
@@ -619,6 +671,9 @@ class Simulator::Impl {
   IterationCost cost_result_;
   TokenCount batch_tokens_ = 0;
   bool busy_ = false, step_pending_ = false;
+  // The profile adds engine time to steps (CUDA graphs or CPU time per step).
+  bool engine_terms_ = opt_.profile.cuda_graphs || opt_.profile.step_cpu_s(0, 0) > 0 ||
+                       opt_.profile.step_per_seq_s > 0 || opt_.profile.step_per_token_s > 0;
   double batch_size_sum_ = 0, batch_tokens_sum_ = 0;
   RunSummary s_;
 };

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "models/cost/iteration_cost_model.h"
+#include "sim/engine/engine_profile.h"
 #include "sim/kv/kv_manager.h"
 #include "sim/metrics/observer.h"
 #include "sim/metrics/quantile_sketch.h"
@@ -44,6 +45,7 @@ struct SimOptions {
   TokenCount max_model_len = 0;       // prompt + output limit
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event
+  EngineProfile profile;              // what the engine adds around the GPU's work (engine.profile)
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.

@@ -18,7 +18,8 @@ enum class RequestState : std::uint8_t { kWaiting, kRunning, kSwapped, kFinished
 
 struct Request {
   RequestId id = 0;
-  SimTimeNs arrival_ns = 0;
+  SimTimeNs arrival_ns = 0;         // at the client
+  SimTimeNs engine_arrival_ns = 0;  // at the engine (later by the profile's time outside the engine)
   TokenCount prompt_tokens = 0;
   TokenCount output_tokens = 0;
   RequestState state = RequestState::kWaiting;

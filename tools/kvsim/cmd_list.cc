@@ -10,6 +10,7 @@
 #include "models/spec/catalog.h"
 #include "sim/core/error.h"
 #include "sim/core/units.h"
+#include "sim/engine/engine_profile.h"
 #include "sim/kv/eviction/eviction_policy.h"
 #include "sim/sched/scheduler.h"
 #include "tools/kvsim/commands.h"
@@ -140,10 +141,12 @@ void add_list_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   CLI::App* list = app.add_subcommand("list", "List the built-in catalogs and policy registries.");
-  list->add_option("what", *what, "models | gpus | strategies | schedulers | eviction-policies | cost-models | trace-formats")
+  list->add_option("what", *what,
+                   "models | gpus | strategies | schedulers | eviction-policies | engine-profiles | cost-models | "
+                   "trace-formats")
       ->required()
-      ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "eviction-policies", "cost-models",
-                                 "trace-formats"}));
+      ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "eviction-policies", "engine-profiles",
+                             "cost-models", "trace-formats"}));
   list->add_flag("--json", *json, "print JSON instead of a table");
   list->callback([what, json] {
     if (*what == "models") return list_models(*json);
@@ -158,6 +161,7 @@ void add_list_command(CLI::App& app) {
     };
     if (*what == "schedulers") return show(schedulers());
     if (*what == "eviction-policies") return show(eviction_policies());
+    if (*what == "engine-profiles") return show(engine_profiles());
     if (*what == "cost-models") return show(cost_models());
     show(trace_formats());
   });

@@ -2,7 +2,7 @@
 """Replays the real vLLM 0.19 runs of ../shared/serving-runs/llmservingsim-vllm-0.19 with kvsim and prints, per
 run, kvsim's prefix-cache hit rate and its TTFT / TPOT / E2E / queue delay beside the measured ones.
 
-    tools/validate/serving_runs.py [--kvsim build/release/tools/kvsim] [--json OUT.json]
+    tools/validate/serving_runs.py [--kvsim build/release/tools/kvsim] [--json OUT.json] [--profile vllm-0.19]
 
 Nothing is fitted: every run uses kvsim's defaults (roofline cost model, default efficiencies) with the engine
 settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
@@ -30,13 +30,15 @@ WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl",
 METRICS = [("ttft", "ttft_s"), ("tpot", "tpot_s"), ("e2e", "e2e_s"), ("queue", "queue_s")]
 
 
-def scenario(row, meta):
+def scenario(row, meta, profile):
     kw = meta["engine_kwargs"]
     engine = {"scheduler": "vllm-v1", "prefix_caching": True, "block_size": 16,
               "max_num_seqs": kw["max_num_seqs"], "max_num_batched_tokens": kw["max_num_batched_tokens"],
               "gpu_memory_utilization": meta.get("kv_cache", {}).get("gpu_memory_utilization", 0.9)}
     if kw.get("max_model_len"):
         engine["max_model_len"] = kw["max_model_len"]
+    if profile != "none":
+        engine["profile"] = profile
     if meta.get("kv_cache", {}).get("num_gpu_blocks"):
         engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
     hardware = {"gpu": GPUS[row["gpu"]], "tensor_parallel": int(row["tp"])}
@@ -49,6 +51,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kvsim", default=os.path.join(ROOT, "build", "release", "tools", "kvsim"))
     ap.add_argument("--json", help="also write the table as JSON to this file")
+    ap.add_argument("--profile", default="none", help="engine.profile of every run (kvsim list engine-profiles)")
     args = ap.parse_args()
     out = []
     with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
@@ -62,7 +65,7 @@ def main():
                 meta = json.load(m)
             path = os.path.join(work, "s.json")
             with open(path, "w") as s:
-                json.dump(scenario(row, meta), s)
+                json.dump(scenario(row, meta, args.profile), s)
             subprocess.run([args.kvsim, "run", "-q", path, "--out", os.path.join(work, "run")], check=True)
             with open(os.path.join(work, "run", "results.json")) as r:
                 res = json.load(r)["summary"]

@@ -1,0 +1,141 @@
+// Engine profiles (sim/engine/engine_profile.h): each term changes a one-request run's TTFT / TPOT / E2E by exactly
+// its value, CUDA graphs pad a batch to the captured size above it, vLLM's capture sizes, and strict reading.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine_fixture.h"
+#include "models/cost/impl/roofline.h"
+#include "models/spec/catalog.h"
+#include "round_gpu.h"
+#include "sim/engine/engine_profile.h"
+#include "tests/common/error_of.h"
+
+namespace kvsim {
+namespace {
+
+using testing::base_scenario;
+using testing::error_of;
+using testing::Outcome;
+using testing::run_scenario;
+using testing::write_rows;
+
+// One request, 100 prompt tokens and 10 output tokens, under `profile` (null: none).
+Outcome one_request(const nlohmann::json& profile) {
+  nlohmann::json doc = base_scenario(write_rows("profile-one", {{0.0, 100, 10, {}}}));
+  if (!profile.is_null()) doc["engine"]["profile"] = profile;
+  return run_scenario(doc);
+}
+
+TEST(EngineProfile, EachTermAddsExactlyItsValue) {
+  const Outcome base = one_request(nullptr);
+  const RequestRecord& b = base.by_id(0);
+  const auto with = [](nlohmann::json overrides) {
+    overrides["name"] = "none";
+    return one_request(overrides).by_id(0);
+  };
+  constexpr double kNs = 2e-9;  // rounding to the simulator's nanoseconds
+  // Before the engine: 20 ms per request, 0.1 ms per prompt token (100 tokens: 10 ms). TTFT and E2E from the
+  // client; the engine's queue and TPOT unchanged.
+  RequestRecord r = with(nlohmann::json::object({{"request_s", 0.020}, {"tokenize_s_per_token", 1e-4}}));
+  EXPECT_NEAR(r.ttft_s, b.ttft_s + 0.030, kNs);
+  EXPECT_NEAR(r.e2e_s, b.e2e_s + 0.030, kNs);
+  EXPECT_NEAR(*r.tpot_s, *b.tpot_s, kNs);
+  EXPECT_NEAR(r.queue_s, b.queue_s, kNs);
+  // After the engine: each token reaches the client 3 ms after its step.
+  r = with(nlohmann::json::object({{"output_s", 0.003}}));
+  EXPECT_NEAR(r.ttft_s, b.ttft_s + 0.003, kNs);
+  EXPECT_NEAR(r.e2e_s, b.e2e_s + 0.003, kNs);
+  EXPECT_NEAR(*r.tpot_s, *b.tpot_s, kNs);
+  // CPU time per step, after the GPU's work: 4 ms + 1 ms for its one sequence + 0.01 ms per token. The prefill step
+  // (100 tokens) takes 6 ms more, each decode step 5.01 ms more.
+  r = with(nlohmann::json::object({{"step_s", 0.004}, {"step_per_seq_s", 0.001}, {"step_per_token_s", 1e-5}}));
+  EXPECT_NEAR(r.ttft_s, b.ttft_s + 0.006, 10 * kNs);
+  EXPECT_NEAR(*r.tpot_s, *b.tpot_s + 0.00501, 10 * kNs);
+  // With async scheduling a step takes max(GPU, CPU): 4 ms hides behind the GPU's work; 1 s does not.
+  r = with(nlohmann::json::object({{"step_s", 0.004}, {"async_scheduling", true}}));
+  EXPECT_NEAR(r.ttft_s, b.ttft_s, kNs);
+  EXPECT_NEAR(*r.tpot_s, *b.tpot_s, kNs);
+  r = with(nlohmann::json::object({{"step_s", 1.0}, {"async_scheduling", true}}));
+  EXPECT_NEAR(r.ttft_s, 1.0, kNs);
+  EXPECT_NEAR(*r.tpot_s, 1.0, kNs);
+  // Outside CUDA graphs (the largest captured size is 64 tokens, the prefill has 100) a step pays 0.1 ms per layer
+  // of launches: 32 layers, 3.2 ms; the decode steps replay the graph of size 1 (no padding, nothing added).
+  r = with(nlohmann::json::object({{"cuda_graphs", true}, {"capture_sizes", {1, 2, 4, 8, 16, 32, 64}}, {"eager_s_per_layer", 1e-4}}));
+  EXPECT_NEAR(r.ttft_s, b.ttft_s + 0.0032, kNs);
+  EXPECT_NEAR(*r.tpot_s, *b.tpot_s, kNs);
+  // The breakdown names the engine's terms.
+  const Outcome o = one_request({{"name", "none"}, {"step_s", 0.004}});
+  double cpu_s = 0;
+  for (const nlohmann::json& op : o.results["cost_breakdown"]) {
+    if (op["op"] == "engine.cpu") cpu_s = op["seconds"].get<double>();
+  }
+  EXPECT_NEAR(cpu_s, 10 * 0.004, 1e-9);  // 10 steps: the prefill (which samples the first token) and 9 decodes
+}
+
+TEST(EngineProfile, CudaGraphsPadABatchToTheCapturedSizeAboveIt) {
+  // Five decodes padded to the captured size 8 cost, in every GEMM and all-reduce, what eight decodes cost; their
+  // attention stays five sequences'.
+  const LlmSpec& llama = Catalog::builtin().model("llama-3.1-8b", "t");
+  const GpuSpec gpu = testing::round_gpu();
+  RooflineParams params;
+  const RooflineCostModel kernels(params, gpu);
+  IterationCostModel m(llama, base_layout(llama, 2, 16), 2, kernels, 0.0);
+  const std::vector<SeqWork> five(5, SeqWork{999, 999, 1}), eight(8, SeqWork{999, 999, 1});
+  EngineProfile p;
+  p.cuda_graphs = true;
+  p.capture_sizes = {1, 2, 4, 8, 16};
+  ASSERT_TRUE(p.graphed(5));
+  EXPECT_EQ(p.graph_tokens(5), 8);
+  EXPECT_EQ(p.graph_tokens(16), 16);
+  EXPECT_FALSE(p.graphed(17));
+  IterationShape padded, full;
+  padded.work = five;
+  padded.sampled_sequences = 5;
+  padded.padded_tokens = p.graph_tokens(5) - 5;
+  full.work = eight;
+  full.sampled_sequences = 5;
+  IterationCost a, b;
+  m.price(padded, a);
+  m.price(full, b);
+  for (const OpId id : {OpId::kGemmQkv, OpId::kGemmAttnOut, OpId::kGemmMlp, OpId::kAllReduce, OpId::kGemmLmHead}) {
+    EXPECT_DOUBLE_EQ(a.ops[static_cast<std::size_t>(id)].seconds, b.ops[static_cast<std::size_t>(id)].seconds)
+        << op_name(id);
+  }
+  EXPECT_LT(a.ops[static_cast<std::size_t>(OpId::kAttentionDecode)].bytes,
+            b.ops[static_cast<std::size_t>(OpId::kAttentionDecode)].bytes);
+}
+
+TEST(EngineProfile, VllmCaptureSizesAndNamedProfiles) {
+  // vLLM: 1, 2, 4, 8..248 by 8, 256.. by 16 up to min(2 x max_num_seqs, 512).
+  const std::vector<TokenCount> s128 = vllm_capture_sizes(128);
+  EXPECT_EQ(s128.size(), 3u + 31u + 1u);
+  EXPECT_EQ(s128.back(), 256);
+  const std::vector<TokenCount> s256 = vllm_capture_sizes(256);
+  EXPECT_EQ(s256.back(), 512);
+  EXPECT_EQ(s256.size(), 3u + 31u + 17u);
+  EXPECT_EQ(vllm_capture_sizes(2), (std::vector<TokenCount>{1, 2, 4}));
+  // A named profile runs and is recorded with every value; unknown names and values are errors naming the key.
+  nlohmann::json doc = base_scenario(write_rows("profile-named", {{0.0, 100, 10, {}}}));
+  doc["engine"]["profile"] = "vllm-0.15";
+  const Outcome o = run_scenario(doc);
+  const auto& resolved = o.results["scenario"]["engine"]["profile"];
+  EXPECT_EQ(resolved["name"], "vllm-0.15");
+  EXPECT_EQ(resolved["capture_sizes"].back(), 512);  // max_num_seqs 256
+  EXPECT_TRUE(resolved["async_scheduling"].get<bool>());
+  EXPECT_NE(o.results["approximations"].dump().find("Engine profile vllm-0.15"), std::string::npos);
+  EXPECT_GE(o.by_id(0).ttft_s, 0.020);  // its 20 ms per request outside the engine
+  doc["engine"]["profile"] = "vllm-0.2";
+  std::string e = error_of([&] { run_scenario(doc); });
+  EXPECT_NE(e.find("engine.profile"), std::string::npos) << e;
+  EXPECT_NE(e.find("vllm-0.19"), std::string::npos) << e;
+  doc["engine"]["profile"] = {{"name", "vllm-0.19"}, {"step_ms", 1}};
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("step_ms"), std::string::npos);
+  doc["engine"]["profile"] = {{"name", "vllm-0.19"}, {"capture_sizes", {8, 4}}};
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("capture_sizes"), std::string::npos);
+  doc["engine"]["profile"] = {{"name", "vllm-0.19"}, {"request_s", -1}};
+  EXPECT_NE(error_of([&] { run_scenario(doc); }).find("request_s"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kvsim
