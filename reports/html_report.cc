@@ -103,7 +103,10 @@ void append_headline(std::string& out, const json& r) {
   out += "<section class=\"cards\" aria-label=\"Headline numbers\">\n";
   append_card(out, "Completed", fmt_count(sum, {"requests", "completed"}),
               "of " + fmt_count(sum, {"requests", "arrived"}) + " arrived, " +
-                  fmt_count(sum, {"requests", "rejected"}) + " rejected");
+                  fmt_count(sum, {"requests", "rejected"}) + " rejected" +
+                  (number(sum, {"requests", "timed_out"}).value_or(0) > 0
+                       ? ", " + fmt_count(sum, {"requests", "timed_out"}) + " timed out"
+                       : std::string()));
   append_card(out, "Throughput", fmt_number(number(sum, {"throughput", "requests_per_s"}), "req/s"),
               fmt_number(number(sum, {"throughput", "output_tokens_per_s"}), "output tok/s"));
   append_card(out, "TTFT p99", fmt_seconds(number(sum, {"ttft_s", "p99"})),
@@ -145,6 +148,7 @@ void append_summary(std::string& out, const json& r) {
                   {{"Arrived", fmt_count(sum, {"requests", "arrived"}), ""},
                    {"Completed", fmt_count(sum, {"requests", "completed"}), ""},
                    {"Rejected", fmt_count(sum, {"requests", "rejected"}), ""},
+                   {"Timed out", fmt_count(sum, {"requests", "timed_out"}), "the client gave up (workload.client_timeout_s)"},
                    {"Requests", fmt_number(number(sum, {"throughput", "requests_per_s"}), "req/s"), ""},
                    {"Input tokens", fmt_number(in_tps, "tok/s"), ""},
                    {"Output tokens", fmt_number(out_tps, "tok/s"), ""},

@@ -11,6 +11,7 @@
 //                  output from the same file are sampled jointly, row by row)
 //   max_requests: null | N   -- stop after N requests
 //   time_scale: 1.0          -- arrival times are multiplied by this (0.5 = twice the request rate)
+//   client_timeout_s: 0      -- read by the scenario for the engine (sim/config/scenario.cc), not by the stream
 // Exactly one of `trace` and `synthetic` must be given.
 #pragma once
 

@@ -253,6 +253,10 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const std::uint64_t seed = root.get<std::uint64_t>("seed", 1);
   resolved["seed"] = seed;
   ParamReader wl = root.child("workload");
+  // The client's timeout is the engine's concern (it aborts the request), read here beside the stream's keys.
+  o.client_timeout_s = wl.get<double>("client_timeout_s", 0.0);
+  wl.check(std::isfinite(o.client_timeout_s) && o.client_timeout_s >= 0 && o.client_timeout_s < 1e9,
+           "client_timeout_s", "expected seconds >= 0 (0: no timeout)");
   resolved["workload"] = scenario.value("workload", nlohmann::json::object());
   absolutize_paths(resolved["workload"], base_dir);  // so the written scenario.json runs from anywhere
   run.workload = make_workload(wl, seed, base_dir);
@@ -284,6 +288,13 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   };
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
   if (const std::string profile = o.profile.describe(); !profile.empty()) run.approximations.push_back(profile);
+  if (o.client_timeout_s > 0) {
+    run.approximations.push_back(fmt::format(
+        "A client gives up {:g} s after sending a request (workload.client_timeout_s): the engine aborts the request "
+        "between steps, as vLLM aborts a disconnected request, and frees its KV (cached blocks stay cached); it is "
+        "reported timed out, outside the latency statistics (benchmark clients drop failed requests).",
+        o.client_timeout_s));
+  }
   if (prefix_caching) {
     run.approximations.push_back(
         "Prefix caching follows vLLM v1 or SGLang's radix cache (engine.prefix_cache_mode, sim/README.md): full "

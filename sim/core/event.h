@@ -9,6 +9,8 @@
 
 namespace kvsim {
 
+struct Request;
+
 // A request of the workload arrives (the simulator holds the record until this event fires).
 struct RequestArrival {};
 // A request the simulator held arrives (its record in `slot`): a closed-loop session's later turn, its think time
@@ -16,12 +18,18 @@ struct RequestArrival {};
 struct DeferredArrival {
   std::uint32_t slot;
 };
+// A request's client gives up (workload.client_timeout_s): the engine aborts it unless it finished. `request` may
+// have been reused for another request since: `id` tells.
+struct ClientTimeout {
+  Request* request;
+  RequestId id;
+};
 // The engine may start an iteration (it was idle, or the previous iteration ended).
 struct EngineStep {};
 // The running iteration finishes: apply its progress.
 struct IterationDone {};
 
-using Event = std::variant<RequestArrival, DeferredArrival, EngineStep, IterationDone>;
+using Event = std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone>;
 
 enum class EventPriority : std::uint8_t {
   kArrival = 0,        // first: a request arriving at t is visible to a step starting at t

@@ -34,6 +34,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   summary["requests"] = {{"arrived", s.arrived},
                          {"completed", s.completed},
                          {"rejected", s.rejected},
+                         {"timed_out", s.timed_out},
                          {"skipped_rows", run.workload ? run.workload->skipped_rows() : 0}};
   summary["ttft_s"] = stats(s.ttft_s);
   summary["tpot_s"] = stats(s.tpot_s);

@@ -262,6 +262,39 @@ class Simulator::Impl {
       accept(rec);
     }
   }
+  void handle(const ClientTimeout& e) {
+    Request& r = *e.request;
+    if (r.id != e.id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
+    if (busy_) {
+      pending_aborts_.push_back({&r, e.id});  // after the running step, as an engine aborts between steps
+    } else {
+      abort(r);
+    }
+  }
+  // The engine aborts `r` (its client gave up): its memory returns, it leaves its queue, it is reported timed out.
+  void abort(Request& r) {
+    const auto drop = [&r](auto& q) { q.erase(std::remove(q.begin(), q.end(), &r), q.end()); };
+    drop(queues_.waiting);
+    drop(queues_.running);
+    drop(queues_.swapped);
+    kv_.abort(r);
+    r.state = RequestState::kFinished;
+    s_.timed_out++;
+    RequestRecord out;
+    out.id = r.id;
+    out.arrival_s = units::ns_to_s(r.arrival_ns);
+    out.prompt_tokens = r.prompt_tokens;
+    out.output_tokens = r.output_tokens;
+    out.timed_out = true;
+    out.preemptions = r.preemptions;
+    out.reject_reason = fmt::format("timed out: its client gave up after {:g} s (workload.client_timeout_s) with {} "
+                                    "of {} output tokens",
+                                    opt_.client_timeout_s, r.generated, r.output_tokens);
+    for (ISimObserver* o : observers_) o->on_request_finished(out);
+    if (r.session >= 0) turn_done(r.session);
+    free_requests_.push_back(&r);
+  }
+
   // An engine step at this time, unless one runs or is due.
   void wake() {
     if (!busy_ && !step_pending_) {
@@ -331,6 +364,10 @@ class Simulator::Impl {
   }
   void handle(const IterationDone&) {
     finish_iteration();
+    for (const auto& [r, id] : pending_aborts_) {
+      if (r->id == id && r->state != RequestState::kFinished) abort(*r);
+    }
+    pending_aborts_.clear();
     start_iteration();
   }
 
@@ -384,6 +421,10 @@ class Simulator::Impl {
       }
     }
     queues_.waiting.push_back(r);
+    if (opt_.client_timeout_s > 0) {
+      events_.push(r->arrival_ns + units::s_to_ns(opt_.client_timeout_s), EventPriority::kArrival,
+                   ClientTimeout{r, r->id});
+    }
     return r;
   }
 
@@ -609,8 +650,8 @@ class Simulator::Impl {
     if (swapped != kv_.swap_used_bytes()) throw std::logic_error("swap space differs from swapped requests' bytes");
     const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + queues_.running.size() +
                                                      queues_.swapped.size());
-    if (s_.completed + s_.rejected + in_system != s_.arrived) {
-      throw std::logic_error("request accounting: arrived != completed + rejected + in system");
+    if (s_.completed + s_.rejected + s_.timed_out + in_system != s_.arrived) {
+      throw std::logic_error("request accounting: arrived != completed + rejected + timed out + in system");
     }
   }
 
@@ -663,6 +704,7 @@ class Simulator::Impl {
   };
   std::vector<Deferred> deferred_;
   std::vector<std::uint32_t> free_slots_;
+  std::vector<std::pair<Request*, RequestId>> pending_aborts_;  // timed out during the running step
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
   StepPlan plan_;

@@ -46,11 +46,13 @@ struct SimOptions {
   double timeline_interval_s = 1.0;   // timeline sampling period (simulated seconds)
   bool check_invariants = false;      // run the invariant checker after every event
   EngineProfile profile;              // what the engine adds around the GPU's work (engine.profile)
+  double client_timeout_s = 0;        // a client gives up this long after sending (0: never); the engine aborts
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.
 struct RunSummary {
   std::int64_t arrived = 0, completed = 0, rejected = 0;
+  std::int64_t timed_out = 0;  // aborted when their client's timeout expired (workload.client_timeout_s)
   QuantileSketch ttft_s, tpot_s, itl_s, e2e_s, queue_s;
   TokenCount prompt_tokens_completed = 0, output_tokens_generated = 0, output_tokens_requested_completed = 0;
   double simulated_time_s = 0;

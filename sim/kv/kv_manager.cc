@@ -492,6 +492,14 @@ void KvManager::finish(Request& r) {
   free(r);
 }
 
+void KvManager::abort(Request& r) {
+  forget_prefix(r);
+  free(r);
+  swap_used_ -= r.swapped_bytes;
+  r.swapped_bytes = 0;
+  r.swapped_pages.clear();
+}
+
 double KvManager::preempt(Request& r, TokenCount& recomputed_tokens) {
   r.preemptions++;
   const std::int64_t bytes = r.device_bytes;

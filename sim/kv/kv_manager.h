@@ -96,6 +96,9 @@ class KvManager {
   // free() for a request that finished; with tiers offloading finished requests, first writes its cached prompt
   // blocks to the first tier.
   void finish(Request& r);
+  // Returns everything an aborted request holds, whatever its state: device and host KV, cached blocks (they stay
+  // cached), swap space, a pending prefix match.
+  void abort(Request& r);
 
   // Preempts a running request: by swap if the mode is swap and the swap space has room, else by recompute.
   // Returns the bytes copied to the host (0 for recompute). Sets r.state to kSwapped or kWaiting.

@@ -10,13 +10,15 @@
 
 namespace kvsim {
 
-// One finished request: completed, or rejected at arrival with a reason.
+// One finished request: completed, rejected at arrival with a reason, or timed out (its client gave up before the
+// last token: aborted in the engine, the reason says so).
 struct RequestRecord {
   RequestId id = 0;
   double arrival_s = 0;
   TokenCount prompt_tokens = 0;
   TokenCount output_tokens = 0;
   bool completed = false;
+  bool timed_out = false;
   std::string reject_reason;  // empty if completed
   double queue_s = 0;         // first scheduled - arrival
   double ttft_s = 0;          // first token - arrival

@@ -139,3 +139,56 @@ TEST(EngineProfile, VllmCaptureSizesAndNamedProfiles) {
 
 }  // namespace
 }  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+TEST(ClientTimeout, ARequestPastItsClientsTimeoutIsAbortedAndItsMemoryFreed) {
+  // One request of 2000 output tokens (seconds of decoding) whose client gives up after 1 s: aborted mid-decode,
+  // reported timed out, nothing left in memory. In a one-slot engine, a second request sent with the first waits
+  // behind it and its client gives up too, before it ever ran.
+  nlohmann::json doc = testing::base_scenario(testing::write_rows("timeout-one", {{0.0, 100, 2000, {}}}));
+  doc["workload"]["client_timeout_s"] = 1.0;
+  testing::Outcome o = testing::run_scenario(doc);
+  const auto& req = o.results["summary"]["requests"];
+  EXPECT_EQ(req["timed_out"], 1);
+  EXPECT_EQ(req["completed"], 0);
+  EXPECT_TRUE(o.by_id(0).timed_out);
+  EXPECT_NE(o.by_id(0).reject_reason.find("workload.client_timeout_s"), std::string::npos);
+  EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+  EXPECT_NEAR(o.results["summary"]["simulated_time_s"].get<double>(), 1.0, 0.05);  // the engine stopped then
+  nlohmann::json queued = testing::base_scenario(testing::write_rows("timeout-queued", {{0.0, 100, 2000, {}},
+                                                                                         {0.0, 100, 5, {}}}));
+  queued["engine"]["max_num_seqs"] = 1;
+  queued["workload"]["client_timeout_s"] = 0.5;
+  o = testing::run_scenario(queued);
+  EXPECT_EQ(o.results["summary"]["requests"]["timed_out"], 2);
+  EXPECT_NE(o.by_id(1).reject_reason.find("with 0 of 5 output tokens"), std::string::npos) << o.by_id(1).reject_reason;
+  queued["workload"]["client_timeout_s"] = -1;
+  EXPECT_NE(testing::error_of([&] { testing::run_scenario(queued); }).find("workload.client_timeout_s"),
+            std::string::npos);
+}
+
+TEST(ClientTimeout, AnOverloadedEngineWithPrefixCachingKeepsItsInvariants) {
+  // Overload (a small pool, prefix caching, preemptions) with a client timeout: every request is completed, rejected
+  // or timed out, the invariant checker runs after every event, and nothing is held at the end.
+  std::vector<testing::Row> rows;
+  for (int i = 0; i < 120; ++i) {
+    const long long prompt = 600 + 7LL * (i % 50);  // two 512-token trace blocks: a shared first one
+    rows.push_back({0.01 * i, prompt, 50 + 13LL * (i % 40), {static_cast<std::uint64_t>(i % 4), 7}});
+  }
+  nlohmann::json doc = testing::base_scenario(testing::write_rows("timeout-stress", rows));
+  doc["engine"]["prefix_caching"] = true;
+  doc["engine"]["num_gpu_blocks"] = 400;
+  doc["workload"]["client_timeout_s"] = 2.0;
+  const testing::Outcome o = testing::run_scenario(doc);
+  const auto& req = o.results["summary"]["requests"];
+  EXPECT_GT(req["timed_out"].get<long long>(), 0);
+  EXPECT_GT(req["completed"].get<long long>(), 0);
+  EXPECT_EQ(req["completed"].get<long long>() + req["rejected"].get<long long>() + req["timed_out"].get<long long>(),
+            120);
+  EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+}
+
+}  // namespace
+}  // namespace kvsim

@@ -45,8 +45,11 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   const auto sec = [](const nlohmann::json& v) {
     return v.is_null() ? std::string("-") : fmt::format("{:.2f}", v.get<double>());
   };
-  fmt::print("requests   arrived {}  completed {}  rejected {}\n", s["requests"]["arrived"].get<long long>(),
-             s["requests"]["completed"].get<long long>(), s["requests"]["rejected"].get<long long>());
+  fmt::print("requests   arrived {}  completed {}  rejected {}{}\n", s["requests"]["arrived"].get<long long>(),
+             s["requests"]["completed"].get<long long>(), s["requests"]["rejected"].get<long long>(),
+             s["requests"]["timed_out"].get<long long>() > 0
+                 ? fmt::format("  timed out {}", s["requests"]["timed_out"].get<long long>())
+                 : std::string());
   fmt::print("throughput {:.2f} req/s  {:.0f} input tok/s  {:.0f} output tok/s\n",
              s["throughput"]["requests_per_s"].get<double>(), s["throughput"]["input_tokens_per_s"].get<double>(),
              s["throughput"]["output_tokens_per_s"].get<double>());

@@ -28,7 +28,8 @@ void RunOutput::on_request_finished(const RequestRecord& r) {
     requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, "completed", r.queue_s, r.ttft_s, r.tpot_s,
                    r.e2e_s, r.max_itl_s, r.preemptions, "");
   } else {
-    requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, "rejected", nullptr, nullptr, nullptr,
+    requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, r.timed_out ? "timed_out" : "rejected",
+                   nullptr, nullptr, nullptr,
                    nullptr, nullptr, r.preemptions, r.reject_reason);
   }
 }
