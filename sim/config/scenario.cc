@@ -70,6 +70,16 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   ParamReader hw = root.child("hardware");
   const std::string gpu_name = hw.require<std::string>("gpu");
   run.gpu = &cat.gpu(gpu_name, hw.full("gpu"));
+  // A what-if GPU with more (or less) memory than its card: everything else stays the card's.
+  const auto memory_gib = hw.get_optional<double>("memory_GiB");
+  if (memory_gib) {
+    hw.check(std::isfinite(*memory_gib) && *memory_gib > 0 && *memory_gib <= 1e9, "memory_GiB",
+             "expected GiB of device memory per GPU, > 0");
+    auto gpu = std::make_shared<GpuSpec>(*run.gpu);
+    gpu->memory_bytes = units::gib_to_bytes(*memory_gib);
+    run.gpu_owner = gpu;
+    run.gpu = gpu.get();
+  }
   run.tensor_parallel = hw.get_positive<int>("tensor_parallel", 1);
   const int num_gpus = hw.get_positive<int>("num_gpus", run.tensor_parallel);
   hw.check(num_gpus == run.tensor_parallel, "num_gpus",
@@ -79,6 +89,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
            fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
   hw.finish();
   resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
+  if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
 
   // engine
   ParamReader eng = root.child("engine");
@@ -210,6 +221,17 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       throw KvsimError(fmt::format("{}: {} blocks of {} bytes overflow", num_gpu_blocks_key, *num_gpu_blocks, block));
     }
     c.kv_bytes = *num_gpu_blocks * block;
+    // The override may exceed kvsim's estimate of the activations' memory (the engine measured its own), not the
+    // memory the engine may use once the weights are loaded.
+    const double room = c.usable_bytes - c.weight_bytes;
+    if (static_cast<double>(c.kv_bytes) > room) {
+      throw KvsimError(fmt::format(
+          "{}: {} blocks of {} bytes ({:.2f} GiB) do not fit in {} x {:.1f} GiB of {} minus {:.2f} GiB of weights "
+          "({:.2f} GiB); at most {} blocks",
+          num_gpu_blocks_key, *num_gpu_blocks, block, static_cast<double>(c.kv_bytes) / units::kGiB, util,
+          c.gpu_memory_bytes / units::kGiB, gpu_name, c.weight_bytes / units::kGiB, room / units::kGiB,
+          static_cast<std::int64_t>(std::max(0.0, room) / static_cast<double>(block))));
+    }
   }
   o.kv_capacity_bytes = c.kv_bytes;
   o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));

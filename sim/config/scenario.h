@@ -42,6 +42,7 @@ struct KvCapacity {
 struct PreparedRun {
   const LlmSpec* model = nullptr;
   std::shared_ptr<const LlmSpec> model_owner;  // keeps a model read from a file (scenario `model`) alive
+  std::shared_ptr<const GpuSpec> gpu_owner;    // keeps a GPU with a what-if memory (hardware.memory_GiB) alive
   const GpuSpec* gpu = nullptr;
   int tensor_parallel = 1;
   std::string scheduler_name;

@@ -235,6 +235,7 @@ TEST(PrefixCachingEngine, AnUnlimitedCacheReachesTheIdealReuseOfTheMooncakeTrace
   doc["workload"]["max_requests"] = 600;
   doc["engine"] = {{"prefix_caching", true}, {"block_size", 512}, {"max_num_seqs", 1},
                    {"num_gpu_blocks", 1'000'000}, {"check_invariants", false}};
+  doc["hardware"]["memory_GiB"] = 1e6;  // a what-if GPU whose memory holds the million blocks
   const Outcome o = run_scenario(doc);
   const auto& pc = o.results["summary"]["prefix_cache"];
   EXPECT_EQ(pc["hit_blocks"], ideal_blocks);
@@ -275,6 +276,7 @@ TEST(PrefixCachingEngine, TheVllmBenchWorkloadsTokenIdsReachTheirIdealReuse) {
   doc["workload"]["trace"]["format"] = "llmservingsim";
   doc["engine"] = {{"prefix_caching", true}, {"block_size", 16}, {"max_num_seqs", 1},
                    {"num_gpu_blocks", 1'000'000}, {"check_invariants", false}};
+  doc["hardware"]["memory_GiB"] = 1e6;  // a what-if GPU whose memory holds the million blocks
   const Outcome o = run_scenario(doc);
   EXPECT_EQ(o.results["summary"]["prefix_cache"]["hit_blocks"], ideal_blocks);
   EXPECT_GT(ideal_blocks, 1000);

@@ -63,6 +63,24 @@ TEST(Scenario, AModelCanBeAHuggingFaceConfigBesideTheScenario) {
   EXPECT_NE(testing::error_of([&] { prepare_run(doc, dir); }).find("Missing/config.json"), std::string::npos);
 }
 
+TEST(Scenario, NumGpuBlocksMustFitTheMemoryLeftByTheWeights) {
+  // Llama-3.1-8B on an H100 at 0.9: 72 GiB - 14.96 GiB of weights leave room for 29,206 blocks of 2 MiB; more is an
+  // error naming the key and the limit, unless a what-if GPU has the memory (hardware.memory_GiB).
+  nlohmann::json doc = reference();
+  doc["engine"]["num_gpu_blocks"] = 29206;
+  EXPECT_EQ(prepare_run(doc, ".").capacity.kv_bytes, 29206LL * 2 * 1024 * 1024);
+  doc["engine"]["num_gpu_blocks"] = 29207;
+  const std::string e = error_of(doc);
+  EXPECT_NE(e.find("engine.num_gpu_blocks"), std::string::npos) << e;
+  EXPECT_NE(e.find("at most 29206 blocks"), std::string::npos) << e;
+  doc["hardware"]["memory_GiB"] = 160;
+  const PreparedRun big = prepare_run(doc, ".");
+  EXPECT_EQ(big.capacity.kv_bytes, 29207LL * 2 * 1024 * 1024);
+  EXPECT_EQ(big.resolved["hardware"]["memory_GiB"], 160);
+  doc["hardware"]["memory_GiB"] = -1;
+  EXPECT_NE(error_of(doc).find("hardware.memory_GiB"), std::string::npos);
+}
+
 TEST(Scenario, UnknownKeysAreErrorsListingValidKeys) {
   nlohmann::json doc = reference();
   doc["engine"]["max_num_seq"] = 12;
