@@ -9,8 +9,6 @@
 
 namespace kvsim {
 
-struct Request;
-
 // A request of the workload arrives (the simulator holds the record until this event fires).
 struct RequestArrival {};
 // A request the simulator held arrives (its record in `slot`): a closed-loop session's later turn, its think time
@@ -18,11 +16,10 @@ struct RequestArrival {};
 struct DeferredArrival {
   std::uint32_t slot;
 };
-// A request's client gives up (workload.client_timeout_s): the engine aborts it unless it finished. `request` may
-// have been reused for another request since: `id` tells.
+// A request's client gives up (workload.client_timeout_s): the engine aborts it unless it finished (the simulator
+// holds which request in `slot`).
 struct ClientTimeout {
-  Request* request;
-  RequestId id;
+  std::uint32_t slot;
 };
 // The engine may start an iteration (it was idle, or the previous iteration ended).
 struct EngineStep {};

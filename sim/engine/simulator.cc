@@ -263,13 +263,21 @@ class Simulator::Impl {
     }
   }
   void handle(const ClientTimeout& e) {
-    Request& r = *e.request;
-    if (r.id != e.id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
+    const auto [request, id] = timeouts_[e.slot];
+    free_timeouts_.push_back(e.slot);
+    Request& r = *request;
+    if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
     if (busy_) {
-      pending_aborts_.push_back({&r, e.id});  // after the running step, as an engine aborts between steps
+      pending_aborts_.push_back({&r, id});  // after the running step, as an engine aborts between steps
     } else {
       abort(r);
     }
+  }
+  void process_aborts() {
+    for (const auto& [r, id] : pending_aborts_) {
+      if (r->id == id && r->state != RequestState::kFinished) abort(*r);
+    }
+    pending_aborts_.clear();
   }
   // The engine aborts `r` (its client gave up): its memory returns, it leaves its queue, it is reported timed out.
   void abort(Request& r) {
@@ -364,10 +372,7 @@ class Simulator::Impl {
   }
   void handle(const IterationDone&) {
     finish_iteration();
-    for (const auto& [r, id] : pending_aborts_) {
-      if (r->id == id && r->state != RequestState::kFinished) abort(*r);
-    }
-    pending_aborts_.clear();
+    if (!pending_aborts_.empty()) [[unlikely]] process_aborts();
     start_iteration();
   }
 
@@ -422,8 +427,17 @@ class Simulator::Impl {
     }
     queues_.waiting.push_back(r);
     if (opt_.client_timeout_s > 0) {
+      std::uint32_t slot;
+      if (!free_timeouts_.empty()) {
+        slot = free_timeouts_.back();
+        free_timeouts_.pop_back();
+      } else {
+        slot = static_cast<std::uint32_t>(timeouts_.size());
+        timeouts_.emplace_back();
+      }
+      timeouts_[slot] = {r, r->id};
       events_.push(r->arrival_ns + units::s_to_ns(opt_.client_timeout_s), EventPriority::kArrival,
-                   ClientTimeout{r, r->id});
+                   ClientTimeout{slot});
     }
     return r;
   }
@@ -704,7 +718,10 @@ class Simulator::Impl {
   };
   std::vector<Deferred> deferred_;
   std::vector<std::uint32_t> free_slots_;
-  std::vector<std::pair<Request*, RequestId>> pending_aborts_;  // timed out during the running step
+  // Client timeouts: the request each ClientTimeout slot watches (with its id: the object may be reused), and the
+  // ones that expired during the running step.
+  std::vector<std::pair<Request*, RequestId>> timeouts_, pending_aborts_;
+  std::vector<std::uint32_t> free_timeouts_;
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
   StepPlan plan_;
