@@ -290,6 +290,47 @@ void append_prefix_cache(std::string& out, const json& r) {
   out += "</section>\n";
 }
 
+constexpr ChartSpec kValidationCharts[] = {
+    {"chart-val-ttft", "TTFT: measured and kvsim", "Distribution of time to first token over the completed requests."},
+    {"chart-val-tpot", "TPOT: measured and kvsim", "Distribution of time per output token."},
+    {"chart-val-e2e", "E2E latency: measured and kvsim", "Distribution of end-to-end latency."},
+};
+
+// kvsim validate: the error table against the measured run, and both distributions.
+void append_validation(std::string& out, const json& r) {
+  const json* v = find(r, {"validation"});
+  if (v == nullptr || !v->is_object()) return;
+  out += "<section id=\"validation\">\n<h2>Against the measured run</h2>\n<p class=\"note\">" +
+         esc(text(*v, {"measured_run", "path"})) + " (" + esc(text(*v, {"measured_run", "format"})) + "): " +
+         fmt_count(*v, {"requests", "measured"}) + " measured requests (" + fmt_count(*v, {"measured_run", "failed"}) +
+         " failed, not compared), " + fmt_count(*v, {"requests", "kvsim"}) +
+         " simulated. Percentiles are nearest-rank over exact per-request values on both sides; error = (kvsim − "
+         "measured) / measured.</p>\n<table><thead><tr><th>metric</th><th>statistic</th><th class=\"num\">measured"
+         "</th><th class=\"num\">kvsim</th><th class=\"num\">error</th></tr></thead><tbody>\n";
+  const auto row = [&out](std::string_view name, std::string_view stat, const json& c, bool seconds) {
+    const auto value = [seconds](std::optional<double> x) { return seconds ? fmt_seconds(x) : fmt_number(x); };
+    const std::optional<double> error = number(c, {"error"});
+    out += "<tr><td>" + esc(name) + "</td><td>" + esc(stat) + "</td><td class=\"num\">" +
+           esc(value(number(c, {"measured"}))) + "</td><td class=\"num\">" + esc(value(number(c, {"kvsim"}))) +
+           "</td><td class=\"num\">" + esc(error ? fmt::format("{:+.1f} %", 100 * *error) : std::string("—")) +
+           "</td></tr>\n";
+  };
+  for (const auto& [key, label] : {std::pair{"ttft_s", "TTFT"}, std::pair{"tpot_s", "TPOT"},
+                                   std::pair{"e2e_s", "E2E"}, std::pair{"queue_s", "queue"}}) {
+    const json* m = find(*v, {"metrics", key});
+    if (m == nullptr) continue;
+    for (const char* stat : {"mean", "p50", "p90", "p99"}) {
+      if (m->contains(stat)) row(label, stat, (*m)[stat], true);
+    }
+  }
+  if (const json* t = find(*v, {"throughput"})) {
+    for (const auto& [key, c] : t->items()) row(key, "", c, false);
+  }
+  out += "</tbody></table>\n";
+  append_chart_figures(out, kValidationCharts);
+  out += "</section>\n";
+}
+
 void append_charts(std::string& out) {
   out += "<section id=\"charts\">\n<h2>Charts</h2>\n"
          "<noscript><p class=\"note\">Charts need JavaScript; every number above is also in the tables.</p></noscript>\n";
@@ -444,6 +485,20 @@ constexpr std::string_view kPageScript = R"js(
                        { label: 'max', key: 'kv_utilization_max', color: COLORS.red, extra: { borderWidth: 1.5 } }],
                       'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
   });
+  function validationConfig(key) {
+    var measured = cdfPoints(get(results, ['validation', 'distributions', 'measured', key])),
+        kvsim = cdfPoints(get(results, ['validation', 'distributions', 'kvsim', key]));
+    if (!measured.length || !kvsim.length) return null;
+    var opts = baseOptions('seconds', 'fraction of requests', fmtSeconds, function (v) { return Math.round(v * 100) + '%'; },
+      function (ctx) { return ctx.dataset.label + ': ' + fmtSeconds(ctx.parsed.x) + ' at ' + fmtPercent(ctx.parsed.y); });
+    opts.scales.y.max = 1;
+    return { type: 'line', data: { datasets: [
+      line('measured', measured, COLORS.slate, { borderDash: [5, 4] }), line('kvsim', kvsim, COLORS.blue, {})] },
+      options: opts };
+  }
+  draw('chart-val-ttft', function () { return validationConfig('ttft_s'); });
+  draw('chart-val-tpot', function () { return validationConfig('tpot_s'); });
+  draw('chart-val-e2e', function () { return validationConfig('e2e_s'); });
   draw('chart-prefix', function () {
     var lookups = series('prefix_lookup_tokens'), hits = series('prefix_hit_tokens'),
         below = series('prefix_tier_hit_tokens');
@@ -534,6 +589,7 @@ std::string render_html_report(const json& results) {
   append_slo(out, results);
   append_charts(out);
   append_prefix_cache(out, results);
+  append_validation(out, results);
   append_cost_breakdown(out, results);
   append_rejections(out, results);
   append_approximations(out, results);

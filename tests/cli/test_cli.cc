@@ -358,3 +358,45 @@ TEST(Cli, CalibrateReportsEveryBackendOnTheHeldOutPoints) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, ValidateAgainstItsOwnRequestsGivesZeroError) {
+  // A run compared with its own requests.csv: every statistic agrees exactly; the report shows the comparison.
+  const std::string header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+  std::string rows;
+  for (int i = 0; i < 40; ++i) {
+    rows += "2023-11-16 18:15:" + std::to_string(10 + i) + ".0000000," + std::to_string(200 + 37 * i) + "," +
+            std::to_string(5 + 11 * (i % 7)) + "\n";
+  }
+  const fs::path trace = write("validate_trace.csv", header + rows);
+  const fs::path scenario = write("validate.json", scenario_with_trace(trace.string(), "azure-2023"));
+  const fs::path run = scratch() / "validate-run", checked = scratch() / "validate-check";
+  ASSERT_EQ(kvsim("run -q " + scenario.string() + " --out " + run.string()).code, 0);
+  const Result r = kvsim("validate " + scenario.string() + " --measured " + (run / "requests.csv").string() +
+                         " --format kvsim --out " + checked.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ttft_s p99"), std::string::npos) << r.out;
+  const nlohmann::json v = nlohmann::json::parse(slurp(checked / "results.json"))["validation"];
+  EXPECT_EQ(v["requests"]["measured"], 40);
+  int cells = 0;
+  for (const auto& [metric, stats] : v["metrics"].items()) {
+    for (const auto& [stat, c] : stats.items()) {
+      EXPECT_EQ(c["error"], 0.0) << metric << " " << stat;
+      ++cells;
+    }
+  }
+  EXPECT_EQ(cells, 16);  // TTFT, TPOT, E2E and queue: mean, p50, p90, p99
+  EXPECT_EQ(v["throughput"]["requests_per_s"]["error"], 0.0);
+  EXPECT_NE(slurp(checked / "report.html").find("Against the measured run"), std::string::npos);
+  // A measured file with a missing column is an error naming it; nothing is written.
+  const fs::path bad = write("validate_bad.csv", "id,arrival_s,prompt_tokens\n0,0,10\n");
+  const Result e = kvsim("validate " + scenario.string() + " --measured " + bad.string() + " --format kvsim --out " +
+                         (scratch() / "validate-bad").string());
+  EXPECT_EQ(e.code, 1);
+  EXPECT_NE(e.err.find("validate_bad.csv"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("output_tokens"), std::string::npos) << e.err;
+  EXPECT_FALSE(fs::exists(scratch() / "validate-bad"));
+}
+
+}  // namespace

@@ -17,6 +17,7 @@ void add_kv_size_command(CLI::App& app); // kv-size
 void add_compare_command(CLI::App& app); // compare
 void add_cost_command(CLI::App& app);    // cost
 void add_calibrate_command(CLI::App& app);  // calibrate
+void add_validate_command(CLI::App& app);   // validate
 
 // The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
 // `set_help` says what it overrides) and --quiet.

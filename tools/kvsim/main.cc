@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_compare_command(app);
   kvsim::cli::add_cost_command(app);
   kvsim::cli::add_calibrate_command(app);
+  kvsim::cli::add_validate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
