@@ -67,7 +67,9 @@ std::vector<MeasuredOp> measured_ops(const Profile& p) {
 bool op_family(const KernelOp& op, OpFamily& family) {
   switch (op.kind) {
     case OpKind::kGemm:
-      if (op.shape.m <= 0) return false;
+      // The fused MoE experts (two grouped GEMMs over the routed tokens) are not one GEMM: no fitted family, the
+      // roofline prices them (the measured and hybrid backends use their MoE tables).
+      if (op.shape.m <= 0 || op.id == OpId::kGemmMoeExperts) return false;
       family = OpFamily::kGemm;
       return true;
     case OpKind::kAttentionDecode: family = OpFamily::kDecodeAttention; return op.shape.batch > 0;

@@ -39,10 +39,11 @@ struct MeasuredOp {
   double seconds;
 };
 // Every usable point of a profile as ops (same filters as the measured backend: bf16 GEMMs, 16-bit KV prefill,
-// 16-bit all-reduce; decode attention at every KV dtype).
+// 16-bit all-reduce; decode attention at every KV dtype). MoE points are not fitted: no family prices the fused MoE
+// experts, which the calibrated backend leaves to the roofline.
 std::vector<MeasuredOp> measured_ops(const Profile& p);
 
-// The family of an op the calibrated model prices, or false.
+// The family of an op the calibrated model prices, or false (gemm.moe_experts: false).
 bool op_family(const KernelOp& op, OpFamily& family);
 
 struct Calibration {

@@ -238,7 +238,14 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         op.flops = 2.0 * T * k * 3.0 * h * I * moe_layers;
         op.bytes = (active * 3.0 * h * I * m.weight_bytes_per_param + T * k * (2.0 * h + 3.0 * I) * act_bytes_) *
                    moe_layers;
-        op.launches = 2 * moe_layers;
+        op.launches = kMoeLaunchesPerLayer * moe_layers;  // gate+up and down per layer
+        // One layer's fused-MoE call, for measured tables (OpShape): all T tokens, the expert width per GPU.
+        op.shape.m = T;
+        op.shape.k = h;
+        op.shape.n = I;
+        op.shape.experts = e.num_experts;
+        op.shape.topk = e.experts_per_token;
+        op.shape.weight_bits = m.weight_bytes_per_param * 8;
         ops.push_back(op);
       }
     } else {

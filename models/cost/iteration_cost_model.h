@@ -2,7 +2,8 @@
 // pass under a KV layout, and prices them with a kernel cost model.
 //
 // Ops (each summed over the layers it runs in, sharded by tensor parallelism `tp`):
-//   gemm.qkv, gemm.attn_out, gemm.mlp (dense MLP and shared experts), gemm.moe_router, gemm.moe_experts,
+//   gemm.qkv, gemm.attn_out, gemm.mlp (dense MLP and shared experts), gemm.moe_router, gemm.moe_experts (routed
+//   experts: 2 launches per MoE layer; its OpShape is one layer's fused-MoE call, for measured MoE tables),
 //   attention.prefill (FLOPs over the kept context + the chunk, causal), attention.decode (bytes of KV read, at the
 //   stored precision, per KV layout group), allreduce (2 per layer when tp > 1), gemm.lm_head (one row per sequence
 //   that samples a token), kv.swap_out / kv.swap_in (PCIe), iteration.overhead (fixed), and the KV strategy's work:

@@ -40,18 +40,29 @@ constexpr std::string_view op_name(OpId id) {
 
 // The shape of one launch of an op, for backends that look times up in measured tables. Attention shapes are
 // per-batch means (sequences in one iteration differ in length; the iteration runs one varlen kernel).
+// MoE experts (OpId::kGemmMoeExperts) use m, n, k, experts and topk for one layer's fused-MoE call: m = tokens
+// entering the layer (CUDA-graph padding included), k = hidden size, n = expert intermediate size PER GPU (the
+// model's expert width / tp: tensor parallelism shards every expert, all experts on every GPU), experts = routed
+// experts, topk = experts per token.
 struct OpShape {
-  double m = 0, n = 0, k = 0;     // GEMM: C[m x n] = A[m x k] * B[k x n]
+  double m = 0, n = 0, k = 0;     // GEMM: C[m x n] = A[m x k] * B[k x n]; MoE: see above
   double batch = 0;               // attention: sequences in the launch
   double tokens = 0;              // prefill: mean new tokens per sequence
   double kv_len = 0;              // attention: mean KV tokens each sequence reads (decode) or has cached (prefill)
   int q_heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
   double kv_bits = 16;            // stored bits per KV element
   double message_bytes = 0;       // all-reduce: bytes per call
+  int experts = 0, topk = 0;      // MoE: routed experts (whole model) and experts per token; 0 for other ops
+  double weight_bits = 16;        // GEMM and MoE: stored bits per weight element (16 = bf16/fp16)
 };
 
+// gemm.moe_experts launches two kernels per MoE layer (gate+up, then down: KernelOp::launches = 2 x MoE layers),
+// while a measured fused-MoE time (models/profile MoePoint) covers one whole layer, both launches included.
+inline constexpr double kMoeLaunchesPerLayer = 2;
+
 // One op, summed over every layer it runs in. The roofline prices from flops and bytes; measured backends price
-// one launch of `shape` and multiply by `launches`.
+// one launch of `shape` and multiply by `launches` (gemm.moe_experts: one layer, times launches /
+// kMoeLaunchesPerLayer).
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;

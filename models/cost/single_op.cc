@@ -17,6 +17,7 @@ KernelOp gemm_op(double m, double n, double k, double weight_bytes) {
   op.shape.m = m;
   op.shape.n = n;
   op.shape.k = k;
+  op.shape.weight_bits = weight_bytes * 8;
   return op;
 }
 

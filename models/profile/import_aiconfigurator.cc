@@ -5,6 +5,8 @@
 //   attention/<framework>/<version>/generation_attention_perf.csv   required
 //   attention/<framework>/<version>/context_attention_perf.csv      required
 //   gemm/<framework>/<version>/gemm_perf.csv                        if present (TRT-LLM tables have none here)
+//   moe/<framework>/<version>/moe_perf.csv                          if present (H100 and RTX PRO 6000 vLLM 0.24.0,
+//                                                                   A100 vLLM 0.14.0)
 //   comm/nccl/<any version>/nccl_perf.csv                           every folder, in name order
 //
 // Row mapping (latency is mean milliseconds per call; seconds = latency / 1000; source_row = the file's line):
@@ -14,14 +16,23 @@
 //   context_attention -> PrefillAttentionPoint: batch, isl, cached = step (always 0 in these tables), heads,
 //       head_dim, kv_dtype as above.
 //   gemm -> GemmPoint: m, n, k, dtype from gemm_dtype (bfloat16 -> bf16, float16 -> fp16, fp8 -> fp8).
+//   moe -> MoePoint: tokens = num_tokens, hidden = hidden_size, intermediate = inter_size / moe_tp_size (the table's
+//       inter_size is the model's expert width; the collector runs inter_size // moe_tp_size per GPU), experts =
+//       num_experts, topk, tp = moe_tp_size, dtype from moe_dtype (bfloat16 -> bf16, float16 -> fp16). Only rows
+//       that match kvsim's MoE model are kept: moe_dtype bfloat16/float16 (kvsim's MoE op has no quantized-expert
+//       kernel), moe_ep_size 1 (kvsim shards experts by TP) and distribution "balanced" (the collector spreads each
+//       token's top-k experts evenly so every expert gets ~T*k/E tokens: kvsim prices uniform routing; the
+//       power_law_* rows route to a skewed set of hot experts).
 //   nccl all_reduce (column op_name) -> AllReducePoint: bytes = message_size x element size of nccl_dtype
 //       (half 2 -> fp16, bfloat16 2 -> bf16, float 4 -> fp32, int8 1 -> int8), gpus = num_gpus.
 // Rows kept as measured (repeats included; provenance.duplicate_points counts them). Rows skipped, counted by
 // reason in provenance.skipped_rows and per file: window_size != 0 (tables without the column are full
 // attention), beam_width != 1, attn_dtype other than bfloat16 (FP8 attention math: no field for it), a dtype
-// outside the mappings above, context step != 0, and nccl collectives other than all_reduce.
+// outside the mappings above, context step != 0, nccl collectives other than all_reduce, and MoE rows with another
+// moe_dtype, moe_ep_size != 1 or a distribution other than balanced (checked in that order).
 // Errors (file:line): malformed numbers, non-positive sizes or latencies, a row whose op_name, framework or
-// version (attention and GEMM tables) differs from its file's, a device name that differs between rows.
+// version (attention, GEMM and MoE tables) differs from its file's, a device name that differs between rows, an MoE
+// inter_size not divisible by moe_tp_size or a topk above num_experts.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -67,6 +78,15 @@ std::optional<std::string> gemm_dtype_of(std::string_view s) {
   if (s == "fp8") return "fp8";
   return std::nullopt;
 }
+
+// 16-bit MoE expert weights only (fp8, fp8_block, nvfp4, w4a16_mxfp4, int4_wo: no quantized MoE kernel in kvsim).
+std::optional<std::string> moe_dtype_of(std::string_view s) {
+  if (s == "bfloat16") return "bf16";
+  if (s == "float16") return "fp16";
+  return std::nullopt;
+}
+
+constexpr std::string_view kMoeDistribution = "balanced";
 
 struct NcclDtype {
   std::string name;
@@ -232,6 +252,16 @@ class AiconfiguratorImporter {
     } else {
       notes_.push_back(fmt::format("no {}: the profile has no GEMM points", gemm.generic_string()));
     }
+    const fs::path moe = fs::path("moe") / framework_ / version_ / "moe_perf.csv";
+    if (fs::exists(dir_ / moe)) {
+      read_moe(moe);
+      if (p_.moe.empty()) {
+        notes_.push_back(fmt::format("{} has no balanced-routing bf16/fp16 rows with moe_ep_size 1: no MoE points",
+                                     moe.generic_string()));
+      }
+    } else {
+      notes_.push_back(fmt::format("no {}: the profile has no MoE points", moe.generic_string()));
+    }
     const std::vector<std::string> nccl = subfolders(dir_ / "comm" / "nccl", dir_);
     for (const std::string& folder : nccl) {
       const fs::path file = fs::path(folder) / "nccl_perf.csv";
@@ -254,6 +284,8 @@ class AiconfiguratorImporter {
         {"seconds", "latency column (mean ms per call, CUDA-graph replays between CUDA events) / 1000"},
         {"mapping",
          "generation_attention: kv_len = step + 1, heads per GPU; context_attention: cached = step; gemm: m, n, k; "
+         "moe: tokens = num_tokens, intermediate = inter_size / moe_tp_size (per GPU), tp = moe_tp_size, rows with "
+         "distribution balanced, moe_dtype bfloat16/float16 and moe_ep_size 1 only; "
          "nccl all_reduce: bytes = message_size x element size of nccl_dtype, gpus = num_gpus"},
         {"not_imported",
          "comm/vllm/*/custom_allreduce_perf.csv (vLLM custom all-reduce); nccl collectives other "
@@ -343,6 +375,46 @@ class AiconfiguratorImporter {
       g.seconds = s.seconds();
       g.source_row = t.line();
       p_.gemm.push_back(std::move(g));
+      s.keep();
+    }
+    files_.push_back(s.provenance());
+  }
+
+  void read_moe(const fs::path& rel) {
+    TableScan s(dir_, rel, "moe", lower(framework_), version_, device_);
+    CsvTable& t = s.table();
+    const std::size_t c_dtype = t.column("moe_dtype"), c_tokens = t.column("num_tokens"),
+                      c_hidden = t.column("hidden_size"), c_inter = t.column("inter_size"), c_topk = t.column("topk"),
+                      c_experts = t.column("num_experts"), c_tp = t.column("moe_tp_size"),
+                      c_ep = t.column("moe_ep_size"), c_dist = t.column("distribution");
+    while (s.next()) {
+      const auto dtype = moe_dtype_of(t.text(c_dtype));
+      if (!dtype) {
+        s.skip(fmt::format("moe_dtype {} (only 16-bit experts)", t.text(c_dtype)), skipped_);
+        continue;
+      }
+      if (t.positive_integer(c_ep) != 1) {
+        s.skip("moe_ep_size != 1 (kvsim shards experts by TP)", skipped_);
+        continue;
+      }
+      if (t.text(c_dist) != kMoeDistribution) {
+        s.skip(fmt::format("moe distribution {} (kvsim assumes balanced routing)", t.text(c_dist)), skipped_);
+        continue;
+      }
+      MoePoint m;
+      m.tokens = t.positive_integer(c_tokens);
+      m.hidden = to_int(t, c_hidden, t.positive_integer(c_hidden));
+      const std::int64_t inter = t.positive_integer(c_inter), tp = t.positive_integer(c_tp);
+      if (inter % tp != 0) t.fail(c_inter, fmt::format("{} is not divisible by moe_tp_size {}", inter, tp));
+      m.intermediate = to_int(t, c_inter, inter / tp);
+      m.tp = to_int(t, c_tp, tp);
+      m.experts = to_int(t, c_experts, t.positive_integer(c_experts));
+      m.topk = to_int(t, c_topk, t.positive_integer(c_topk));
+      if (m.topk > m.experts) t.fail(c_topk, fmt::format("{} is more than num_experts {}", m.topk, m.experts));
+      m.dtype = *dtype;
+      m.seconds = s.seconds();
+      m.source_row = t.line();
+      p_.moe.push_back(std::move(m));
       s.keep();
     }
     files_.push_back(s.provenance());

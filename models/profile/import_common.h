@@ -11,8 +11,8 @@
 namespace kvsim::profile_impl {
 
 // For each point family, how many points repeat the coordinates (all fields but seconds and row) of an earlier
-// point: {"decode_attention": 0, "prefill_attention": 0, "gemm": 0, "all_reduce": 126}. Importers keep repeated
-// measurements (nothing is dropped); consumers that need one value per grid point must combine them.
+// point: {"decode_attention": 0, "prefill_attention": 0, "gemm": 0, "all_reduce": 126, "moe": 0}. Importers keep
+// repeated measurements (nothing is dropped); consumers that need one value per grid point must combine them.
 nlohmann::json count_duplicate_points(const Profile& p);
 
 // Adds `n` to counts[reason].

@@ -10,14 +10,16 @@
 //     "prefill_attention": [{"batch", "isl", "cached", "q_heads", "kv_heads", "head_dim", "kv_dtype", "seconds",
 //                            "row"}],
 //     "gemm":              [{"m", "n", "k", "dtype", "seconds", "row"}],
-//     "all_reduce":        [{"bytes", "gpus", "dtype", "seconds", "row"}]
+//     "all_reduce":        [{"bytes", "gpus", "dtype", "seconds", "row"}],
+//     "moe":               [{"tokens", "hidden", "intermediate", "experts", "topk", "tp", "dtype", "seconds", "row"}]
 //   }
 //
 // Each point family is optional (absent = no points). Inside a point every key is required except "row" (the
 // source table's line number, 0 or absent = not from a table). Integers are >= 1 except "cached" (>= 0);
-// q_heads is a multiple of kv_heads; "seconds" and "bytes" are finite and > 0; "gpus" >= 2. Dtypes:
-// kv_dtype in bf16|fp16|fp8|int8|int4|int2, gemm dtype in bf16|fp16|fp8|int8, all-reduce dtype in
-// bf16|fp16|fp32|int8. Unknown keys anywhere except inside "provenance" are errors that name the file and key.
+// q_heads is a multiple of kv_heads; "seconds" and "bytes" are finite and > 0; "gpus" >= 2; MoE "topk" <=
+// "experts" and "intermediate" is per GPU (the expert width / tp). Dtypes: kv_dtype in bf16|fp16|fp8|int8|int4|int2,
+// gemm and MoE dtype in bf16|fp16|fp8|int8, all-reduce dtype in bf16|fp16|fp32|int8. Unknown keys anywhere except
+// inside "provenance" are errors that name the file and key.
 #include "models/profile/profile.h"
 
 #include <fmt/format.h>
@@ -129,6 +131,14 @@ nlohmann::json to_json(const Profile& p) {
     put_row(e, a.source_row);
     all_reduce.push_back(std::move(e));
   }
+  nlohmann::json& moe = j["moe"] = nlohmann::json::array();
+  for (const MoePoint& x : p.moe) {
+    nlohmann::json e = {{"tokens", x.tokens},   {"hidden", x.hidden}, {"intermediate", x.intermediate},
+                        {"experts", x.experts}, {"topk", x.topk},     {"tp", x.tp},
+                        {"dtype", x.dtype},     {"seconds", x.seconds}};
+    put_row(e, x.source_row);
+    moe.push_back(std::move(e));
+  }
   return j;
 }
 
@@ -193,6 +203,19 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
     a.seconds = read_seconds(e);
     return a;
   });
+  p.moe = read_points<MoePoint>(r, "moe", [](ParamReader& e) {
+    MoePoint x;
+    x.tokens = e.require_positive<std::int64_t>("tokens");
+    x.hidden = e.require_positive<int>("hidden");
+    x.intermediate = e.require_positive<int>("intermediate");
+    x.experts = e.require_positive<int>("experts");
+    x.topk = e.require_positive<int>("topk");
+    e.check(x.topk <= x.experts, "topk", fmt::format("{} is more than experts {}", x.topk, x.experts));
+    x.tp = e.require_positive<int>("tp");
+    x.dtype = read_dtype(e, "dtype", kGemmDtypes);
+    x.seconds = read_seconds(e);
+    return x;
+  });
   r.finish();
   return p;
 }
@@ -209,7 +232,7 @@ void save_profile(const Profile& p, const std::filesystem::path& path) {
   out << "{\"schema\": " << j["schema"].dump() << ",\n \"gpu\": " << j["gpu"].dump()
       << ",\n \"device_name\": " << j["device_name"].dump() << ",\n \"source\": " << j["source"].dump()
       << ",\n \"provenance\": " << j["provenance"].dump(1);
-  for (const char* family : {"decode_attention", "prefill_attention", "gemm", "all_reduce"}) {
+  for (const char* family : {"decode_attention", "prefill_attention", "gemm", "all_reduce", "moe"}) {
     out << ",\n \"" << family << "\": [";
     const nlohmann::json& points = j[family];
     for (std::size_t i = 0; i < points.size(); ++i) out << (i == 0 ? "\n  " : ",\n  ") << points[i].dump();

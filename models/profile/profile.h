@@ -2,7 +2,8 @@
 // published tables (aiconfigurator, Vidur) imported by models/profile/import_*.cc. Cost-model backends
 // (measured, calibrated, hybrid) read these; nothing here depends on CUDA.
 //
-// Units: seconds (per call of one layer's kernel), tokens, bytes. Head counts are per GPU (already divided by TP).
+// Units: seconds (per call of one layer's kernel), tokens, bytes. Head counts and MoE expert widths are per GPU
+// (already divided by TP).
 // Each point keeps the source's row number so errors and reports can point back to it.
 #pragma once
 
@@ -55,6 +56,22 @@ struct AllReducePoint {
   friend bool operator==(const AllReducePoint&, const AllReducePoint&) = default;
 };
 
+// One fused-MoE layer's routed experts on one GPU: `tokens` tokens (all the layer's tokens: tensor parallelism gives
+// every GPU all of them), each routed to `topk` of `experts` experts with balanced load, hidden size `hidden`,
+// expert width `intermediate` PER GPU (the model's expert intermediate size / `tp`: tensor parallelism shards every
+// expert, expert parallelism 1, all experts on every GPU). `seconds` covers the whole layer's fused experts call:
+// token sort/permutation, the gate+up grouped GEMM, the gated activation, the down grouped GEMM and the top-k
+// weighted sum; not the router GEMM nor the top-k selection (kvsim's gemm.moe_router).
+struct MoePoint {
+  std::int64_t tokens = 0;
+  int hidden = 0, intermediate = 0, experts = 0, topk = 0;
+  int tp = 1;                  // tensor-parallel degree measured (intermediate is already divided by it)
+  std::string dtype = "bf16";  // expert weights and activations: "bf16", "fp16", "fp8", "int8"
+  double seconds = 0;
+  std::int64_t source_row = 0;
+  friend bool operator==(const MoePoint&, const MoePoint&) = default;
+};
+
 struct Profile {
   std::string gpu;          // kvsim GPU card name: "h100-sxm"
   std::string device_name;  // as the source names it: "NVIDIA H100 80GB HBM3"
@@ -64,6 +81,7 @@ struct Profile {
   std::vector<PrefillAttentionPoint> prefill_attention;
   std::vector<GemmPoint> gemm;
   std::vector<AllReducePoint> all_reduce;
+  std::vector<MoePoint> moe;
   friend bool operator==(const Profile&, const Profile&) = default;
 };
 
@@ -82,8 +100,9 @@ void save_profile(const Profile& p, const std::filesystem::path& path);
 // Importers of published measurements (../shared/gpu-data). Each reads CSVs strictly (file:line errors) and keeps
 // every usable row; rows it cannot use (another dtype, sliding window) are counted in provenance.skipped_rows.
 //  - aiconfigurator: `system_dir` = .../aiconfigurator/h100_sxm, `framework` = "vllm" or "trtllm", `version`;
-//    reads attention/<framework>/<version>/{generation,context}_attention_perf.csv, gemm/vllm/<version>/gemm_perf.csv
-//    (if present) and comm/nccl/*/nccl_perf.csv (message_size in elements of nccl_dtype).
+//    reads attention/<framework>/<version>/{generation,context}_attention_perf.csv, gemm/<framework>/<version>/
+//    gemm_perf.csv and moe/<framework>/<version>/moe_perf.csv (each if present; MoE rows kept: balanced routing,
+//    bf16/fp16, expert parallelism 1) and comm/nccl/*/nccl_perf.csv (message_size in elements of nccl_dtype).
 //  - vidur: one mlp.csv (per-op times of a model's layers; GEMM shapes taken from its columns).
 Profile import_aiconfigurator(const std::filesystem::path& system_dir, const std::string& framework,
                               const std::string& version, const std::string& gpu);

@@ -1,16 +1,25 @@
 // Measured-table interpolation: exact at grid points, monotone between them, extrapolation flagged; and the
-// measured backend prices ops from tables, falling back to the roofline (and saying so) where it has none.
+// measured backend prices ops from tables, falling back to the roofline (and saying so) where it has none; the fused
+// MoE experts priced from MoE tables (one point = one layer), by hand and on the real H100 table.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 #include <tuple>
 
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
 #include "models/cost/calibration.h"
+#include "models/cost/impl/calibrated.h"
 #include "models/cost/impl/measured.h"
 #include "models/cost/impl/roofline.h"
+#include "models/cost/iteration_cost_model.h"
 #include "models/cost/log_grid.h"
 #include "models/cost/single_op.h"
+#include "models/kv/kv_layout.h"
+#include "models/profile/profile.h"
 #include "models/spec/catalog.h"
 
 namespace kvsim {
@@ -231,6 +240,208 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kDecodeAttention, op, a100)[7], 5e-6);
   // The GPU is kept in the file.
   EXPECT_EQ(Calibration::from_json(c.to_json(), "test").gpu, "h100-sxm");
+}
+
+// ---- fused MoE experts (gemm.moe_experts) --------------------------------------------------------------------
+
+// H100 vLLM 0.24.0 times (moe_perf.csv lines 1638, 1664, 1721, 7803) of Mixtral-8x7B's fused-MoE layer: hidden
+// 4096, 8 experts of width 14336, top-2, balanced routing; 1, 16 and 128 tokens at TP 1, 16 tokens at TP 2.
+constexpr double kMixtralT1 = 0.2587413390477498e-3, kMixtralT16 = 0.9580053488413492e-3,
+                 kMixtralT128 = 1.0150986512502034e-3, kMixtralTp2T16 = 0.49033065636952716e-3;
+
+Profile mixtral_moe_profile() {
+  Profile p;
+  p.gpu = "h100-sxm";
+  p.moe = {{1, 4096, 14336, 8, 2, 1, "bf16", kMixtralT1, 1638},
+           {16, 4096, 14336, 8, 2, 1, "bf16", kMixtralT16, 1664},
+           {128, 4096, 14336, 8, 2, 1, "bf16", kMixtralT128, 1721},
+           {16, 4096, 7168, 8, 2, 2, "bf16", kMixtralTp2T16, 7803}};
+  return p;
+}
+
+// One prefill chunk of `tokens` tokens: the MoE layer sees all of them.
+IterationCost price_tokens(const IterationCostModel& m, TokenCount tokens) {
+  const std::vector<SeqWork> work = {{tokens, 0, tokens}};
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = 1;
+  IterationCost c;
+  m.price(s, c);
+  return c;
+}
+
+const CostEstimate& moe_of(const IterationCost& c) { return c.ops[static_cast<std::size_t>(OpId::kGemmMoeExperts)]; }
+
+TEST(MeasuredMoe, IterationOpCarriesTheLayerShape) {
+  const LlmSpec& mx = Catalog::builtin().model("mixtral-8x7b", "test");
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  const IterationCostModel m(mx, base_layout(mx, 2, 16), 2, roofline, 0.0);
+  const std::vector<SeqWork> work = {{40, 0, 40}};
+  IterationShape s;
+  s.work = work;
+  s.sampled_sequences = 1;
+  s.padded_tokens = 8;  // CUDA-graph padding runs through the experts too
+  std::vector<KernelOp> ops;
+  m.build_ops(s, ops);
+  const KernelOp* moe = nullptr;
+  for (const KernelOp& op : ops) moe = op.id == OpId::kGemmMoeExperts ? &op : moe;
+  ASSERT_NE(moe, nullptr);
+  EXPECT_EQ(moe->shape.m, 48);       // tokens entering the layer
+  EXPECT_EQ(moe->shape.k, 4096);     // hidden
+  EXPECT_EQ(moe->shape.n, 7168);     // expert width per GPU at TP 2
+  EXPECT_EQ(moe->shape.experts, 8);
+  EXPECT_EQ(moe->shape.topk, 2);
+  EXPECT_EQ(moe->shape.weight_bits, 16);
+  EXPECT_EQ(moe->launches, 64);  // gate+up and down in each of the 32 layers
+}
+
+TEST(MeasuredMoe, TableRowPricesToItsLatencyTimesTheLayers) {
+  const LlmSpec& mx = Catalog::builtin().model("mixtral-8x7b", "test");
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const MeasuredCostModel measured(mixtral_moe_profile(), gpu, RooflineParams{}, nlohmann::json::object());
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  const IterationCostModel tp1(mx, base_layout(mx, 1, 16), 1, measured, 0.0);
+  const IterationCostModel roof1(mx, base_layout(mx, 1, 16), 1, roofline, 0.0);
+  for (const auto& [tokens, seconds] : {std::pair{1, kMixtralT1}, std::pair{16, kMixtralT16}, {128, kMixtralT128}}) {
+    const CostEstimate e = moe_of(price_tokens(tp1, tokens));
+    EXPECT_EQ(e.source, Source::kMeasured) << tokens;
+    EXPECT_DOUBLE_EQ(e.seconds, 32 * seconds) << tokens;  // one point per layer, 32 MoE layers
+    // FLOPs, bytes and the bound stay the op's arithmetic.
+    const CostEstimate r = moe_of(price_tokens(roof1, tokens));
+    EXPECT_EQ(e.flops, r.flops);
+    EXPECT_EQ(e.bytes, r.bytes);
+    EXPECT_EQ(e.bound, r.bound);
+  }
+  const IterationCostModel tp2(mx, base_layout(mx, 2, 16), 2, measured, 0.0);
+  const CostEstimate e = moe_of(price_tokens(tp2, 16));
+  EXPECT_EQ(e.source, Source::kMeasured);
+  EXPECT_DOUBLE_EQ(e.seconds, 32 * kMixtralTp2T16);
+}
+
+TEST(MeasuredMoe, TokensBetweenRowsInterpolateInLogLog) {
+  const LlmSpec& mx = Catalog::builtin().model("mixtral-8x7b", "test");
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const MeasuredCostModel measured(mixtral_moe_profile(), gpu, RooflineParams{}, nlohmann::json::object());
+  const IterationCostModel m(mx, base_layout(mx, 1, 16), 1, measured, 0.0);
+  // 64 tokens lie 2/3 of the way from 16 to 128 in log(tokens): t = t16 * (t128 / t16)^(2/3), as GEMM tables do.
+  const CostEstimate e = moe_of(price_tokens(m, 64));
+  EXPECT_EQ(e.source, Source::kInterpolated);
+  EXPECT_NEAR(e.seconds, 32 * kMixtralT16 * std::pow(kMixtralT128 / kMixtralT16, 2.0 / 3.0), 1e-15);
+  EXPECT_GT(e.seconds, 32 * kMixtralT16);
+  EXPECT_LT(e.seconds, 32 * kMixtralT128);
+  // 4 tokens: halfway from 1 to 16.
+  EXPECT_NEAR(moe_of(price_tokens(m, 4)).seconds, 32 * std::sqrt(kMixtralT1 * kMixtralT16), 1e-15);
+}
+
+TEST(MeasuredMoe, ShapesOutsideTheTableFallBackAsOtherOpsDo) {
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const Profile p = mixtral_moe_profile();
+  const MeasuredCostModel measured(p, gpu, RooflineParams{}, nlohmann::json::object());
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  const auto both = [&](const std::string& model, int tp, TokenCount tokens) {
+    const LlmSpec& spec = Catalog::builtin().model(model, "test");
+    const IterationCostModel a(spec, base_layout(spec, tp, 16), tp, measured, 0.0);
+    const IterationCostModel b(spec, base_layout(spec, tp, 16), tp, roofline, 0.0);
+    return std::pair{moe_of(price_tokens(a, tokens)), moe_of(price_tokens(b, tokens))};
+  };
+  // Another model (Qwen3-30B-A3B: hidden 2048, 128 experts of width 768, top-8) and a TP degree never measured
+  // (Mixtral at TP 4: width 3584 per GPU): the roofline, saying so.
+  for (const auto& [model, tp] : {std::pair{"qwen3-30b-a3b", 1}, std::pair{"mixtral-8x7b", 4}}) {
+    const auto [e, r] = both(model, tp, 16);
+    EXPECT_EQ(e.source, Source::kRoofline) << model;
+    EXPECT_EQ(e.seconds, r.seconds) << model;
+  }
+  // Past the last measured token count the edge trend is extended and tagged, as for GEMMs and attention.
+  const auto [far, far_roof] = both("mixtral-8x7b", 1, 512);
+  EXPECT_EQ(far.source, Source::kExtrapolated);
+  EXPECT_NEAR(far.seconds, 32 * kMixtralT128 * std::pow(kMixtralT128 / kMixtralT16, 2.0 / 3.0), 1e-15);
+  // Quantized experts (the op's weight_bits) and widths TP does not divide are never looked up.
+  KernelOp op;
+  op.id = OpId::kGemmMoeExperts;
+  op.kind = OpKind::kGemm;
+  op.flops = 1e12;
+  op.bytes = 1e9;
+  op.launches = 2;
+  op.shape.m = 16;
+  op.shape.k = 4096;
+  op.shape.n = 14336;
+  op.shape.experts = 8;
+  op.shape.topk = 2;
+  EXPECT_EQ(measured.estimate(op).source, Source::kMeasured);
+  EXPECT_DOUBLE_EQ(measured.estimate(op).seconds, kMixtralT16);  // 2 launches = 1 layer
+  KernelOp fp8 = op;
+  fp8.shape.weight_bits = 8;
+  EXPECT_EQ(measured.estimate(fp8).source, Source::kRoofline);
+  EXPECT_EQ(measured.estimate(fp8).seconds, roofline.estimate(fp8).seconds);
+  KernelOp uneven = op;
+  uneven.shape.n = 14336.0 / 3;
+  EXPECT_EQ(measured.estimate(uneven).source, Source::kRoofline);
+  // The calibrated backend has no MoE family (roofline), and the hybrid backend takes the MoE table inside its
+  // range and the calibrated (here: roofline) model outside it.
+  const CalibratedCostModel calibrated(Calibration{}, gpu, RooflineParams{}, nlohmann::json::object());
+  EXPECT_EQ(calibrated.estimate(op).source, Source::kRoofline);
+  const HybridCostModel hybrid(p, Calibration{}, gpu, RooflineParams{}, nlohmann::json::object());
+  EXPECT_EQ(hybrid.estimate(op).source, Source::kMeasured);
+  EXPECT_DOUBLE_EQ(hybrid.estimate(op).seconds, kMixtralT16);
+  KernelOp beyond = op;
+  beyond.shape.m = 512;
+  EXPECT_EQ(hybrid.estimate(beyond).source, Source::kRoofline);
+  EXPECT_EQ(hybrid.estimate(beyond).seconds, roofline.estimate(beyond).seconds);
+}
+
+// ---- the real H100 table (../shared) ----
+
+const std::filesystem::path kH100 = std::filesystem::path(KVSIM_SHARED_DIR) / "gpu-data/aiconfigurator/h100_sxm";
+
+TEST(MeasuredMoe, RealH100TablePricesMixtralAndQwen3Rows) {
+  if (!std::filesystem::exists(kH100 / "moe/vllm/0.24.0/moe_perf.csv")) GTEST_SKIP() << "no H100 MoE table";
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const Profile p = import_aiconfigurator(kH100, "vllm", "0.24.0", "h100-sxm");
+  const MeasuredCostModel measured(p, gpu, RooflineParams{}, nlohmann::json::object());
+  // Each case: model, TP, tokens, MoE layers, the row's latency in ms (line of moe_perf.csv in the comment).
+  struct Case {
+    const char* model;
+    int tp;
+    TokenCount tokens;
+    double layers, ms;
+  };
+  for (const Case& c : {Case{"mixtral-8x7b", 1, 16, 32, 0.9580053488413492},     // line 1664
+                        Case{"mixtral-8x7b", 2, 1, 32, 0.16375999649365744},     // line 7704
+                        Case{"mixtral-8x7b", 2, 1024, 32, 0.6816426912943522},   // line 7898
+                        Case{"qwen3-30b-a3b", 1, 16, 48, 0.4203840096791585}}) {  // line 2411
+    const LlmSpec& spec = Catalog::builtin().model(c.model, "test");
+    const IterationCostModel m(spec, base_layout(spec, c.tp, 16), c.tp, measured, 0.0);
+    const CostEstimate e = moe_of(price_tokens(m, c.tokens));
+    EXPECT_EQ(e.source, Source::kMeasured) << c.model << " " << c.tokens;
+    EXPECT_NEAR(e.seconds, c.layers * c.ms / 1000, 1e-15) << c.model << " " << c.tokens;
+  }
+}
+
+// Not a check but a report (README): the default roofline against the measured H100 fused-MoE times, per layer.
+// Run: ./build/release/tests/models/test_models --gtest_filter=MeasuredMoe.H100RooflineGapReport
+TEST(MeasuredMoe, H100RooflineGapReport) {
+  if (!std::filesystem::exists(kH100 / "moe/vllm/0.24.0/moe_perf.csv")) GTEST_SKIP() << "no H100 MoE table";
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const Profile p = import_aiconfigurator(kH100, "vllm", "0.24.0", "h100-sxm");
+  const MeasuredCostModel measured(p, gpu, RooflineParams{}, nlohmann::json::object());
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  std::printf("%-14s %3s %6s %13s %13s %9s %7s\n", "model", "tp", "tokens", "measured_us", "roofline_us",
+              "roof/meas", "bound");
+  for (const auto& [model, tp] : {std::pair{"mixtral-8x7b", 1}, std::pair{"mixtral-8x7b", 2},
+                                  std::pair{"qwen3-30b-a3b", 1}}) {
+    const LlmSpec& spec = Catalog::builtin().model(model, "test");
+    const double layers = spec.num_layers - spec.moe->first_dense_layers;
+    const IterationCostModel a(spec, base_layout(spec, tp, 16), tp, measured, 0.0);
+    const IterationCostModel b(spec, base_layout(spec, tp, 16), tp, roofline, 0.0);
+    for (TokenCount t : {1, 16, 128, 1024, 8192}) {
+      const CostEstimate e = moe_of(price_tokens(a, t)), r = moe_of(price_tokens(b, t));
+      EXPECT_EQ(e.source, Source::kMeasured);
+      std::printf("%-14s %3d %6lld %13.1f %13.1f %9.2f %7s\n", model, tp, static_cast<long long>(t),
+                  e.seconds / layers * 1e6, r.seconds / layers * 1e6, r.seconds / e.seconds,
+                  std::string(bound_name(r.bound)).c_str());
+    }
+  }
 }
 
 }  // namespace

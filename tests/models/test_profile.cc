@@ -1,6 +1,7 @@
 // Tests of the measured-profile format and its importers: JSON round trip and strictness, the aiconfigurator and
 // Vidur importers on the real files in ${KVSIM_SHARED_DIR}/gpu-data (row counts from their PROVENANCE.md, first
-// rows, raw-line spot checks, kv_len = step + 1), and file:line errors on malformed CSVs.
+// rows, raw-line spot checks, kv_len = step + 1, the MoE tables: which rows are kept and which models they cover),
+// and file:line errors on malformed CSVs.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -36,6 +37,12 @@ void PrintTo(const PrefillAttentionPoint& a, std::ostream* os) {
   *os << "{batch " << a.batch << ", isl " << a.isl << ", cached " << a.cached << ", heads " << a.q_heads << "/"
       << a.kv_heads << "x" << a.head_dim << ", " << a.kv_dtype << ", " << a.seconds << " s, row " << a.source_row
       << "}";
+}
+
+void PrintTo(const MoePoint& m, std::ostream* os) {
+  *os << "{tokens " << m.tokens << ", hidden " << m.hidden << ", intermediate " << m.intermediate << ", experts "
+      << m.experts << ", topk " << m.topk << ", tp " << m.tp << ", " << m.dtype << ", " << m.seconds << " s, row "
+      << m.source_row << "}";
 }
 
 namespace {
@@ -117,6 +124,8 @@ Profile small_profile() {
   AllReducePoint ar{512, 2, 6.25e-06, 128};
   ar.dtype = "fp16";
   p.all_reduce = {ar};
+  p.moe = {{16, 4096, 7168, 8, 2, 2, "bf16", 0.49033065636952716e-3, 7803},
+           {1, 2048, 768, 128, 8, 1, "fp16", 4.9e-05, 0}};
   return p;
 }
 
@@ -200,6 +209,12 @@ TEST(ProfileJson, MalformedValuesNameTheKey) {
   EXPECT_CONTAINS(bad("gemm", "k", 1.5), "gemm[0].k");
   EXPECT_CONTAINS(bad("all_reduce", "gpus", 1), "all_reduce[0].gpus");
   EXPECT_CONTAINS(bad("all_reduce", "dtype", "half"), "all_reduce[0].dtype");
+  EXPECT_CONTAINS(bad("moe", "topk", 9), "moe[0].topk");
+  EXPECT_CONTAINS(bad("moe", "topk", 9), "9 is more than experts 8");
+  EXPECT_CONTAINS(bad("moe", "intermediate", 0), "moe[0].intermediate");
+  EXPECT_CONTAINS(bad("moe", "tp", 0), "moe[0].tp");
+  EXPECT_CONTAINS(bad("moe", "dtype", "fp8_block"), "moe[0].dtype");
+  EXPECT_CONTAINS(bad("moe", "seconds", 0.0), "moe[0].seconds");
 
   nlohmann::json j = to_json(small_profile());
   j["schema"] = "kvsim-profile-2";
@@ -263,16 +278,19 @@ TEST(ImportAiconfigurator, H100Vllm) {
   EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name all_gather (not all_reduce)"], 252);
   EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name alltoall (not all_reduce)"], 252);
   EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name reduce_scatter (not all_reduce)"], 252);
-  EXPECT_EQ(p.provenance["skipped_rows"].size(), 3u);
+  // The MoE table (added to ../shared later; ImportAiconfigurator.H100VllmMoe checks it) adds 7 skip reasons.
+  const bool has_moe = fs::exists(dir / "moe/vllm/0.24.0/moe_perf.csv");
+  EXPECT_EQ(p.provenance["skipped_rows"].size(), has_moe ? 10u : 3u);
   EXPECT_EQ(p.provenance["duplicate_points"]["all_reduce"], 126);
   EXPECT_EQ(p.provenance["duplicate_points"]["decode_attention"], 0);
   EXPECT_EQ(p.provenance["devices"], nlohmann::json::array({"NVIDIA H100 80GB HBM3"}));
-  ASSERT_EQ(p.provenance["files"].size(), 4u);
+  ASSERT_EQ(p.provenance["files"].size(), has_moe ? 5u : 4u);
   EXPECT_EQ(p.provenance["files"][0]["path"], "attention/vllm/0.24.0/generation_attention_perf.csv");
   EXPECT_EQ(p.provenance["files"][0]["bytes"], 3413531);
   EXPECT_EQ(p.provenance["files"][0]["rows"], 25866);
-  EXPECT_EQ(p.provenance["files"][3]["path"], "comm/nccl/2.27.3/nccl_perf.csv");
-  EXPECT_EQ(p.provenance["files"][3]["versions"], nlohmann::json::array({"2.29.2"}));
+  const nlohmann::json& nccl = p.provenance["files"][has_moe ? 4 : 3];
+  EXPECT_EQ(nccl["path"], "comm/nccl/2.27.3/nccl_perf.csv");
+  EXPECT_EQ(nccl["versions"], nlohmann::json::array({"2.29.2"}));
 
   // First rows.
   const DecodeAttentionPoint& d = p.decode_attention[0];
@@ -428,6 +446,127 @@ TEST(ImportAiconfigurator, A100VllmWithoutWindowColumn) {
   for (const auto& n : p.provenance["notes"]) noted |= n.get<std::string>().find("no window_size") != std::string::npos;
   EXPECT_TRUE(noted);
   check_aiconfigurator_invariants(p, dir, "vllm", "0.14.0");
+}
+
+// ---- aiconfigurator MoE tables (moe/<framework>/<version>/moe_perf.csv, PROVENANCE "Added 2026-12-05") ----------
+
+// Skips the test when the MoE table is not in this checkout of ../shared.
+#define SKIP_WITHOUT(file)                                                             \
+  if (!fs::exists(file)) GTEST_SKIP() << (file).string() << " is absent (../shared predates the MoE tables)"
+
+// Every 97th MoE point against its raw line: tokens, hidden, intermediate = inter_size / moe_tp_size, kept filters.
+void check_moe_points_against_raw_lines(const Profile& p, const fs::path& csv) {
+  const auto col = header_of(csv);
+  for (std::size_t i = 0; i < p.moe.size(); i += 97) {
+    const MoePoint& m = p.moe[i];
+    const std::vector<std::string> f = raw_fields(csv, m.source_row);
+    EXPECT_EQ(m.tokens, std::stoll(f[col.at("num_tokens")]));
+    EXPECT_EQ(m.hidden, std::stoi(f[col.at("hidden_size")]));
+    EXPECT_EQ(m.tp, std::stoi(f[col.at("moe_tp_size")]));
+    EXPECT_EQ(m.intermediate * m.tp, std::stoi(f[col.at("inter_size")]));
+    EXPECT_EQ(m.experts, std::stoi(f[col.at("num_experts")]));
+    EXPECT_EQ(m.topk, std::stoi(f[col.at("topk")]));
+    EXPECT_EQ(f[col.at("moe_dtype")], "bfloat16");
+    EXPECT_EQ(f[col.at("moe_ep_size")], "1");
+    EXPECT_EQ(f[col.at("distribution")], "balanced");
+    EXPECT_DOUBLE_EQ(m.seconds, std::stod(f[col.at("latency")]) / 1000);
+  }
+}
+
+TEST(ImportAiconfigurator, H100VllmMoe) {
+  const fs::path dir = kAic / "h100_sxm";
+  const fs::path csv = dir / "moe/vllm/0.24.0/moe_perf.csv";
+  SKIP_WITHOUT(csv);
+  const Profile p = import_aiconfigurator(dir, "vllm", "0.24.0", "h100-sxm");
+  // 49862 rows (PROVENANCE): 16253 bf16, of which 7748 have moe_ep_size 1, of which a third are balanced.
+  EXPECT_EQ(p.moe.size(), 2565u);
+  const nlohmann::json& skipped = p.provenance["skipped_rows"];
+  EXPECT_EQ(skipped["moe_dtype fp8_block (only 16-bit experts)"], 15222);
+  EXPECT_EQ(skipped["moe_dtype fp8 (only 16-bit experts)"], 14418);
+  EXPECT_EQ(skipped["moe_dtype w4a16_mxfp4 (only 16-bit experts)"], 2916);
+  EXPECT_EQ(skipped["moe_dtype int4_wo (only 16-bit experts)"], 1053);
+  EXPECT_EQ(skipped["moe_ep_size != 1 (kvsim shards experts by TP)"], 8505);
+  EXPECT_EQ(skipped["moe distribution power_law_1.01 (kvsim assumes balanced routing)"], 2592);
+  EXPECT_EQ(skipped["moe distribution power_law_1.2 (kvsim assumes balanced routing)"], 2591);
+  EXPECT_EQ(p.provenance["duplicate_points"]["moe"], 0);
+  const nlohmann::json& file = p.provenance["files"][3];
+  EXPECT_EQ(file["path"], "moe/vllm/0.24.0/moe_perf.csv");
+  EXPECT_EQ(file["rows"], 49862);
+  EXPECT_EQ(file["kept"], 2565);
+  EXPECT_EQ(file["kernel_sources"].size(), 7u);
+
+  // First kept row (line 263): 1 token, hidden 2816, inter_size 704 at TP 1, 128 experts, top-8.
+  EXPECT_EQ(p.moe.front(), (MoePoint{1, 2816, 704, 128, 8, 1, "bf16", 0.05365333457787832e-3, 263}));
+  // Mixtral-8x7B at TP 2 (line 7704): the table's inter_size 14336 is the model's; per GPU it is 7168.
+  const auto at_line = [&](std::int64_t row) {
+    for (const MoePoint& m : p.moe) {
+      if (m.source_row == row) return m;
+    }
+    return MoePoint{};
+  };
+  EXPECT_EQ(at_line(7704), (MoePoint{1, 4096, 7168, 8, 2, 2, "bf16", 0.16375999649365744e-3, 7704}));
+  EXPECT_EQ(at_line(1664), (MoePoint{16, 4096, 14336, 8, 2, 1, "bf16", 0.9580053488413492e-3, 1664}));
+  EXPECT_EQ(at_line(2411), (MoePoint{16, 2048, 768, 128, 8, 1, "bf16", 0.4203840096791585e-3, 2411}));
+  check_moe_points_against_raw_lines(p, csv);
+
+  // Which catalog models the table covers: per (bf16) MoE model and TP, the token counts measured at its shape.
+  const std::vector<std::int64_t> tokens = {1,    2,    4,    8,    16,   32,   48,    64,   80,
+                                            96,   128,  160,  192,  256,  320,  384,   512,  768,
+                                            1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384};
+  std::set<std::string> covered;
+  for (const LlmSpec& m : Catalog::builtin().models()) {
+    if (!m.moe || m.weight_bytes_per_param != 2) continue;
+    for (int tp : {1, 2, 4, 8}) {
+      std::vector<std::int64_t> have;
+      for (const MoePoint& x : p.moe) {
+        if (x.hidden == m.hidden_size && x.intermediate * tp == m.moe->expert_intermediate_size && x.tp == tp &&
+            x.experts == m.moe->num_experts && x.topk == m.moe->experts_per_token) {
+          have.push_back(x.tokens);
+        }
+      }
+      if (have.empty()) continue;
+      EXPECT_EQ(have, tokens) << m.name << " tp " << tp;
+      covered.insert(m.name + " tp" + std::to_string(tp));
+    }
+  }
+  EXPECT_EQ(covered, (std::set<std::string>{"llama-4-scout-17b-16e tp1", "llama-4-scout-17b-16e tp2",
+                                            "llama-4-scout-17b-16e tp4", "llama-4-scout-17b-16e tp8",
+                                            "mixtral-8x22b tp1", "mixtral-8x22b tp2", "mixtral-8x22b tp4",
+                                            "mixtral-8x22b tp8", "mixtral-8x7b tp1", "mixtral-8x7b tp2",
+                                            "mixtral-8x7b tp4", "mixtral-8x7b tp8", "qwen3-30b-a3b tp1",
+                                            "qwen3-30b-a3b tp2", "qwen3-30b-a3b tp4", "qwen3-30b-a3b tp8"}));
+  EXPECT_EQ(profile_from_json(to_json(p), "h100"), p);
+}
+
+// The A100 table was measured with power-law routing only: nothing is kept, and the profile says why.
+TEST(ImportAiconfigurator, A100VllmMoeHasNoBalancedRows) {
+  const fs::path dir = kAic / "a100_sxm";
+  SKIP_WITHOUT(dir / "moe/vllm/0.14.0/moe_perf.csv");
+  const Profile p = import_aiconfigurator(dir, "vllm", "0.14.0", "a100-sxm-80gb");
+  EXPECT_TRUE(p.moe.empty());
+  const nlohmann::json& skipped = p.provenance["skipped_rows"];
+  EXPECT_EQ(skipped["moe_ep_size != 1 (kvsim shards experts by TP)"], 3300);
+  EXPECT_EQ(skipped["moe distribution power_law_1.01 (kvsim assumes balanced routing)"], 1530);
+  EXPECT_EQ(skipped["moe distribution power_law_1.2 (kvsim assumes balanced routing)"], 1530);
+  bool noted = false;
+  for (const auto& n : p.provenance["notes"]) {
+    noted |= n.get<std::string>().find("moe_perf.csv has no balanced-routing") != std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+}
+
+TEST(ImportAiconfigurator, RtxPro6000VllmMoe) {
+  const fs::path dir = kAic / "rtx_pro_6000_server";
+  SKIP_WITHOUT(dir / "moe/vllm/0.24.0/moe_perf.csv");
+  const Profile p = import_aiconfigurator(dir, "vllm", "0.24.0", "rtx-pro-6000");
+  EXPECT_EQ(p.device_name, "NVIDIA RTX PRO 6000 Blackwell Server Edition");
+  EXPECT_EQ(p.decode_attention.size(), 31716u);
+  EXPECT_EQ(p.prefill_attention.size(), 26271u);
+  EXPECT_EQ(p.gemm.size(), 35742u);
+  EXPECT_TRUE(p.all_reduce.empty());  // no NCCL table for this system
+  EXPECT_EQ(p.moe.size(), 2484u);  // 48006 rows: 15903 bf16, 7398 of them EP 1, 2484 of those balanced
+  EXPECT_EQ(p.moe.front(), (MoePoint{1, 2816, 704, 128, 8, 1, "bf16", 0.04990933338801066e-3, 83}));
+  check_moe_points_against_raw_lines(p, dir / "moe/vllm/0.24.0/moe_perf.csv");
 }
 
 TEST(ImportAiconfigurator, UnknownFrameworkOrVersionListsWhatExists) {
@@ -613,6 +752,56 @@ TEST(ImportCsv, SyntheticAiconfiguratorTablesMapAndFailWithFileAndLine) {
   const std::string msg = error_of([&] { import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu"); });
   EXPECT_CONTAINS(msg, gen.string() + ": no column 'batch_size'");
   EXPECT_CONTAINS(msg, "framework, version, device, op_name, latency");
+}
+
+constexpr std::string_view kMoeHeader =
+    "framework,version,device,op_name,kernel_source,moe_dtype,num_tokens,hidden_size,inter_size,topk,num_experts,"
+    "moe_tp_size,moe_ep_size,distribution,latency\n";
+
+TEST(ImportCsv, SyntheticMoeTableMapsFiltersAndFailsWithFileAndLine) {
+  TempDir dir;
+  dir.write("attention/vllm/9.0/generation_attention_perf.csv", std::string(kGenHeader) + std::string(kGenRow));
+  dir.write("attention/vllm/9.0/context_attention_perf.csv", std::string(kCtxHeader) + std::string(kCtxRow));
+  const std::string good = "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,2,1,balanced,0.5\n";
+  const fs::path csv = dir.write("moe/vllm/9.0/moe_perf.csv",
+                                 std::string(kMoeHeader) + good +
+                                     "VLLM,9.0,GPU X,moe,k,float16,1,2048,768,8,128,1,1,balanced,0.05\n"
+                                     "VLLM,9.0,GPU X,moe,k,fp8,16,4096,14336,2,8,2,1,balanced,0.3\n"
+                                     "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,1,2,balanced,0.3\n"
+                                     "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,2,1,power_law_1.2,0.6\n");
+  const Profile p = import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu");
+  ASSERT_EQ(p.moe.size(), 2u);
+  EXPECT_EQ(p.moe[0], (MoePoint{16, 4096, 7168, 8, 2, 2, "bf16", 0.5e-3, 2}));
+  EXPECT_EQ(p.moe[1], (MoePoint{1, 2048, 768, 128, 8, 1, "fp16", 0.05e-3, 3}));
+  EXPECT_EQ(p.provenance["skipped_rows"]["moe_dtype fp8 (only 16-bit experts)"], 1);
+  EXPECT_EQ(p.provenance["skipped_rows"]["moe_ep_size != 1 (kvsim shards experts by TP)"], 1);
+  EXPECT_EQ(p.provenance["skipped_rows"]["moe distribution power_law_1.2 (kvsim assumes balanced routing)"], 1);
+
+  auto fails_with = [&](const std::string& rows) {
+    dir.write("moe/vllm/9.0/moe_perf.csv", std::string(kMoeHeader) + rows);
+    return error_of([&] { import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu"); });
+  };
+  EXPECT_CONTAINS(fails_with(good + "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,3,1,balanced,0.5\n"),
+                  csv.string() + ":3: column 'inter_size' 14336 is not divisible by moe_tp_size 3");
+  EXPECT_CONTAINS(fails_with("VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,9,8,1,1,balanced,0.5\n"),
+                  csv.string() + ":2: column 'topk' 9 is more than num_experts 8");
+  EXPECT_CONTAINS(fails_with("VLLM,9.0,GPU X,moe,k,bfloat16,0,4096,14336,2,8,1,1,balanced,0.5\n"),
+                  csv.string() + ":2: column 'num_tokens'");
+  EXPECT_CONTAINS(fails_with("VLLM,9.0,GPU X,gemm,k,bfloat16,16,4096,14336,2,8,1,1,balanced,0.5\n"),
+                  csv.string() + ":2: column 'op_name' is 'gemm'; expected 'moe'");
+  EXPECT_CONTAINS(fails_with("VLLM,9.1,GPU X,moe,k,bfloat16,16,4096,14336,2,8,1,1,balanced,0.5\n"),
+                  csv.string() + ":2: column 'version' is '9.1'");
+  EXPECT_CONTAINS(fails_with(good + "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,1,1,balanced,0\n"),
+                  csv.string() + ":3: column 'latency'");
+  // A table without MoE rows kvsim can use imports with a note; no table at all gives another note.
+  dir.write("moe/vllm/9.0/moe_perf.csv",
+            std::string(kMoeHeader) + "VLLM,9.0,GPU X,moe,k,bfloat16,16,4096,14336,2,8,1,1,power_law_1.01,0.5\n");
+  const Profile none = import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu");
+  EXPECT_TRUE(none.moe.empty());
+  EXPECT_CONTAINS(none.provenance["notes"].dump(), "moe_perf.csv has no balanced-routing bf16/fp16 rows");
+  fs::remove(csv);
+  EXPECT_CONTAINS(import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu").provenance["notes"].dump(),
+                  "no moe/vllm/9.0/moe_perf.csv: the profile has no MoE points");
 }
 
 }  // namespace

@@ -34,10 +34,16 @@ MeasuredCostModel::MeasuredCostModel(const Profile& p, const GpuSpec& gpu, const
     all_reduce_.try_emplace(r.gpus, 1).first->second.add({r.bytes, 0, 0}, r.seconds);
   }
   for (auto& [gpus, grid] : all_reduce_) grid.finalize();
+  for (const MoePoint& x : p.moe) {
+    if (dtype_bits(x.dtype) != 16) continue;  // 16-bit expert weights only (OpShape::weight_bits)
+    const MoeKey key{x.hidden, x.intermediate, x.experts, x.topk};
+    moe_.try_emplace(key, 1).first->second.add({static_cast<double>(x.tokens), 0, 0}, x.seconds);
+  }
+  for (auto& [key, grid] : moe_) grid.finalize();
 }
 
 CostEstimate MeasuredCostModel::from_grid(const KernelOp& op, const LogGrid* grid, const std::array<double, 3>& at,
-                                          double scale) const {
+                                          double scale, double calls) const {
   const CostEstimate roof = fallback_.estimate(op);
   if (grid == nullptr) return roof;
   for (double x : at) {
@@ -46,21 +52,32 @@ CostEstimate MeasuredCostModel::from_grid(const KernelOp& op, const LogGrid* gri
   const LogGrid::Result r = grid->at(at);
   if (!r.found) return roof;
   CostEstimate e = roof;  // FLOPs, bytes and the bound come from the op's arithmetic
-  e.seconds = r.seconds * scale * op.launches;
+  e.seconds = r.seconds * scale * calls;
   e.source = r.exact && scale == 1.0 ? Source::kMeasured : r.inside ? Source::kInterpolated : Source::kExtrapolated;
   return e;
+}
+
+CostEstimate MeasuredCostModel::estimate_moe(const KernelOp& op) const {
+  const OpShape& s = op.shape;
+  // The table is keyed by integer sizes: an expert width that TP does not divide evenly was never measured.
+  const auto whole = [](double x) { return x >= 1 && x < 2e9 && x == std::floor(x); };
+  if (s.m <= 0 || s.weight_bits != 16 || !whole(s.k) || !whole(s.n)) return fallback_.estimate(op);
+  const auto it = moe_.find({static_cast<int>(s.k), static_cast<int>(s.n), s.experts, s.topk});
+  if (it == moe_.end()) return fallback_.estimate(op);
+  return from_grid(op, &it->second, {s.m, 1.0, 1.0}, 1.0, op.launches / kMoeLaunchesPerLayer);
 }
 
 CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
   const OpShape& s = op.shape;
   switch (op.kind) {
     case OpKind::kGemm:
-      if (op.id == OpId::kGemmMoeExperts || op.id == OpId::kKvReconstruct || s.m <= 0) return fallback_.estimate(op);
-      return from_grid(op, &gemm_, {s.m, s.n, s.k}, 1.0);
+      if (op.id == OpId::kGemmMoeExperts) return estimate_moe(op);
+      if (op.id == OpId::kKvReconstruct || s.m <= 0) return fallback_.estimate(op);
+      return from_grid(op, &gemm_, {s.m, s.n, s.k}, 1.0, op.launches);
     case OpKind::kAttentionDecode: {
       const auto it = decode_.find({s.q_heads, s.kv_heads, s.head_dim, static_cast<int>(s.kv_bits)});
       if (it == decode_.end() || s.batch <= 0) return fallback_.estimate(op);
-      return from_grid(op, &it->second, {s.batch, std::max(1.0, s.kv_len), 1.0}, 1.0);
+      return from_grid(op, &it->second, {s.batch, std::max(1.0, s.kv_len), 1.0}, 1.0, op.launches);
     }
     case OpKind::kAttentionPrefill: {
       const auto it = prefill_.find({s.q_heads, s.kv_heads, s.head_dim, 16});
@@ -68,12 +85,12 @@ CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
       // Cached context: scale the no-cache time of the same chunk by the attended (query, key) pairs.
       const double own = s.tokens * (s.tokens + 1) / 2;
       const double scale = (s.tokens * s.kv_len + own) / own;
-      return from_grid(op, &it->second, {s.batch, s.tokens, 1.0}, scale);
+      return from_grid(op, &it->second, {s.batch, s.tokens, 1.0}, scale, op.launches);
     }
     case OpKind::kAllReduce: {
       const auto it = all_reduce_.find(op.tp);
       if (it == all_reduce_.end() || s.message_bytes <= 0) return fallback_.estimate(op);
-      return from_grid(op, &it->second, {s.message_bytes, 1.0, 1.0}, 1.0);
+      return from_grid(op, &it->second, {s.message_bytes, 1.0, 1.0}, 1.0, op.launches);
     }
     default:
       return fallback_.estimate(op);

@@ -3,10 +3,16 @@
 // elementwise work, PCIe transfers, head shapes never measured) are priced by the roofline and say so in their
 // source. Outside a table's range the edge trend is extended and the op is tagged "extrapolated".
 //
+// MoE experts (gemm.moe_experts) are looked up in the profile's fused-MoE points of the same hidden size, expert
+// width per GPU, expert count and top-k (16-bit weights only), interpolated along the token count; a point's time
+// covers one layer (both of the op's launches), so the op costs time x launches / kMoeLaunchesPerLayer. A shape
+// with no points (another model, a TP degree never measured, quantized experts) is priced by the roofline.
+//
 // Approximations: decode attention of a batch with mixed lengths is looked up at the mean KV length; prefill with
 // cached context (chunks) scales the measured no-cache time of the same chunk by the ratio of attended
 // (query, key) pairs; KV dtypes other than the table's are priced by the roofline; repeated measurements of one
-// point are averaged (geometric mean); prefill uses the 16-bit-KV rows and all-reduce the 16-bit rows.
+// point are averaged (geometric mean); prefill uses the 16-bit-KV rows and all-reduce the 16-bit rows; MoE tables
+// were measured with balanced routing (each expert gets ~T*k/E tokens), not the model's real router.
 #pragma once
 
 #include <map>
@@ -35,13 +41,17 @@ class MeasuredCostModel final : public IKernelCostModel {
 
  private:
   using AttnKey = std::tuple<int, int, int, int>;  // q heads, kv heads, head dim, kv bits
-  CostEstimate from_grid(const KernelOp& op, const LogGrid* grid, const std::array<double, 3>& at,
-                         double scale) const;
+  using MoeKey = std::tuple<int, int, int, int>;   // hidden, expert width per GPU, experts, top-k
+  // The grid's time at `at` x scale x `calls` (the measured calls the op makes: its launches, or its MoE layers).
+  CostEstimate from_grid(const KernelOp& op, const LogGrid* grid, const std::array<double, 3>& at, double scale,
+                         double calls) const;
+  CostEstimate estimate_moe(const KernelOp& op) const;
 
   RooflineCostModel fallback_;
   LogGrid gemm_{3};
   std::map<AttnKey, LogGrid> decode_, prefill_;
   std::map<int, LogGrid> all_reduce_;
+  std::map<MoeKey, LogGrid> moe_;  // 1-D grids over tokens
   nlohmann::json params_;
 };
 
