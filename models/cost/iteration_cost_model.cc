@@ -299,9 +299,7 @@ void IterationCostModel::add_tier_transfers(const IterationShape& s, std::vector
 
 void IterationCostModel::price(const IterationShape& shape, IterationCost& out) const {
   build_gpu_ops(shape, scratch_);
-  out.seconds = 0;
-  out.ops.fill(CostEstimate{});
-  out.present.fill(0);
+  out.clear();
   double fetch_s = 0;
   for (const KernelOp& op : scratch_) {
     const CostEstimate e = kernels_.estimate(op);
@@ -309,7 +307,7 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
       fetch_s += e.seconds;  // hidden behind the rest of the iteration where it is shorter
       CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
       acc = e;
-      out.present[static_cast<std::size_t>(op.id)] = 1;
+      out.mark(op.id);
       continue;
     }
     CostEstimate& acc = out.ops[static_cast<std::size_t>(op.id)];
@@ -319,7 +317,7 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
     acc.flops += e.flops;
     acc.bytes += e.bytes;
     acc.source = e.source;
-    out.present[static_cast<std::size_t>(op.id)] = 1;
+    out.mark(op.id);
     out.seconds += e.seconds;
   }
   if (shape.tier_load_s > 0 || shape.tier_store_s > 0) [[unlikely]] {
@@ -341,7 +339,7 @@ void IterationCostModel::price_tier_transfers(const IterationShape& s, Iteration
     acc.bytes = bytes;
     acc.bound = Bound::kLatency;
     acc.source = Source::kRoofline;
-    out.present[static_cast<std::size_t>(id)] = 1;
+    out.mark(id);
   };
   if (s.tier_load_s > 0) {
     record(OpId::kTierLoad, s.tier_load_s, s.tier_load_bytes);

@@ -19,6 +19,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -59,6 +61,24 @@ struct IterationCost {
   double seconds = 0;                           // iteration time (ops back to back; overlapped fetches hidden)
   std::array<CostEstimate, kNumOpIds> ops{};    // per op id; ops that did not run have seconds == 0
   std::array<int, kNumOpIds> present{};         // 1 if the op ran in this iteration
+  std::uint32_t present_mask = 0;               // the same as bits (bit i: op id i), to visit only those that ran
+  static_assert(kNumOpIds <= 32);
+
+  // Records that op `id` ran (its estimate is in ops[id]).
+  void mark(OpId id) {
+    present[static_cast<std::size_t>(id)] = 1;
+    present_mask |= std::uint32_t{1} << static_cast<unsigned>(id);
+  }
+  // Forgets every op of the last iteration (only those that ran were written).
+  void clear() {
+    for (std::uint32_t m = present_mask; m != 0; m &= m - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(m));
+      ops[i] = CostEstimate{};
+      present[i] = 0;
+    }
+    present_mask = 0;
+    seconds = 0;
+  }
 };
 
 class IterationCostModel {

@@ -2,6 +2,7 @@
 #include "sim/engine/simulator.h"
 
 #include <algorithm>
+#include <bit>
 #include <deque>
 #include <optional>
 #include <stdexcept>
@@ -503,8 +504,8 @@ class Simulator::Impl {
     if (graphed) [[unlikely]] shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;
     cost_.price(shape, cost_result_);
     if (engine_terms_) [[unlikely]] add_engine_time(graphed);
-    for (std::size_t i = 0; i < kNumOpIds; ++i) {
-      if (!cost_result_.present[i]) continue;
+    for (std::uint32_t m = cost_result_.present_mask; m != 0; m &= m - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(m));
       const CostEstimate& c = cost_result_.ops[i];
       CostEstimate& t = s_.op_totals[i];
       t.seconds += c.seconds;
@@ -541,7 +542,7 @@ class Simulator::Impl {
       e = CostEstimate{};
       e.seconds = seconds;
       e.bound = Bound::kLatency;
-      cost_result_.present[static_cast<std::size_t>(id)] = 1;
+      cost_result_.mark(id);
       cost_result_.seconds += seconds;
     };
     if (p.cuda_graphs && !graphed) add(OpId::kEngineEager, p.eager_s_per_layer * cost_.model().num_layers);
