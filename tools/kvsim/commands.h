@@ -11,7 +11,7 @@
 namespace kvsim::cli {
 
 void add_run_commands(CLI::App& app);    // run, demo
-void add_list_command(CLI::App& app);    // list models|gpus|strategies|schedulers|cost-models|trace-formats
+void add_list_command(CLI::App& app);    // list models, gpus, strategies, schedulers, eviction-policies, ...
 void add_trace_command(CLI::App& app);   // trace stats
 void add_kv_size_command(CLI::App& app); // kv-size
 void add_compare_command(CLI::App& app); // compare
