@@ -19,6 +19,32 @@ namespace kvsim {
 
 namespace {
 constexpr std::size_t kMaxTimelineRows = 2000;
+
+// Values an event refers to by slot (events stay small): put() stores one, take() removes it; slots are reused.
+template <class T>
+class SlotTable {
+ public:
+  std::uint32_t put(T value) {
+    std::uint32_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+      values_[slot] = std::move(value);
+    } else {
+      slot = static_cast<std::uint32_t>(values_.size());
+      values_.push_back(std::move(value));
+    }
+    return slot;
+  }
+  T take(std::uint32_t slot) {
+    free_.push_back(slot);
+    return std::move(values_[slot]);
+  }
+
+ private:
+  std::vector<T> values_;
+  std::vector<std::uint32_t> free_;
+};
 constexpr std::size_t kMaxListedRejections = 20;
 
 // Merges sample `b` (spanning `wb` ns) into `a` (spanning `wa` ns): time-weighted means, maxima, sums.
@@ -236,8 +262,7 @@ class Simulator::Impl {
     wake();
   }
   void handle(const DeferredArrival& e) {
-    Deferred d = std::move(deferred_[e.slot]);
-    free_slots_.push_back(e.slot);
+    Deferred d = deferred_.take(e.slot);
     if (d.at_engine) {
       enter(d.rec);
     } else {
@@ -264,8 +289,7 @@ class Simulator::Impl {
     }
   }
   void handle(const ClientTimeout& e) {
-    const auto [request, id] = timeouts_[e.slot];
-    free_timeouts_.push_back(e.slot);
+    const auto [request, id] = timeouts_.take(e.slot);
     Request& r = *request;
     if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
     if (busy_) {
@@ -356,16 +380,7 @@ class Simulator::Impl {
   }
   // Holds `rec` until `at`: then the engine receives it (`at_engine`), or its client sends it.
   void defer(SimTimeNs at, TraceRecord& rec, bool at_engine) {
-    std::uint32_t slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      slot = static_cast<std::uint32_t>(deferred_.size());
-      deferred_.emplace_back();
-    }
-    deferred_[slot] = Deferred{std::move(rec), at_engine};
-    events_.push(at, EventPriority::kArrival, DeferredArrival{slot});
+    events_.push(at, EventPriority::kArrival, DeferredArrival{deferred_.put(Deferred{std::move(rec), at_engine})});
   }
   void handle(const EngineStep&) {
     step_pending_ = false;
@@ -428,17 +443,8 @@ class Simulator::Impl {
     }
     queues_.waiting.push_back(r);
     if (opt_.client_timeout_s > 0) {
-      std::uint32_t slot;
-      if (!free_timeouts_.empty()) {
-        slot = free_timeouts_.back();
-        free_timeouts_.pop_back();
-      } else {
-        slot = static_cast<std::uint32_t>(timeouts_.size());
-        timeouts_.emplace_back();
-      }
-      timeouts_[slot] = {r, r->id};
       events_.push(r->arrival_ns + units::s_to_ns(opt_.client_timeout_s), EventPriority::kArrival,
-                   ClientTimeout{slot});
+                   ClientTimeout{timeouts_.put({r, r->id})});
     }
     return r;
   }
@@ -717,12 +723,11 @@ class Simulator::Impl {
     TraceRecord rec;
     bool at_engine = false;
   };
-  std::vector<Deferred> deferred_;
-  std::vector<std::uint32_t> free_slots_;
+  SlotTable<Deferred> deferred_;
   // Client timeouts: the request each ClientTimeout slot watches (with its id: the object may be reused), and the
   // ones that expired during the running step.
-  std::vector<std::pair<Request*, RequestId>> timeouts_, pending_aborts_;
-  std::vector<std::uint32_t> free_timeouts_;
+  SlotTable<std::pair<Request*, RequestId>> timeouts_;
+  std::vector<std::pair<Request*, RequestId>> pending_aborts_;
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
   StepPlan plan_;
