@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "models/spec/catalog.h"
@@ -19,7 +21,7 @@ using testing::error_of;
 
 // The config written to a file in a folder named `folder` (the card takes the folder's name).
 std::filesystem::path write_config(const std::string& folder, const nlohmann::json& config) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-hf-tests" / folder;
+  const auto dir = std::filesystem::temp_directory_path() / ("kvsim-hf-tests-" + std::to_string(::getpid())) / folder;
   std::filesystem::create_directories(dir);
   const auto path = dir / "config.json";
   std::ofstream(path) << config.dump(2);

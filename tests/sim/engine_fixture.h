@@ -8,6 +8,8 @@
 #include <tuple>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "sim/config/scenario.h"
@@ -15,13 +17,19 @@
 
 namespace kvsim::testing {
 
+// A scratch folder of this test process: CTest runs test cases as parallel processes, and two of them writing the
+// same trace name at once would read each other's half-written files.
+inline std::filesystem::path test_dir(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+}
+
 struct Req {
   double arrival_s;
   long long prompt, output;
 };
 
 inline std::filesystem::path write_trace(const std::string& name, const std::vector<Req>& reqs) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-engine-tests";
+  const auto dir = test_dir("kvsim-engine-tests");
   std::filesystem::create_directories(dir);
   const auto path = dir / (name + ".jsonl");
   std::ofstream out(path);
@@ -40,7 +48,7 @@ struct Row {
 };
 
 inline std::filesystem::path write_rows(const std::string& name, const std::vector<Row>& rows) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-content-tests";
+  const auto dir = test_dir("kvsim-content-tests");
   std::filesystem::create_directories(dir);
   const auto path = dir / (name + ".jsonl");
   std::ofstream out(path);

@@ -360,7 +360,7 @@ TEST(ClosedLoopSessions, ANextTurnArrivesItsThinkTimeAfterTheReply) {
 TEST(PrefixCachingEngine, TokenIdsAreHashedPerEngineBlock) {
   // JSONL token ids: the second prompt repeats the first's 40 tokens and adds 8; with 16-token engine blocks the
   // first two blocks (32 tokens) are found; with 8-token blocks all five of the first prompt (40 tokens).
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-prefix-tests";
+  const auto dir = testing::test_dir("kvsim-prefix-tests");
   std::filesystem::create_directories(dir);
   const auto path = dir / "token-ids.jsonl";
   {

@@ -184,7 +184,7 @@ TEST(TieredPrefixCache, ConfigurationErrorsNameTheKey) {
 // Two prompts holding the same 512-token document at different places (tokens 100-611, then 50-561), nothing else
 // in common; the second arrives after the first finished.
 std::filesystem::path chunk_trace() {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-tier-tests";
+  const auto dir = testing::test_dir("kvsim-tier-tests");
   std::filesystem::create_directories(dir);
   const auto path = dir / "chunks.jsonl";
   std::ofstream out(path);

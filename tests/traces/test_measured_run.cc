@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "tests/common/error_of.h"
 #include "traces/measured_run.h"
 
@@ -13,7 +15,7 @@ namespace kvsim {
 namespace {
 
 std::filesystem::path write(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "kvsim-measured-tests";
+  const auto dir = std::filesystem::temp_directory_path() / ("kvsim-measured-tests-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / name) << text;
   return dir / name;
