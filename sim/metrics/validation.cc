@@ -61,6 +61,18 @@ void LatencySamples::add(const RequestRecord& r) {
   output_tokens += r.output_tokens;
 }
 
+void LatencyRecorder::on_request_finished(const RequestRecord& r) {
+  if (!r.completed) return;
+  samples_.add(r);
+  first_ = std::min(first_, r.arrival_s);
+  last_ = std::max(last_, r.arrival_s + r.e2e_s);
+}
+
+LatencySamples LatencyRecorder::take() {
+  if (last_ > first_) samples_.span_s = last_ - first_;
+  return std::move(samples_);
+}
+
 nlohmann::json compare_latencies(const LatencySamples& measured, const LatencySamples& simulated) {
   nlohmann::json out;
   out["requests"] = {{"measured", measured.e2e_s.size()}, {"kvsim", simulated.e2e_s.size()}};

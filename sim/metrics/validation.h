@@ -24,6 +24,19 @@ struct LatencySamples {
   void add(const RequestRecord& r);  // completed records only
 };
 
+// Records a simulation's completed requests as LatencySamples, with the span from the first arrival to the last
+// token.
+class LatencyRecorder final : public ISimObserver {
+ public:
+  void on_request_finished(const RequestRecord& r) override;
+  void on_timeline_sample(const TimelineSample&) override {}
+  LatencySamples take();
+
+ private:
+  LatencySamples samples_;
+  double first_ = 1e300, last_ = 0;
+};
+
 // {"requests": {measured, kvsim}, "metrics": {"ttft_s": {"mean": {"measured", "kvsim", "error"}, "p50": ...}, ...},
 //  "throughput": {...} (when both spans are known), "distributions": {"measured": {...}, "kvsim": {...}}}.
 // Metrics a side lacks (vllm-bench has no queue delay) are left out.

@@ -141,7 +141,8 @@ against the measurement). accuracy.json lists every held-out point.</p>
 
 void add_calibrate_command(CLI::App& app) {
   struct Args {
-    std::string gpu, profile, aiconfigurator, framework = "vllm", version = "0.24.0", out, transfer;
+    std::string gpu, profile, aiconfigurator, framework = "vllm", version = "0.24.0", out, transfer, serving_runs;
+    int folds = 5;
     double holdout = 0.2;
     long long seed = 1;
     bool json = false;
@@ -152,8 +153,16 @@ void add_calibrate_command(CLI::App& app) {
       "Fit the calibrated roofline to measurements (--profile FILE or --aiconfigurator DIR) and report the error of\n"
       "the roofline, calibrated, measured and hybrid backends on the held-out points, per op family. --out DIR\n"
       "writes calibration.json (fitted on all points, for cost_model.calibration), accuracy.json (with every\n"
-      "held-out point's measured and predicted times) and report.html.");
-  cmd->add_option("--gpu", a->gpu, "GPU the measurements are of (kvsim list gpus)")->required();
+      "held-out point's measured and predicted times) and report.html.\n"
+      "With --serving-runs RUNS.json instead: fit the engine profile's time outside the engine (request_s) to\n"
+      "measured serving runs ({\"runs\": [{\"name\", \"scenario\", \"measured\", \"format\"}, ...]}, each what kvsim\n"
+      "validate takes) by --folds-fold cross-validation, and report the held-out folds' errors only.");
+  cmd->add_option("--gpu", a->gpu, "GPU the measurements are of (kvsim list gpus); required for kernel tables");
+  cmd->add_option("--serving-runs", a->serving_runs, "measured serving runs to fit engine.profile.request_s to")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--folds", a->folds, "cross-validation folds for --serving-runs")
+      ->check(CLI::Range(2, 100))
+      ->default_str("5");
   cmd->add_option("--profile", a->profile, "a kvsim profile JSON");
   cmd->add_option("--aiconfigurator", a->aiconfigurator, "an aiconfigurator system folder");
   cmd->add_option("--framework", a->framework, "aiconfigurator framework")->default_str("vllm");
@@ -168,6 +177,16 @@ void add_calibrate_command(CLI::App& app) {
   cmd->add_option("--out", a->out, "output directory (replaced atomically)");
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {
+    if (!a->serving_runs.empty()) {
+      const nlohmann::json fit = calibrate_serving_runs(a->serving_runs, a->folds);
+      if (a->json) {
+        fmt::print("{}\n", fit.dump(2));
+      } else {
+        print_serving_fit(fit);
+      }
+      return;
+    }
+    if (a->gpu.empty()) throw KvsimError("--gpu: required with kernel measurements (--profile or --aiconfigurator)");
     const GpuSpec& gpu = Catalog::builtin().gpu(a->gpu, "--gpu");
     nlohmann::json src = nlohmann::json::object(), recorded = nlohmann::json::object();
     if (!a->profile.empty()) src["profile"] = std::filesystem::absolute(a->profile).string();

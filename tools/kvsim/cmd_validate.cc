@@ -31,26 +31,6 @@ struct ValidateArgs {
   bool quiet = false;
 };
 
-// Collects the simulated requests' latencies and span.
-class Samples final : public ISimObserver {
- public:
-  void on_request_finished(const RequestRecord& r) override {
-    if (!r.completed) return;
-    samples_.add(r);
-    first_ = std::min(first_, r.arrival_s);
-    last_ = std::max(last_, r.arrival_s + r.e2e_s);
-  }
-  void on_timeline_sample(const TimelineSample&) override {}
-  LatencySamples take() {
-    if (last_ > first_) samples_.span_s = last_ - first_;
-    return std::move(samples_);
-  }
-
- private:
-  LatencySamples samples_;
-  double first_ = std::numeric_limits<double>::infinity(), last_ = 0;
-};
-
 std::string fmt_value(const std::string& metric, double v) {
   return metric.ends_with("_s") ? fmt::format("{:.4g} s", v) : fmt::format("{:.4g}", v);
 }
@@ -90,7 +70,7 @@ void validate(const ValidateArgs& a) {
   const std::filesystem::path out =
       a.out.empty() ? std::filesystem::path("kvsim-out") / (path.stem().string() + "-validate") : std::filesystem::path(a.out);
   RunOutput output(out);
-  Samples simulated;
+  LatencyRecorder simulated;
   nlohmann::json results = run_prepared(run, {&output, &simulated});
   nlohmann::json v = compare_latencies(measured_samples, simulated.take());
   v["measured_run"] = {{"path", std::filesystem::absolute(a.measured).string()},

@@ -24,6 +24,11 @@ void add_validate_command(CLI::App& app);   // validate
 void add_output_options(CLI::App* cmd, std::string& out, std::vector<std::string>& sets, bool& quiet,
                         const std::string& default_out, const std::string& set_help);
 
+// kvsim calibrate --serving-runs (calibrate_serving.cc): fits engine.profile.request_s to measured runs by K-fold
+// cross-validation; the result holds the held-out folds' errors only.
+nlohmann::json calibrate_serving_runs(const std::filesystem::path& list, int folds);
+void print_serving_fit(const nlohmann::json& fit);
+
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,
                                 const std::filesystem::path& out_dir);
