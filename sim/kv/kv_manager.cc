@@ -166,7 +166,11 @@ void KvManager::need(const Request& r, TokenCount computed, TokenCount chunk, st
 
 void KvManager::match_prefix(Request& r) {
   if (!cache_) return;
-  if (pending_id_ != r.id) pending_.clear();
+  const bool again = pending_id_ == r.id;  // the head of the queue, looked up again while it waits
+  if (!again) {
+    cache_->unwatch();
+    pending_.clear();
+  }
   pending_id_ = r.id;
   pending_shared_bytes_ = pending_reused_bytes_ = 0;
   pending_hit_ = 0;
@@ -180,11 +184,11 @@ void KvManager::match_prefix(Request& r) {
     ensure_block_hashes(r);
     const std::size_t limit = hit_limit(r);
     // Without full-attention layers (every layer a window) the windows alone decide.
-    std::size_t unreferenced = full_class_ ? cache_->match(r.block_hashes, limit, pending_) : 0;
+    std::size_t unreferenced = full_class_ ? cache_->match_watched(r.block_hashes, limit, pending_, again) : 0;
     pending_hit_ = full_class_ ? pending_.size() : std::min(limit, r.block_hashes.size());
     if (!windows_.empty()) {
       const std::size_t k = pending_hit_ = hybrid_hit(r.block_hashes, pending_hit_);
-      if (full_class_) pending_.resize(k);
+      if (full_class_) cache_->truncate_watched(k);  // windows: looked up whole every time
       unreferenced = 0;
       for (const BlockId b : pending_) unreferenced += cache_->refs(b) == 0 ? 1 : 0;
       // The window blocks the hit needs: its last `span` (all of them if fewer).
@@ -450,6 +454,7 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
       prefix_stats_.preempted_hit_tokens += r.computed;
     }
     pending_for_ = nullptr;
+    cache_->unwatch();
     pending_.clear();
     pending_id_ = -1;
   }

@@ -26,6 +26,51 @@ std::size_t PrefixCache::match(std::span<const std::uint64_t> hashes, std::size_
   return unreferenced;
 }
 
+void PrefixCache::flag(BlockId b, std::size_t pos) {
+  slots_[b].watch_pos = static_cast<std::int32_t>(pos);
+  if (slots_[b].refs == 0) ++watched_unreferenced_;
+}
+
+void PrefixCache::unflag(BlockId b) {
+  slots_[b].watch_pos = -1;
+  if (slots_[b].refs == 0) --watched_unreferenced_;
+}
+
+std::size_t PrefixCache::match_watched(std::span<const std::uint64_t> hashes, std::size_t limit,
+                                       std::vector<BlockId>& run, bool again) {
+  if (!again || watched_ != &run) {
+    unwatch();
+    run.clear();
+    watched_ = &run;
+  }
+  const std::size_t n = std::min(hashes.size(), limit);
+  while (run.size() > n) {
+    unflag(run.back());
+    run.pop_back();
+  }
+  // The run is valid as it stands (an eviction would have cut it): only try to extend it.
+  for (std::size_t i = run.size(); i < n; ++i) {
+    const BlockId b = index_.find(hashes[i]);
+    if (b == HashIndex::kMissing) break;
+    flag(b, run.size());
+    run.push_back(b);
+  }
+  return watched_unreferenced_;
+}
+
+void PrefixCache::truncate_watched(std::size_t n) {
+  if (watched_ == nullptr) return;
+  std::vector<BlockId>& run = *watched_;
+  unwatch();
+  if (run.size() > n) run.resize(n);
+}
+
+void PrefixCache::unwatch() {
+  if (watched_ == nullptr) return;
+  for (const BlockId b : *watched_) unflag(b);
+  watched_ = nullptr;
+}
+
 PrefixCache::PrefixCache(std::unique_ptr<EvictionPolicy> policy) : policy_(std::move(policy)) {
   if (!policy_) {
     ParamReader none(nlohmann::json::object(), "");
@@ -40,6 +85,7 @@ std::size_t PrefixCache::acquire(std::span<const BlockId> blocks) {
     if (slots_[b].refs++ == 0) {
       ++taken;
       class_unreferenced_[slots_[b].cls]--;
+      if (slots_[b].watch_pos >= 0) --watched_unreferenced_;
     }
     policy_->acquired(b);
   }
@@ -75,6 +121,7 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
     if (--slots_[b].refs == 0) {
       ++freed;
       class_unreferenced_[slots_[b].cls]++;
+      if (slots_[b].watch_pos >= 0) ++watched_unreferenced_;
       policy_->released(b);
     }
   }
@@ -97,6 +144,14 @@ void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
     const BlockId b = policy_->evict_one();
     Slot& s = slots_[b];
     if (!s.live || !evictable(b)) throw std::logic_error("prefix cache: the policy evicted a block in use");
+    if (s.watch_pos >= 0) {  // the watched run ends before it
+      std::vector<BlockId>& run = *watched_;
+      const auto pos = static_cast<std::size_t>(s.watch_pos);
+      while (run.size() > pos) {
+        unflag(run.back());
+        run.pop_back();
+      }
+    }
     index_.erase(s.hash);
     s.live = false;
     if (victims != nullptr) victims->push_back({s.hash, s.depth, s.cls});
@@ -156,6 +211,18 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
   }
   if (live != index_.size()) fail("the index and the cached blocks disagree");
   if (unreferenced != unreferenced_) fail("the count of unreferenced blocks is wrong");
+  std::size_t watched = 0, watched_unreferenced = 0;
+  for (BlockId b = 0; b < slots_.size(); ++b) {
+    if (slots_[b].watch_pos < 0) continue;
+    ++watched;
+    if (!slots_[b].live || watched_ == nullptr || static_cast<std::size_t>(slots_[b].watch_pos) >= watched_->size() ||
+        (*watched_)[static_cast<std::size_t>(slots_[b].watch_pos)] != b) {
+      fail("a watched block is not at its place in the watched run");
+    }
+    watched_unreferenced += slots_[b].refs == 0 ? 1 : 0;
+  }
+  if (watched_ != nullptr && watched != watched_->size()) fail("the watched run has unflagged blocks");
+  if (watched_unreferenced != watched_unreferenced_) fail("the watched run's count of unreferenced blocks is wrong");
   if (by_class != class_cached_ || unreferenced_by_class != class_unreferenced_) fail("a block class's count is wrong");
   policy_->check_invariants();
 }

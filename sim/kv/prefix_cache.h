@@ -47,6 +47,17 @@ class PrefixCache {
   // the same identity are kept without looking them up again. Returns how many of the run nobody references. No
   // side effects.
   std::size_t match(std::span<const std::uint64_t> hashes, std::size_t limit, std::vector<BlockId>& out) const;
+  // match() for the request at the head of the waiting queue, cheap across its repeated lookups (it is looked up at
+  // every step while it waits for memory, as in vLLM): `run` becomes the watched run. Its blocks are flagged, so an
+  // eviction of one truncates `run` there and references keep the run's count of unreferenced blocks; with `again`
+  // (the same hashes as the last call with this `run`) the lookup only tries to extend it. Returns how many of the
+  // run nobody references. `run` must outlive the watch (unwatch() ends it).
+  std::size_t match_watched(std::span<const std::uint64_t> hashes, std::size_t limit, std::vector<BlockId>& run,
+                            bool again);
+  // Shortens the watched run to `n` blocks; ends the watch (the run keeps its blocks, unflagged).
+  void truncate_watched(std::size_t n);
+  void unwatch();
+
   // One more reference to each block (a request reusing them). Returns how many were unreferenced: they leave the
   // eviction order and stop counting as free.
   std::size_t acquire(std::span<const BlockId> blocks);
@@ -109,13 +120,18 @@ class PrefixCache {
     std::uint32_t children = 0;  // cached blocks whose parent this is
     bool live = false;
     std::uint8_t cls = 0;
+    std::int32_t watch_pos = -1;  // position in the watched run, or -1
   };
+  void flag(BlockId b, std::size_t pos);
+  void unflag(BlockId b);
   std::vector<Slot> slots_;
   std::vector<BlockId> free_slots_;
   HashIndex index_;  // identity -> block
   std::unique_ptr<EvictionPolicy> policy_;
   std::size_t unreferenced_ = 0;
   std::array<std::size_t, kMaxClasses> class_cached_{}, class_unreferenced_{};
+  std::vector<BlockId>* watched_ = nullptr;  // the watched run (match_watched), or none
+  std::size_t watched_unreferenced_ = 0;
   std::int64_t evictions_ = 0;
 };
 

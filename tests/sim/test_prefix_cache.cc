@@ -91,6 +91,33 @@ TEST(PrefixCache, ReleasedBlocksAreEvictedLeastRecentlyReleasedFirstTailFirst) {
   EXPECT_THROW(c.check_invariants({}), std::logic_error);  // a0 and a1 are referenced by nobody listed
 }
 
+TEST(PrefixCache, AWatchedRunIsCutByAnEvictionAndCountsItsUnreferencedBlocks) {
+  // The head of the waiting queue's match, looked up again at every step: a0 <- a1 <- a2 released (unreferenced).
+  PrefixCache c;
+  const BlockId a0 = c.insert(100, PrefixCache::kNone), a1 = c.insert(101, a0), a2 = c.insert(102, a1);
+  c.release(std::vector<BlockId>{a0, a1, a2});
+  const std::vector<std::uint64_t> prompt = {100, 101, 102, 103};
+  std::vector<BlockId> run;
+  EXPECT_EQ(c.match_watched(prompt, 10, run, false), 3u);
+  EXPECT_EQ(run, (std::vector<BlockId>{a0, a1, a2}));
+  // Another request takes a0 and a1: two fewer unreferenced, without looking the run up again.
+  const std::vector<BlockId> held = {a0, a1};
+  c.acquire(held);
+  EXPECT_EQ(c.match_watched(prompt, 10, run, true), 1u);
+  c.check_invariants(std::vector<const std::vector<BlockId>*>{&held});
+  // a2, the only unreferenced block, is evicted: the run ends before it, and a lookup cannot extend it.
+  c.evict(1);
+  EXPECT_EQ(run, (std::vector<BlockId>{a0, a1}));
+  EXPECT_EQ(c.match_watched(prompt, 10, run, true), 0u);
+  EXPECT_EQ(run, (std::vector<BlockId>{a0, a1}));
+  // A lookup for another prompt replaces the watch.
+  std::vector<BlockId> other;
+  c.unwatch();
+  EXPECT_EQ(c.match_watched(std::vector<std::uint64_t>{100}, 10, other, false), 0u);
+  EXPECT_EQ(other, (std::vector<BlockId>{a0}));
+  c.check_invariants(std::vector<const std::vector<BlockId>*>{&held});
+}
+
 // ---- the engine ------------------------------------------------------------------------------------------------
 
 
