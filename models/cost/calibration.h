@@ -4,14 +4,25 @@
 // Features are normalised by the GPU's own peaks, so coefficients fitted on one GPU apply to another GPU that has
 // only a spec card (efficiencies and latencies transfer; peaks come from the card).
 //
-// Attention families are also fitted per head shape and KV dtype (q heads, kv heads, head dim, kv bits), and GEMMs
-// per weight shape (n, k), where a shape has enough points; a shape without its own fit (another model), and every
-// shape on another GPU than the measured one, uses the family's fit.
-// Families and features (one launch):
+// Attention families are also fitted per head shape and KV dtype (q heads, kv heads, head dim, kv bits), GEMMs
+// per weight shape (n, k) and MoE experts per layer shape (hidden, expert width per GPU, experts, top-k), where a
+// shape has enough points; a shape without its own fit (another model), and every shape on another GPU than the
+// measured one, uses the family's fit.
+// Families and features (one launch; MoE: one layer's fused-MoE call, both of its launches):
 //   gemm:              1, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's sm_count SMs)
 //   decode_attention:  1, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
 //   prefill_attention: 1, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
+//   moe_experts:       1, F/P, Bw/BW, Ba/BW, max(F/P, (Bw+Ba)/BW), waves*tile_flops/P
+//     T tokens, hidden h, expert width I per GPU, E experts, top-k: F = 2 T k 3 h I; Bw = the touched experts'
+//     weights, min(E, T k) x 3 h I x weight bytes; Ba = the routed tokens' activations, T k (2 h + 3 I) x 2 B;
+//     tile FLOPs: each touched expert's T k / min(E, T k) rows padded to 64-row tiles, 64-column tiles of the
+//     gate+up (2I wide, depth h) and down (h wide, depth I) GEMMs, in waves over the card's SMs.
+//     Experts touched: min(E, T k), the balanced routing the measured tables use (every token's k experts spread
+//     over all E, so T tokens touch min(E, T k) experts), not the roofline's uniform-random expectation
+//     E (1 - (1 - k/E)^T): the features must describe the measured kernel's work for the fit to mean something,
+//     and the measured and hybrid backends price the same balanced tables.
+//     Its coefficients are fitted non-negative (every feature is a cost; see fit_points in calibration.cc).
 #pragma once
 
 #include <array>
@@ -27,9 +38,10 @@
 
 namespace kvsim {
 
-enum class OpFamily : std::uint8_t { kGemm, kDecodeAttention, kPrefillAttention, kAllReduce };
-inline constexpr std::array<OpFamily, 4> kOpFamilies = {OpFamily::kGemm, OpFamily::kDecodeAttention,
-                                                        OpFamily::kPrefillAttention, OpFamily::kAllReduce};
+enum class OpFamily : std::uint8_t { kGemm, kDecodeAttention, kPrefillAttention, kAllReduce, kMoeExperts };
+inline constexpr std::array<OpFamily, 5> kOpFamilies = {OpFamily::kGemm, OpFamily::kDecodeAttention,
+                                                        OpFamily::kPrefillAttention, OpFamily::kAllReduce,
+                                                        OpFamily::kMoeExperts};
 std::string_view family_name(OpFamily f);
 
 // One measured point as an op (shape, FLOPs, bytes) and its time.
@@ -39,15 +51,19 @@ struct MeasuredOp {
   double seconds;
 };
 // Every usable point of a profile as ops (same filters as the measured backend: bf16 GEMMs, 16-bit KV prefill,
-// 16-bit all-reduce; decode attention at every KV dtype). MoE points are not fitted: no family prices the fused MoE
-// experts, which the calibrated backend leaves to the roofline.
+// 16-bit all-reduce, 16-bit MoE experts; decode attention at every KV dtype). An MoE point is one layer's op
+// (moe_experts_op: kMoeLaunchesPerLayer launches) and its time covers that layer.
 std::vector<MeasuredOp> measured_ops(const Profile& p);
 
-// The family of an op the calibrated model prices, or false (gemm.moe_experts: false).
+// The family of an op the calibrated model prices, or false. gemm.moe_experts is moe_experts when its shape is
+// set and its weights are 16-bit (the only ones measured; quantized experts stay with the roofline, as in the
+// measured backend).
 bool op_family(const KernelOp& op, OpFamily& family);
 
 struct Calibration {
-  using ShapeKey = std::array<int, 4>;  // attention: q heads, kv heads, head dim, kv bits; GEMM: n, k, 0, 0
+  // attention: q heads, kv heads, head dim, kv bits; GEMM: n, k, 0, 0; MoE: hidden, expert width per GPU, experts,
+  // top-k
+  using ShapeKey = std::array<int, 4>;
   std::string fitted_on;  // GPU and source the coefficients come from
   std::string gpu;        // card name of the GPU measured ("" in files written before it was recorded)
   std::map<OpFamily, std::vector<double>> coefficients;
@@ -57,12 +73,15 @@ struct Calibration {
 
   // Fits every family present in `ops` (families with too few points keep no coefficients).
   static Calibration fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on);
-  // Seconds of one launch of `op` (op.launches ignored), or a negative value if the family was not fitted. The
+  // Seconds of one launch of `op` (op.launches ignored; moe_experts: of one layer, kMoeLaunchesPerLayer
+  // launches), or a negative value if the family was not fitted. The
   // per-shape fits apply only on the GPU they were measured on; another GPU gets the family fits, which carry
   // better (fitted on the H100 tables, priced on the A100 ones: GEMM p90 37 % instead of 134 %, decode attention
   // median 26 % instead of 34 %).
   double predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
 
+  // Schema kvsim-calibration-2 (adds the moe_experts family; its shapes are keyed hidden, intermediate, experts,
+  // topk). from_json also reads kvsim-calibration-1 files (the four other families, unchanged).
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j, const std::string& where);
 };

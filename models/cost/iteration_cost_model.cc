@@ -230,22 +230,13 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
       }
       add_gemm(ops, OpId::kGemmMoeRouter, T, h, e.num_experts, moe_layers);
       if (moe_layers > 0) {
-        const double E = e.num_experts, k = e.experts_per_token, I = e.expert_intermediate_size / t;
-        const double active = E * (1.0 - std::pow(1.0 - k / E, T));
-        KernelOp op;
-        op.id = OpId::kGemmMoeExperts;
-        op.kind = OpKind::kGemm;
-        op.flops = 2.0 * T * k * 3.0 * h * I * moe_layers;
-        op.bytes = (active * 3.0 * h * I * m.weight_bytes_per_param + T * k * (2.0 * h + 3.0 * I) * act_bytes_) *
-                   moe_layers;
-        op.launches = kMoeLaunchesPerLayer * moe_layers;  // gate+up and down per layer
-        // One layer's fused-MoE call, for measured tables (OpShape): all T tokens, the expert width per GPU.
-        op.shape.m = T;
-        op.shape.k = h;
-        op.shape.n = I;
-        op.shape.experts = e.num_experts;
-        op.shape.topk = e.experts_per_token;
-        op.shape.weight_bits = m.weight_bytes_per_param * 8;
+        // One layer's fused-MoE call (OpShape for measured tables: all T tokens, the expert width per GPU), summed
+        // over the MoE layers.
+        KernelOp op = moe_experts_op(T, h, e.expert_intermediate_size / t, e.num_experts, e.experts_per_token,
+                                     m.weight_bytes_per_param);
+        op.flops *= moe_layers;
+        op.bytes *= moe_layers;
+        op.launches *= moe_layers;  // gate+up and down per layer
         ops.push_back(op);
       }
     } else {

@@ -1,6 +1,8 @@
 // Single-launch ops from shapes (see single_op.h).
 #include "models/cost/single_op.h"
 
+#include <cmath>
+
 namespace kvsim {
 
 namespace {
@@ -55,6 +57,25 @@ KernelOp all_reduce_op(double message_bytes, int gpus) {
   op.tp = gpus;
   op.launches = 1;
   op.shape.message_bytes = message_bytes;
+  return op;
+}
+
+KernelOp moe_experts_op(double tokens, double hidden, double intermediate, int experts, int topk,
+                        double weight_bytes) {
+  const double T = tokens, h = hidden, I = intermediate, E = experts, k = topk;
+  const double active = E * (1.0 - std::pow(1.0 - k / E, T));
+  KernelOp op;
+  op.id = OpId::kGemmMoeExperts;
+  op.kind = OpKind::kGemm;
+  op.flops = 2.0 * T * k * 3.0 * h * I;
+  op.bytes = active * 3.0 * h * I * weight_bytes + T * k * (2.0 * h + 3.0 * I) * kActBytes;
+  op.launches = kMoeLaunchesPerLayer;  // gate+up and down
+  op.shape.m = T;
+  op.shape.k = h;
+  op.shape.n = I;
+  op.shape.experts = experts;
+  op.shape.topk = topk;
+  op.shape.weight_bits = weight_bytes * 8;
   return op;
 }
 

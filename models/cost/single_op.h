@@ -15,5 +15,11 @@ KernelOp decode_attention_op(const OpShape& shape);
 KernelOp prefill_attention_op(const OpShape& shape);
 // Ring all-reduce of shape.message_bytes over `gpus` GPUs.
 KernelOp all_reduce_op(double message_bytes, int gpus);
+// One MoE layer's routed experts (gemm.moe_experts, kMoeLaunchesPerLayer launches: gate+up, then down): `tokens`
+// tokens each routed to `topk` of `experts` experts of width `intermediate` per GPU, hidden size `hidden`. FLOPs
+// 2 x tokens x topk x 3 x hidden x intermediate; bytes: the weights of the experts uniform random routing touches
+// on average, experts x (1 - (1 - topk / experts)^tokens), plus the routed tokens' activations.
+KernelOp moe_experts_op(double tokens, double hidden, double intermediate, int experts, int topk,
+                        double weight_bytes = 2.0);
 
 }  // namespace kvsim

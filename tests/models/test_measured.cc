@@ -1,10 +1,14 @@
 // Measured-table interpolation: exact at grid points, monotone between them, extrapolation flagged; and the
 // measured backend prices ops from tables, falling back to the roofline (and saying so) where it has none; the fused
-// MoE experts priced from MoE tables (one point = one layer), by hand and on the real H100 table.
+// MoE experts priced from MoE tables (one point = one layer), by hand and on the real H100 table; the calibrated
+// moe_experts family (synthetic fit, pricing, no-MoE fallback, calibration.json versions).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
+#include <string>
 #include <tuple>
 
 #include <cstdio>
@@ -21,6 +25,7 @@
 #include "models/kv/kv_layout.h"
 #include "models/profile/profile.h"
 #include "models/spec/catalog.h"
+#include "sim/core/error.h"
 
 namespace kvsim {
 namespace {
@@ -377,8 +382,8 @@ TEST(MeasuredMoe, ShapesOutsideTheTableFallBackAsOtherOpsDo) {
   KernelOp uneven = op;
   uneven.shape.n = 14336.0 / 3;
   EXPECT_EQ(measured.estimate(uneven).source, Source::kRoofline);
-  // The calibrated backend has no MoE family (roofline), and the hybrid backend takes the MoE table inside its
-  // range and the calibrated (here: roofline) model outside it.
+  // A calibration without an MoE family leaves MoE to the roofline, and the hybrid backend takes the MoE table
+  // inside its range and the calibrated (here: roofline) model outside it.
   const CalibratedCostModel calibrated(Calibration{}, gpu, RooflineParams{}, nlohmann::json::object());
   EXPECT_EQ(calibrated.estimate(op).source, Source::kRoofline);
   const HybridCostModel hybrid(p, Calibration{}, gpu, RooflineParams{}, nlohmann::json::object());
@@ -426,22 +431,246 @@ TEST(MeasuredMoe, H100RooflineGapReport) {
   const Profile p = import_aiconfigurator(kH100, "vllm", "0.24.0", "h100-sxm");
   const MeasuredCostModel measured(p, gpu, RooflineParams{}, nlohmann::json::object());
   const RooflineCostModel roofline(RooflineParams{}, gpu);
-  std::printf("%-14s %3s %6s %13s %13s %9s %7s\n", "model", "tp", "tokens", "measured_us", "roofline_us",
-              "roof/meas", "bound");
+  // calibrated: fitted on every point of the table (what `kvsim calibrate --out` writes), so in-sample here.
+  const CalibratedCostModel calibrated(Calibration::fit(measured_ops(p), gpu, "h100"), gpu, RooflineParams{},
+                                       nlohmann::json::object());
+  std::printf("%-14s %3s %6s %13s %13s %9s %7s %15s %9s\n", "model", "tp", "tokens", "measured_us", "roofline_us",
+              "roof/meas", "bound", "calibrated_us", "cal/meas");
   for (const auto& [model, tp] : {std::pair{"mixtral-8x7b", 1}, std::pair{"mixtral-8x7b", 2},
                                   std::pair{"qwen3-30b-a3b", 1}}) {
     const LlmSpec& spec = Catalog::builtin().model(model, "test");
     const double layers = spec.num_layers - spec.moe->first_dense_layers;
     const IterationCostModel a(spec, base_layout(spec, tp, 16), tp, measured, 0.0);
     const IterationCostModel b(spec, base_layout(spec, tp, 16), tp, roofline, 0.0);
+    const IterationCostModel c(spec, base_layout(spec, tp, 16), tp, calibrated, 0.0);
     for (TokenCount t : {1, 16, 128, 1024, 8192}) {
-      const CostEstimate e = moe_of(price_tokens(a, t)), r = moe_of(price_tokens(b, t));
+      const CostEstimate e = moe_of(price_tokens(a, t)), r = moe_of(price_tokens(b, t)),
+                         k = moe_of(price_tokens(c, t));
       EXPECT_EQ(e.source, Source::kMeasured);
-      std::printf("%-14s %3d %6lld %13.1f %13.1f %9.2f %7s\n", model, tp, static_cast<long long>(t),
+      EXPECT_EQ(k.source, Source::kCalibrated);
+      std::printf("%-14s %3d %6lld %13.1f %13.1f %9.2f %7s %15.1f %9.2f\n", model, tp, static_cast<long long>(t),
                   e.seconds / layers * 1e6, r.seconds / layers * 1e6, r.seconds / e.seconds,
-                  std::string(bound_name(r.bound)).c_str());
+                  std::string(bound_name(r.bound)).c_str(), k.seconds / layers * 1e6, k.seconds / e.seconds);
     }
   }
+}
+
+// ---- the calibrated moe_experts family ------------------------------------------------------------------------
+
+// Layer shapes (hidden, expert width per GPU, experts, top-k) of Mixtral-8x7B, Qwen3-30B-A3B, Llama-4-Scout at TP 8
+// and two made-up ones, and token counts from 1 to 16384: memory-bound small batches, compute-bound large ones.
+struct MoeShape {
+  double hidden, intermediate;
+  int experts, topk;
+};
+constexpr std::array<MoeShape, 5> kMoeShapes = {MoeShape{4096, 14336, 8, 2}, MoeShape{2048, 768, 128, 8},
+                                                MoeShape{5120, 1024, 16, 1}, MoeShape{6144, 512, 256, 8},
+                                                MoeShape{3072, 2048, 64, 4}};
+std::vector<MeasuredOp> synthetic_moe_points(const std::vector<double>& truth, const GpuSpec& gpu) {
+  std::vector<MeasuredOp> ops;
+  for (const MoeShape& s : kMoeShapes) {
+    for (double t = 1; t <= 16384; t *= 2) {
+      MeasuredOp m{OpFamily::kMoeExperts, moe_experts_op(t, s.hidden, s.intermediate, s.experts, s.topk), 0};
+      const std::vector<double> x = calibration_features(m.family, m.op, gpu);
+      for (std::size_t j = 0; j < x.size(); ++j) m.seconds += truth[j] * x[j];
+      ops.push_back(m);
+    }
+  }
+  return ops;
+}
+// {1, F/P, weights/BW, activations/BW, max(F/P, bytes/BW), tile-padded FLOPs/P}
+const std::vector<double> kMoeTruth = {25e-6, 0.6, 1.2, 1.5, 0.3, 0.4};
+
+TEST(CalibratedMoe, RecoversKnownCoefficientsFromSyntheticMeasurements) {
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const std::vector<MeasuredOp> ops = synthetic_moe_points(kMoeTruth, gpu);
+  const Calibration fit = Calibration::fit(ops, gpu, "synthetic");
+  ASSERT_EQ(fit.coefficients.count(OpFamily::kMoeExperts), 1u);
+  EXPECT_EQ(fit.points.at(OpFamily::kMoeExperts), ops.size());
+  const std::vector<double>& c = fit.coefficients.at(OpFamily::kMoeExperts);
+  ASSERT_EQ(c.size(), kMoeTruth.size());
+  for (std::size_t j = 0; j < c.size(); ++j) EXPECT_NEAR(c[j], kMoeTruth[j], 1e-6 * kMoeTruth[j]) << j;
+  // Every shape has 15 points (>= 2 per feature): its own fit, keyed by (hidden, width, experts, top-k).
+  EXPECT_EQ(fit.shape_coefficients.size(), kMoeShapes.size());
+  EXPECT_EQ(fit.shape_points.at({OpFamily::kMoeExperts, {2048, 768, 128, 8}}), 15u);
+  // Predictions (per-shape and family fits alike) reproduce the synthetic times, also after a JSON round trip.
+  const Calibration again = Calibration::from_json(fit.to_json(), "test");
+  Calibration family_only = again;
+  family_only.shape_coefficients.clear();
+  for (const MeasuredOp& m : ops) {
+    EXPECT_NEAR(again.predict_launch(m.family, m.op, gpu), m.seconds, 1e-9 * m.seconds);
+    EXPECT_NEAR(family_only.predict_launch(m.family, m.op, gpu), m.seconds, 1e-9 * m.seconds);
+  }
+}
+
+TEST(CalibratedMoe, FeaturesCountTheExpertsBalancedRoutingTouches) {
+  // Qwen3-30B-A3B (128 experts, top-8): 1 token reads 8 experts' weights, 16 tokens all 128 (balanced routing), not
+  // the 82 uniform random routing expects (the op's bytes, which the roofline prices).
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const double expert = 3.0 * 2048 * 768 * 2;  // gate, up and down, bf16
+  const auto weights = [&](double tokens) {
+    return calibration_features(OpFamily::kMoeExperts, moe_experts_op(tokens, 2048, 768, 128, 8), gpu)[2];
+  };
+  EXPECT_DOUBLE_EQ(weights(1), 8 * expert / gpu.hbm_bandwidth_Bps);
+  EXPECT_DOUBLE_EQ(weights(16), 128 * expert / gpu.hbm_bandwidth_Bps);
+  const KernelOp op = moe_experts_op(16, 2048, 768, 128, 8);
+  EXPECT_NEAR((op.bytes - 16 * 8 * (2 * 2048 + 3 * 768) * 2.0) / expert, 128 * (1 - std::pow(1 - 8 / 128.0, 16)),
+              1e-9);
+  // FLOPs: 2 x tokens x top-k x 3 x hidden x width.
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kMoeExperts, op, gpu)[1],
+                   2.0 * 16 * 8 * 3 * 2048 * 768 / gpu.flops_for("bf16"));
+}
+
+TEST(CalibratedMoe, PricesTheExpertsOpFromTheFitPerLayer) {
+  const LlmSpec& mx = Catalog::builtin().model("mixtral-8x7b", "test");
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  Calibration c;
+  c.gpu = gpu.name;
+  c.coefficients[OpFamily::kMoeExperts] = kMoeTruth;
+  c.points[OpFamily::kMoeExperts] = 100;
+  const CalibratedCostModel calibrated(c, gpu, RooflineParams{}, nlohmann::json::object());
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  const IterationCostModel m(mx, base_layout(mx, 1, 16), 1, calibrated, 0.0);
+  const IterationCostModel r(mx, base_layout(mx, 1, 16), 1, roofline, 0.0);
+  for (TokenCount tokens : {1, 16, 1024}) {
+    const CostEstimate e = moe_of(price_tokens(m, tokens)), roof = moe_of(price_tokens(r, tokens));
+    EXPECT_EQ(e.source, Source::kCalibrated);
+    // One layer's time (both launches) x the 32 MoE layers.
+    const double layer = c.predict_launch(OpFamily::kMoeExperts, moe_experts_op(tokens, 4096, 14336, 8, 2), gpu);
+    EXPECT_NEAR(e.seconds, 32 * layer, 1e-12 * e.seconds) << tokens;
+    EXPECT_NE(e.seconds, roof.seconds);
+    EXPECT_EQ(e.flops, roof.flops);
+    EXPECT_EQ(e.bytes, roof.bytes);
+  }
+  // Quantized experts were never measured: the roofline, as in the measured backend.
+  KernelOp fp8 = moe_experts_op(16, 4096, 14336, 8, 2, 1.0);
+  EXPECT_EQ(calibrated.estimate(fp8).source, Source::kRoofline);
+  EXPECT_EQ(calibrated.estimate(fp8).seconds, roofline.estimate(fp8).seconds);
+  // An expert width TP does not divide evenly has no table but a calibrated price.
+  const KernelOp uneven = moe_experts_op(16, 4096, 14336.0 / 3, 8, 2);
+  EXPECT_EQ(calibrated.estimate(uneven).source, Source::kCalibrated);
+  // Hybrid: the MoE table inside its range, the calibrated family outside it (past the last token count).
+  const HybridCostModel hybrid(mixtral_moe_profile(), c, gpu, RooflineParams{}, nlohmann::json::object());
+  const KernelOp inside = moe_experts_op(16, 4096, 14336, 8, 2), beyond = moe_experts_op(512, 4096, 14336, 8, 2);
+  EXPECT_EQ(hybrid.estimate(inside).source, Source::kMeasured);
+  EXPECT_DOUBLE_EQ(hybrid.estimate(inside).seconds, kMixtralT16);
+  EXPECT_EQ(hybrid.estimate(beyond).source, Source::kCalibrated);
+  EXPECT_DOUBLE_EQ(hybrid.estimate(beyond).seconds, calibrated.estimate(beyond).seconds);
+}
+
+TEST(CalibratedMoe, WithoutMoePointsTheRooflinePricesMoe) {
+  // Measurements with no MoE points (the A100 tables: power-law routing only) fit no MoE family; too few MoE points
+  // fit none either. The calibrated backend then prices MoE by the roofline.
+  const GpuSpec& gpu = Catalog::builtin().gpu("a100-sxm-80gb", "test");
+  Profile p;
+  p.gpu = gpu.name;
+  for (std::int64_t m : {1, 16, 256, 4096}) {
+    for (std::int64_t n : {1024, 4096, 14336}) p.gemm.push_back({m, n, 4096, "bf16", 1e-6 + 1e-14 * m * n * 4096, 0});
+  }
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  const KernelOp op = moe_experts_op(64, 4096, 14336, 8, 2);
+  for (int moe_points : {0, 11}) {  // 11 < 2 x 6 features
+    Profile q = p;
+    for (int i = 0; i < moe_points; ++i) q.moe.push_back({1 << i, 4096, 14336, 8, 2, 1, "bf16", 1e-4 * (i + 1), 0});
+    const Calibration c = Calibration::fit(measured_ops(q), gpu, "gemm only");
+    EXPECT_EQ(c.coefficients.count(OpFamily::kGemm), 1u);
+    EXPECT_EQ(c.coefficients.count(OpFamily::kMoeExperts), 0u) << moe_points;
+    EXPECT_LT(c.predict_launch(OpFamily::kMoeExperts, op, gpu), 0);
+    const CalibratedCostModel calibrated(c, gpu, RooflineParams{}, nlohmann::json::object());
+    EXPECT_EQ(calibrated.estimate(op).source, Source::kRoofline);
+    EXPECT_EQ(calibrated.estimate(op).seconds, roofline.estimate(op).seconds);
+    EXPECT_EQ(calibrated.estimate(gemm_op(16, 4096, 4096)).source, Source::kCalibrated);
+    // The file has no moe_experts family and reads back the same way.
+    const nlohmann::json j = c.to_json();
+    EXPECT_FALSE(j["families"].contains("moe_experts"));
+    EXPECT_LT(Calibration::from_json(j, "test").predict_launch(OpFamily::kMoeExperts, op, gpu), 0);
+  }
+}
+
+TEST(CalibratedMoe, CalibrationFileRoundTripsAndReadsVersionOne) {
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  const Calibration fit = Calibration::fit(synthetic_moe_points(kMoeTruth, gpu), gpu, "synthetic");
+  const nlohmann::json j = fit.to_json();
+  EXPECT_EQ(j["schema"], "kvsim-calibration-2");
+  EXPECT_EQ(j["families"]["moe_experts"]["points"], 75);
+  // MoE shapes name their keys.
+  bool found = false;
+  for (const auto& e : j["shapes"]) {
+    if (e["family"] == "moe_experts" && e["hidden"] == 2048 && e["intermediate"] == 768 && e["experts"] == 128 &&
+        e["topk"] == 8) {
+      found = true;
+      EXPECT_FALSE(e.contains("q_heads"));
+    }
+  }
+  EXPECT_TRUE(found);
+  const Calibration again = Calibration::from_json(nlohmann::json::parse(j.dump()), "test");
+  EXPECT_EQ(again.coefficients, fit.coefficients);
+  EXPECT_EQ(again.points, fit.points);
+  EXPECT_EQ(again.shape_coefficients, fit.shape_coefficients);
+  EXPECT_EQ(again.shape_points, fit.shape_points);
+  EXPECT_EQ(again.to_json(), j);
+
+  // A file written before the MoE family (kvsim-calibration-1) still reads: its families, its shapes, no MoE.
+  const nlohmann::json v1 = nlohmann::json::parse(R"({"schema": "kvsim-calibration-1", "fitted_on": "old",
+      "gpu": "h100-sxm",
+      "families": {"gemm": {"coefficients": [4e-6, 0.3, 0.2, 1.1, 0.05], "points": 30}},
+      "shapes": [{"family": "gemm", "q_heads": 4096, "kv_heads": 1024, "head_dim": 0, "kv_bits": 0,
+                  "coefficients": [1e-6, 0, 0, 1.2, 0], "points": 12}]})");
+  const Calibration old = Calibration::from_json(v1, "old.json");
+  EXPECT_EQ(old.fitted_on, "old");
+  EXPECT_EQ(old.coefficients.at(OpFamily::kGemm).size(), 5u);
+  EXPECT_EQ(old.shape_points.at({OpFamily::kGemm, {4096, 1024, 0, 0}}), 12u);
+  EXPECT_EQ(old.coefficients.count(OpFamily::kMoeExperts), 0u);
+  // Version 1 never had moe_experts; an unknown schema is refused by name.
+  const auto error_of = [](const nlohmann::json& file) {
+    try {
+      (void)Calibration::from_json(file, "bad.json");
+    } catch (const KvsimError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  nlohmann::json v1_moe = v1;
+  v1_moe["families"]["moe_experts"] = j["families"]["moe_experts"];
+  EXPECT_NE(error_of(v1_moe).find("moe_experts"), std::string::npos) << error_of(v1_moe);
+  nlohmann::json v3 = j;
+  v3["schema"] = "kvsim-calibration-3";
+  EXPECT_NE(error_of(v3).find("kvsim-calibration-2"), std::string::npos) << error_of(v3);
+}
+
+TEST(CalibratedMoe, RealH100TableFitsEveryShape) {
+  if (!std::filesystem::exists(kH100 / "moe/vllm/0.24.0/moe_perf.csv")) GTEST_SKIP() << "no H100 MoE table";
+  const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
+  Profile p = import_aiconfigurator(kH100, "vllm", "0.24.0", "h100-sxm");
+  p.gemm.clear(), p.decode_attention.clear(), p.prefill_attention.clear(), p.all_reduce.clear();
+  const std::vector<MeasuredOp> ops = measured_ops(p);
+  ASSERT_EQ(ops.size(), 2565u);  // bf16, balanced, EP 1
+  const Calibration c = Calibration::fit(ops, gpu, "h100 moe");
+  EXPECT_EQ(c.points.at(OpFamily::kMoeExperts), 2565u);
+  EXPECT_EQ(c.shape_coefficients.size(), 95u);  // 27 token counts each
+  // Every coefficient is a non-negative cost (the MoE fits are non-negative least squares).
+  for (double b : c.coefficients.at(OpFamily::kMoeExperts)) EXPECT_GE(b, 0);
+  for (const auto& [key, beta] : c.shape_coefficients) {
+    for (double b : beta) EXPECT_GE(b, 0) << key.second[0] << "/" << key.second[1];
+  }
+  Calibration family_only = c;
+  family_only.shape_coefficients.clear();
+  std::vector<double> shaped, family, roof;
+  const RooflineCostModel roofline(RooflineParams{}, gpu);
+  for (const MeasuredOp& m : ops) {
+    shaped.push_back(std::fabs(c.predict_launch(m.family, m.op, gpu) / m.seconds - 1));
+    family.push_back(std::fabs(family_only.predict_launch(m.family, m.op, gpu) / m.seconds - 1));
+    roof.push_back(std::fabs(roofline.estimate(m.op).seconds / m.seconds - 1));
+  }
+  const auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("H100 MoE, in-sample median error: per-shape fits %.1f %%, family fit %.1f %%, roofline %.1f %%\n",
+              100 * median(shaped), 100 * median(family), 100 * median(roof));
+  EXPECT_LT(median(shaped), 0.05);
+  EXPECT_LT(median(family), 0.15);
+  EXPECT_LT(median(family), median(roof));
 }
 
 }  // namespace

@@ -66,6 +66,8 @@ nlohmann::json shape_json(OpFamily family, const KernelOp& op) {
               {"q_heads", s.q_heads}, {"kv_heads", s.kv_heads}, {"head_dim", s.head_dim}};
     case OpFamily::kAllReduce:
       return {{"bytes", s.message_bytes}, {"gpus", op.tp}};
+    case OpFamily::kMoeExperts:
+      return {{"tokens", s.m}, {"hidden", s.k}, {"intermediate", s.n}, {"experts", s.experts}, {"topk", s.topk}};
   }
   return nlohmann::json::object();
 }
@@ -122,9 +124,9 @@ std::string html_page(const nlohmann::json& report) {
 td,th{{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}}.n{{text-align:right}}</style></head><body>
 <h1>Cost-model accuracy on held-out measurements</h1>
 <p>GPU {}; measurements: {}; {} % of the points held out of the fit (seed {}). Error = |predicted - measured| /
-measured per kernel launch. <em>roofline</em>: default efficiencies; <em>calibrated</em>: fitted roofline;
-<em>measured</em>: log-log interpolation of the remaining points (falls back to the roofline where a neighbour is
-missing); <em>hybrid</em>: measured inside the tables, calibrated elsewhere.</p>
+measured per kernel launch (MoE experts: per layer's fused-MoE call). <em>roofline</em>: default efficiencies;
+<em>calibrated</em>: fitted roofline; <em>measured</em>: log-log interpolation of the remaining points (falls back
+to the roofline where a neighbour is missing); <em>hybrid</em>: measured inside the tables, calibrated elsewhere.</p>
 <table><thead><tr><th>op family</th><th>backend</th><th class=n>held-out points</th><th class=n>median</th>
 <th class=n>p90</th></tr></thead><tbody>
 {}</tbody></table>
@@ -204,10 +206,12 @@ void add_calibrate_command(CLI::App& app) {
     train.prefill_attention.clear(), test.prefill_attention.clear();
     train.gemm.clear(), test.gemm.clear();
     train.all_reduce.clear(), test.all_reduce.clear();
+    train.moe.clear(), test.moe.clear();
     split(all->gemm, seed, 0, a->holdout, train.gemm, test.gemm);
     split(all->decode_attention, seed, 1, a->holdout, train.decode_attention, test.decode_attention);
     split(all->prefill_attention, seed, 2, a->holdout, train.prefill_attention, test.prefill_attention);
     split(all->all_reduce, seed, 3, a->holdout, train.all_reduce, test.all_reduce);
+    split(all->moe, seed, 4, a->holdout, train.moe, test.moe);
 
     const RooflineParams defaults;
     const RooflineCostModel roofline(defaults, gpu);

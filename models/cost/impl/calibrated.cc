@@ -62,7 +62,8 @@ CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   if (!op_family(op, fam)) return e;
   const double t = calibration_.predict_launch(fam, op, gpu_);
   if (t < 0) return e;
-  e.seconds = t * std::max(1.0, op.launches);
+  // A fused-MoE time covers one layer (kMoeLaunchesPerLayer launches), as in the measured backend.
+  e.seconds = fam == OpFamily::kMoeExperts ? t * op.launches / kMoeLaunchesPerLayer : t * std::max(1.0, op.launches);
   e.source = Source::kCalibrated;
   return e;
 }

@@ -3,7 +3,8 @@
 //    for any GPU card (features use the card's peaks), including one that was never measured.
 //  - hybrid: measured tables inside their range (interpolated), the calibrated model outside it and for shapes
 //    with no table; every op says which priced it.
-// Ops outside the four fitted families (KV-strategy elementwise work, PCIe, fixed overhead) use the roofline.
+// Ops outside the five fitted families (KV-strategy elementwise work, PCIe, fixed overhead, quantized MoE experts)
+// and families a calibration has no fit for (the A100 tables have no MoE points) use the roofline.
 #pragma once
 
 #include <memory>
