@@ -443,3 +443,26 @@ TEST(Cli, CalibrateServingRunsRecoversTheTimeOutsideTheEngine) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, CostWithACalibrationFromAnotherGpuCarriesItsFamilyFits) {
+  // A calibration fitted on H100 measurements prices an L40S GEMM through the L40S's own datasheet peaks: far
+  // slower than the H100's (a dense bf16 peak under half), never the H100's time.
+  const std::string aic = std::string(KVSIM_SHARED_DIR) + "/gpu-data/aiconfigurator/h100_sxm";
+  if (!fs::exists(aic)) GTEST_SKIP() << aic << " is not there";
+  const fs::path out = scratch() / "calibration-h100";
+  ASSERT_EQ(kvsim("calibrate --gpu h100-sxm --aiconfigurator " + aic + " --out " + out.string()).code, 0);
+  const auto time_us = [&](const std::string& gpu) {
+    const Result r = kvsim("cost --json --op gemm --m 4096 --n 4096 --k 4096 --backend calibrated --gpu " + gpu +
+                           " --calibration " + (out / "calibration.json").string());
+    EXPECT_EQ(r.code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["source"], "calibrated") << gpu;
+    return j["seconds"].get<double>() * 1e6;
+  };
+  const double h100 = time_us("h100-sxm"), l40s = time_us("l40s");
+  EXPECT_GT(l40s, 2 * h100) << h100 << " " << l40s;
+}
+
+}  // namespace

@@ -17,7 +17,7 @@ namespace kvsim::cli {
 void add_cost_command(CLI::App& app) {
   struct Args {
     std::string gpu, backend = "roofline", op, kv_dtype = "bf16", profile, aiconfigurator, framework = "vllm",
-                version = "0.24.0";
+                version = "0.24.0", calibration;
     double batch = 1, kv_len = 0, isl = 0, cached = 0, m = 0, n = 0, k = 0, bytes = 0;
     int q_heads = 32, kv_heads = 8, head_dim = 128, gpus = 2;
     bool json = false;
@@ -47,6 +47,11 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--k", a->k, "GEMM inner dimension");
   cmd->add_option("--bytes", a->bytes, "all-reduce message bytes");
   cmd->add_option("--gpus", a->gpus, "all-reduce GPUs")->check(CLI::Range(2, 64));
+  cmd->add_option("--calibration", a->calibration,
+                  "calibrated, hybrid: a calibration.json from kvsim calibrate --out, possibly fitted on another GPU "
+                  "(its family fits carry through --gpu's datasheet numbers; its per-shape fits apply only to the GPU "
+                  "they were measured on)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--profile", a->profile, "measured: a kvsim profile JSON");
   cmd->add_option("--aiconfigurator", a->aiconfigurator, "measured: an aiconfigurator system folder");
   cmd->add_option("--framework", a->framework, "measured: aiconfigurator framework")->default_str("vllm");
@@ -56,6 +61,7 @@ void add_cost_command(CLI::App& app) {
     const GpuSpec& gpu = Catalog::builtin().gpu(a->gpu, "--gpu");
     nlohmann::json params = nlohmann::json::object();
     if (!a->profile.empty()) params["profile"] = std::filesystem::absolute(a->profile).string();
+    if (!a->calibration.empty()) params["calibration"] = std::filesystem::absolute(a->calibration).string();
     if (!a->aiconfigurator.empty()) {
       params["aiconfigurator"] = std::filesystem::absolute(a->aiconfigurator).string();
       params["framework"] = a->framework;
