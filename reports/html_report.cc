@@ -91,6 +91,7 @@ void append_header(std::string& out, const json& r) {
   fact("KV strategy", kv);
   fact("Workload", workload.empty() ? std::string(kMissing) : workload);
   fact("Cost model", backend);
+  fact("Engine profile", text(r, {"scenario", "engine", "profile", "name"}));
   if (auto seed = find(r, {"scenario", "seed"})) fact("Seed", scalar_text(*seed));
   fact("kvsim", version.empty() ? std::string(kMissing) : version);
   out += "</dl>\n</header>\n";

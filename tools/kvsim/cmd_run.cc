@@ -45,6 +45,12 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   const auto sec = [](const nlohmann::json& v) {
     return v.is_null() ? std::string("-") : fmt::format("{:.2f}", v.get<double>());
   };
+  // What priced the run: the cost backend, and the engine profile when one adds time around the GPU's work.
+  const auto& scenario = r.at("scenario");
+  const auto& engine = scenario.at("engine");
+  fmt::print("priced by  cost model {}{}\n", scenario.at("cost_model").value("backend", std::string("?")),
+             engine.contains("profile") ? ", engine profile " + engine["profile"].value("name", std::string("?"))
+                                        : std::string(", no engine profile"));
   fmt::print("requests   arrived {}  completed {}  rejected {}{}\n", s["requests"]["arrived"].get<long long>(),
              s["requests"]["completed"].get<long long>(), s["requests"]["rejected"].get<long long>(),
              s["requests"]["timed_out"].get<long long>() > 0
