@@ -110,7 +110,8 @@ std::string EngineProfile::describe() const {
     terms.push_back(fmt::format("engine CPU time per step {:g} s + {:g} s per sequence + {:g} s per token, {}", step_s,
                                 step_per_seq_s, step_per_token_s,
                                 async_scheduling ? "overlapping the GPU's work (async scheduling: a step takes "
-                                                   "max(GPU, CPU))"
+                                                   "max(GPU, CPU), and a request arriving during a step is first "
+                                                   "scheduled in the step after the next)"
                                                  : "after the GPU's work (a step takes GPU + CPU)"));
   }
   if (cuda_graphs && !capture_sizes.empty()) {

@@ -237,7 +237,7 @@ class Simulator::Impl {
       std::visit([this](const auto& ev) { handle(ev); }, e.event);
       if (opt_.check_invariants) check_invariants();
     }
-    if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
+    if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty() || !incoming_.empty()) {
       throw std::logic_error("simulation ended with unfinished requests");
     }
     for (const SessionTurns& s : sessions_) {
@@ -310,6 +310,7 @@ class Simulator::Impl {
     drop(queues_.waiting);
     drop(queues_.running);
     drop(queues_.swapped);
+    drop(incoming_);
     kv_.abort(r);
     r.state = RequestState::kFinished;
     s_.timed_out++;
@@ -441,7 +442,13 @@ class Simulator::Impl {
         r->content_tokens += static_cast<TokenCount>(rec.output_content_ids.size());
       }
     }
-    queues_.waiting.push_back(r);
+    // With asynchronous scheduling the step after the running one was planned when the running one started: a
+    // request arriving meanwhile waits for the plan after it (vLLM's AsyncScheduler).
+    if (opt_.profile.async_scheduling && busy_) {
+      incoming_.push_back(r);
+    } else {
+      queues_.waiting.push_back(r);
+    }
     if (opt_.client_timeout_s > 0) {
       events_.push(r->arrival_ns + units::s_to_ns(opt_.client_timeout_s), EventPriority::kArrival,
                    ClientTimeout{timeouts_.put({r, r->id})});
@@ -464,6 +471,7 @@ class Simulator::Impl {
 
   // ---- iterations ----
   void start_iteration() {
+    if (!incoming_.empty()) [[unlikely]] release_incoming();
     plan_.clear();
     SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
     scheduler_.schedule(ctx, plan_);
@@ -491,6 +499,7 @@ class Simulator::Impl {
       return;
     }
     busy_ = true;
+    step_start_ns_ = events_.now();
     work_.clear();
     int sampled = 0;
     batch_tokens_ = 0;
@@ -536,6 +545,17 @@ class Simulator::Impl {
       rec.tokens = batch_tokens_;
       rec.preemptions = plan_.preemptions;
       for (ISimObserver* o : observers_) o->on_iteration(rec);
+    }
+  }
+
+  // Asynchronous scheduling: the requests that arrived before the step that just ended started become visible to the
+  // scheduler (the plan now made is, in the engine, the one made when that step started); all of them if nothing
+  // else could run (the engine would have gone idle and taken them at once).
+  void release_incoming() {
+    const bool idle = queues_.waiting.empty() && queues_.running.empty() && queues_.swapped.empty();
+    while (!incoming_.empty() && (idle || incoming_.front()->engine_arrival_ns <= step_start_ns_)) {
+      queues_.waiting.push_back(incoming_.front());
+      incoming_.pop_front();
     }
   }
 
@@ -645,7 +665,7 @@ class Simulator::Impl {
     TimelineRecorder::State st;
     st.kv_utilization = static_cast<double>(kv_.used_bytes()) / static_cast<double>(kv_.capacity_bytes());
     st.running = static_cast<double>(queues_.running.size());
-    st.waiting = static_cast<double>(queues_.waiting.size() + queues_.swapped.size());
+    st.waiting = static_cast<double>(queues_.waiting.size() + queues_.swapped.size() + incoming_.size());
     st.batch_size = busy_ ? static_cast<double>(plan_.work.size()) : 0.0;
     st.batch_tokens = static_cast<double>(batch_tokens_);
     return st;
@@ -669,7 +689,7 @@ class Simulator::Impl {
     }
     kv_.check_invariants(holders_);
     if (swapped != kv_.swap_used_bytes()) throw std::logic_error("swap space differs from swapped requests' bytes");
-    const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + queues_.running.size() +
+    const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + incoming_.size() + queues_.running.size() +
                                                      queues_.swapped.size());
     if (s_.completed + s_.rejected + s_.timed_out + in_system != s_.arrived) {
       throw std::logic_error("request accounting: arrived != completed + rejected + timed out + in system");
@@ -736,6 +756,8 @@ class Simulator::Impl {
   IterationCost cost_result_;
   TokenCount batch_tokens_ = 0;
   bool busy_ = false, step_pending_ = false;
+  SimTimeNs step_start_ns_ = 0;    // when the running (or last) step started
+  std::deque<Request*> incoming_;  // arrived during a step under asynchronous scheduling, not yet schedulable
   // The profile adds engine time to steps (CUDA graphs or CPU time per step).
   bool engine_terms_ = opt_.profile.cuda_graphs || opt_.profile.step_cpu_s(0, 0) > 0 ||
                        opt_.profile.step_per_seq_s > 0 || opt_.profile.step_per_token_s > 0;

@@ -73,6 +73,19 @@ TEST(EngineProfile, EachTermAddsExactlyItsValue) {
   EXPECT_NEAR(cpu_s, 10 * 0.004, 1e-9);  // 10 steps: the prefill (which samples the first token) and 9 decodes
 }
 
+TEST(EngineProfile, AsyncSchedulingSeesANewRequestOneStepLater) {
+  // A decodes alone; B arrives during one of A's steps. Synchronously B is scheduled when that step ends; with
+  // asynchronous scheduling the next step was planned when that step started, so B waits exactly one more step of A
+  // decoding alone. A request arriving at an idle engine is scheduled at once either way.
+  nlohmann::json doc = base_scenario(write_rows("profile-async", {{0.0, 100, 400, {}}, {0.5, 100, 10, {}}}));
+  const Outcome sync = run_scenario(doc);
+  doc["engine"]["profile"] = {{"name", "none"}, {"async_scheduling", true}};
+  const Outcome async = run_scenario(doc);
+  const double step = *one_request(nullptr).by_id(0).tpot_s;  // one decode step of a request alone
+  EXPECT_NEAR(async.by_id(1).queue_s - sync.by_id(1).queue_s, step, step * 0.01);
+  EXPECT_NEAR(async.by_id(0).ttft_s, sync.by_id(0).ttft_s, 1e-9);
+}
+
 TEST(EngineProfile, CudaGraphsPadABatchToTheCapturedSizeAboveIt) {
   // Five decodes padded to the captured size 8 cost, in every GEMM and all-reduce, what eight decodes cost; their
   // attention stays five sequences'.
