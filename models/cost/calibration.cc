@@ -92,8 +92,12 @@ bool op_family(const KernelOp& op, OpFamily& family) {
   }
 }
 
-std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu) {
+std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu,
+                                         bool latency_in_cycles) {
   const double peak = gpu.flops_for("bf16"), bw = gpu.hbm_bandwidth_Bps;
+  // The fixed latency in clock cycles (seconds per cycle x 1e9, ~0.5; see calibration.h). All-reduce keeps 1: its
+  // latency is the links' and the other GPUs', not one GPU's clock.
+  const double one = latency_in_cycles ? 1e9 / gpu.clock_Hz() : 1.0;
   const OpShape& s = op.shape;
   // Per-launch FLOPs and bytes (ops built from shapes have one launch; iteration ops sum over launches).
   const double launches = std::max(1.0, op.launches);
@@ -102,7 +106,7 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
     case OpFamily::kGemm: {
       const double tiles = std::ceil(s.m / kTile) * std::ceil(s.n / kTile);
       const double sms = gpu.sm_count, waves = std::ceil(tiles / sms);
-      return {1.0, f, b, std::max(f, b), waves * sms * kTile * kTile * 2.0 * s.k / peak};
+      return {one, f, b, std::max(f, b), waves * sms * kTile * kTile * 2.0 * s.k / peak};
     }
     case OpFamily::kDecodeAttention: {
       // Split-K decode kernels run ceil(batch * kv_heads / SMs) waves of CTAs; sqrt terms follow the measured
@@ -113,9 +117,9 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
       const double dequant =
           op.dequant_elements / launches * kDefaults.dequant_instructions(s.kv_bits) / (gpu.fp32_flops / 2.0);
       const double len = s.batch * s.kv_len / 1e6;
-      return {1.0, s.batch, b, f, len, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6, waves * 1e-6, dequant};
+      return {one, s.batch, b, f, len, std::sqrt(s.kv_len) * 1e-6, std::sqrt(s.batch) * 1e-6, waves * 1e-6, dequant};
     }
-    case OpFamily::kPrefillAttention: return {1.0, s.batch, f, b, std::max(f, b)};
+    case OpFamily::kPrefillAttention: return {one, s.batch, f, b, std::max(f, b)};
     case OpFamily::kAllReduce: {
       const double g = std::max(2, op.tp);
       const double link = gpu.nvlink_bandwidth_Bps > 0 ? gpu.nvlink_bandwidth_Bps : gpu.pcie_bandwidth_Bps;
@@ -134,7 +138,7 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
       const double gate_up = std::ceil(row_tiles * std::ceil(2.0 * I / kMoeTile) / sms);
       const double down = std::ceil(row_tiles * std::ceil(h / kMoeTile) / sms);
       const double tiles = (gate_up * 2.0 * h + down * 2.0 * I) * sms * kMoeTile * kMoeTile / peak;
-      return {1.0, flops, weights, acts, std::max(flops, weights + acts), tiles};
+      return {one, flops, weights, acts, std::max(flops, weights + acts), tiles};
     }
   }
   return {};
@@ -270,15 +274,16 @@ double Calibration::predict_launch(OpFamily family, const KernelOp& op, const Gp
     if (it == coefficients.end()) return -1;
     beta = &it->second;
   }
-  const std::vector<double> x = calibration_features(family, op, gpu);
+  const std::vector<double> x = calibration_features(family, op, gpu, latency_in_cycles);
   double t = 0;
   for (std::size_t j = 0; j < x.size() && j < beta->size(); ++j) t += (*beta)[j] * x[j];
   return std::max(t, 1e-7);  // a kernel launch takes at least ~0.1 us
 }
 
 namespace {
-constexpr const char* kSchema = "kvsim-calibration-2";
-constexpr const char* kSchemaV1 = "kvsim-calibration-1";  // before moe_experts: read, never written
+constexpr const char* kSchema = "kvsim-calibration-3";
+constexpr const char* kSchemaV2 = "kvsim-calibration-2";  // constant feature 1: read, written back only as read
+constexpr const char* kSchemaV1 = "kvsim-calibration-1";  // also before moe_experts: read, never written
 
 // The names of a shape entry's four key values in calibration.json. GEMM shapes keep the attention names (n as
 // q_heads, k as kv_heads), as version 1 wrote them.
@@ -305,15 +310,18 @@ nlohmann::json Calibration::to_json() const {
     e["points"] = shape_points.at(fk);
     shapes.push_back(std::move(e));
   }
-  return {{"schema", kSchema}, {"fitted_on", fitted_on}, {"gpu", gpu}, {"families", fams}, {"shapes", shapes}};
+  // A file read from schema 1 or 2 is written back as 2: its constant feature stays 1.
+  return {{"schema", latency_in_cycles ? kSchema : kSchemaV2}, {"fitted_on", fitted_on}, {"gpu", gpu}, {"families", fams}, {"shapes", shapes}};
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j, const std::string& where) {
   ParamReader r(j, where);
   Calibration c;
   const std::string schema = r.require<std::string>("schema");
-  r.check(schema == kSchema || schema == kSchemaV1, "schema",
-          fmt::format("expected {} (or {}, written before the moe_experts family)", kSchema, kSchemaV1));
+  r.check(schema == kSchema || schema == kSchemaV2 || schema == kSchemaV1, "schema",
+          fmt::format("expected {} (or {} / {}, written before latencies in clock cycles / the moe_experts family)",
+                      kSchema, kSchemaV2, kSchemaV1));
+  c.latency_in_cycles = schema == kSchema;
   c.fitted_on = r.get<std::string>("fitted_on", "");
   c.gpu = r.get<std::string>("gpu", "");
   ParamReader fams = r.child("families");

@@ -8,12 +8,18 @@
 // per weight shape (n, k) and MoE experts per layer shape (hidden, expert width per GPU, experts, top-k), where a
 // shape has enough points; a shape without its own fit (another model), and every shape on another GPU than the
 // measured one, uses the family's fit.
+// The constant (fixed latency) feature of the kernel families is the card's clock period in ns, c = 1 GHz / boost
+// clock, so its coefficient is a latency in clock cycles: a kernel's fixed cost (prologue, epilogue, tail, the
+// dependent memory round trips of a small launch) is cycles of the GPU, and counting it in cycles carries across
+// GPUs of different clocks (1.41 GHz A100, 1.98 GHz H100, 2.62 GHz RTX PRO 6000) where seconds did not: fitted on
+// one of the three GPUs' aiconfigurator tables and priced on another's, median GEMM error 12-17 % instead of 15-29 %
+// (kvsim-calibration-3; files of schema 1 and 2 keep the constant 1, with which they were fitted).
 // Families and features (one launch; MoE: one layer's fused-MoE call, both of its launches):
-//   gemm:              1, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's sm_count SMs)
-//   decode_attention:  1, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
-//   prefill_attention: 1, batch, F/P, B/BW, max(F/P, B/BW)
+//   gemm:              c, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's sm_count SMs)
+//   decode_attention:  c, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
+//   prefill_attention: c, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
-//   moe_experts:       1, F/P, Bw/BW, Ba/BW, max(F/P, (Bw+Ba)/BW), waves*tile_flops/P
+//   moe_experts:       c, F/P, Bw/BW, Ba/BW, max(F/P, (Bw+Ba)/BW), waves*tile_flops/P
 //     T tokens, hidden h, expert width I per GPU, E experts, top-k: F = 2 T k 3 h I; Bw = the touched experts'
 //     weights, min(E, T k) x 3 h I x weight bytes; Ba = the routed tokens' activations, T k (2 h + 3 I) x 2 B;
 //     tile FLOPs: each touched expert's T k / min(E, T k) rows padded to 64-row tiles, 64-column tiles of the
@@ -70,23 +76,28 @@ struct Calibration {
   std::map<OpFamily, std::size_t> points;  // points used per family
   std::map<std::pair<OpFamily, ShapeKey>, std::vector<double>> shape_coefficients;  // per shape (see above)
   std::map<std::pair<OpFamily, ShapeKey>, std::size_t> shape_points;
+  // Whether the constant feature is the clock period (kvsim-calibration-3 on) or 1 (files of schema 1 and 2).
+  bool latency_in_cycles = true;
 
   // Fits every family present in `ops` (families with too few points keep no coefficients).
   static Calibration fit(const std::vector<MeasuredOp>& ops, const GpuSpec& gpu, const std::string& fitted_on);
   // Seconds of one launch of `op` (op.launches ignored; moe_experts: of one layer, kMoeLaunchesPerLayer
   // launches), or a negative value if the family was not fitted. The
   // per-shape fits apply only on the GPU they were measured on; another GPU gets the family fits, which carry
-  // better (fitted on the H100 tables, priced on the A100 ones: GEMM p90 37 % instead of 134 %, decode attention
-  // median 26 % instead of 34 %).
+  // better (fitted on the H100 tables, priced on the A100 ones: GEMM median 14.2 % / p90 30.7 %, decode attention
+  // median 20.4 %; README, leave one GPU out).
   double predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
 
-  // Schema kvsim-calibration-2 (adds the moe_experts family; its shapes are keyed hidden, intermediate, experts,
-  // topk). from_json also reads kvsim-calibration-1 files (the four other families, unchanged).
+  // Schema kvsim-calibration-3 (the constant feature in clock cycles; -2 added the moe_experts family, its shapes
+  // keyed hidden, intermediate, experts, topk). from_json also reads kvsim-calibration-2 and -1 files (-1: the four
+  // other families), which keep the constant feature 1 they were fitted with.
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j, const std::string& where);
 };
 
-// The feature vector of one launch (see the table above).
-std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu);
+// The feature vector of one launch (see the table above); latency_in_cycles false: the constant feature is 1, as
+// in files of schema 1 and 2.
+std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu,
+                                         bool latency_in_cycles = true);
 
 }  // namespace kvsim

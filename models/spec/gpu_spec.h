@@ -21,6 +21,9 @@ struct GpuSpec {
   // CUDA-core (non-tensor) FP32 FLOP/s, 2 per FP32 lane per clock (card key fp32_tflops): fp32_flops / 2 is the
   // lane-instructions per second that dequantization issues at.
   double fp32_flops = 0;
+  // Maximum boost clock in Hz (card key boost_clock_MHz, optional; 0 if the card omits it): the calibrated model
+  // counts fixed latencies in clock cycles with it (see clock_Hz()).
+  double boost_clock_Hz = 0;
   double nvlink_bandwidth_Bps = 0;      // per GPU, per direction, bytes/s (0 if none)
   double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s
   double price_per_hour_usd = 0;        // on-demand cloud price of one GPU
@@ -28,6 +31,9 @@ struct GpuSpec {
 
   // Peak dense FLOP/s for a dtype; throws KvsimError listing the dtypes of the card if absent.
   double flops_for(const std::string& dtype) const;
+  // The boost clock; a card without boost_clock_MHz gets the clock its FP32 peak implies at 128 FP32 lanes per SM
+  // (Hopper, Ada, Blackwell; Ampere GA100 has 64 and must give the clock).
+  double clock_Hz() const { return boost_clock_Hz > 0 ? boost_clock_Hz : fp32_flops / (sm_count * 128.0 * 2.0); }
 };
 
 // Parses one card; `where` names the file in messages. Strict: unknown keys (also unknown dtypes in

@@ -312,6 +312,17 @@ TEST(GpuSpecParse, UnknownKeysAndDtypesAreRejected) {
   EXPECT_NE(msg.find("sm_count"), std::string::npos) << msg;
 
   card = gpu_card("h100-sxm");
+  card["boost_clock_MHz"] = 0;
+  msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
+  EXPECT_NE(msg.find("boost_clock_MHz"), std::string::npos) << msg;
+
+  // boost_clock_MHz is optional: without it the clock is the one the FP32 peak implies at 128 lanes per SM.
+  card = gpu_card("h100-sxm");
+  EXPECT_DOUBLE_EQ(parse_gpu_spec(card, "card.json").clock_Hz(), 1.98e9);
+  card.erase("boost_clock_MHz");
+  EXPECT_NEAR(parse_gpu_spec(card, "card.json").clock_Hz(), 66.9e12 / (132 * 256.0), 1.0);
+
+  card = gpu_card("h100-sxm");
   card["fp32_tflops"] = -67;
   msg = error_of([&] { parse_gpu_spec(card, "card.json"); });
   EXPECT_NE(msg.find("fp32_tflops"), std::string::npos) << msg;

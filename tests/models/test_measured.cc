@@ -206,8 +206,10 @@ TEST(Calibration, RecoversTheRooflinesOwnEfficiencyAndLatency) {
     }
   }
   const Calibration fit = Calibration::fit(ops, gpu, "roofline");
-  const std::vector<double> want_gemm = {3e-6, 0, 0, 1.6, 0};  // {1, f, b, max(f, b), wave-quantized FLOPs}
-  const std::vector<double> want_prefill = {3e-6, 0, 0, 0, 1.6};  // {1, batch, f, b, max(f, b)}
+  // The constant feature is the clock period in ns: its coefficient is the latency in cycles (x 1e-9).
+  const double latency = 3e-6 * gpu.clock_Hz() / 1e9;
+  const std::vector<double> want_gemm = {latency, 0, 0, 1.6, 0};  // {c, f, b, max(f, b), wave-quantized FLOPs}
+  const std::vector<double> want_prefill = {latency, 0, 0, 0, 1.6};  // {c, batch, f, b, max(f, b)}
   for (std::size_t j = 0; j < want_gemm.size(); ++j) {
     EXPECT_NEAR(fit.coefficients.at(OpFamily::kGemm)[j], want_gemm[j], 1e-6 * want_gemm[3] + 1e-12) << j;
   }
@@ -591,7 +593,7 @@ TEST(CalibratedMoe, CalibrationFileRoundTripsAndReadsVersionOne) {
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
   const Calibration fit = Calibration::fit(synthetic_moe_points(kMoeTruth, gpu), gpu, "synthetic");
   const nlohmann::json j = fit.to_json();
-  EXPECT_EQ(j["schema"], "kvsim-calibration-2");
+  EXPECT_EQ(j["schema"], "kvsim-calibration-3");
   EXPECT_EQ(j["families"]["moe_experts"]["points"], 75);
   // MoE shapes name their keys.
   bool found = false;
@@ -633,9 +635,39 @@ TEST(CalibratedMoe, CalibrationFileRoundTripsAndReadsVersionOne) {
   nlohmann::json v1_moe = v1;
   v1_moe["families"]["moe_experts"] = j["families"]["moe_experts"];
   EXPECT_NE(error_of(v1_moe).find("moe_experts"), std::string::npos) << error_of(v1_moe);
-  nlohmann::json v3 = j;
-  v3["schema"] = "kvsim-calibration-3";
-  EXPECT_NE(error_of(v3).find("kvsim-calibration-2"), std::string::npos) << error_of(v3);
+  nlohmann::json v4 = j;
+  v4["schema"] = "kvsim-calibration-4";
+  EXPECT_NE(error_of(v4).find("kvsim-calibration-3"), std::string::npos) << error_of(v4);
+}
+
+TEST(Calibration, ConstantFeatureCountsClockCyclesFromSchemaThree) {
+  const GpuSpec& h100 = Catalog::builtin().gpu("h100-sxm", "test");
+  const GpuSpec& a100 = Catalog::builtin().gpu("a100-sxm-80gb", "test");
+  EXPECT_DOUBLE_EQ(h100.clock_Hz(), 1.98e9);
+  EXPECT_DOUBLE_EQ(a100.clock_Hz(), 1.41e9);
+  const KernelOp op = gemm_op(16, 4096, 4096);
+  // The constant feature is the clock period in ns (a latency in cycles), 1 with latency_in_cycles false.
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kGemm, op, h100)[0], 1e9 / 1.98e9);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kGemm, op, a100)[0], 1e9 / 1.41e9);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kGemm, op, a100, false)[0], 1.0);
+  EXPECT_DOUBLE_EQ(calibration_features(OpFamily::kAllReduce, all_reduce_op(1e6, 8), a100)[0], 1.0);
+  // A pure latency fitted on the H100 carries to the A100 as the same cycles: 1.98 / 1.41 times the seconds.
+  std::vector<MeasuredOp> ops;
+  for (int m = 1; m <= 24; ++m) ops.push_back({OpFamily::kGemm, gemm_op(m, 1024 * m, 512), 5e-6});
+  Calibration c = Calibration::fit(ops, h100, "synthetic");
+  c.shape_coefficients.clear();
+  c.coefficients[OpFamily::kGemm] = {c.coefficients.at(OpFamily::kGemm)[0], 0, 0, 0, 0};
+  EXPECT_NEAR(c.predict_launch(OpFamily::kGemm, op, h100), 5e-6, 1e-12);
+  EXPECT_NEAR(c.predict_launch(OpFamily::kGemm, op, a100), 5e-6 * 1.98 / 1.41, 1e-12);
+  // A kvsim-calibration-2 file keeps the constant feature 1 it was fitted with (seconds on every GPU), and is
+  // written back as version 2.
+  const nlohmann::json v2 = nlohmann::json::parse(R"({"schema": "kvsim-calibration-2", "fitted_on": "old",
+      "gpu": "h100-sxm", "families": {"gemm": {"coefficients": [5e-6, 0, 0, 0, 0], "points": 30}}, "shapes": []})");
+  const Calibration old = Calibration::from_json(v2, "old.json");
+  EXPECT_FALSE(old.latency_in_cycles);
+  EXPECT_NEAR(old.predict_launch(OpFamily::kGemm, op, a100), 5e-6, 1e-12);
+  EXPECT_EQ(old.to_json()["schema"], "kvsim-calibration-2");
+  EXPECT_TRUE(Calibration::from_json(c.to_json(), "new.json").latency_in_cycles);
 }
 
 TEST(CalibratedMoe, RealH100TableFitsEveryShape) {
