@@ -314,13 +314,8 @@ class Simulator::Impl {
     kv_.abort(r);
     r.state = RequestState::kFinished;
     s_.timed_out++;
-    RequestRecord out;
-    out.id = r.id;
-    out.arrival_s = units::ns_to_s(r.arrival_ns);
-    out.prompt_tokens = r.prompt_tokens;
-    out.output_tokens = r.output_tokens;
+    RequestRecord out = record_of(r);
     out.timed_out = true;
-    out.preemptions = r.preemptions;
     out.reject_reason = fmt::format("timed out: its client gave up after {:g} s (workload.client_timeout_s) with {} "
                                     "of {} output tokens",
                                     opt_.client_timeout_s, r.generated, r.output_tokens);
@@ -616,6 +611,17 @@ class Simulator::Impl {
     plan_.work.clear();
   }
 
+  // What every record of `r` says: who, when its client sent it, its lengths, its preemptions.
+  static RequestRecord record_of(const Request& r) {
+    RequestRecord out;
+    out.id = r.id;
+    out.arrival_s = units::ns_to_s(r.arrival_ns);
+    out.prompt_tokens = r.prompt_tokens;
+    out.output_tokens = r.output_tokens;
+    out.preemptions = r.preemptions;
+    return out;
+  }
+
   void complete(Request& r) {
     kv_.finish(r);
     if (r.session >= 0) turn_done(r.session);
@@ -624,11 +630,7 @@ class Simulator::Impl {
     s_.prompt_tokens_completed += r.prompt_tokens;
     s_.output_tokens_requested_completed += r.output_tokens;
     if (r.preemptions > 0) s_.preempted_requests++;
-    RequestRecord out;
-    out.id = r.id;
-    out.arrival_s = units::ns_to_s(r.arrival_ns);
-    out.prompt_tokens = r.prompt_tokens;
-    out.output_tokens = r.output_tokens;
+    RequestRecord out = record_of(r);
     out.completed = true;
     // The queue is the engine's; the client has each token output_s after its step.
     out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.engine_arrival_ns);
@@ -639,7 +641,6 @@ class Simulator::Impl {
       out.tpot_s = units::ns_to_s(r.last_token_ns - r.first_token_ns) / static_cast<double>(r.output_tokens - 1);
     }
     out.max_itl_s = r.max_itl_s;
-    out.preemptions = r.preemptions;
     s_.ttft_s.add(out.ttft_s);
     s_.e2e_s.add(out.e2e_s);
     s_.queue_s.add(out.queue_s);
