@@ -12,8 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "kvsim: trace-driven simulator and cost model for LLM serving and KV-cache strategies.\n"
       "Replays a trace or synthetic workload through a model of a serving engine (continuous batching, paged KV,\n"
-      "chunked prefill, preemption) priced by a roofline cost model, and writes results.json, requests.csv,\n"
-      "timeline.csv and report.html.",
+      "chunked prefill, preemption, prefix caching and memory tiers, an engine profile's overheads) priced by a\n"
+      "roofline, measured or calibrated kernel cost model, and writes results.json, requests.csv, timeline.csv and\n"
+      "report.html; validates against measured serving runs (kvsim validate).",
       "kvsim"};
   app.require_subcommand(1);
   kvsim::cli::add_run_commands(app);
