@@ -19,6 +19,9 @@ where the run had one, a 300 s client timeout (aiohttp's default), and --profile
 20 ms per request outside the engine). Percentiles: linear interpolation on both sides (numpy's default, as
 inference-perf). Nothing is fitted to these runs: every one is held out.
 
+--calibrated-kernels prices the H100 and A100 runs by the calibrated backend fitted on those GPUs' kernel tables
+(aiconfigurator; never on these runs), the L40S runs by the roofline.
+
 --fit K fits the profile's time outside the engine (request_s, with output_s 0) by K-fold cross-validation over the
 runs that are not overloaded: the runs are split into K folds (round robin by id); for each fold, request_s is the
 least-squares fit of the other folds' relative TTFT-mean errors (kvsim's TTFT moves one for one with it), and the
@@ -48,6 +51,8 @@ MODELS = {
     "RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic": "llama-4-scout-17b-16e-fp8",
 }
 GPUS = {"H100-80GB-SXM": "h100-sxm", "A100-80GB": "a100-sxm-80gb", "L40S": "l40s"}
+# Kernel tables per GPU (--calibrated-kernels): aiconfigurator system folder and version; the L40S has none.
+KERNEL_TABLES = {"h100-sxm": ("h100_sxm", "0.24.0"), "a100-sxm-80gb": ("a100_sxm", "0.14.0")}
 BLOCK = 16
 EXCESS_TOKENS = 28  # the README's mean re-tokenisation excess
 STAGE_GAP_S = 2.5   # between a stage's last completion and the next stage's start (README: 2-3 s)
@@ -118,6 +123,9 @@ def scenario(row, trace, args, profile):
            "output": {"timeline_interval_s": 10.0}}
     if args.cost_model:
         doc["cost_model"] = json.loads(args.cost_model)
+    gpu = GPUS[row["hardware"]]
+    if args.calibrated_kernels and gpu in args.calibrations:
+        doc["cost_model"] = {"backend": "calibrated", "calibration": args.calibrations[gpu]}
     return doc
 
 
@@ -177,7 +185,11 @@ def main():
     ap.add_argument("--runs", default="", help="comma-separated run ids (default: all)")
     ap.add_argument("--json", help="also write every number as JSON to this file")
     ap.add_argument("--fit", type=int, default=0, help="fit request_s by K-fold cross-validation (K >= 2)")
+    ap.add_argument("--calibrated-kernels", action="store_true",
+                    help="price each run on a GPU with kernel tables (H100, A100) by the calibrated backend, fitted "
+                         "here on those tables (kvsim calibrate; never on these runs); the L40S keeps the roofline")
     args = ap.parse_args()
+    args.calibrations = {}
     with open(os.path.join(RUNS, "experiments.csv")) as f:
         runs = list(csv.DictReader(f))
     measured = {}
@@ -186,6 +198,14 @@ def main():
             measured[(r["id"], int(r["stage"]), r["metric"])] = float(r["value"])
     wanted = set(args.runs.split(",")) if args.runs else None
     runs = [row for row in runs if not wanted or row["id"] in wanted]
+    if args.calibrated_kernels:
+        tables = os.path.join(os.path.dirname(ROOT), "shared", "gpu-data", "aiconfigurator")
+        cal_dir = tempfile.mkdtemp(prefix="kvsim-cal-")
+        for gpu, (folder, version) in KERNEL_TABLES.items():
+            out = os.path.join(cal_dir, gpu)
+            subprocess.run([args.kvsim, "calibrate", "--gpu", gpu, "--aiconfigurator", os.path.join(tables, folder),
+                            "--version", version, "--out", out], check=True, stdout=subprocess.DEVNULL)
+            args.calibrations[gpu] = os.path.join(out, "calibration.json")
     if args.fit:
         return cross_validate(runs, measured, args)
     results = []
