@@ -52,6 +52,8 @@ struct EngineProfile {
     return request_s + tokenize_s_per_token * static_cast<double>(prompt_tokens);
   }
   bool adds_time_outside_engine() const { return request_s > 0 || tokenize_s_per_token > 0 || output_s > 0; }
+  // Whether steps take more than the GPU's work (CPU time per step, or CUDA graphs' padding and eager launches).
+  bool adds_step_time() const { return cuda_graphs || step_s > 0 || step_per_seq_s > 0 || step_per_token_s > 0; }
   // Every value in force, for results.json.
   nlohmann::json to_json() const;
   // One line per term the profile uses, for the run's list of approximations.

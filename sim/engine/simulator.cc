@@ -510,10 +510,13 @@ class Simulator::Impl {
     shape.swap_out_bytes = plan_.swap_out_bytes;
     shape.swap_in_bytes = plan_.swap_in_bytes;
     if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape);
-    const bool graphed = opt_.profile.graphed(batch_tokens_);
-    if (graphed) [[unlikely]] shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;
-    cost_.price(shape, cost_result_);
-    if (engine_terms_) [[unlikely]] add_engine_time(graphed);
+    if (step_time_) [[unlikely]] {
+      shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;  // 0 outside CUDA graphs
+      cost_.price(shape, cost_result_);
+      add_engine_time(opt_.profile.graphed(batch_tokens_));
+    } else {
+      cost_.price(shape, cost_result_);
+    }
     for (std::uint32_t m = cost_result_.present_mask; m != 0; m &= m - 1) {
       const auto i = static_cast<std::size_t>(std::countr_zero(m));
       const CostEstimate& c = cost_result_.ops[i];
@@ -759,9 +762,7 @@ class Simulator::Impl {
   bool busy_ = false, step_pending_ = false;
   SimTimeNs step_start_ns_ = 0;    // when the running (or last) step started
   std::deque<Request*> incoming_;  // arrived during a step under asynchronous scheduling, not yet schedulable
-  // The profile adds engine time to steps (CUDA graphs or CPU time per step).
-  bool engine_terms_ = opt_.profile.cuda_graphs || opt_.profile.step_cpu_s(0, 0) > 0 ||
-                       opt_.profile.step_per_seq_s > 0 || opt_.profile.step_per_token_s > 0;
+  const bool step_time_ = opt_.profile.adds_step_time();  // read once: every step asks
   double batch_size_sum_ = 0, batch_tokens_sum_ = 0;
   RunSummary s_;
 };

@@ -425,42 +425,44 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
   if (device - r.device_bytes + reused > free_bytes() || host - r.host_bytes > host_capacity_ - host_used_) {
     return false;
   }
-  if (adopt) {
-    cache_->acquire(pending_);
-    used_ += reused;
-    r.blocks = pending_;
-    if (!windows_.empty()) adopt_windows(r, pending_hit_);
-    const TokenCount gpu_hit = static_cast<TokenCount>(pending_hit_) * layout_.block_size;
-    if (tiers_ && !pending_tiers_.empty()) {
-      tiers_->load(std::span(r.block_hashes).subspan(pending_hit_, pending_tiers_.size()), pending_tiers_);
-    }
-    TokenCount chunk_skipped = 0;
-    if (pending_chunk_tokens_ > 0) {
-      const TokenCount prefix_hit = static_cast<TokenCount>(pending_hit_ + pending_tiers_.size()) * layout_.block_size;
-      chunks_->lookup(r.chunks, prefix_hit, true);
-      chunk_skipped = r.computed - prefix_hit;
-      prefix_stats_.chunk_reused_tokens += pending_chunk_tokens_;
-      prefix_stats_.chunk_recomputed_tokens += pending_chunk_tokens_ - chunk_skipped;
-    }
-    if (r.preemptions == 0) {
-      prefix_stats_.lookups++;
-      prefix_stats_.lookup_tokens += r.known_tokens();
-      prefix_stats_.hit_tokens += gpu_hit;
-      prefix_stats_.tier_hit_tokens += r.computed - chunk_skipped - gpu_hit;
-      prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_hit_);
-    } else {
-      prefix_stats_.preempted_lookups++;
-      prefix_stats_.preempted_lookup_tokens += r.known_tokens();
-      prefix_stats_.preempted_hit_tokens += r.computed;
-    }
-    pending_for_ = nullptr;
-    cache_->unwatch();
-    pending_.clear();
-    pending_id_ = -1;
-  }
+  if (adopt) adopt_pending(r, reused);
   apply(r, scratch_pages_, device, host);
   if (cache_) make_room();
   return true;
+}
+
+void KvManager::adopt_pending(Request& r, std::int64_t reused) {
+  cache_->acquire(pending_);
+  used_ += reused;
+  r.blocks = pending_;
+  if (!windows_.empty()) adopt_windows(r, pending_hit_);
+  const TokenCount gpu_hit = static_cast<TokenCount>(pending_hit_) * layout_.block_size;
+  if (tiers_ && !pending_tiers_.empty()) {
+    tiers_->load(std::span(r.block_hashes).subspan(pending_hit_, pending_tiers_.size()), pending_tiers_);
+  }
+  TokenCount chunk_skipped = 0;
+  if (pending_chunk_tokens_ > 0) {
+    const TokenCount prefix_hit = static_cast<TokenCount>(pending_hit_ + pending_tiers_.size()) * layout_.block_size;
+    chunks_->lookup(r.chunks, prefix_hit, true);
+    chunk_skipped = r.computed - prefix_hit;
+    prefix_stats_.chunk_reused_tokens += pending_chunk_tokens_;
+    prefix_stats_.chunk_recomputed_tokens += pending_chunk_tokens_ - chunk_skipped;
+  }
+  if (r.preemptions == 0) {
+    prefix_stats_.lookups++;
+    prefix_stats_.lookup_tokens += r.known_tokens();
+    prefix_stats_.hit_tokens += gpu_hit;
+    prefix_stats_.tier_hit_tokens += r.computed - chunk_skipped - gpu_hit;
+    prefix_stats_.hit_blocks += static_cast<std::int64_t>(pending_hit_);
+  } else {
+    prefix_stats_.preempted_lookups++;
+    prefix_stats_.preempted_lookup_tokens += r.known_tokens();
+    prefix_stats_.preempted_hit_tokens += r.computed;
+  }
+  pending_for_ = nullptr;
+  cache_->unwatch();
+  pending_.clear();
+  pending_id_ = -1;
 }
 
 void KvManager::settle(Request& r, TokenCount chunk) {

@@ -200,6 +200,9 @@ class KvManager {
   std::size_t hybrid_hit(std::span<const std::uint64_t> hashes, std::size_t full) const;
   // Registers the window blocks `r` completed and releases the ones that left its windows.
   void slide_windows(Request& r);
+  // reserve() for the request match_prefix() found cached blocks for: it references them from now on (`reused`
+  // bytes of them nobody referenced stop counting as free), loads its tier and chunk hits, counts the lookup.
+  void adopt_pending(Request& r, std::int64_t reused);
   // References the pending hit's window blocks for `r` (admission), a hit of `k` blocks.
   void adopt_windows(Request& r, std::size_t k);
   void release_windows(Request& r);

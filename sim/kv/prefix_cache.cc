@@ -89,7 +89,6 @@ std::size_t PrefixCache::acquire(std::span<const BlockId> blocks) {
     }
     policy_->acquired(b);
   }
-  unreferenced_ -= taken;
   return taken;
 }
 
@@ -125,7 +124,6 @@ std::size_t PrefixCache::release(std::span<const BlockId> chain) {
       policy_->released(b);
     }
   }
-  unreferenced_ += freed;
   return freed;
 }
 
@@ -139,8 +137,8 @@ BlockId PrefixCache::insert_detached(std::uint64_t hash, std::int32_t depth) {
 }
 
 void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
+  if (count > unreferenced()) throw std::logic_error("prefix cache: eviction of more blocks than are unreferenced");
   for (std::size_t i = 0; i < count; ++i) {
-    if (unreferenced_ == i) throw std::logic_error("prefix cache: eviction with no unreferenced block");
     const BlockId b = policy_->evict_one();
     Slot& s = slots_[b];
     if (!s.live || !evictable(b)) throw std::logic_error("prefix cache: the policy evicted a block in use");
@@ -160,7 +158,6 @@ void PrefixCache::evict(std::size_t count, std::vector<Evicted>* victims) {
     if (s.parent != kNone && --slots_[s.parent].children == 0) policy_->became_leaf(s.parent);
     free_slots_.push_back(b);
   }
-  unreferenced_ -= count;
   evictions_ += static_cast<std::int64_t>(count);
 }
 
@@ -210,7 +207,7 @@ void PrefixCache::check_invariants(std::span<const std::vector<BlockId>* const> 
     if (slots_[b].live && slots_[b].children != children[b]) fail("a block's count of cached children is wrong");
   }
   if (live != index_.size()) fail("the index and the cached blocks disagree");
-  if (unreferenced != unreferenced_) fail("the count of unreferenced blocks is wrong");
+  if (unreferenced != this->unreferenced()) fail("the count of unreferenced blocks is wrong");
   std::size_t watched = 0, watched_unreferenced = 0;
   for (BlockId b = 0; b < slots_.size(); ++b) {
     if (slots_[b].watch_pos < 0) continue;

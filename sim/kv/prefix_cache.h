@@ -89,8 +89,12 @@ class PrefixCache {
   void evict(std::size_t count, std::vector<Evicted>* victims = nullptr);
 
   std::size_t cached() const { return index_.size(); }       // blocks with an identity
-  std::size_t unreferenced() const { return unreferenced_; }  // of those, the ones nobody uses (evictable)
-  std::size_t referenced() const { return index_.size() - unreferenced_; }
+  std::size_t unreferenced() const {  // of those, the ones nobody uses (evictable)
+    std::size_t n = 0;
+    for (const std::size_t c : class_unreferenced_) n += c;
+    return n;
+  }
+  std::size_t referenced() const { return index_.size() - unreferenced(); }
   // The same per block class.
   std::size_t cached(std::uint8_t cls) const { return class_cached_[cls]; }
   std::size_t unreferenced(std::uint8_t cls) const { return class_unreferenced_[cls]; }
@@ -128,7 +132,6 @@ class PrefixCache {
   std::vector<BlockId> free_slots_;
   HashIndex index_;  // identity -> block
   std::unique_ptr<EvictionPolicy> policy_;
-  std::size_t unreferenced_ = 0;
   std::array<std::size_t, kMaxClasses> class_cached_{}, class_unreferenced_{};
   std::vector<BlockId>* watched_ = nullptr;  // the watched run (match_watched), or none
   std::size_t watched_unreferenced_ = 0;

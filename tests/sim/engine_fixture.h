@@ -23,6 +23,18 @@ inline std::filesystem::path test_dir(const std::string& name) {
   return std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
 }
 
+// One KV group of one layer whose 16-token pages cost exactly 1000 bytes (62.5 B per token), for KvManager tests.
+inline KvLayout thousand_byte_pages() {
+  KvLayout l;
+  l.block_size = 16;
+  KvGroup g;
+  g.name = "all";
+  g.cache_layers = g.reader_layers = 1;
+  g.k_elems = g.v_elems = 15.625;
+  l.groups.push_back(g);
+  return l;
+}
+
 struct Req {
   double arrival_s;
   long long prompt, output;

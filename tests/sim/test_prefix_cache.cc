@@ -495,17 +495,12 @@ TEST(ReuseAwareAdmission, LongestCachedPrefixFirst) {
 TEST(HybridPrefixCache, WindowBlocksAreCachedApartAndAHitNeedsTheWindowBeforeItsEnd) {
   // KvManager alone, blocks of 16 tokens: a full-attention layer and a sliding-window layer (window 40 tokens), each
   // 1000 bytes a block; a hit needs ceil(39 / 16) = 3 window blocks cached before its end. 40 blocks of memory.
-  KvLayout layout;
-  layout.block_size = 16;
-  KvGroup global;
-  global.name = "global";
-  global.cache_layers = global.reader_layers = 1;
-  global.k_elems = global.v_elems = 15.625;
-  KvGroup local = global;
+  KvLayout layout = testing::thousand_byte_pages();
+  KvGroup local = layout.groups.front();
   local.name = "local";
   local.retention = Retention::kWindow;
   local.window_tokens = 40;
-  layout.groups = {global, local};
+  layout.groups.push_back(local);
   PrefixCacheOptions prefix;
   prefix.enabled = true;
   KvManager kv(layout, 40 * 1000, 0, 0, PreemptionMode::kRecompute, std::move(prefix));

@@ -7,21 +7,10 @@
 #include "models/kv/kv_layout.h"
 #include "sim/kv/kv_manager.h"
 #include "sim/sched/scheduler.h"
+#include "tests/sim/engine_fixture.h"
 
 namespace kvsim {
 namespace {
-
-// One KV group of one layer whose 16-token pages cost exactly 1000 bytes (62.5 B per token).
-KvLayout thousand_byte_pages() {
-  KvLayout l;
-  l.block_size = 16;
-  KvGroup g;
-  g.name = "all";
-  g.cache_layers = g.reader_layers = 1;
-  g.k_elems = g.v_elems = 15.625;
-  l.groups.push_back(g);
-  return l;
-}
 
 struct Harness {
   KvManager kv;
@@ -29,7 +18,7 @@ struct Harness {
   EngineLimits limits;
   std::deque<Request> storage;
   explicit Harness(std::int64_t pages, PreemptionMode mode = PreemptionMode::kRecompute)
-      : kv(thousand_byte_pages(), pages * 1000, 0, 1000 * 1000, mode) {}
+      : kv(testing::thousand_byte_pages(), pages * 1000, 0, 1000 * 1000, mode) {}
   Request& add(TokenCount prompt, TokenCount output) {
     storage.push_back(Request{});
     Request& r = storage.back();

@@ -275,13 +275,7 @@ TEST(TieredPrefixCache, ALookupForgetsTheLastRequestsTierHits) {
   // (4 blocks, cached) and finishes; Q, with other content, takes the whole pool, so P's blocks move to the host.
   // A, P's prompt again, finds 3 of them there (the last token is computed) but is not admitted. The next lookup is
   // for C, which has no content: it must load nothing (it once inherited A's tier hits).
-  KvLayout layout;
-  layout.block_size = 16;
-  KvGroup g;
-  g.name = "all";
-  g.cache_layers = g.reader_layers = 1;
-  g.k_elems = g.v_elems = 15.625;
-  layout.groups.push_back(g);
+  const KvLayout layout = testing::thousand_byte_pages();
   PrefixCacheOptions prefix;
   prefix.enabled = true;
   TierSpec host = tier("host", 0, 1e6, 1e6, 0);

@@ -5,7 +5,7 @@ the runs that are not overloaded.
 
     tools/validate/inference_perf.py [--kvsim build/release/tools/kvsim] [--seeds 5] [--profile vllm-0.15]
                                      [--cost-model '{"backend": "roofline"}'] [--runs ID,ID] [--json OUT.json]
-                                     [--fit K]
+                                     [--hardware H100-80GB-SXM] [--fit K] [--calibrated-kernels]
 
 The workload is regenerated as the folder's README describes inference-perf e8e0aa9: 100 prompts (10 system prompts
 of S tokens x 10 questions of Q tokens; S + Q + 28 tokens each, the README's mean re-tokenisation excess), the m-th
@@ -183,6 +183,7 @@ def main():
     ap.add_argument("--profile", default="vllm-0.15", help="engine.profile (kvsim list engine-profiles)")
     ap.add_argument("--cost-model", default="", help="a cost_model section as JSON (default: kvsim's default)")
     ap.add_argument("--runs", default="", help="comma-separated run ids (default: all)")
+    ap.add_argument("--hardware", default="", help="only the runs of this experiments.csv hardware, e.g. H100-80GB-SXM")
     ap.add_argument("--json", help="also write every number as JSON to this file")
     ap.add_argument("--fit", type=int, default=0, help="fit request_s by K-fold cross-validation (K >= 2)")
     ap.add_argument("--calibrated-kernels", action="store_true",
@@ -197,7 +198,8 @@ def main():
         for r in csv.DictReader(f):
             measured[(r["id"], int(r["stage"]), r["metric"])] = float(r["value"])
     wanted = set(args.runs.split(",")) if args.runs else None
-    runs = [row for row in runs if not wanted or row["id"] in wanted]
+    runs = [row for row in runs if (not wanted or row["id"] in wanted)
+            and (not args.hardware or row["hardware"] == args.hardware)]
     if args.calibrated_kernels:
         tables = os.path.join(os.path.dirname(ROOT), "shared", "gpu-data", "aiconfigurator")
         cal_dir = tempfile.mkdtemp(prefix="kvsim-cal-")

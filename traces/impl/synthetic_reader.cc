@@ -32,24 +32,32 @@ constexpr std::uint64_t own_id(std::int64_t owner, std::uint64_t position) {
   return (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(owner) << 24) | position;
 }
 
-// P(item i) proportional to (i + 1)^-exponent over `n` items: 0 is uniform, 1 Zipf.
-class PopularityLaw {
+// Items of drawn lengths (shared prompts, documents), picked with P(item i) proportional to (i + 1)^-exponent: 0 is
+// uniform, 1 Zipf. `rng`: the items' own stream, past the draws of their lengths.
+class PopularItems {
  public:
-  PopularityLaw(std::size_t n, double exponent) {
+  PopularItems(std::vector<TokenCount> lengths, double exponent, Rng rng)
+      : lengths_(std::move(lengths)), exponent_(exponent), rng_(std::move(rng)) {
     double sum = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < lengths_.size(); ++i) {
       sum += std::pow(static_cast<double>(i + 1), -exponent);
       cumulative_.push_back(sum);
     }
   }
-  std::size_t pick(Rng& rng) const {
-    const double u = rng.uniform01() * cumulative_.back();
+  std::size_t pick() {
+    const double u = rng_.uniform01() * cumulative_.back();
     const auto i = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
                                             cumulative_.begin());
     return std::min(i, cumulative_.size() - 1);
   }
+  TokenCount length(std::size_t i) const { return lengths_[i]; }
+  std::size_t size() const { return lengths_.size(); }
+  double exponent() const { return exponent_; }
 
  private:
+  std::vector<TokenCount> lengths_;
+  double exponent_;
+  Rng rng_;
   std::vector<double> cumulative_;
 };
 
@@ -59,22 +67,18 @@ class PopularityLaw {
 // the shared prefix has its group's id for that position, any other block an id of its own request.
 class PrefixGroups {
  public:
-  // `rng`: the prefix stream, past the draws of the group lengths.
-  PrefixGroups(std::vector<TokenCount> lengths, double exponent, TokenCount block_tokens, Rng rng)
-      : lengths_(std::move(lengths)),
-        exponent_(exponent),
-        block_(block_tokens),
-        rng_(std::move(rng)),
-        law_(lengths_.size(), exponent) {}
+  PrefixGroups(PopularItems groups, TokenCount block_tokens) : groups_(std::move(groups)), block_(block_tokens) {}
   // Draws a group and appends its prompt's raw per-token ids to `raw`.
   void append_tokens(std::vector<std::uint64_t>& raw) {
-    const std::size_t group = law_.pick(rng_);
-    for (TokenCount i = 0; i < lengths_[group]; ++i) raw.push_back(group_id(group, static_cast<std::uint64_t>(i)));
+    const std::size_t group = groups_.pick();
+    for (TokenCount i = 0; i < groups_.length(group); ++i) {
+      raw.push_back(group_id(group, static_cast<std::uint64_t>(i)));
+    }
   }
   // Prepends a shared prefix to `record` (whose prompt_tokens is the unique suffix) and fills its content ids.
   void apply(TraceRecord& record, std::int64_t index) {
-    const std::size_t group = law_.pick(rng_);
-    const TokenCount shared = lengths_[group];
+    const std::size_t group = groups_.pick();
+    const TokenCount shared = groups_.length(group);
     record.prompt_tokens += shared;
     record.hash_block_tokens = block_;
     record.hash_ids.clear();
@@ -86,16 +90,13 @@ class PrefixGroups {
     }
   }
   std::string describe() const {
-    return fmt::format("{} shared prefixes (popularity exponent {:g}, {}-token content blocks)", lengths_.size(),
-                       exponent_, block_);
+    return fmt::format("{} shared prefixes (popularity exponent {:g}, {}-token content blocks)", groups_.size(),
+                       groups_.exponent(), block_);
   }
 
  private:
-  std::vector<TokenCount> lengths_;
-  double exponent_;
+  PopularItems groups_;
   TokenCount block_;
-  Rng rng_;
-  PopularityLaw law_;
 };
 
 // Retrieved documents (`synthetic.rag`): `documents` chunks whose lengths are drawn once, in document order; each
@@ -105,24 +106,21 @@ class PrefixGroups {
 // question its request's; the record lists its chunks (TraceRecord::chunks) for non-prefix reuse.
 class RagChunks {
  public:
-  RagChunks(std::vector<TokenCount> lengths, double exponent, int per_request, Rng rng)
-      : lengths_(std::move(lengths)),
-        exponent_(exponent),
-        per_request_(per_request),
-        rng_(std::move(rng)),
-        law_(lengths_.size(), exponent) {}
+  RagChunks(PopularItems documents, int per_request) : documents_(std::move(documents)), per_request_(per_request) {}
   // `record.prompt_tokens` is the question; prepends the prefix (if any) and the chunks, fills content and chunks.
   void apply(TraceRecord& record, std::int64_t index, PrefixGroups* prefixes) {
     std::vector<std::uint64_t> raw;
     if (prefixes != nullptr) prefixes->append_tokens(raw);
     std::vector<std::size_t> picked;
     while (static_cast<int>(picked.size()) < per_request_) {
-      const std::size_t d = law_.pick(rng_);
+      const std::size_t d = documents_.pick();
       if (std::find(picked.begin(), picked.end(), d) != picked.end()) continue;
       picked.push_back(d);
       const TokenCount start = static_cast<TokenCount>(raw.size());
-      for (TokenCount i = 0; i < lengths_[d]; ++i) raw.push_back(document_id(d, static_cast<std::uint64_t>(i)));
-      record.chunks.push_back({start, lengths_[d], static_cast<std::uint64_t>(d) + 1});
+      for (TokenCount i = 0; i < documents_.length(d); ++i) {
+        raw.push_back(document_id(d, static_cast<std::uint64_t>(i)));
+      }
+      record.chunks.push_back({start, documents_.length(d), static_cast<std::uint64_t>(d) + 1});
     }
     for (TokenCount i = 0; i < record.prompt_tokens; ++i) raw.push_back(own_id(index, static_cast<std::uint64_t>(i)));
     record.prompt_tokens = static_cast<TokenCount>(raw.size());
@@ -131,15 +129,13 @@ class RagChunks {
     record.hash_block_tokens = 1;
   }
   std::string describe() const {
-    return fmt::format("{} of {} retrieved chunks (popularity exponent {:g})", per_request_, lengths_.size(), exponent_);
+    return fmt::format("{} of {} retrieved chunks (popularity exponent {:g})", per_request_, documents_.size(),
+                       documents_.exponent());
   }
 
  private:
-  std::vector<TokenCount> lengths_;
-  double exponent_;
+  PopularItems documents_;
   int per_request_;
-  Rng rng_;
-  PopularityLaw law_;
 };
 
 // Multi-turn sessions (`synthetic.sessions`): the arrival process starts sessions; a session has a number of turns
@@ -359,7 +355,7 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
     Rng rng(seed, RngStream::kPrefixGroups);
     std::vector<TokenCount> lengths;
     for (std::int64_t g = 0; g < groups; ++g) lengths.push_back(lengths_dist->sample(rng));
-    prefixes.emplace(std::move(lengths), exponent, block, std::move(rng));
+    prefixes.emplace(PopularItems(std::move(lengths), exponent, std::move(rng)), block);
   }
   std::optional<SessionSettings> sessions;
   if (synthetic.has("sessions")) {
@@ -398,7 +394,7 @@ std::unique_ptr<ITraceReader> make_synthetic_reader(ParamReader& synthetic, std:
     Rng rng(seed, RngStream::kRagChunks);
     std::vector<TokenCount> lengths;
     for (std::int64_t d = 0; d < documents; ++d) lengths.push_back(lengths_dist->sample(rng));
-    rag.emplace(std::move(lengths), exponent, static_cast<int>(per_request), std::move(rng));
+    rag.emplace(PopularItems(std::move(lengths), exponent, std::move(rng)), static_cast<int>(per_request));
   }
   synthetic.finish();
 
