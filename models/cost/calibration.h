@@ -15,7 +15,11 @@
 // one of the three GPUs' aiconfigurator tables and priced on another's, median GEMM error 12-17 % instead of 15-29 %
 // (kvsim-calibration-3; files of schema 1 and 2 keep the constant 1, with which they were fitted).
 // Families and features (one launch; MoE: one layer's fused-MoE call, both of its launches):
-//   gemm:              c, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's sm_count SMs)
+//   gemm:              c, F/P, B/BW, max(F/P, B/BW), waves*tile_flops/P (tile 128x128 on the card's sm_count SMs),
+//                      W/BW * min(1, W/L2) (W the weights' bytes, L2 the card's l2_cache_MiB: a benchmark keeps
+//                      weights that fit in L2 there between repetitions, larger ones stream from memory; without
+//                      it the RTX PRO 6000 fit, 128 MiB of L2, priced 4096 x 28672 weights at m = 32 27 % fast;
+//                      kvsim-calibration-4)
 //   decode_attention:  c, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
 //   prefill_attention: c, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
@@ -88,9 +92,10 @@ struct Calibration {
   // median 20.4 %; README, leave one GPU out).
   double predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
 
-  // Schema kvsim-calibration-3 (the constant feature in clock cycles; -2 added the moe_experts family, its shapes
-  // keyed hidden, intermediate, experts, topk). from_json also reads kvsim-calibration-2 and -1 files (-1: the four
-  // other families), which keep the constant feature 1 they were fitted with.
+  // Schema kvsim-calibration-4 (the GEMM L2 feature; -3 put the constant feature in clock cycles; -2 added the
+  // moe_experts family, its shapes keyed hidden, intermediate, experts, topk). from_json also reads -3 files (their
+  // five GEMM coefficients apply to the first five features) and -2 and -1 files (-1: the four other families),
+  // which keep the constant feature 1 they were fitted with.
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j, const std::string& where);
 };

@@ -60,6 +60,7 @@ GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
   s.dense_flops = read_dense_flops(r);
   s.fp32_flops = units::tflops_to_flops(r.require_positive<double>("fp32_tflops"));
   if (r.has("boost_clock_MHz")) s.boost_clock_Hz = r.require_positive<double>("boost_clock_MHz") * 1e6;
+  if (r.has("l2_cache_MiB")) s.l2_bytes = units::gib_to_bytes(r.require_positive<double>("l2_cache_MiB") / 1024.0);
   s.nvlink_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_non_negative<double>("nvlink_bandwidth_GBps"));
   s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("pcie_bandwidth_GBps"));
   s.price_per_hour_usd = r.require_positive<double>("price_per_hour_usd");
@@ -85,6 +86,7 @@ nlohmann::json to_json(const GpuSpec& s) {
                       {"price_source", s.price_source}};
   if (!s.notes.empty()) j["notes"] = s.notes;
   if (s.boost_clock_Hz > 0) j["boost_clock_MHz"] = s.boost_clock_Hz / 1e6;
+  if (s.l2_bytes > 0) j["l2_cache_MiB"] = s.l2_bytes / units::kGiB * 1024.0;
   return j;
 }
 

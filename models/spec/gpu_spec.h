@@ -24,6 +24,9 @@ struct GpuSpec {
   // Maximum boost clock in Hz (card key boost_clock_MHz, optional; 0 if the card omits it): the calibrated model
   // counts fixed latencies in clock cycles with it (see clock_Hz()).
   double boost_clock_Hz = 0;
+  // Last-level (L2) cache in bytes (card key l2_cache_MiB, optional; 0 if the card omits it): the calibrated GEMM
+  // model tells weights that a benchmark's repetitions keep in L2 from those streamed from memory with it.
+  double l2_bytes = 0;
   double nvlink_bandwidth_Bps = 0;      // per GPU, per direction, bytes/s (0 if none)
   double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s
   double price_per_hour_usd = 0;        // on-demand cloud price of one GPU

@@ -349,7 +349,7 @@ TEST(Cli, CalibrateReportsEveryBackendOnTheHeldOutPoints) {
     EXPECT_EQ(p["predicted_s"].size(), 4u);
   }
   EXPECT_EQ(nlohmann::json::parse(slurp(out / "accuracy.json")), report);
-  EXPECT_EQ(nlohmann::json::parse(slurp(out / "calibration.json"))["schema"], "kvsim-calibration-3");
+  EXPECT_EQ(nlohmann::json::parse(slurp(out / "calibration.json"))["schema"], "kvsim-calibration-4");
   EXPECT_NE(slurp(out / "report.html").find("Worst held-out points"), std::string::npos);
 
   const Result missing = kvsim("calibrate --gpu h100-sxm --profile " + (scratch() / "no-such.json").string());
