@@ -250,6 +250,25 @@ std::string workload_text(const json& scenario) {
   return out;
 }
 
+std::string cost_model_text(const json& scenario) {
+  const json* cm = find(scenario, {"cost_model"});
+  if (cm == nullptr || !cm->is_object()) return {};
+  std::string out = text(*cm, {"backend"});
+  if (out.empty()) return {};
+  const std::string calibration = text(*cm, {"calibration"});
+  if (calibration == "builtin") {
+    out += ", kvsim's calibration of " + text(scenario, {"hardware", "gpu"});
+  } else if (!calibration.empty()) {
+    out += ", calibration " + calibration.substr(calibration.find_last_of('/') + 1);
+  }
+  if (const std::string fitted = text(*cm, {"about", "fitted_on"}); !fitted.empty()) {
+    out += " (fitted on " + fitted + ")";
+  }
+  const std::string chosen = text(*cm, {"about", "chosen_by"});
+  if (chosen.rfind("default", 0) == 0) out += "; the default for this GPU";
+  return out;
+}
+
 std::string model_name(const json& r) {
   std::string model = text(r, {"scenario", "model"});
   if (model.empty()) model = text(r, {"model", "name"});

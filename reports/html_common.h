@@ -61,6 +61,9 @@ std::string strategy_text(const json& j);
 std::string shorten(std::string s, std::size_t max_chars);  // cut at a UTF-8 boundary, with "…"
 std::string workload_text(const json& scenario);             // "trace conv.csv (azure-2023), first 1,000 requests"
 std::string model_name(const json& results);                 // scenario.model, else model.name, else ""
+// What priced the run, from the resolved scenario's cost_model: "calibrated, kvsim's calibration of h100-sxm (fitted
+// on h100-sxm aiconfigurator vllm 0.24.0); the default for this GPU"; "" without a cost_model section.
+std::string cost_model_text(const json& scenario);
 std::string gpu_name(const json& results);                   // scenario.hardware.gpu, else gpu.name, else ""
 // The GPUs with their count and parallelism: "2 × h100-sxm, TP 2"; `gpu` is gpu_name() or a fallback text.
 std::string hardware_text(const json& results, const std::string& gpu);

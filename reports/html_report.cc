@@ -76,7 +76,7 @@ void append_header(std::string& out, const json& r) {
   const std::string workload = workload_text(scenario);
   const std::string version = text(r, {"kvsim_version"});
   const std::string name = text(r, {"scenario", "name"});
-  const std::string backend = text(r, {"scenario", "cost_model", "backend"});
+  const std::string backend = cost_model_text(scenario);
 
   out += "<header>\n<h1>kvsim report: " + esc(model) + " on " + esc(gpus) + "</h1>\n";
   if (!name.empty()) out += "<p class=\"scenario-name\">" + esc(name) + "</p>\n";

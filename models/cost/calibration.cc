@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <stdexcept>
+
 #include <Eigen/Dense>
 #include <fmt/format.h>
 
@@ -92,12 +94,30 @@ bool op_family(const KernelOp& op, OpFamily& family) {
   }
 }
 
-std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu,
-                                         bool latency_in_cycles) {
-  const double peak = gpu.flops_for("bf16"), bw = gpu.hbm_bandwidth_Bps;
+Features::Features(std::initializer_list<double> values) {
+  if (values.size() > kMax) throw std::logic_error("more calibration features than Features::kMax");
+  for (double x : values) v_[n_++] = x;
+}
+
+double Features::at(std::size_t i) const {
+  if (i >= n_) throw std::out_of_range(fmt::format("calibration feature {} of {}", i, n_));
+  return v_[i];
+}
+
+FeatureCard::FeatureCard(const GpuSpec& gpu)
+    : peak_bf16_flops(gpu.flops_for("bf16")),
+      memory_Bps(gpu.hbm_bandwidth_Bps),
+      clock_Hz(gpu.clock_Hz()),
+      sm_count(gpu.sm_count),
+      l2_bytes(gpu.l2_bytes),
+      fp32_flops(gpu.fp32_flops),
+      link_Bps(gpu.nvlink_bandwidth_Bps > 0 ? gpu.nvlink_bandwidth_Bps : gpu.pcie_bandwidth_Bps) {}
+
+Features calibration_features(OpFamily family, const KernelOp& op, const FeatureCard& gpu, bool latency_in_cycles) {
+  const double peak = gpu.peak_bf16_flops, bw = gpu.memory_Bps;
   // The fixed latency in clock cycles (seconds per cycle x 1e9, ~0.5; see calibration.h). All-reduce keeps 1: its
   // latency is the links' and the other GPUs', not one GPU's clock.
-  const double one = latency_in_cycles ? 1e9 / gpu.clock_Hz() : 1.0;
+  const double one = latency_in_cycles ? 1e9 / gpu.clock_Hz : 1.0;
   const OpShape& s = op.shape;
   // Per-launch FLOPs and bytes (ops built from shapes have one launch; iteration ops sum over launches).
   const double launches = std::max(1.0, op.launches);
@@ -128,7 +148,7 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
     case OpFamily::kPrefillAttention: return {one, s.batch, f, b, std::max(f, b)};
     case OpFamily::kAllReduce: {
       const double g = std::max(2, op.tp);
-      const double link = gpu.nvlink_bandwidth_Bps > 0 ? gpu.nvlink_bandwidth_Bps : gpu.pcie_bandwidth_Bps;
+      const double link = gpu.link_Bps;
       return {1.0, std::log2(g), 2.0 * (g - 1) / g * s.message_bytes / link};
     }
     case OpFamily::kMoeExperts: {
@@ -153,10 +173,12 @@ std::vector<double> calibration_features(OpFamily family, const KernelOp& op, co
 namespace {
 bool keyed(OpFamily f) { return f != OpFamily::kAllReduce; }
 
+}  // namespace
+
 // Attention: head shape and KV bits; GEMM: the weight shape (n, k), which a model fixes while m varies; MoE: the
 // layer's shape (hidden, expert width per GPU, experts, top-k), which a model and TP degree fix while tokens vary
 // (an expert width TP does not divide evenly was never measured: a key no fit has).
-Calibration::ShapeKey shape_key(OpFamily f, const KernelOp& op) {
+Calibration::ShapeKey Calibration::shape_key(OpFamily f, const KernelOp& op) {
   if (f == OpFamily::kGemm) return {static_cast<int>(op.shape.n), static_cast<int>(op.shape.k), 0, 0};
   if (f == OpFamily::kMoeExperts) {
     const OpShape& s = op.shape;
@@ -167,6 +189,7 @@ Calibration::ShapeKey shape_key(OpFamily f, const KernelOp& op) {
   return {op.shape.q_heads, op.shape.kv_heads, op.shape.head_dim, static_cast<int>(op.shape.kv_bits)};
 }
 
+namespace {
 // min |A x - y| subject to x >= 0 (Lawson-Hanson active set). Columns are scaled to unit norm first (the
 // constant feature's column is ~1e5 times the others').
 Eigen::VectorXd non_negative_least_squares(const Eigen::MatrixXd& a, const Eigen::VectorXd& y) {
@@ -232,7 +255,7 @@ std::vector<double> fit_points(OpFamily fam, const std::vector<const MeasuredOp*
   Eigen::MatrixXd A(static_cast<Eigen::Index>(pts.size()), static_cast<Eigen::Index>(n_feat));
   const Eigen::VectorXd y = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(pts.size()));
   for (std::size_t i = 0; i < pts.size(); ++i) {
-    const std::vector<double> x = calibration_features(fam, pts[i]->op, gpu);
+    const Features x = calibration_features(fam, pts[i]->op, gpu);
     for (std::size_t j = 0; j < n_feat; ++j) {
       A(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = x[j] / pts[i]->seconds;
     }
@@ -269,21 +292,27 @@ Calibration Calibration::fit(const std::vector<MeasuredOp>& ops, const GpuSpec& 
   return c;
 }
 
-double Calibration::predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const {
-  const std::vector<double>* beta = nullptr;
+const std::vector<double>* Calibration::coefficients_for(OpFamily family, const KernelOp& op,
+                                                         const GpuSpec& gpu) const {
   if (keyed(family) && (this->gpu.empty() || this->gpu == gpu.name)) {
     const auto shaped = shape_coefficients.find({family, shape_key(family, op)});
-    if (shaped != shape_coefficients.end()) beta = &shaped->second;
+    if (shaped != shape_coefficients.end()) return &shaped->second;
   }
-  if (beta == nullptr) {
-    const auto it = coefficients.find(family);
-    if (it == coefficients.end()) return -1;
-    beta = &it->second;
-  }
-  const std::vector<double> x = calibration_features(family, op, gpu, latency_in_cycles);
+  const auto it = coefficients.find(family);
+  return it == coefficients.end() ? nullptr : &it->second;
+}
+
+double Calibration::predict_with(const std::vector<double>& beta, OpFamily family, const KernelOp& op,
+                                 const FeatureCard& card) const {
+  const Features x = calibration_features(family, op, card, latency_in_cycles);
   double t = 0;
-  for (std::size_t j = 0; j < x.size() && j < beta->size(); ++j) t += (*beta)[j] * x[j];
+  for (std::size_t j = 0; j < x.size() && j < beta.size(); ++j) t += beta[j] * x[j];
   return std::max(t, 1e-7);  // a kernel launch takes at least ~0.1 us
+}
+
+double Calibration::predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const {
+  const std::vector<double>* beta = coefficients_for(family, op, gpu);
+  return beta == nullptr ? -1 : predict_with(*beta, family, op, FeatureCard(gpu));
 }
 
 namespace {
@@ -318,7 +347,13 @@ nlohmann::json Calibration::to_json() const {
     shapes.push_back(std::move(e));
   }
   // A file read from schema 1 or 2 is written back as 2: its constant feature stays 1.
-  return {{"schema", latency_in_cycles ? kSchema : kSchemaV2}, {"fitted_on", fitted_on}, {"gpu", gpu}, {"families", fams}, {"shapes", shapes}};
+  nlohmann::json j = {{"schema", latency_in_cycles ? kSchema : kSchemaV2},
+                      {"fitted_on", fitted_on},
+                      {"gpu", gpu},
+                      {"families", fams},
+                      {"shapes", shapes}};
+  if (!provenance.is_null()) j["provenance"] = provenance;
+  return j;
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j, const std::string& where) {
@@ -332,6 +367,10 @@ Calibration Calibration::from_json(const nlohmann::json& j, const std::string& w
   c.latency_in_cycles = schema == kSchema || schema == kSchemaV3;
   c.fitted_on = r.get<std::string>("fitted_on", "");
   c.gpu = r.get<std::string>("gpu", "");
+  if (const nlohmann::json* prov = r.raw("provenance"); prov != nullptr && !prov->is_null()) {
+    r.check(prov->is_object(), "provenance", "expected an object (tables, sha256, command, date)");
+    c.provenance = *prov;
+  }
   ParamReader fams = r.child("families");
   for (OpFamily fam : kOpFamilies) {
     const std::string name(family_name(fam));

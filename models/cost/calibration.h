@@ -36,6 +36,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -70,12 +71,35 @@ std::vector<MeasuredOp> measured_ops(const Profile& p);
 // measured backend).
 bool op_family(const KernelOp& op, OpFamily& family);
 
+// The features of one launch, at most nine, held without a heap allocation (every op of every iteration is priced).
+class Features {
+ public:
+  static constexpr std::size_t kMax = 9;
+  Features(std::initializer_list<double> values);
+  std::size_t size() const { return n_; }
+  double operator[](std::size_t i) const { return v_[i]; }
+  double at(std::size_t i) const;  // throws std::out_of_range past size()
+
+ private:
+  std::array<double, kMax> v_{};
+  std::size_t n_ = 0;
+};
+
+// The card's figures the features use, looked up once (a card's dense_flops is a map keyed by dtype).
+struct FeatureCard {
+  explicit FeatureCard(const GpuSpec& gpu);
+  double peak_bf16_flops, memory_Bps, clock_Hz, sm_count, l2_bytes, fp32_flops, link_Bps;
+};
+
 struct Calibration {
   // attention: q heads, kv heads, head dim, kv bits; GEMM: n, k, 0, 0; MoE: hidden, expert width per GPU, experts,
   // top-k
   using ShapeKey = std::array<int, 4>;
   std::string fitted_on;  // GPU and source the coefficients come from
   std::string gpu;        // card name of the GPU measured ("" in files written before it was recorded)
+  // Where the measurements came from (tables, their sha256, command, date), as the file records it; an object,
+  // null if the file has none. Shipped calibrations carry one (models/specs/calibrations/).
+  nlohmann::json provenance;
   std::map<OpFamily, std::vector<double>> coefficients;
   std::map<OpFamily, std::size_t> points;  // points used per family
   std::map<std::pair<OpFamily, ShapeKey>, std::vector<double>> shape_coefficients;  // per shape (see above)
@@ -91,6 +115,13 @@ struct Calibration {
   // better (fitted on the H100 tables, priced on the A100 ones: GEMM median 14.2 % / p90 30.7 %, decode attention
   // median 20.4 %; README, leave one GPU out).
   double predict_launch(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
+  // The two halves of predict_launch, for callers that keep the coefficients of the shapes they price: the
+  // coefficients that apply to `op` on `gpu` (nullptr if the family was not fitted), and the time they give.
+  const std::vector<double>* coefficients_for(OpFamily family, const KernelOp& op, const GpuSpec& gpu) const;
+  double predict_with(const std::vector<double>& beta, OpFamily family, const KernelOp& op,
+                      const FeatureCard& card) const;
+  // The key per-shape fits are stored under (see shape_coefficients).
+  static ShapeKey shape_key(OpFamily family, const KernelOp& op);
 
   // Schema kvsim-calibration-4 (the GEMM L2 feature; -3 put the constant feature in clock cycles; -2 added the
   // moe_experts family, its shapes keyed hidden, intermediate, experts, topk). from_json also reads -3 files (their
@@ -102,7 +133,11 @@ struct Calibration {
 
 // The feature vector of one launch (see the table above); latency_in_cycles false: the constant feature is 1, as
 // in files of schema 1 and 2.
-std::vector<double> calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu,
-                                         bool latency_in_cycles = true);
+Features calibration_features(OpFamily family, const KernelOp& op, const FeatureCard& card,
+                              bool latency_in_cycles = true);
+inline Features calibration_features(OpFamily family, const KernelOp& op, const GpuSpec& gpu,
+                                     bool latency_in_cycles = true) {
+  return calibration_features(family, op, FeatureCard(gpu), latency_in_cycles);
+}
 
 }  // namespace kvsim

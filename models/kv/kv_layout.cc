@@ -238,8 +238,12 @@ double KvLayout::host_bytes_per_token() const {
 }
 
 int KvLayout::reader_layers() const {
+  // A group of the tokens a window drops (InfLLM's memory units) is read by the layers of its window's group, which
+  // count already: a layer reading both is one reader.
   int n = 0;
-  for (const KvGroup& g : groups) n += g.reader_layers;
+  for (const KvGroup& g : groups) {
+    if (g.retention != Retention::kOutsideWindow) n += g.reader_layers;
+  }
   return n;
 }
 

@@ -310,6 +310,7 @@ struct KvLayout {
   // Device bytes per token summed over groups, for a token kept by every group (capacity in tokens).
   double device_bytes_per_token() const;
   double host_bytes_per_token() const;
+  // Layers that read KV in a decode step (a layer reading two groups, a window and what it drops, counts once).
   int reader_layers() const;
   nlohmann::json to_json() const;
 };

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "models/cost/builtin_calibrations.h"
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "models/spec/hf_config.h"
@@ -187,10 +188,15 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   // cost model
   ParamReader cm = root.child("cost_model");
-  const std::string backend = cm.get<std::string>("backend", "roofline");
+  // No backend named: the most accurate kvsim has for the GPU, the calibrated model with the calibration kvsim ships
+  // for it (fitted on that GPU's measured kernel tables), else the roofline.
+  const bool backend_given = cm.has("backend");
+  const std::string backend =
+      cm.get<std::string>("backend", builtin_calibration(run.gpu->name) != nullptr ? "calibrated" : "roofline");
   const double overhead_s = cm.get<double>("iteration_overhead_s", 1e-3);
   cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
   run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu, base_dir);
+  (void)cm.raw("about");  // kvsim's description of the cost model in a resolved scenario: read back, ignored
   cm.finish();
 
   // kv
@@ -263,6 +269,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   resolved["cost_model"] = run.kernels->params();
   resolved["cost_model"]["backend"] = backend;
   resolved["cost_model"]["iteration_overhead_s"] = overhead_s;
+  resolved["cost_model"]["about"]["chosen_by"] =
+      backend_given ? "scenario" : (backend == "roofline" ? "default (kvsim ships no calibration for this GPU)"
+                                                          : "default (the calibration kvsim ships for this GPU)");
 
   // output
   ParamReader out = root.child("output");

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "models/cost/builtin_calibrations.h"
 #include "models/cost/calibration.h"
 #include "models/cost/impl/calibrated.h"
 #include "models/cost/impl/measured.h"
@@ -157,7 +158,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
     }
   }
   for (MeasuredOp& m : ops) {
-    const std::vector<double> x = calibration_features(m.family, m.op, gpu);
+    const Features x = calibration_features(m.family, m.op, gpu);
     const std::vector<double>& c = truth.at(m.family);
     m.seconds = 0;
     for (std::size_t j = 0; j < x.size(); ++j) m.seconds += c[j] * x[j];
@@ -234,7 +235,7 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   c.points[OpFamily::kDecodeAttention] = 100;
   c.shape_points[{OpFamily::kDecodeAttention, {32, 8, 128, 16}}] = 40;
   const auto dot = [&](const std::vector<double>& beta, const GpuSpec& gpu) {
-    const std::vector<double> x = calibration_features(OpFamily::kDecodeAttention, op, gpu);
+    const Features x = calibration_features(OpFamily::kDecodeAttention, op, gpu);
     double t = 0;
     for (std::size_t j = 0; j < x.size(); ++j) t += beta[j] * x[j];
     return t;
@@ -473,7 +474,7 @@ std::vector<MeasuredOp> synthetic_moe_points(const std::vector<double>& truth, c
   for (const MoeShape& s : kMoeShapes) {
     for (double t = 1; t <= 16384; t *= 2) {
       MeasuredOp m{OpFamily::kMoeExperts, moe_experts_op(t, s.hidden, s.intermediate, s.experts, s.topk), 0};
-      const std::vector<double> x = calibration_features(m.family, m.op, gpu);
+      const Features x = calibration_features(m.family, m.op, gpu);
       for (std::size_t j = 0; j < x.size(); ++j) m.seconds += truth[j] * x[j];
       ops.push_back(m);
     }
@@ -714,6 +715,42 @@ TEST(Calibration, RtxPro6000GemmFitPricesWeightsBeyondL2) {
   const double median = ratio[ratio.size() / 2];
   std::printf("RTX PRO 6000 GEMMs, m <= 256, weights beyond L2: family fit / measured, median %.3f\n", median);
   EXPECT_NEAR(median, 1.0, 0.05);
+}
+
+TEST(BuiltinCalibrations, EachNamesACardAndItsTablesAndRefitsToTheSamePrices) {
+  // kvsim ships one calibration per GPU with measured tables; each records where it came from, and fitting again
+  // on those tables (when ../shared is present) prices every measured point as the shipped file does: the shipped
+  // coefficients are what the stated command produces, not numbers typed in.
+  const std::vector<std::string> gpus = builtin_calibration_gpus();
+  EXPECT_EQ(gpus, (std::vector<std::string>{"a100-sxm-80gb", "h100-sxm", "rtx-pro-6000"}));
+  EXPECT_EQ(builtin_calibration("l40s"), nullptr);
+  const std::map<std::string, std::pair<std::string, std::string>> tables = {
+      {"h100-sxm", {"h100_sxm", "0.24.0"}}, {"a100-sxm-80gb", {"a100_sxm", "0.14.0"}},
+      {"rtx-pro-6000", {"rtx_pro_6000_server", "0.24.0"}}};
+  for (const std::string& name : gpus) {
+    const Calibration* shipped = builtin_calibration(name);
+    ASSERT_NE(shipped, nullptr);
+    const GpuSpec& gpu = Catalog::builtin().gpu(name, "test");
+    EXPECT_EQ(shipped->gpu, name);
+    EXPECT_TRUE(shipped->latency_in_cycles);
+    ASSERT_TRUE(shipped->provenance.is_object()) << name;
+    EXPECT_NE(shipped->provenance["command"].get<std::string>().find("--gpu " + name), std::string::npos);
+    EXPECT_FALSE(shipped->provenance["files_sha256"].empty());
+    EXPECT_TRUE(shipped->coefficients.count(OpFamily::kGemm)) << name;
+    const std::filesystem::path dir = kH100.parent_path() / tables.at(name).first;
+    if (!std::filesystem::exists(dir)) continue;
+    const Profile p = import_aiconfigurator(dir, "vllm", tables.at(name).second, name);
+    const std::vector<MeasuredOp> ops = measured_ops(p);
+    const Calibration refit = Calibration::fit(ops, gpu, shipped->fitted_on);
+    EXPECT_EQ(refit.points, shipped->points) << name;
+    EXPECT_EQ(refit.shape_points, shipped->shape_points) << name;
+    double worst = 0;
+    for (const MeasuredOp& m : ops) {
+      const double a = shipped->predict_launch(m.family, m.op, gpu), b = refit.predict_launch(m.family, m.op, gpu);
+      worst = std::max(worst, std::fabs(a / b - 1));
+    }
+    EXPECT_LT(worst, 1e-6) << name << ": the shipped calibration is stale; run tools/regenerate_calibrations.py";
+  }
 }
 
 TEST(CalibratedMoe, RealH100TableFitsEveryShape) {

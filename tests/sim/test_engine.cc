@@ -6,6 +6,8 @@
 #include <numeric>
 
 #include "engine_fixture.h"
+#include "models/cost/builtin_calibrations.h"
+#include "models/cost/impl/calibrated.h"
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "sim/core/units.h"
@@ -19,11 +21,12 @@ using testing::Req;
 using testing::run_scenario;
 using testing::write_trace;
 
-// Prices iterations the same way a default scenario does (H100, roofline defaults, 1 ms overhead).
+// Prices iterations the same way a default scenario does (H100: the calibrated model with kvsim's H100 calibration,
+// roofline defaults for the ops it does not fit, 1 ms overhead).
 struct Pricer {
   const LlmSpec& model = Catalog::builtin().model("llama-3.1-8b", "t");
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "t");
-  RooflineCostModel kernels{RooflineParams{}, gpu};
+  CalibratedCostModel kernels{*builtin_calibration("h100-sxm"), gpu, RooflineParams{}, nlohmann::json::object()};
   IterationCostModel m{model, base_layout(model, 1, 16), 1, kernels, 1e-3};
   // `prefills`: {chunk tokens, cached tokens}; `decodes`: tokens attended (cached + the new one).
   SimTimeNs ns(std::vector<std::pair<TokenCount, TokenCount>> prefills, std::vector<TokenCount> decodes,

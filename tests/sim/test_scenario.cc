@@ -2,6 +2,7 @@
 // and impossible configurations are rejected with messages that name the key and list what is valid.
 #include <gtest/gtest.h>
 
+#include "models/cost/single_op.h"
 #include "sim/config/json_input.h"
 #include "tests/common/error_of.h"
 #include "sim/config/scenario.h"
@@ -61,6 +62,45 @@ TEST(Scenario, AModelCanBeAHuggingFaceConfigBesideTheScenario) {
   EXPECT_EQ(hf.resolved["model"], (dir / "Llama-3.1-8B" / "config.json").string());
   doc["model"] = "Missing/config.json";
   EXPECT_NE(testing::error_of([&] { prepare_run(doc, dir); }).find("Missing/config.json"), std::string::npos);
+}
+
+TEST(Scenario, WithoutABackendTheGpusShippedCalibrationPricesTheRun) {
+  // No backend named: the calibrated model with kvsim's calibration of the GPU where one ships, else the roofline;
+  // the resolved scenario says which and why, and runs again as written.
+  nlohmann::json doc = reference();
+  doc.erase("cost_model");
+  PreparedRun h100 = prepare_run(doc, ".");
+  const nlohmann::json& cm = h100.resolved["cost_model"];
+  EXPECT_EQ(cm["backend"], "calibrated");
+  EXPECT_EQ(cm["calibration"], "builtin");
+  EXPECT_EQ(cm["about"]["fitted_on"], "h100-sxm aiconfigurator vllm 0.24.0");
+  EXPECT_TRUE(cm["about"]["provenance"].contains("files_sha256"));
+  EXPECT_EQ(cm["about"]["chosen_by"].get<std::string>().rfind("default", 0), 0u);
+  KernelOp gemm = gemm_op(32, 4096, 4096);
+  EXPECT_EQ(h100.kernels->estimate(gemm).source, Source::kCalibrated);
+  nlohmann::json again = doc;
+  again["cost_model"] = cm;
+  const PreparedRun rerun = prepare_run(again, ".");
+  EXPECT_EQ(rerun.resolved["cost_model"]["backend"], "calibrated");
+  EXPECT_EQ(rerun.resolved["cost_model"]["about"]["chosen_by"], "scenario");
+  EXPECT_DOUBLE_EQ(rerun.kernels->estimate(gemm).seconds, h100.kernels->estimate(gemm).seconds);
+  // `backend: calibrated` alone means the shipped calibration too.
+  doc["cost_model"] = {{"backend", "calibrated"}};
+  EXPECT_DOUBLE_EQ(prepare_run(doc, ".").kernels->estimate(gemm).seconds, h100.kernels->estimate(gemm).seconds);
+  // No calibration ships for the L40S: the roofline, said so.
+  doc.erase("cost_model");
+  doc["hardware"]["gpu"] = "l40s";
+  const PreparedRun l40s = prepare_run(doc, ".");
+  EXPECT_EQ(l40s.resolved["cost_model"]["backend"], "roofline");
+  EXPECT_NE(l40s.resolved["cost_model"]["about"]["chosen_by"].get<std::string>().find("no calibration"),
+            std::string::npos);
+  EXPECT_EQ(l40s.kernels->estimate(gemm).source, Source::kRoofline);
+  // Asking for it there is an error naming the key and the GPUs that have one.
+  doc["cost_model"] = {{"backend", "calibrated"}, {"calibration", "builtin"}};
+  const std::string err = error_of(doc);
+  EXPECT_NE(err.find("cost_model.calibration"), std::string::npos) << err;
+  EXPECT_NE(err.find("l40s"), std::string::npos) << err;
+  EXPECT_NE(err.find("h100-sxm"), std::string::npos) << err;
 }
 
 TEST(Scenario, NumGpuBlocksMustFitTheMemoryLeftByTheWeights) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "reports/html_common.h"
 #include "sim/config/json_input.h"
 #include "sim/config/variants.h"
 #include "sim/core/error.h"
@@ -48,7 +49,7 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   // What priced the run: the cost backend, and the engine profile when one adds time around the GPU's work.
   const auto& scenario = r.at("scenario");
   const auto& engine = scenario.at("engine");
-  fmt::print("priced by  cost model {}{}\n", scenario.at("cost_model").value("backend", std::string("?")),
+  fmt::print("priced by  cost model {}{}\n", report_html::cost_model_text(scenario),
              engine.contains("profile") ? ", engine profile " + engine["profile"].value("name", std::string("?"))
                                         : std::string(", no engine profile"));
   fmt::print("requests   arrived {}  completed {}  rejected {}{}\n", s["requests"]["arrived"].get<long long>(),

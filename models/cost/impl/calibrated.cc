@@ -2,7 +2,9 @@
 #include "models/cost/impl/calibrated.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "models/cost/builtin_calibrations.h"
 #include "sim/core/json_file.h"
 
 namespace kvsim {
@@ -11,6 +13,33 @@ namespace {
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
   const std::filesystem::path path(p);
   return path.is_relative() ? (base / path).lexically_normal() : path;
+}
+
+constexpr const char* kBuiltin = "builtin";
+
+// The calibration named by `file` ("builtin": the one kvsim ships for `gpu`; else a path written by kvsim
+// calibrate --out); records it in params.
+Calibration read_calibration(ParamReader& r, const std::string& file, const GpuSpec& gpu,
+                             const std::filesystem::path& base_dir, nlohmann::json& params) {
+  if (file == kBuiltin) {
+    const Calibration* c = builtin_calibration(gpu.name);
+    if (c == nullptr) {
+      throw KvsimError(fmt::format("{}: kvsim ships no calibration for GPU '{}' (it has: {}); give a file written "
+                                   "by kvsim calibrate --out, or measurements (profile or aiconfigurator)",
+                                   r.full("calibration"), gpu.name, fmt::join(builtin_calibration_gpus(), ", ")));
+    }
+    params["calibration"] = kBuiltin;
+    return *c;
+  }
+  const std::filesystem::path path = resolve(base_dir, file);
+  params["calibration"] = path.string();
+  return Calibration::from_json(parse_json_file(path), path.string());
+}
+
+// What the calibration is, under the resolved section's descriptive "about" (ignored when read back).
+void describe(const Calibration& c, nlohmann::json& params) {
+  params["about"]["fitted_on"] = c.fitted_on;
+  if (!c.provenance.is_null()) params["about"]["provenance"] = c.provenance;
 }
 
 }  // namespace
@@ -48,28 +77,47 @@ std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, c
     params_out["framework"] = framework;
     params_out["version"] = version;
   }
-  params_out["measurements"] = p.source;
+  params_out["about"]["measurements"] = p.source;
   return p;
 }
 
 CalibratedCostModel::CalibratedCostModel(Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
                                          nlohmann::json params)
-    : calibration_(std::move(calibration)), gpu_(gpu), fallback_(fallback, gpu), params_(std::move(params)) {}
+    : calibration_(std::move(calibration)), gpu_(gpu), card_(gpu), fallback_(fallback, gpu), params_(std::move(params)) {}
 
 CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   CostEstimate e = fallback_.estimate(op);
   OpFamily fam;
   if (!op_family(op, fam)) return e;
-  const double t = calibration_.predict_launch(fam, op, gpu_);
-  if (t < 0) return e;
+  const std::vector<double>* beta = coefficients(fam, op);
+  if (beta == nullptr) return e;
+  const double t = calibration_.predict_with(*beta, fam, op, card_);
   // A fused-MoE time covers one layer (kMoeLaunchesPerLayer launches), as in the measured backend.
   e.seconds = fam == OpFamily::kMoeExperts ? t * op.launches / kMoeLaunchesPerLayer : t * std::max(1.0, op.launches);
   e.source = Source::kCalibrated;
   return e;
 }
 
+const std::vector<double>* CalibratedCostModel::coefficients(OpFamily family, const KernelOp& op) const {
+  const Calibration::ShapeKey key = Calibration::shape_key(family, op);
+  for (const Looked& l : looked_) {
+    // Element by element: std::array's == calls memcmp, a library call on this hot path.
+    if (l.family == family && l.key[0] == key[0] && l.key[1] == key[1] && l.key[2] == key[2] && l.key[3] == key[3]) {
+      return l.beta;
+    }
+  }
+  const std::vector<double>* beta = calibration_.coefficients_for(family, op, gpu_);
+  constexpr std::size_t kKeep = 64;  // a run has ~10 shapes; a stream of new ones is looked up each time
+  if (looked_.size() < kKeep) looked_.push_back({family, key, beta});
+  return beta;
+}
+
 std::vector<ParamDoc> CalibratedCostModel::docs() {
-  std::vector<ParamDoc> d = {{"calibration", "string", "null", "coefficients written by `kvsim calibrate --out`"}};
+  std::vector<ParamDoc> d = {
+      {"calibration", "string", "null",
+       "coefficients written by `kvsim calibrate --out`, or \"builtin\": the calibration kvsim ships for the "
+       "scenario's GPU (models/specs/calibrations/; calibrated: the default when neither this nor measurements "
+       "are given)"}};
   for (const ParamDoc& p : profile_source_docs()) d.push_back(p);
   return d;
 }
@@ -79,18 +127,13 @@ std::unique_ptr<IKernelCostModel> CalibratedCostModel::create(ParamReader& r, co
   nlohmann::json params = nlohmann::json::object();
   const auto file = r.get_optional<std::string>("calibration");
   std::optional<Profile> profile = read_profile_source(r, gpu, base_dir, params);
-  r.check(file.has_value() != profile.has_value(), "calibration",
-          "give exactly one of calibration (a fitted file) and measurements to fit on (profile or aiconfigurator)");
+  r.check(!(file && profile), "calibration",
+          "give at most one of calibration (a fitted file, or builtin) and measurements to fit on (profile or "
+          "aiconfigurator); with neither, the calibration kvsim ships for the GPU");
   const RooflineParams fallback = RooflineParams::read(r);
-  Calibration c;
-  if (file) {
-    const std::filesystem::path path = resolve(base_dir, *file);
-    c = Calibration::from_json(parse_json_file(path), path.string());
-    params["calibration"] = path.string();
-  } else {
-    c = Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source);
-  }
-  params["fitted_on"] = c.fitted_on;
+  Calibration c = profile ? Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source)
+                          : read_calibration(r, file.value_or(kBuiltin), gpu, base_dir, params);
+  describe(c, params);
   return std::make_unique<CalibratedCostModel>(std::move(c), gpu, fallback, std::move(params));
 }
 
@@ -115,10 +158,9 @@ std::unique_ptr<IKernelCostModel> HybridCostModel::create(ParamReader& r, const 
   std::optional<Profile> profile = read_profile_source(r, gpu, base_dir, params);
   r.check(profile.has_value(), "profile", "the hybrid backend needs measurements: profile or aiconfigurator");
   const RooflineParams fallback = RooflineParams::read(r);
-  Calibration c = file ? Calibration::from_json(parse_json_file(resolve(base_dir, *file)), *file)
+  Calibration c = file ? read_calibration(r, *file, gpu, base_dir, params)
                        : Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source);
-  if (file) params["calibration"] = resolve(base_dir, *file).string();
-  params["fitted_on"] = c.fitted_on;
+  describe(c, params);
   return std::make_unique<HybridCostModel>(*profile, std::move(c), gpu, fallback, std::move(params));
 }
 

@@ -31,10 +31,21 @@ class CalibratedCostModel final : public IKernelCostModel {
   static std::vector<ParamDoc> docs();
 
  private:
+  // The coefficients that apply to `op`: a run prices a handful of shapes millions of times, so the few it has
+  // looked up are kept (a linear scan of a short list instead of a map lookup of the per-shape fits).
+  const std::vector<double>* coefficients(OpFamily family, const KernelOp& op) const;
+
+  struct Looked {
+    OpFamily family;
+    Calibration::ShapeKey key;
+    const std::vector<double>* beta;
+  };
   Calibration calibration_;
   GpuSpec gpu_;
+  FeatureCard card_;
   RooflineCostModel fallback_;
   nlohmann::json params_;
+  mutable std::vector<Looked> looked_;  // one run prices on one thread
 };
 
 class HybridCostModel final : public IKernelCostModel {
