@@ -3,9 +3,10 @@
 run, kvsim's prefix-cache hit rate and its TTFT / TPOT / E2E / queue delay beside the measured ones.
 
     tools/validate/serving_runs.py [--kvsim build/release/tools/kvsim] [--json OUT.json] [--profile vllm-0.19]
-                                   [--calibrated-kernels]
+                                   [--cost-model '{"backend": "roofline"}']
 
-Nothing is fitted: every run uses kvsim's defaults (roofline cost model, default efficiencies) with the engine
+Nothing is fitted to these runs: every run uses kvsim's default cost model (the RTX PRO 6000's shipped calibration,
+fitted on its aiconfigurator kernel tables; the roofline on the RTX 4090, which has none) with the engine
 settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
 RTX 4090's resolved num_gpu_blocks). Measured metrics are those of summary_recomputed.csv: anchored at the
 request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Tensor-parallel runs use
@@ -31,11 +32,7 @@ WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl",
 METRICS = [("ttft", "ttft_s"), ("tpot", "tpot_s"), ("e2e", "e2e_s"), ("queue", "queue_s")]
 
 
-# Kernel tables per GPU (--calibrated-kernels): aiconfigurator system folder and version; the RTX 4090 has none.
-KERNEL_TABLES = {"rtx-pro-6000": ("rtx_pro_6000_server", "0.24.0")}
-
-
-def scenario(row, meta, profile, calibrated_kernels=False):
+def scenario(row, meta, profile, cost_model=None):
     kw = meta["engine_kwargs"]
     engine = {"scheduler": "vllm-v1", "prefix_caching": True, "block_size": 16,
               "max_num_seqs": kw["max_num_seqs"], "max_num_batched_tokens": kw["max_num_batched_tokens"],
@@ -47,14 +44,12 @@ def scenario(row, meta, profile, calibrated_kernels=False):
     if meta.get("kv_cache", {}).get("num_gpu_blocks"):
         engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
     hardware = {"gpu": GPUS[row["gpu"]], "tensor_parallel": int(row["tp"])}
-    cost_model = {"backend": "roofline"}
-    if calibrated_kernels and hardware["gpu"] in KERNEL_TABLES:
-        folder, version = KERNEL_TABLES[hardware["gpu"]]
-        cost_model = {"backend": "calibrated", "version": version,
-                      "aiconfigurator": os.path.join(os.path.dirname(RUNS), "..", "gpu-data", "aiconfigurator", folder)}
-    return {"model": MODELS[row["model"]], "hardware": hardware, "engine": engine, "cost_model": cost_model,
+    doc = {"model": MODELS[row["model"]], "hardware": hardware, "engine": engine,
             "workload": {"trace": {"path": os.path.join(RUNS, "workloads", WORKLOADS[row["model"]]),
                                    "format": "llmservingsim"}}}
+    if cost_model:
+        doc["cost_model"] = cost_model
+    return doc
 
 
 def main():
@@ -62,9 +57,9 @@ def main():
     ap.add_argument("--kvsim", default=os.path.join(ROOT, "build", "release", "tools", "kvsim"))
     ap.add_argument("--json", help="also write the table as JSON to this file")
     ap.add_argument("--profile", default="none", help="engine.profile of every run (kvsim list engine-profiles)")
-    ap.add_argument("--calibrated-kernels", action="store_true",
-                    help="price the RTX PRO 6000 runs by the calibrated backend fitted on its aiconfigurator kernel "
-                         "tables (never on these runs); the RTX 4090 keeps the roofline")
+    ap.add_argument("--cost-model", default="",
+                    help="a cost_model section as JSON for every run, e.g. '{\"backend\": \"roofline\"}' (default: "
+                         "kvsim's default, the shipped calibration of the RTX PRO 6000 and the roofline on the RTX 4090)")
     args = ap.parse_args()
     out = []
     with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
@@ -78,11 +73,13 @@ def main():
                 meta = json.load(m)
             path = os.path.join(work, "s.json")
             with open(path, "w") as s:
-                json.dump(scenario(row, meta, args.profile, args.calibrated_kernels), s)
+                json.dump(scenario(row, meta, args.profile, json.loads(args.cost_model) if args.cost_model else None), s)
             subprocess.run([args.kvsim, "run", "-q", path, "--out", os.path.join(work, "run")], check=True)
             with open(os.path.join(work, "run", "results.json")) as r:
-                res = json.load(r)["summary"]
-            entry = {"run": name, "hit_rate": res["prefix_cache"]["hit_rate"],
+                full = json.load(r)
+            res = full["summary"]
+            entry = {"run": name, "backend": full["scenario"]["cost_model"]["backend"],
+                     "hit_rate": res["prefix_cache"]["hit_rate"],
                      "preemptions": res["kv"]["preemptions"], "metrics": {}}
             for short, key in METRICS:
                 for stat in ("mean", "p50", "p90", "p99"):
@@ -96,7 +93,8 @@ def main():
         if "skipped" in e:
             print(f"{e['run']:<34} skipped: {e['skipped']}")
             continue
-        print(f"{e['run']:<34} kvsim prefix hit rate {100 * e['hit_rate']:.1f} %, {e['preemptions']} preemptions")
+        print(f"{e['run']:<34} {e['backend']}, kvsim prefix hit rate {100 * e['hit_rate']:.1f} %, "
+              f"{e['preemptions']} preemptions")
         for short, _ in METRICS:
             cells = []
             for stat in ("mean", "p50", "p90", "p99"):
