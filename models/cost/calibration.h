@@ -20,7 +20,10 @@
 //                      weights that fit in L2 there between repetitions, larger ones stream from memory; without
 //                      it the RTX PRO 6000 fit, 128 MiB of L2, priced 4096 x 28672 weights at m = 32 27 % fast;
 //                      kvsim-calibration-4)
-//   decode_attention:  c, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs
+//   decode_attention:  c, batch, B/BW, F/P, batch*kv_len, sqrt(kv_len), sqrt(batch), waves of batch*kv_heads CTAs,
+//                      dequantization, and for KV beyond L2 (B > L2) B/BW and c again: a regime of its own, as the
+//                      tables show (RTX PRO 6000: KV within its 128 MiB L2 read at up to 2.4 TB/s, beyond it at
+//                      1.35-1.5); without them its fit priced 32 x 1024-token Llama-3.1-8B decodes 26 % fast
 //   prefill_attention: c, batch, F/P, B/BW, max(F/P, B/BW)
 //   all_reduce:        1, log2(gpus), 2(g-1)/g * bytes / link bandwidth
 //   moe_experts:       c, F/P, Bw/BW, Ba/BW, max(F/P, (Bw+Ba)/BW), waves*tile_flops/P
@@ -71,10 +74,10 @@ std::vector<MeasuredOp> measured_ops(const Profile& p);
 // measured backend).
 bool op_family(const KernelOp& op, OpFamily& family);
 
-// The features of one launch, at most nine, held without a heap allocation (every op of every iteration is priced).
+// The features of one launch, at most ten, held without a heap allocation (every op of every iteration is priced).
 class Features {
  public:
-  static constexpr std::size_t kMax = 9;
+  static constexpr std::size_t kMax = 11;
   Features(std::initializer_list<double> values);
   std::size_t size() const { return n_; }
   double operator[](std::size_t i) const { return v_[i]; }

@@ -126,7 +126,7 @@ TEST(Calibration, RecoversKnownCoefficientsFromSyntheticMeasurements) {
   const GpuSpec& gpu = Catalog::builtin().gpu("h100-sxm", "test");
   const std::map<OpFamily, std::vector<double>> truth = {
       {OpFamily::kGemm, {4e-6, 0.3, 0.2, 1.1, 0.05, 0.4}},
-      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6, 0.4, 0.7, 2.0, 3.8}},
+      {OpFamily::kDecodeAttention, {6e-6, 2e-8, 1.25, 0.1, 3e-6, 0.4, 0.7, 2.0, 3.8, 0.35, 4e-6}},
       {OpFamily::kPrefillAttention, {8e-6, 1e-7, 1.6, 0.3, 0.2}},
   };
   std::vector<MeasuredOp> ops;
@@ -237,7 +237,7 @@ TEST(Calibration, ShapeFitsApplyOnlyOnTheGpuTheyWereMeasuredOn) {
   const auto dot = [&](const std::vector<double>& beta, const GpuSpec& gpu) {
     const Features x = calibration_features(OpFamily::kDecodeAttention, op, gpu);
     double t = 0;
-    for (std::size_t j = 0; j < x.size(); ++j) t += beta[j] * x[j];
+    for (std::size_t j = 0; j < x.size() && j < beta.size(); ++j) t += beta[j] * x[j];
     return t;
   };
   EXPECT_DOUBLE_EQ(c.predict_launch(OpFamily::kDecodeAttention, op, h100), dot(shaped, h100));
@@ -691,6 +691,31 @@ TEST(Calibration, GemmWeightsBeyondL2CountAsStreamed) {
   const Calibration old = Calibration::from_json(v3, "old.json");
   const KernelOp op = gemm_op(32, 28672, 4096);
   EXPECT_DOUBLE_EQ(old.predict_launch(OpFamily::kGemm, op, pro), 1.25 * op.bytes / bw);
+}
+
+TEST(Calibration, ServingStepsPriceOperandsColdBenchmarksAsMeasured) {
+  // The L2 terms describe the benchmark that measured the tables; a serving step reads every weight and KV byte
+  // from memory (cost_model.l2_cache cold, the default), a benchmark-like launch may hit L2 (benchmark).
+  const GpuSpec& pro = Catalog::builtin().gpu("rtx-pro-6000", "test");
+  Calibration c;
+  c.gpu = "rtx-pro-6000";
+  c.coefficients[OpFamily::kGemm] = {0, 0, 0, 0, 0, 1.0};  // the weights-beyond-L2 term alone
+  c.points[OpFamily::kGemm] = 10;
+  const KernelOp op = gemm_op(32, 4096, 4096);  // 32 MiB of weights: a quarter of the L2
+  const double weights_s = 4096.0 * 4096 * 2 / pro.hbm_bandwidth_Bps;
+  const CalibratedCostModel cold(c, pro, RooflineParams{}, nlohmann::json::object());
+  const CalibratedCostModel bench(c, pro, RooflineParams{}, nlohmann::json::object(),
+                                  CalibratedCostModel::L2Cache::kBenchmark);
+  EXPECT_DOUBLE_EQ(cold.estimate(op).seconds, weights_s);
+  EXPECT_DOUBLE_EQ(bench.estimate(op).seconds, weights_s * 0.25);
+  // Decode attention: the beyond-L2 regime's terms count in a serving step even for KV that would fit.
+  c.coefficients[OpFamily::kDecodeAttention] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0, 0};
+  const KernelOp small = decode_attention_op(decode_shape(8, 512));
+  const CalibratedCostModel cold2(c, pro, RooflineParams{}, nlohmann::json::object());
+  const CalibratedCostModel bench2(c, pro, RooflineParams{}, nlohmann::json::object(),
+                                   CalibratedCostModel::L2Cache::kBenchmark);
+  EXPECT_DOUBLE_EQ(cold2.estimate(small).seconds, small.bytes / pro.hbm_bandwidth_Bps);
+  EXPECT_DOUBLE_EQ(bench2.estimate(small).seconds, 1e-7);  // nothing left: the floor of one launch
 }
 
 TEST(Calibration, RtxPro6000GemmFitPricesWeightsBeyondL2) {

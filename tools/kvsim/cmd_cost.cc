@@ -17,7 +17,7 @@ namespace kvsim::cli {
 void add_cost_command(CLI::App& app) {
   struct Args {
     std::string gpu, backend = "roofline", op, kv_dtype = "bf16", profile, aiconfigurator, framework = "vllm",
-                version = "0.24.0", calibration;
+                version = "0.24.0", calibration, l2_cache = "cold";
     double batch = 1, kv_len = 0, isl = 0, cached = 0, m = 0, n = 0, k = 0, bytes = 0;
     int q_heads = 32, kv_heads = 8, head_dim = 128, gpus = 2;
     bool json = false;
@@ -50,18 +50,28 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--calibration", a->calibration,
                   "calibrated, hybrid: a calibration.json from kvsim calibrate --out, possibly fitted on another GPU "
                   "(its family fits carry through --gpu's datasheet numbers; its per-shape fits apply only to the GPU "
-                  "they were measured on)")
-      ->check(CLI::ExistingFile);
+                  "they were measured on), or builtin: the calibration kvsim ships for --gpu (without --calibration or "
+                  "measurements, calibrated uses it)")
+      ->check(CLI::ExistingFile | CLI::IsMember({"builtin"}));
   cmd->add_option("--profile", a->profile, "measured: a kvsim profile JSON");
   cmd->add_option("--aiconfigurator", a->aiconfigurator, "measured: an aiconfigurator system folder");
   cmd->add_option("--framework", a->framework, "measured: aiconfigurator framework")->default_str("vllm");
   cmd->add_option("--version", a->version, "measured: aiconfigurator version")->default_str("0.24.0");
+  cmd->add_option("--l2-cache", a->l2_cache,
+                  "calibrated, hybrid: cold (weights and KV read from memory, as in a serving step) or benchmark (as "
+                  "the measured tables were taken: operands that fit in L2 read from it)")
+      ->check(CLI::IsMember({"cold", "benchmark"}))
+      ->default_str("cold");
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {
     const GpuSpec& gpu = Catalog::builtin().gpu(a->gpu, "--gpu");
     nlohmann::json params = nlohmann::json::object();
     if (!a->profile.empty()) params["profile"] = std::filesystem::absolute(a->profile).string();
-    if (!a->calibration.empty()) params["calibration"] = std::filesystem::absolute(a->calibration).string();
+    if (!a->calibration.empty()) {
+      params["calibration"] =
+          a->calibration == "builtin" ? a->calibration : std::filesystem::absolute(a->calibration).string();
+    }
+    if (a->backend == "calibrated" || a->backend == "hybrid") params["l2_cache"] = a->l2_cache;
     if (!a->aiconfigurator.empty()) {
       params["aiconfigurator"] = std::filesystem::absolute(a->aiconfigurator).string();
       params["framework"] = a->framework;

@@ -36,6 +36,14 @@ Calibration read_calibration(ParamReader& r, const std::string& file, const GpuS
   return Calibration::from_json(parse_json_file(path), path.string());
 }
 
+// cost_model.l2_cache (see CalibratedCostModel::L2Cache); recorded in params.
+CalibratedCostModel::L2Cache read_l2_cache(ParamReader& r, nlohmann::json& params) {
+  const std::string l2 = r.get<std::string>("l2_cache", "cold");
+  r.check(l2 == "cold" || l2 == "benchmark", "l2_cache", "expected cold or benchmark");
+  params["l2_cache"] = l2;
+  return l2 == "cold" ? CalibratedCostModel::L2Cache::kCold : CalibratedCostModel::L2Cache::kBenchmark;
+}
+
 // What the calibration is, under the resolved section's descriptive "about" (ignored when read back).
 void describe(const Calibration& c, nlohmann::json& params) {
   params["about"]["fitted_on"] = c.fitted_on;
@@ -82,8 +90,16 @@ std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, c
 }
 
 CalibratedCostModel::CalibratedCostModel(Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
-                                         nlohmann::json params)
-    : calibration_(std::move(calibration)), gpu_(gpu), card_(gpu), fallback_(fallback, gpu), params_(std::move(params)) {}
+                                         nlohmann::json params, L2Cache l2)
+    : calibration_(std::move(calibration)),
+      gpu_(gpu),
+      card_(gpu),
+      cold_card_(gpu),
+      cold_(l2 == L2Cache::kCold && gpu.l2_bytes > 0),
+      fallback_(fallback, gpu),
+      params_(std::move(params)) {
+  cold_card_.l2_bytes = 0;  // the features' "beyond L2" regime for every operand
+}
 
 CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   CostEstimate e = fallback_.estimate(op);
@@ -91,11 +107,23 @@ CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   if (!op_family(op, fam)) return e;
   const std::vector<double>* beta = coefficients(fam, op);
   if (beta == nullptr) return e;
-  const double t = calibration_.predict_with(*beta, fam, op, card_);
+  double t = calibration_.predict_with(*beta, fam, op, card_);
+  // Cold L2: the time with every operand beyond L2, never below the benchmark's (the beyond-L2 terms are fitted on
+  // large launches and can extrapolate below a small launch's fixed cost).
+  if (cold_ && within_l2(fam, op)) t = std::max(t, calibration_.predict_with(*beta, fam, op, cold_card_));
   // A fused-MoE time covers one layer (kMoeLaunchesPerLayer launches), as in the measured backend.
   e.seconds = fam == OpFamily::kMoeExperts ? t * op.launches / kMoeLaunchesPerLayer : t * std::max(1.0, op.launches);
   e.source = Source::kCalibrated;
   return e;
+}
+
+bool CalibratedCostModel::within_l2(OpFamily family, const KernelOp& op) const {
+  const OpShape& s = op.shape;
+  switch (family) {
+    case OpFamily::kGemm: return s.n * s.k * (s.weight_bits > 0 ? s.weight_bits : 16) / 8.0 < card_.l2_bytes;
+    case OpFamily::kDecodeAttention: return op.bytes / std::max(1.0, op.launches) <= card_.l2_bytes;
+    default: return false;  // no L2 terms
+  }
 }
 
 const std::vector<double>* CalibratedCostModel::coefficients(OpFamily family, const KernelOp& op) const {
@@ -114,6 +142,10 @@ const std::vector<double>* CalibratedCostModel::coefficients(OpFamily family, co
 
 std::vector<ParamDoc> CalibratedCostModel::docs() {
   std::vector<ParamDoc> d = {
+      {"l2_cache", "string", "\"cold\"",
+       "cold: weights and KV are read from memory, as in a serving step (the next use of a layer's weights or KV "
+       "comes after the whole model has streamed through L2); benchmark: as the measured tables were taken, "
+       "operands that fit in L2 read from it (to compare with the tables)"},
       {"calibration", "string", "null",
        "coefficients written by `kvsim calibrate --out`, or \"builtin\": the calibration kvsim ships for the "
        "scenario's GPU (models/specs/calibrations/; calibrated: the default when neither this nor measurements "
@@ -131,16 +163,18 @@ std::unique_ptr<IKernelCostModel> CalibratedCostModel::create(ParamReader& r, co
           "give at most one of calibration (a fitted file, or builtin) and measurements to fit on (profile or "
           "aiconfigurator); with neither, the calibration kvsim ships for the GPU");
   const RooflineParams fallback = RooflineParams::read(r);
+  const CalibratedCostModel::L2Cache l2 = read_l2_cache(r, params);
   Calibration c = profile ? Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source)
                           : read_calibration(r, file.value_or(kBuiltin), gpu, base_dir, params);
   describe(c, params);
-  return std::make_unique<CalibratedCostModel>(std::move(c), gpu, fallback, std::move(params));
+  return std::make_unique<CalibratedCostModel>(std::move(c), gpu, fallback, std::move(params), l2);
 }
 
 HybridCostModel::HybridCostModel(const Profile& profile, Calibration calibration, const GpuSpec& gpu,
-                                 const RooflineParams& fallback, nlohmann::json params)
+                                 const RooflineParams& fallback, nlohmann::json params,
+                                 CalibratedCostModel::L2Cache l2)
     : measured_(profile, gpu, fallback, nlohmann::json::object()),
-      calibrated_(std::move(calibration), gpu, fallback, nlohmann::json::object()),
+      calibrated_(std::move(calibration), gpu, fallback, nlohmann::json::object(), l2),
       params_(std::move(params)) {}
 
 CostEstimate HybridCostModel::estimate(const KernelOp& op) const {
@@ -158,10 +192,11 @@ std::unique_ptr<IKernelCostModel> HybridCostModel::create(ParamReader& r, const 
   std::optional<Profile> profile = read_profile_source(r, gpu, base_dir, params);
   r.check(profile.has_value(), "profile", "the hybrid backend needs measurements: profile or aiconfigurator");
   const RooflineParams fallback = RooflineParams::read(r);
+  const CalibratedCostModel::L2Cache l2 = read_l2_cache(r, params);
   Calibration c = file ? read_calibration(r, *file, gpu, base_dir, params)
                        : Calibration::fit(measured_ops(*profile), gpu, gpu.name + " " + profile->source);
   describe(c, params);
-  return std::make_unique<HybridCostModel>(*profile, std::move(c), gpu, fallback, std::move(params));
+  return std::make_unique<HybridCostModel>(*profile, std::move(c), gpu, fallback, std::move(params), l2);
 }
 
 }  // namespace kvsim

@@ -18,8 +18,15 @@ namespace kvsim {
 
 class CalibratedCostModel final : public IKernelCostModel {
  public:
+  // How the L2 cache holds a launch's operands. The tables a calibration is fitted on come from benchmarks that
+  // repeat one kernel, so weights or KV that fit in L2 are read from it; in a serving step they are not (the next
+  // use of a layer's weights or KV comes after the whole model's weights have streamed through), so scenarios price
+  // with kCold: every weight and KV byte from memory (the fit's beyond-L2 terms; never below the benchmark's time,
+  // as those terms are fitted on large launches). kBenchmark prices as the tables were measured.
+  enum class L2Cache : std::uint8_t { kCold, kBenchmark };
+
   CalibratedCostModel(Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
-                      nlohmann::json params);
+                      nlohmann::json params, L2Cache l2 = L2Cache::kCold);
   CostEstimate estimate(const KernelOp& op) const override;
   nlohmann::json params() const override { return params_; }
   const Calibration& calibration() const { return calibration_; }
@@ -34,6 +41,8 @@ class CalibratedCostModel final : public IKernelCostModel {
   // The coefficients that apply to `op`: a run prices a handful of shapes millions of times, so the few it has
   // looked up are kept (a linear scan of a short list instead of a map lookup of the per-shape fits).
   const std::vector<double>* coefficients(OpFamily family, const KernelOp& op) const;
+  // Whether the L2 terms of `op`'s features see its operand within L2 on this card (else cold and benchmark agree).
+  bool within_l2(OpFamily family, const KernelOp& op) const;
 
   struct Looked {
     OpFamily family;
@@ -42,7 +51,9 @@ class CalibratedCostModel final : public IKernelCostModel {
   };
   Calibration calibration_;
   GpuSpec gpu_;
-  FeatureCard card_;
+  FeatureCard card_;       // the card as it is (the benchmark's L2)
+  FeatureCard cold_card_;  // the card without L2: every operand read from memory
+  bool cold_;
   RooflineCostModel fallback_;
   nlohmann::json params_;
   mutable std::vector<Looked> looked_;  // one run prices on one thread
@@ -51,7 +62,7 @@ class CalibratedCostModel final : public IKernelCostModel {
 class HybridCostModel final : public IKernelCostModel {
  public:
   HybridCostModel(const Profile& profile, Calibration calibration, const GpuSpec& gpu, const RooflineParams& fallback,
-                  nlohmann::json params);
+                  nlohmann::json params, CalibratedCostModel::L2Cache l2 = CalibratedCostModel::L2Cache::kCold);
   CostEstimate estimate(const KernelOp& op) const override;
   nlohmann::json params() const override { return params_; }
 
