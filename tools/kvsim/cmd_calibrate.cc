@@ -216,9 +216,11 @@ void add_calibrate_command(CLI::App& app) {
     const RooflineParams defaults;
     const RooflineCostModel roofline(defaults, gpu);
     const Calibration fitted = Calibration::fit(measured_ops(train), gpu, gpu.name + " " + all->source + " (train)");
-    const CalibratedCostModel calibrated(fitted, gpu, defaults, nlohmann::json::object());
+    // Held-out points are benchmark measurements: priced as benchmarks (operands that fit in L2 read from it).
+    constexpr auto kBench = CalibratedCostModel::L2Cache::kBenchmark;
+    const CalibratedCostModel calibrated(fitted, gpu, defaults, nlohmann::json::object(), kBench);
     const MeasuredCostModel measured(train, gpu, defaults, nlohmann::json::object());
-    const HybridCostModel hybrid(train, fitted, gpu, defaults, nlohmann::json::object());
+    const HybridCostModel hybrid(train, fitted, gpu, defaults, nlohmann::json::object(), kBench);
     std::vector<std::pair<std::string, const IKernelCostModel*>> backends = {
         {"roofline", &roofline}, {"calibrated", &calibrated}, {"measured", &measured}, {"hybrid", &hybrid}};
     std::optional<CalibratedCostModel> transferred;
@@ -226,7 +228,7 @@ void add_calibrate_command(CLI::App& app) {
     if (!a->transfer.empty()) {
       Calibration c = Calibration::from_json(parse_json_file(a->transfer), a->transfer);
       transferred_from = c.fitted_on;
-      transferred.emplace(std::move(c), gpu, defaults, nlohmann::json::object());
+      transferred.emplace(std::move(c), gpu, defaults, nlohmann::json::object(), kBench);
       backends.emplace_back("transferred", &*transferred);
     }
 
