@@ -10,6 +10,7 @@
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "models/spec/hf_config.h"
+#include "sim/cluster/router.h"
 #include "sim/config/tiers.h"
 #include "sim/core/param_reader.h"
 #include "sim/core/units.h"
@@ -82,21 +83,26 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     run.gpu = gpu.get();
   }
   run.tensor_parallel = hw.get_positive<int>("tensor_parallel", 1);
-  const int num_gpus = hw.get_positive<int>("num_gpus", run.tensor_parallel);
-  hw.check(num_gpus == run.tensor_parallel, "num_gpus",
-           fmt::format("must equal tensor_parallel ({}): kvsim simulates one engine replica; data-parallel "
-                       "replicas are not modelled yet", run.tensor_parallel));
+  const int replicas = hw.get_positive<int>("replicas", 1);
+  hw.check(replicas <= 4096, "replicas", "at most 4096 engine replicas");
+  hw.check(run.tensor_parallel <= 1024, "tensor_parallel", "at most 1024 GPUs per replica");
+  const int num_gpus = hw.get_positive<int>("num_gpus", replicas * run.tensor_parallel);
+  hw.check(num_gpus == replicas * run.tensor_parallel, "num_gpus",
+           fmt::format("must equal replicas x tensor_parallel ({} x {} = {})", replicas, run.tensor_parallel,
+                       replicas * run.tensor_parallel));
   hw.check(run.model->num_attention_heads % run.tensor_parallel == 0, "tensor_parallel",
            fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
   hw.finish();
   resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
   if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
+  // A one-replica scenario's resolved form is what it was before clusters existed.
+  if (replicas > 1) resolved["hardware"]["replicas"] = replicas;
 
   // engine
   ParamReader eng = root.child("engine");
   run.scheduler_name = eng.get<std::string>("scheduler", "vllm-v1");
   const auto& sched_entry = schedulers().get(run.scheduler_name, eng.full("scheduler"));
-  run.scheduler = sched_entry.factory();
+  run.scheduler = sched_entry.factory;
   SimOptions& o = run.sim;
   o.limits.max_num_batched_tokens = eng.get_positive<TokenCount>("max_num_batched_tokens", 8192);
   o.limits.max_num_seqs = eng.get_positive<int>("max_num_seqs", 256);
@@ -191,8 +197,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // No backend named: the most accurate kvsim has for the GPU, the calibrated model with the calibration kvsim ships
   // for it (fitted on that GPU's measured kernel tables), else the roofline.
   const bool backend_given = cm.has("backend");
-  const std::string backend =
-      cm.get<std::string>("backend", builtin_calibration(run.gpu->name) != nullptr ? "calibrated" : "roofline");
+  const std::string backend = backend_given ? cm.require<std::string>("backend")
+                              : builtin_calibration(run.gpu->name) != nullptr ? "calibrated"
+                                                                              : "roofline";
   const double overhead_s = cm.get<double>("iteration_overhead_s", 1e-3);
   cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
   run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu, base_dir);
@@ -283,6 +290,16 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // workload (last: it may open files)
   const std::uint64_t seed = root.get<std::uint64_t>("seed", 1);
   resolved["seed"] = seed;
+  // router (of a cluster; a one-replica scenario may name one, which then has nothing to choose)
+  o.replicas = replicas;
+  ParamReader rt = root.child("router");
+  const RouterChoice router = read_router(rt, replicas, seed ^ 0x9e3779b97f4a7c15ULL);
+  rt.finish();
+  if (replicas > 1) {
+    o.router = router.make;
+    o.router_state_delay_s = router.state_delay_s;
+    resolved["router"] = router.resolved;
+  }
   ParamReader wl = root.child("workload");
   // The client's timeout is the engine's concern (it aborts the request), read here beside the stream's keys.
   o.client_timeout_s = wl.get<double>("client_timeout_s", 0.0);

@@ -53,7 +53,7 @@ struct PreparedRun {
   KvCapacity capacity;
   std::unique_ptr<IKernelCostModel> kernels;
   std::unique_ptr<IterationCostModel> iteration;
-  std::unique_ptr<IScheduler> scheduler;
+  SchedulerFactory scheduler;  // builds one replica's scheduler
   std::unique_ptr<ITraceReader> workload;
   nlohmann::json resolved;                  // the scenario with defaults filled in
   std::vector<std::string> approximations;  // how this run approximates a real engine (shown in reports)

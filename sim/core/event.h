@@ -21,10 +21,14 @@ struct DeferredArrival {
 struct ClientTimeout {
   std::uint32_t slot;
 };
-// The engine may start an iteration (it was idle, or the previous iteration ended).
-struct EngineStep {};
-// The running iteration finishes: apply its progress.
-struct IterationDone {};
+// Engine instance `replica` may start an iteration (it was idle, or the previous iteration ended).
+struct EngineStep {
+  std::int32_t replica = 0;
+};
+// Engine instance `replica`'s running iteration finishes: apply its progress.
+struct IterationDone {
+  std::int32_t replica = 0;
+};
 
 using Event = std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone>;
 

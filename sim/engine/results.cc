@@ -117,6 +117,37 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   summary["simulated_time_s"] = s.simulated_time_s;
   summary["wall_time_s"] = wall_time_s;
   summary["iterations"] = s.iterations;
+  if (s.replicas.size() > 1) {
+    // The cluster: each replica's share, and how evenly the router spread the work (max / mean of completed
+    // requests and of iterations; 1 is perfectly even).
+    nlohmann::json per = nlohmann::json::array();
+    double max_completed = 0, sum_completed = 0, max_iterations = 0, sum_iterations = 0;
+    for (std::size_t i = 0; i < s.replicas.size(); ++i) {
+      const RunSummary::ReplicaSummary& r = s.replicas[i];
+      per.push_back({{"replica", i},
+                     {"admitted", r.admitted},
+                     {"completed", r.completed},
+                     {"iterations", r.iterations},
+                     {"preemptions", r.preemptions},
+                     {"mean_batch_size", r.mean_batch_size},
+                     {"peak_kv_utilization", r.peak_kv_utilization},
+                     {"mean_kv_utilization", r.mean_kv_utilization},
+                     {"prefix_hit_rate", r.prefix_lookup_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
+                                                                          static_cast<double>(r.prefix_lookup_tokens)
+                                                                    : 0.0}});
+      max_completed = std::max(max_completed, static_cast<double>(r.completed));
+      sum_completed += static_cast<double>(r.completed);
+      max_iterations = std::max(max_iterations, static_cast<double>(r.iterations));
+      sum_iterations += static_cast<double>(r.iterations);
+    }
+    const auto n = static_cast<double>(s.replicas.size());
+    summary["cluster"] = {
+        {"replicas", s.replicas.size()},
+        {"router", run.resolved.contains("router") ? run.resolved["router"] : nlohmann::json()},
+        {"per_replica", std::move(per)},
+        {"load_imbalance", sum_completed > 0 ? max_completed / (sum_completed / n) : 1.0},
+        {"iteration_imbalance", sum_iterations > 0 ? max_iterations / (sum_iterations / n) : 1.0}};
+  }
 
   double total_s = 0;
   for (const CostEstimate& e : s.op_totals) total_s += e.seconds;
@@ -186,7 +217,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
 
 nlohmann::json run_prepared(PreparedRun& run, std::vector<ISimObserver*> observers, RunSummary* summary_out) {
   const auto start = std::chrono::steady_clock::now();
-  Simulator sim(run.sim, *run.workload, *run.scheduler, *run.iteration, std::move(observers));
+  Simulator sim(run.sim, *run.workload, run.scheduler, *run.iteration, std::move(observers));
   RunSummary summary = sim.run();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json results = build_results(run, summary, wall);

@@ -12,8 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "sim/cluster/router.h"
 #include "sim/core/event_queue.h"
 #include "sim/core/units.h"
+#include "sim/engine/replica.h"
 
 namespace kvsim {
 
@@ -181,52 +183,60 @@ class TimelineRecorder {
   double pending_span_ = 0;
   int pending_count_ = 0;
 };
+
+// Sums of the replicas' cache counters (one replica: its own).
+void add_prefix_stats(KvManager::PrefixStats& a, const KvManager::PrefixStats& b) {
+  a.enabled = a.enabled || b.enabled;
+  a.lookups += b.lookups;
+  a.lookup_tokens += b.lookup_tokens;
+  a.hit_tokens += b.hit_tokens;
+  a.tier_hit_tokens += b.tier_hit_tokens;
+  a.chunk_reused_tokens += b.chunk_reused_tokens;
+  a.chunk_recomputed_tokens += b.chunk_recomputed_tokens;
+  a.hit_blocks += b.hit_blocks;
+  a.preempted_lookups += b.preempted_lookups;
+  a.preempted_lookup_tokens += b.preempted_lookup_tokens;
+  a.preempted_hit_tokens += b.preempted_hit_tokens;
+  a.registered_blocks += b.registered_blocks;
+  a.deduplicated_blocks += b.deduplicated_blocks;
+  a.evicted_blocks += b.evicted_blocks;
+  a.cached_blocks += b.cached_blocks;
+}
+void add_tier_stats(KvTiers::Stats& a, const KvTiers::Stats& b) {
+  a.hit_blocks += b.hit_blocks;
+  a.loaded_bytes += b.loaded_bytes;
+  a.stored_bytes += b.stored_bytes;
+  a.stored_blocks += b.stored_blocks;
+  a.demoted_blocks += b.demoted_blocks;
+  a.dropped_blocks += b.dropped_blocks;
+  a.capacity_blocks += b.capacity_blocks;
+  a.cached_blocks += b.cached_blocks;
+}
+void add_chunk_stats(ChunkStore::Stats& a, const ChunkStore::Stats& b) {
+  a.stored_chunks += b.stored_chunks;
+  a.evicted_chunks += b.evicted_chunks;
+  a.cached_chunks += b.cached_chunks;
+  a.loaded_tokens += b.loaded_tokens;
+  a.loaded_bytes += b.loaded_bytes;
+  a.stored_bytes += b.stored_bytes;
+  a.capacity_bytes += b.capacity_bytes;
+}
 }  // namespace
 
-class Simulator::Impl {
+class Simulator::Impl final : public ReplicaHost, public ClusterView {
  public:
-  Impl(const SimOptions& o, ITraceReader& workload, IScheduler& scheduler, const IterationCostModel& cost,
+  Impl(const SimOptions& o, ITraceReader& workload, const SchedulerFactory& schedulers, const IterationCostModel& cost,
        std::vector<ISimObserver*> observers)
-      : opt_(o),
-        workload_(workload),
-        scheduler_(scheduler),
-        cost_(cost),
-        observers_(std::move(observers)),
-        kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
-        timeline_(o.timeline_interval_s, observers_) {}
-
-  // Bytes the tiers and the chunk store moved in this step, timed by their links (IterationShape).
-  void add_tier_traffic(IterationShape& shape) {
-    if (const KvTiers* tiers = kv_.tiers()) {
-      const TierTraffic& t = tiers->traffic();
-      for (std::size_t i = 0; i < tiers->size(); ++i) {
-        shape.tier_load_bytes += t.load_bytes[i];
-        shape.tier_store_bytes += t.store_bytes[i];
-      }
-      shape.tier_load_s = t.load_s;
-      shape.tier_store_s = t.store_s;
+      : opt_(o), workload_(workload), observers_(std::move(observers)), timeline_(o.timeline_interval_s, observers_) {
+    if (o.replicas < 1) throw std::logic_error("a cluster needs at least one replica");
+    replicas_.reserve(static_cast<std::size_t>(o.replicas));
+    for (std::int32_t i = 0; i < o.replicas; ++i) {
+      replicas_.push_back(std::make_unique<Replica>(i, opt_, schedulers(), cost, events_, *this, observers_));
     }
-    if (const ChunkStore* chunks = kv_.chunk_store()) {  // chunk KV moves like tier blocks
-      shape.tier_load_bytes += chunks->load_bytes();
-      shape.tier_load_s += chunks->load_s();
-      shape.tier_store_bytes += chunks->store_bytes();
-      shape.tier_store_s += chunks->store_s();
-    }
-    shape.tier_load_layerwise = opt_.tier_load_layerwise;
-    shape.tier_store_overlapped = opt_.tier_store_overlapped;
-    kv_.clear_tier_traffic();
-  }
-
-  static PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost) {
-    PrefixCacheOptions p;
-    p.enabled = o.prefix_caching;
-    p.mode = o.prefix_cache_mode;
-    if (o.eviction) p.eviction = o.eviction();
-    if (!o.tiers.empty()) p.tiers = std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload);
-    if (o.chunk_reuse) {
-      p.chunks = std::make_unique<ChunkStore>(*o.chunk_reuse, cost.layout().device_bytes_per_token());
-    }
-    return p;
+    counts_.resize(replicas_.size());
+    for (const auto& r : replicas_) fleet_capacity_bytes_ += static_cast<double>(r->kv().capacity_bytes());
+    router_ = o.router ? o.router() : nullptr;
+    if (o.replicas > 1 && !router_) throw std::logic_error("a cluster of several replicas needs a router");
   }
 
   RunSummary run() {
@@ -237,8 +247,8 @@ class Simulator::Impl {
       std::visit([this](const auto& ev) { handle(ev); }, e.event);
       if (opt_.check_invariants) check_invariants();
     }
-    if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty() || !incoming_.empty()) {
-      throw std::logic_error("simulation ended with unfinished requests");
+    for (const auto& r : replicas_) {
+      if (r->has_requests()) throw std::logic_error("simulation ended with unfinished requests");
     }
     for (const SessionTurns& s : sessions_) {
       if (s.outstanding || !s.parked.empty()) throw std::logic_error("simulation ended with a session's turn held");
@@ -248,7 +258,67 @@ class Simulator::Impl {
     return summarize();
   }
 
+  // ---- ReplicaHost ----
+  void token_generated(double itl_s) override {
+    s_.output_tokens_generated++;
+    if (itl_s >= 0) s_.itl_s.add(itl_s);
+  }
+  void completed(Request& r) override {
+    if (r.session >= 0) turn_done(r.session);
+    s_.completed++;
+    s_.prompt_tokens_completed += r.prompt_tokens;
+    s_.output_tokens_requested_completed += r.output_tokens;
+    if (r.preemptions > 0) s_.preempted_requests++;
+    RequestRecord out = record_of(r);
+    out.completed = true;
+    // The queue is the engine's; the client has each token output_s after its step.
+    out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.engine_arrival_ns);
+    const SimTimeNs lag = units::s_to_ns(opt_.profile.output_s);
+    out.ttft_s = units::ns_to_s(r.first_token_ns + lag - r.arrival_ns);
+    out.e2e_s = units::ns_to_s(r.last_token_ns + lag - r.arrival_ns);
+    if (r.output_tokens > 1) {
+      out.tpot_s = units::ns_to_s(r.last_token_ns - r.first_token_ns) / static_cast<double>(r.output_tokens - 1);
+    }
+    out.max_itl_s = r.max_itl_s;
+    s_.ttft_s.add(out.ttft_s);
+    s_.e2e_s.add(out.e2e_s);
+    s_.queue_s.add(out.queue_s);
+    if (out.tpot_s) s_.tpot_s.add(*out.tpot_s);
+    for (ISimObserver* o : observers_) o->on_request_finished(out);
+  }
+  void recycle(Request& r) override { free_requests_.push_back(&r); }
+  void aborted(Request& r) override {
+    s_.timed_out++;
+    RequestRecord out = record_of(r);
+    out.timed_out = true;
+    out.reject_reason = fmt::format("timed out: its client gave up after {:g} s (workload.client_timeout_s) with {} "
+                                    "of {} output tokens",
+                                    opt_.client_timeout_s, r.generated, r.output_tokens);
+    for (ISimObserver* o : observers_) o->on_request_finished(out);
+    if (r.session >= 0) turn_done(r.session);
+    free_requests_.push_back(&r);
+  }
+  void prefix_looked_up(std::int64_t lookup, std::int64_t hit, std::int64_t tier_hit) override {
+    timeline_.add_prefix(lookup, hit, tier_hit);
+  }
+  void preempted(int n) override { timeline_.add_preemptions(n); }
+
+  // ---- ClusterView ----
+  // Replicas report their load every router_state_delay_s (the first report at the first routing): a router sees
+  // loads at most that old; with 0, the load now.
+  std::span<const ReplicaLoad> loads() override {
+    const SimTimeNs now = events_.now();
+    if (view_.empty() || opt_.router_state_delay_s <= 0 || now >= view_time_ + view_delay_ns_) {
+      view_.resize(replicas_.size());
+      for (std::size_t i = 0; i < replicas_.size(); ++i) view_[i] = replicas_[i]->load();
+      view_time_ = now;
+    }
+    return view_;
+  }
+
  private:
+  Replica& replica(std::int32_t i) { return *replicas_[static_cast<std::size_t>(i)]; }
+
   // ---- events ----
   void handle(const RequestArrival&) {
     TraceRecord rec = std::move(*pending_);
@@ -259,7 +329,6 @@ class Simulator::Impl {
       send(rec);
     }
     pull_next_arrival();
-    wake();
   }
   void handle(const DeferredArrival& e) {
     Deferred d = deferred_.take(e.slot);
@@ -268,8 +337,29 @@ class Simulator::Impl {
     } else {
       send(d.rec);
     }
-    wake();
   }
+  void handle(const EngineStep& e) {
+    Replica& r = replica(e.replica);
+    r.touch(events_.now());
+    r.on_engine_step();
+    refresh(r);
+  }
+  void handle(const IterationDone& e) {
+    Replica& r = replica(e.replica);
+    r.touch(events_.now());
+    r.on_iteration_done();
+    refresh(r);
+  }
+  void handle(const ClientTimeout& e) {
+    const auto [request, id] = timeouts_.take(e.slot);
+    Request& r = *request;
+    if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
+    Replica& rep = replica(r.replica);
+    rep.touch(events_.now());
+    rep.on_client_timeout(r);
+    refresh(rep);
+  }
+
   // The client sends `rec` now; the engine has it after the profile's time outside the engine.
   void send(TraceRecord& rec) {
     rec.arrival_ns = events_.now();
@@ -286,49 +376,6 @@ class Simulator::Impl {
       accept_turn(rec);
     } else {
       accept(rec);
-    }
-  }
-  void handle(const ClientTimeout& e) {
-    const auto [request, id] = timeouts_.take(e.slot);
-    Request& r = *request;
-    if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
-    if (busy_) {
-      pending_aborts_.push_back({&r, id});  // after the running step, as an engine aborts between steps
-    } else {
-      abort(r);
-    }
-  }
-  void process_aborts() {
-    for (const auto& [r, id] : pending_aborts_) {
-      if (r->id == id && r->state != RequestState::kFinished) abort(*r);
-    }
-    pending_aborts_.clear();
-  }
-  // The engine aborts `r` (its client gave up): its memory returns, it leaves its queue, it is reported timed out.
-  void abort(Request& r) {
-    const auto drop = [&r](auto& q) { q.erase(std::remove(q.begin(), q.end(), &r), q.end()); };
-    drop(queues_.waiting);
-    drop(queues_.running);
-    drop(queues_.swapped);
-    drop(incoming_);
-    kv_.abort(r);
-    r.state = RequestState::kFinished;
-    s_.timed_out++;
-    RequestRecord out = record_of(r);
-    out.timed_out = true;
-    out.reject_reason = fmt::format("timed out: its client gave up after {:g} s (workload.client_timeout_s) with {} "
-                                    "of {} output tokens",
-                                    opt_.client_timeout_s, r.generated, r.output_tokens);
-    for (ISimObserver* o : observers_) o->on_request_finished(out);
-    if (r.session >= 0) turn_done(r.session);
-    free_requests_.push_back(&r);
-  }
-
-  // An engine step at this time, unless one runs or is due.
-  void wake() {
-    if (!busy_ && !step_pending_) {
-      events_.push(events_.now(), EventPriority::kEngineStep, EngineStep{});
-      step_pending_ = true;
     }
   }
 
@@ -378,15 +425,6 @@ class Simulator::Impl {
   void defer(SimTimeNs at, TraceRecord& rec, bool at_engine) {
     events_.push(at, EventPriority::kArrival, DeferredArrival{deferred_.put(Deferred{std::move(rec), at_engine})});
   }
-  void handle(const EngineStep&) {
-    step_pending_ = false;
-    start_iteration();
-  }
-  void handle(const IterationDone&) {
-    finish_iteration();
-    if (!pending_aborts_.empty()) [[unlikely]] process_aborts();
-    start_iteration();
-  }
 
   void pull_next_arrival() {
     pending_ = workload_.next();
@@ -399,26 +437,19 @@ class Simulator::Impl {
   }
 
   // ---- admission ----
+  // The replica that serves `rec`: the router's choice (one replica: that one).
+  std::int32_t route(const TraceRecord& rec) {
+    if (replicas_.size() == 1) return 0;
+    return router_->route(rec, *this);
+  }
+
   // The request of `rec`, or null if it is rejected.
   Request* accept(TraceRecord& rec) {
     const RequestId id = s_.arrived++;
-    std::string reason;
-    KvManager::Footprint peak;
-    // Compared one by one first so that huge lengths cannot overflow the sum.
-    if (rec.prompt_tokens > opt_.max_model_len || rec.output_tokens > opt_.max_model_len ||
-        rec.prompt_tokens + rec.output_tokens > opt_.max_model_len) {
-      reason = fmt::format("prompt + output tokens exceed max_model_len ({})", opt_.max_model_len);
-    } else if (peak = kv_.peak_footprint(rec.prompt_tokens, rec.prompt_tokens + rec.output_tokens - 1,
-                                       {opt_.limits.chunked_prefill, opt_.limits.max_num_batched_tokens}),
-               peak.device_bytes > kv_.capacity_bytes()) {
-      reason = "needs more KV memory (KV blocks) than the whole device pool holds";
-    } else if (peak.host_bytes > kv_.host_kv_capacity_bytes()) {
-      reason = "needs more host KV memory than engine.host_kv_GiB";
-    } else if (!opt_.limits.chunked_prefill && rec.prompt_tokens > opt_.limits.max_num_batched_tokens) {
-      reason = "prompt longer than max_num_batched_tokens and chunked prefill is off";
-    }
+    Replica& target = replica(route(rec));
+    const std::string reason = target.admission_problem(rec);
     if (!reason.empty()) {
-      reject(id, rec, reason);
+      reject(id, rec, reason, target.index());
       return nullptr;
     }
     Request* r = new_request();
@@ -437,13 +468,9 @@ class Simulator::Impl {
         r->content_tokens += static_cast<TokenCount>(rec.output_content_ids.size());
       }
     }
-    // With asynchronous scheduling the step after the running one was planned when the running one started: a
-    // request arriving meanwhile waits for the plan after it (vLLM's AsyncScheduler).
-    if (opt_.profile.async_scheduling && busy_) {
-      incoming_.push_back(r);
-    } else {
-      queues_.waiting.push_back(r);
-    }
+    target.touch(events_.now());
+    target.admit(r);
+    refresh(target);
     if (opt_.client_timeout_s > 0) {
       events_.push(r->arrival_ns + units::s_to_ns(opt_.client_timeout_s), EventPriority::kArrival,
                    ClientTimeout{timeouts_.put({r, r->id})});
@@ -451,7 +478,7 @@ class Simulator::Impl {
     return r;
   }
 
-  void reject(RequestId id, const TraceRecord& rec, const std::string& reason) {
+  void reject(RequestId id, const TraceRecord& rec, const std::string& reason, std::int32_t replica) {
     s_.rejected++;
     s_.rejections_by_reason[reason]++;
     if (s_.first_rejections.size() < kMaxListedRejections) s_.first_rejections.emplace_back(id, reason);
@@ -461,157 +488,8 @@ class Simulator::Impl {
     out.prompt_tokens = rec.prompt_tokens;
     out.output_tokens = rec.output_tokens;
     out.reject_reason = reason;
+    out.replica = replica;
     for (ISimObserver* o : observers_) o->on_request_finished(out);
-  }
-
-  // ---- iterations ----
-  void start_iteration() {
-    if (!incoming_.empty()) [[unlikely]] release_incoming();
-    plan_.clear();
-    SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
-    scheduler_.schedule(ctx, plan_);
-    if (opt_.prefix_caching) [[unlikely]] {
-      const KvManager::PrefixStats p = kv_.prefix_stats();
-      timeline_.add_prefix(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
-                           p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
-      last_prefix_ = p;
-    }
-    if (plan_.preemptions > 0) {
-      s_.preemptions += plan_.preemptions;
-      s_.recomputed_tokens += plan_.recomputed_tokens;
-      timeline_.add_preemptions(plan_.preemptions);
-    }
-    s_.swapped_out_bytes += plan_.swap_out_bytes;
-    s_.swapped_in_bytes += plan_.swap_in_bytes;
-    s_.peak_used_bytes = std::max(s_.peak_used_bytes, kv_.used_bytes());
-    s_.peak_host_kv_bytes = std::max(s_.peak_host_kv_bytes, kv_.host_kv_used_bytes());
-    if (plan_.work.empty()) {
-      busy_ = false;
-      // Nothing else will wake an engine that has requests but planned no work: that would be a hang.
-      if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
-        throw std::logic_error("scheduler planned no work while requests are waiting or running");
-      }
-      return;
-    }
-    busy_ = true;
-    step_start_ns_ = events_.now();
-    work_.clear();
-    int sampled = 0;
-    batch_tokens_ = 0;
-    for (const ScheduledWork& w : plan_.work) {
-      const Request& r = *w.request;
-      work_.push_back({r.prompt_tokens, r.computed, w.tokens});
-      if (r.computed + w.tokens == r.known_tokens()) ++sampled;
-      batch_tokens_ += w.tokens;
-    }
-    IterationShape shape;
-    shape.work = work_;
-    shape.sampled_sequences = sampled;
-    shape.swap_out_bytes = plan_.swap_out_bytes;
-    shape.swap_in_bytes = plan_.swap_in_bytes;
-    if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape);
-    if (step_time_) [[unlikely]] {
-      shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;  // 0 outside CUDA graphs
-      cost_.price(shape, cost_result_);
-      add_engine_time(opt_.profile.graphed(batch_tokens_));
-    } else {
-      cost_.price(shape, cost_result_);
-    }
-    for (std::uint32_t m = cost_result_.present_mask; m != 0; m &= m - 1) {
-      const auto i = static_cast<std::size_t>(std::countr_zero(m));
-      const CostEstimate& c = cost_result_.ops[i];
-      CostEstimate& t = s_.op_totals[i];
-      t.seconds += c.seconds;
-      t.flops += c.flops;
-      t.bytes += c.bytes;
-      t.source = c.source;
-      s_.op_calls[i]++;
-      s_.op_bound_seconds[i][static_cast<std::size_t>(c.bound)] += c.seconds;
-    }
-    s_.fetched_bytes += cost_result_.ops[static_cast<std::size_t>(OpId::kKvFetch)].bytes;
-    s_.iterations++;
-    batch_size_sum_ += static_cast<double>(plan_.work.size());
-    batch_tokens_sum_ += static_cast<double>(batch_tokens_);
-    s_.max_batch_size = std::max<std::int64_t>(s_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));
-    const SimTimeNs dt = std::max<SimTimeNs>(1, units::s_to_ns(cost_result_.seconds));
-    events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{});
-    if (!observers_.empty()) {
-      IterationRecord rec;
-      rec.start_ns = events_.now();
-      rec.end_ns = events_.now() + dt;
-      for (const SeqWork& w : work_) (w.decode() ? rec.decodes : rec.prefills)++;
-      rec.tokens = batch_tokens_;
-      rec.preemptions = plan_.preemptions;
-      for (ISimObserver* o : observers_) o->on_iteration(rec);
-    }
-  }
-
-  // Asynchronous scheduling: the requests that arrived before the step that just ended started become visible to the
-  // scheduler (the plan now made is, in the engine, the one made when that step started); all of them if nothing
-  // else could run (the engine would have gone idle and taken them at once).
-  void release_incoming() {
-    const bool idle = queues_.waiting.empty() && queues_.running.empty() && queues_.swapped.empty();
-    while (!incoming_.empty() && (idle || incoming_.front()->engine_arrival_ns <= step_start_ns_)) {
-      queues_.waiting.push_back(incoming_.front());
-      incoming_.pop_front();
-    }
-  }
-
-  // The profile's engine time around the GPU's work (engine_profile.h): launches of a step outside CUDA graphs, and
-  // the CPU time the GPU's work does not hide.
-  void add_engine_time(bool graphed) {
-    const EngineProfile& p = opt_.profile;
-    const auto add = [this](OpId id, double seconds) {
-      CostEstimate& e = cost_result_.ops[static_cast<std::size_t>(id)];
-      e = CostEstimate{};
-      e.seconds = seconds;
-      e.bound = Bound::kLatency;
-      cost_result_.mark(id);
-      cost_result_.seconds += seconds;
-    };
-    if (p.cuda_graphs && !graphed) add(OpId::kEngineEager, p.eager_s_per_layer * cost_.model().num_layers);
-    const double gpu_s = cost_result_.seconds;
-    const double cpu_s = p.step_cpu_s(plan_.work.size(), batch_tokens_);
-    if (cpu_s > 0) add(OpId::kEngineCpu, p.step_seconds(gpu_s, cpu_s) - gpu_s);
-  }
-
-  void finish_iteration() {
-    const SimTimeNs now = events_.now();
-    bool any_finished = false;
-    for (const ScheduledWork& w : plan_.work) {
-      Request& r = *w.request;
-      if (r.state != RequestState::kRunning) continue;
-      r.computed += w.tokens;
-      kv_.settle(r, w.tokens);  // windows slide, budgets evict after prefill
-      if (r.computed != r.known_tokens()) continue;
-      r.generated++;
-      s_.output_tokens_generated++;
-      if (r.first_token_ns < 0) {
-        r.first_token_ns = now;
-      } else {
-        const double itl = units::ns_to_s(now - r.last_token_ns);
-        s_.itl_s.add(itl);
-        r.max_itl_s = std::max(r.max_itl_s, itl);
-      }
-      r.last_token_ns = now;
-      if (r.finished()) {
-        complete(r);
-        any_finished = true;
-      }
-    }
-    if (any_finished) {
-      auto& run = queues_.running;
-      run.erase(std::remove_if(run.begin(), run.end(),
-                               [this](Request* r) {
-                                 if (r->state != RequestState::kFinished) return false;
-                                 free_requests_.push_back(r);
-                                 return true;
-                               }),
-                run.end());
-    }
-    busy_ = false;
-    batch_tokens_ = 0;
-    plan_.work.clear();
   }
 
   // What every record of `r` says: who, when its client sent it, its lengths, its preemptions.
@@ -622,33 +500,8 @@ class Simulator::Impl {
     out.prompt_tokens = r.prompt_tokens;
     out.output_tokens = r.output_tokens;
     out.preemptions = r.preemptions;
+    out.replica = r.replica;
     return out;
-  }
-
-  void complete(Request& r) {
-    kv_.finish(r);
-    if (r.session >= 0) turn_done(r.session);
-    r.state = RequestState::kFinished;
-    s_.completed++;
-    s_.prompt_tokens_completed += r.prompt_tokens;
-    s_.output_tokens_requested_completed += r.output_tokens;
-    if (r.preemptions > 0) s_.preempted_requests++;
-    RequestRecord out = record_of(r);
-    out.completed = true;
-    // The queue is the engine's; the client has each token output_s after its step.
-    out.queue_s = units::ns_to_s(r.first_scheduled_ns - r.engine_arrival_ns);
-    const SimTimeNs lag = units::s_to_ns(opt_.profile.output_s);
-    out.ttft_s = units::ns_to_s(r.first_token_ns + lag - r.arrival_ns);
-    out.e2e_s = units::ns_to_s(r.last_token_ns + lag - r.arrival_ns);
-    if (r.output_tokens > 1) {
-      out.tpot_s = units::ns_to_s(r.last_token_ns - r.first_token_ns) / static_cast<double>(r.output_tokens - 1);
-    }
-    out.max_itl_s = r.max_itl_s;
-    s_.ttft_s.add(out.ttft_s);
-    s_.e2e_s.add(out.e2e_s);
-    s_.queue_s.add(out.queue_s);
-    if (out.tpot_s) s_.tpot_s.add(*out.tpot_s);
-    for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
 
   Request* new_request() {
@@ -665,36 +518,37 @@ class Simulator::Impl {
     return &storage_.back();
   }
 
+  // The fleet's state for the timeline: sums over replicas (kept as each replica changes: refresh()), KV utilization
+  // of the fleet's pools together.
+  struct Counts {
+    std::int64_t used_bytes = 0, running = 0, waiting = 0, batch_size = 0, batch_tokens = 0;
+  };
+  static Counts counts_of(const Replica& r) {
+    return {r.kv().used_bytes(), r.running_count(), r.waiting_count(), r.batch_size(), r.batch_tokens()};
+  }
+  void refresh(const Replica& r) {
+    Counts& old = counts_[static_cast<std::size_t>(r.index())];
+    const Counts now = counts_of(r);
+    fleet_.used_bytes += now.used_bytes - old.used_bytes;
+    fleet_.running += now.running - old.running;
+    fleet_.waiting += now.waiting - old.waiting;
+    fleet_.batch_size += now.batch_size - old.batch_size;
+    fleet_.batch_tokens += now.batch_tokens - old.batch_tokens;
+    old = now;
+  }
   TimelineRecorder::State state() const {
     TimelineRecorder::State st;
-    st.kv_utilization = static_cast<double>(kv_.used_bytes()) / static_cast<double>(kv_.capacity_bytes());
-    st.running = static_cast<double>(queues_.running.size());
-    st.waiting = static_cast<double>(queues_.waiting.size() + queues_.swapped.size() + incoming_.size());
-    st.batch_size = busy_ ? static_cast<double>(plan_.work.size()) : 0.0;
-    st.batch_tokens = static_cast<double>(batch_tokens_);
+    st.kv_utilization = static_cast<double>(fleet_.used_bytes) / fleet_capacity_bytes_;
+    st.running = static_cast<double>(fleet_.running);
+    st.waiting = static_cast<double>(fleet_.waiting);
+    st.batch_size = static_cast<double>(fleet_.batch_size);
+    st.batch_tokens = static_cast<double>(fleet_.batch_tokens);
     return st;
   }
 
   void check_invariants() {
-    holders_.clear();
-    for (const Request* r : queues_.running) {
-      holders_.push_back(r);
-      if (r->state != RequestState::kRunning) throw std::logic_error("running queue holds a non-running request");
-    }
-    for (const Request* r : queues_.waiting) {
-      if (r->device_bytes != 0 || r->host_bytes != 0 || r->computed != 0) {
-        throw std::logic_error(fmt::format("waiting request {} holds KV", r->id));
-      }
-    }
-    std::int64_t swapped = 0;
-    for (const Request* r : queues_.swapped) {
-      if (r->device_bytes != 0) throw std::logic_error("swapped request holds device KV");
-      swapped += r->swapped_bytes;
-    }
-    kv_.check_invariants(holders_);
-    if (swapped != kv_.swap_used_bytes()) throw std::logic_error("swap space differs from swapped requests' bytes");
-    const auto in_system = static_cast<std::int64_t>(queues_.waiting.size() + incoming_.size() + queues_.running.size() +
-                                                     queues_.swapped.size());
+    std::int64_t in_system = 0;
+    for (const auto& r : replicas_) in_system += r->check_invariants();
     if (s_.completed + s_.rejected + s_.timed_out + in_system != s_.arrived) {
       throw std::logic_error("request accounting: arrived != completed + rejected + timed out + in system");
     }
@@ -706,31 +560,73 @@ class Simulator::Impl {
     s.simulated_time_s = units::ns_to_s(events_.now());
     s.mean_kv_utilization = end_ns > 0 ? timeline_.kv_integral_ns() / end_ns : 0;
     s.mean_requests_in_system = end_ns > 0 ? timeline_.in_system_integral_ns() / end_ns : 0;
-    s.mean_batch_size = s.iterations ? batch_size_sum_ / static_cast<double>(s.iterations) : 0;
-    s.mean_batch_tokens = s.iterations ? batch_tokens_sum_ / static_cast<double>(s.iterations) : 0;
+    double batch_size_sum = 0, batch_tokens_sum = 0;
+    for (const auto& rep : replicas_) {
+      rep->touch(events_.now());
+      const ReplicaCounters& c = rep->counters();
+      s.iterations += c.iterations;
+      s.preemptions += c.preemptions;
+      s.recomputed_tokens += c.recomputed_tokens;
+      s.swapped_out_bytes += c.swapped_out_bytes;
+      s.swapped_in_bytes += c.swapped_in_bytes;
+      s.fetched_bytes += c.fetched_bytes;
+      s.max_batch_size = std::max(s.max_batch_size, c.max_batch_size);
+      s.peak_used_bytes = std::max(s.peak_used_bytes, c.peak_used_bytes);
+      s.peak_host_kv_bytes = std::max(s.peak_host_kv_bytes, c.peak_host_kv_bytes);
+      batch_size_sum += c.batch_size_sum;
+      batch_tokens_sum += c.batch_tokens_sum;
+      for (std::size_t i = 0; i < kNumOpIds; ++i) {
+        CostEstimate& t = s.op_totals[i];
+        const CostEstimate& r = c.op_totals[i];
+        t.seconds += r.seconds;
+        t.flops += r.flops;
+        t.bytes += r.bytes;
+        if (c.op_calls[i] > 0) t.source = r.source;
+        s.op_calls[i] += c.op_calls[i];
+        for (std::size_t b = 0; b < 3; ++b) s.op_bound_seconds[i][b] += c.op_bound_seconds[i][b];
+      }
+      const KvManager& kv = rep->kv();
+      s.used_bytes_at_end += kv.used_bytes() + kv.host_kv_used_bytes() + kv.swap_used_bytes();
+      s.capacity_bytes = kv.capacity_bytes();  // one replica's pool (every replica has the same)
+      add_prefix_stats(s.prefix, kv.prefix_stats());
+      if (const ChunkStore* chunks = kv.chunk_store()) add_chunk_stats(s.chunk_store, chunks->stats());
+      if (const KvTiers* tiers = kv.tiers()) {
+        for (std::size_t t = 0; t < tiers->size(); ++t) {
+          if (s.tiers.size() <= t) s.tiers.push_back({tiers->spec(t).name, {}, kv.layout().block_size});
+          add_tier_stats(s.tiers[t].stats, tiers->stats(t));
+        }
+      }
+      RunSummary::ReplicaSummary per;
+      per.admitted = c.admitted;
+      per.completed = c.completed;
+      per.iterations = c.iterations;
+      per.preemptions = c.preemptions;
+      per.mean_batch_size = c.iterations ? c.batch_size_sum / static_cast<double>(c.iterations) : 0;
+      per.peak_kv_utilization = static_cast<double>(c.peak_used_bytes) / static_cast<double>(kv.capacity_bytes());
+      per.mean_kv_utilization = end_ns > 0 ? c.kv_integral_ns / end_ns : 0;
+      per.prefix_hit_tokens = kv.prefix_stats().hit_tokens;
+      per.prefix_lookup_tokens = kv.prefix_stats().lookup_tokens;
+      s.replicas.push_back(per);
+    }
+    s.mean_batch_size = s.iterations ? batch_size_sum / static_cast<double>(s.iterations) : 0;
+    s.mean_batch_tokens = s.iterations ? batch_tokens_sum / static_cast<double>(s.iterations) : 0;
     s.timeline = std::move(timeline_.rows());
     s.timeline_interval_s = timeline_.row_interval_s();
-    s.used_bytes_at_end = kv_.used_bytes() + kv_.host_kv_used_bytes() + kv_.swap_used_bytes();
-    s.capacity_bytes = kv_.capacity_bytes();
-    s.prefix = kv_.prefix_stats();
-    if (const ChunkStore* chunks = kv_.chunk_store()) s.chunk_store = chunks->stats();
-    if (const KvTiers* tiers = kv_.tiers()) {
-      for (std::size_t t = 0; t < tiers->size(); ++t) {
-        s.tiers.push_back({tiers->spec(t).name, tiers->stats(t), kv_.layout().block_size});
-      }
-    }
     return s;
   }
 
   SimOptions opt_;
   ITraceReader& workload_;
-  IScheduler& scheduler_;
-  const IterationCostModel& cost_;
   std::vector<ISimObserver*> observers_;
-  KvManager kv_;
-  KvManager::PrefixStats last_prefix_;  // counters at the previous step, for the timeline's per-interval counts
   EventQueue events_;
-  EngineQueues queues_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::unique_ptr<IRouter> router_;
+  std::vector<Counts> counts_;  // each replica's counts as last refreshed, and their sums
+  Counts fleet_;
+  double fleet_capacity_bytes_ = 0;
+  std::vector<ReplicaLoad> view_;  // the loads the router last heard (ClusterView)
+  SimTimeNs view_time_ = 0;
+  const SimTimeNs view_delay_ns_ = units::s_to_ns(opt_.router_state_delay_s);
   TimelineRecorder timeline_;
   std::optional<TraceRecord> pending_;
   // Closed-loop sessions: per session (by id), whether a turn is outstanding (held for its think time, waiting or
@@ -748,28 +644,16 @@ class Simulator::Impl {
     bool at_engine = false;
   };
   SlotTable<Deferred> deferred_;
-  // Client timeouts: the request each ClientTimeout slot watches (with its id: the object may be reused), and the
-  // ones that expired during the running step.
+  // Client timeouts: the request each ClientTimeout slot watches (with its id: the object may be reused).
   SlotTable<std::pair<Request*, RequestId>> timeouts_;
-  std::vector<std::pair<Request*, RequestId>> pending_aborts_;
   std::deque<Request> storage_;
   std::vector<Request*> free_requests_;
-  StepPlan plan_;
-  std::vector<SeqWork> work_;
-  std::vector<const Request*> holders_;
-  IterationCost cost_result_;
-  TokenCount batch_tokens_ = 0;
-  bool busy_ = false, step_pending_ = false;
-  SimTimeNs step_start_ns_ = 0;    // when the running (or last) step started
-  std::deque<Request*> incoming_;  // arrived during a step under asynchronous scheduling, not yet schedulable
-  const bool step_time_ = opt_.profile.adds_step_time();  // read once: every step asks
-  double batch_size_sum_ = 0, batch_tokens_sum_ = 0;
   RunSummary s_;
 };
 
-Simulator::Simulator(const SimOptions& options, ITraceReader& workload, IScheduler& scheduler,
+Simulator::Simulator(const SimOptions& options, ITraceReader& workload, const SchedulerFactory& schedulers,
                      const IterationCostModel& cost, std::vector<ISimObserver*> observers)
-    : impl_(std::make_unique<Impl>(options, workload, scheduler, cost, std::move(observers))) {}
+    : impl_(std::make_unique<Impl>(options, workload, schedulers, cost, std::move(observers))) {}
 Simulator::~Simulator() = default;
 RunSummary Simulator::run() { return impl_->run(); }
 

@@ -47,6 +47,12 @@ struct SimOptions {
   bool check_invariants = false;      // run the invariant checker after every event
   EngineProfile profile;              // what the engine adds around the GPU's work (engine.profile)
   double client_timeout_s = 0;        // a client gives up this long after sending (0: never); the engine aborts
+  // The cluster (hardware.replicas): that many identical engine instances on one clock, and the router that sends
+  // each arriving request to one of them (built per run; unused with one replica). Replicas report their load to the
+  // router every `router_state_delay_s` (0: the router sees the load at the moment it routes).
+  std::int32_t replicas = 1;
+  std::function<std::unique_ptr<class IRouter>()> router;
+  double router_state_delay_s = 0;
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.
@@ -83,11 +89,22 @@ struct RunSummary {
   };
   std::vector<Tier> tiers;                    // memory tiers below the GPU, first tier first
   ChunkStore::Stats chunk_store;              // chunk reuse (zeros without)
+  // Per replica (one entry per engine instance). The fleet figures above sum the replicas' counters; peaks
+  // (peak_used_bytes, max_batch_size) are the largest replica's, capacity_bytes is one replica's pool.
+  struct ReplicaSummary {
+    std::int64_t admitted = 0, completed = 0, iterations = 0, preemptions = 0;
+    double mean_batch_size = 0;      // over the replica's iterations
+    double peak_kv_utilization = 0;  // peak used / capacity of its device pool
+    double mean_kv_utilization = 0;  // time average over the run
+    TokenCount prefix_lookup_tokens = 0, prefix_hit_tokens = 0;
+  };
+  std::vector<ReplicaSummary> replicas;
 };
 
 class Simulator {
  public:
-  Simulator(const SimOptions& options, ITraceReader& workload, IScheduler& scheduler,
+  // `schedulers` builds each replica's scheduler.
+  Simulator(const SimOptions& options, ITraceReader& workload, const SchedulerFactory& schedulers,
             const IterationCostModel& cost, std::vector<ISimObserver*> observers);
   ~Simulator();
   RunSummary run();

@@ -26,6 +26,7 @@ struct RequestRecord {
   double e2e_s = 0;           // last token - arrival
   double max_itl_s = 0;       // largest gap between consecutive tokens
   int preemptions = 0;
+  std::int32_t replica = -1;  // the engine instance it was routed to (hardware.replicas), -1 if never routed
 };
 
 // Time-weighted averages over one sampling interval [time_s, time_s + interval).
@@ -45,6 +46,7 @@ struct TimelineSample {
 // One engine iteration, as planned (for tests and traces).
 struct IterationRecord {
   SimTimeNs start_ns = 0, end_ns = 0;
+  std::int32_t replica = 0;     // the engine instance that ran it (hardware.replicas)
   int prefills = 0;             // sequences computing a prefill chunk
   int decodes = 0;              // sequences computing one decode token
   TokenCount tokens = 0;        // tokens computed

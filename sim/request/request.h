@@ -62,6 +62,7 @@ struct Request {
   double max_itl_s = 0;
   int preemptions = 0;
   std::int32_t session = -1;  // closed-loop session whose next turn waits for this one (simulator), else -1
+  std::int32_t replica = -1;  // the engine instance serving it (set when a replica admits it)
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }
   TokenCount missing_tokens() const { return known_tokens() - computed; }

@@ -11,6 +11,7 @@
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 #include "sim/engine/engine_profile.h"
+#include "sim/cluster/router.h"
 #include "sim/kv/eviction/eviction_policy.h"
 #include "sim/sched/scheduler.h"
 #include "tools/kvsim/commands.h"
@@ -142,11 +143,11 @@ void add_list_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   CLI::App* list = app.add_subcommand("list", "List the built-in catalogs and policy registries.");
   list->add_option("what", *what,
-                   "models | gpus | strategies | schedulers | eviction-policies | engine-profiles | cost-models | "
-                   "trace-formats")
+                   "models | gpus | strategies | schedulers | eviction-policies | routers | engine-profiles | "
+                   "cost-models | trace-formats")
       ->required()
-      ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "eviction-policies", "engine-profiles",
-                             "cost-models", "trace-formats"}));
+      ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "eviction-policies", "routers",
+                             "engine-profiles", "cost-models", "trace-formats"}));
   list->add_flag("--json", *json, "print JSON instead of a table");
   list->callback([what, json] {
     if (*what == "models") return list_models(*json);
@@ -161,6 +162,7 @@ void add_list_command(CLI::App& app) {
     };
     if (*what == "schedulers") return show(schedulers());
     if (*what == "eviction-policies") return show(eviction_policies());
+    if (*what == "routers") return show(routers());
     if (*what == "engine-profiles") return show(engine_profiles());
     if (*what == "cost-models") return show(cost_models());
     show(trace_formats());

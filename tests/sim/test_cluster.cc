@@ -1,0 +1,175 @@
+// A scenario as a cluster (hardware.replicas, router): one replica is the engine as it was; several share one clock,
+// every request is served by exactly one of them, and each router decides from what it may know.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "engine_fixture.h"
+#include "tests/common/error_of.h"
+
+namespace kvsim {
+namespace {
+
+using testing::base_scenario;
+using testing::Outcome;
+using testing::Req;
+using testing::run_scenario;
+using testing::write_trace;
+
+nlohmann::json without_wall_time(nlohmann::json results) {
+  results["summary"].erase("wall_time_s");
+  return results;
+}
+
+std::vector<Req> steady(int n, double gap_s, long long prompt = 600, long long output = 40) {
+  std::vector<Req> reqs;
+  for (int i = 0; i < n; ++i) reqs.push_back({i * gap_s, prompt, output});
+  return reqs;
+}
+
+nlohmann::json cluster(const std::filesystem::path& trace, int replicas, const std::string& policy) {
+  nlohmann::json doc = base_scenario(trace);
+  doc["hardware"]["replicas"] = replicas;
+  doc["router"] = {{"policy", policy}};
+  return doc;
+}
+
+// Each request's replica, by request id.
+std::vector<std::int32_t> assignment(const Outcome& o) {
+  std::vector<std::int32_t> a(o.records.size(), -1);
+  for (const RequestRecord& r : o.records) a.at(static_cast<std::size_t>(r.id)) = r.replica;
+  return a;
+}
+
+std::map<std::int32_t, int> served_by(const Outcome& o) {
+  std::map<std::int32_t, int> n;
+  for (const RequestRecord& r : o.records) n[r.replica]++;
+  return n;
+}
+
+TEST(Cluster, OneReplicaIsTheEngineItWas) {
+  // hardware.replicas 1 (whatever router is named) gives the same results, byte for byte, as a scenario without
+  // them, and its summary has no cluster section.
+  const auto trace = write_trace("one-replica", steady(60, 0.05, 900, 80));
+  const Outcome plain = run_scenario(base_scenario(trace));
+  const Outcome one = run_scenario(cluster(trace, 1, "random"));
+  EXPECT_EQ(without_wall_time(one.results).dump(), without_wall_time(plain.results).dump());
+  EXPECT_FALSE(one.results["summary"].contains("cluster"));
+  for (const RequestRecord& r : one.records) EXPECT_EQ(r.replica, 0);
+}
+
+TEST(Cluster, RoundRobinSpreadsRequestsWithinOneOfTheirShare) {
+  const auto trace = write_trace("round-robin", steady(103, 0.02));
+  const Outcome o = run_scenario(cluster(trace, 4, "round-robin"));
+  const nlohmann::json& c = o.results["summary"]["cluster"];
+  ASSERT_EQ(c["per_replica"].size(), 4u);
+  for (const auto& rep : c["per_replica"]) {
+    EXPECT_GE(rep["admitted"].get<int>(), 103 / 4);
+    EXPECT_LE(rep["admitted"].get<int>(), 103 / 4 + 1);
+  }
+  EXPECT_EQ(o.results["scenario"]["hardware"]["replicas"], 4);
+  EXPECT_EQ(o.results["scenario"]["hardware"]["num_gpus"], 4);
+}
+
+TEST(Cluster, EveryRequestIsServedExactlyOnce) {
+  // Random routing, a burst that preempts, requests too long for any replica: every arrived request has one record,
+  // completed or rejected, from one replica; the per-replica counts add up to the fleet's.
+  std::vector<Req> reqs = steady(200, 0.004, 3000, 300);
+  reqs.push_back({0.5, 200000, 10});  // beyond max_model_len: rejected
+  std::sort(reqs.begin(), reqs.end(), [](const Req& a, const Req& b) { return a.arrival_s < b.arrival_s; });
+  const Outcome o = run_scenario(cluster(write_trace("exactly-once", reqs), 3, "random"));
+  std::set<RequestId> ids;
+  for (const RequestRecord& r : o.records) {
+    EXPECT_TRUE(ids.insert(r.id).second) << "request " << r.id << " reported twice";
+    EXPECT_GE(r.replica, 0);
+    EXPECT_LT(r.replica, 3);
+  }
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), o.summary.arrived);
+  EXPECT_EQ(o.summary.arrived, 201);
+  EXPECT_EQ(o.summary.rejected, 1);
+  std::int64_t admitted = 0, completed = 0;
+  for (const auto& rep : o.results["summary"]["cluster"]["per_replica"]) {
+    admitted += rep["admitted"].get<std::int64_t>();
+    completed += rep["completed"].get<std::int64_t>();
+  }
+  EXPECT_EQ(admitted, 200);
+  EXPECT_EQ(completed, o.summary.completed);
+  EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+}
+
+TEST(Cluster, RandomRoutersAreDeterministicPerSeed) {
+  const auto trace = write_trace("random-seed", steady(80, 0.01));
+  for (const std::string policy : {"random", "power-of-two"}) {
+    const auto a = assignment(run_scenario(cluster(trace, 4, policy)));
+    EXPECT_EQ(assignment(run_scenario(cluster(trace, 4, policy))), a) << policy;
+    nlohmann::json other = cluster(trace, 4, policy);
+    other["seed"] = 7;
+    EXPECT_NE(assignment(run_scenario(other)), a) << policy;
+  }
+}
+
+TEST(Cluster, LoadRoutersSeeOnlyTheLoadReportedStateDelayAgo) {
+  // 20 requests at once: with the load as it is, least-outstanding spreads them 5 per replica; with loads reported
+  // every 10 s, it sees four idle replicas for the whole burst and sends all of them to the first.
+  const auto trace = write_trace("state-delay", std::vector<Req>(20, Req{0.0, 500, 20}));
+  nlohmann::json doc = cluster(trace, 4, "least-outstanding");
+  const auto live = served_by(run_scenario(doc));
+  EXPECT_EQ(live, (std::map<std::int32_t, int>{{0, 5}, {1, 5}, {2, 5}, {3, 5}}));
+  doc["router"]["state_delay_s"] = 10;
+  EXPECT_EQ(served_by(run_scenario(doc)), (std::map<std::int32_t, int>{{0, 20}}));
+  // least-kv reads KV utilization: requests admitted but not yet scheduled hold none, so on ties it falls back to
+  // the outstanding count and spreads them too.
+  doc = cluster(trace, 4, "least-kv");
+  EXPECT_EQ(served_by(run_scenario(doc)).size(), 4u);
+}
+
+TEST(Cluster, SessionAffinityKeepsASessionOnOneReplica) {
+  const auto dir = testing::test_dir("kvsim-cluster-tests");
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "sessions.jsonl";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 60; ++i) {
+      out << nlohmann::json{{"arrival_s", i * 0.05}, {"prompt_tokens", 400}, {"output_tokens", 20},
+                            {"session_id", "s" + std::to_string(i % 6)}}
+                 .dump()
+          << "\n";
+    }
+  }
+  const Outcome o = run_scenario(cluster(path, 4, "session-affinity"));
+  // Request i belongs to session i mod 6: every request of a session on the replica of its first.
+  std::map<int, std::int32_t> replica_of;
+  for (const RequestRecord& r : o.records) {
+    const int session = static_cast<int>(r.id % 6);
+    const auto [it, added] = replica_of.emplace(session, r.replica);
+    EXPECT_EQ(it->second, r.replica) << "session " << session;
+  }
+  EXPECT_EQ(replica_of.size(), 6u);
+}
+
+TEST(Cluster, BadClusterInputNamesTheKey) {
+  const auto trace = write_trace("bad-cluster", steady(4, 0.1));
+  nlohmann::json doc = cluster(trace, 2, "round-robin");
+  doc["hardware"]["num_gpus"] = 3;
+  std::string err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("hardware.num_gpus"), std::string::npos) << err;
+  EXPECT_NE(err.find("replicas x tensor_parallel"), std::string::npos) << err;
+  doc = cluster(trace, 2, "lottery");
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("router.policy"), std::string::npos) << err;
+  EXPECT_NE(err.find("least-outstanding"), std::string::npos) << err;
+  doc = cluster(trace, 2, "random+round-robin");
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("one router"), std::string::npos) << err;
+  doc = cluster(trace, 2, "random:bogus=1");
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("bogus"), std::string::npos) << err;
+  doc = cluster(trace, 2, "random");
+  doc["router"]["state_delay_s"] = -1;
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("router.state_delay_s"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace kvsim
