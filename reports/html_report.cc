@@ -291,6 +291,46 @@ void append_prefix_cache(std::string& out, const json& r) {
   out += "</section>\n";
 }
 
+// A cluster (hardware.replicas > 1): the router, the load imbalance and each replica's share.
+void append_cluster(std::string& out, const json& r) {
+  const json* c = find(r, {"summary", "cluster"});
+  if (c == nullptr || !c->is_object()) return;
+  out += "<section id=\"cluster\">\n<h2>Cluster</h2>\n<div class=\"panels\">\n";
+  std::string router = text(*c, {"router", "policy"});
+  if (auto delay = number(*c, {"router", "state_delay_s"}); delay && *delay > 0) {
+    router += ", loads reported every " + fmt_number(*delay, "s");
+  }
+  append_kv_table(out, "Routing",
+                  {{"Replicas", fmt_count(*c, {"replicas"}), "engine instances on one clock"},
+                   {"Router", router, ""},
+                   {"Load imbalance", fmt_number(number(*c, {"load_imbalance"})), "max / mean of completed requests"},
+                   {"Iteration imbalance", fmt_number(number(*c, {"iteration_imbalance"})),
+                    "max / mean of iterations"}});
+  out += "</div>\n";
+  const json* per = find(*c, {"per_replica"});
+  if (per != nullptr && per->is_array()) {
+    out += "<table class=\"grid\"><thead><tr><th scope=\"col\">Replica</th>";
+    for (const char* h : {"Admitted", "Completed", "Iterations", "Preemptions", "Mean batch", "Peak KV", "Mean KV",
+                          "Prefix hit rate"}) {
+      out += std::string("<th scope=\"col\" class=\"num\">") + h + "</th>";
+    }
+    out += "</tr></thead><tbody>\n";
+    for (const json& rep : *per) {
+      out += "<tr><th scope=\"row\">" + esc(scalar_text(rep.value("replica", json()))) + "</th>";
+      for (const std::string& cell :
+           {fmt_count(rep, {"admitted"}), fmt_count(rep, {"completed"}), fmt_count(rep, {"iterations"}),
+            fmt_count(rep, {"preemptions"}), fmt_number(number(rep, {"mean_batch_size"})),
+            fmt_percent(number(rep, {"peak_kv_utilization"})), fmt_percent(number(rep, {"mean_kv_utilization"})),
+            fmt_percent(number(rep, {"prefix_hit_rate"}))}) {
+        out += "<td class=\"num\">" + esc(cell) + "</td>";
+      }
+      out += "</tr>\n";
+    }
+    out += "</tbody></table>\n";
+  }
+  out += "</section>\n";
+}
+
 constexpr ChartSpec kValidationCharts[] = {
     {"chart-val-ttft", "TTFT: measured and kvsim", "Distribution of time to first token over the completed requests."},
     {"chart-val-tpot", "TPOT: measured and kvsim", "Distribution of time per output token."},
@@ -590,6 +630,7 @@ std::string render_html_report(const json& results) {
   append_slo(out, results);
   append_charts(out);
   append_prefix_cache(out, results);
+  append_cluster(out, results);
   append_validation(out, results);
   append_cost_breakdown(out, results);
   append_rejections(out, results);

@@ -66,6 +66,12 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   fmt::print("KV         {} tokens capacity, peak {:.1f}%, mean {:.1f}%, {} preemptions\n",
              s["kv"]["capacity_tokens"].get<long long>(), 100 * s["kv"]["peak_utilization"].get<double>(),
              100 * s["kv"]["mean_utilization"].get<double>(), s["kv"]["preemptions"].get<long long>());
+  if (s.contains("cluster")) {
+    const auto& c = s["cluster"];
+    fmt::print("cluster    {} replicas, router {}, load imbalance {:.3f} (max / mean completed)\n",
+               c["replicas"].get<long long>(), c["router"].value("policy", std::string("?")),
+               c["load_imbalance"].get<double>());
+  }
   if (const auto& pc = s["prefix_cache"]; pc.value("enabled", false)) {
     fmt::print("prefix     {:.1f}% of prompt tokens found cached, {} blocks evicted, {} cached at the end\n",
                100 * pc["hit_rate"].get<double>(), pc["evicted_blocks"].get<long long>(),

@@ -5,7 +5,7 @@ the runs that are not overloaded.
 
     tools/validate/inference_perf.py [--kvsim build/release/tools/kvsim] [--seeds 5] [--profile vllm-0.15]
                                      [--cost-model '{"backend": "roofline"}'] [--runs ID,ID] [--json OUT.json]
-                                     [--hardware H100-80GB-SXM] [--fit K] [--calibrated-kernels]
+                                     [--hardware H100-80GB-SXM] [--fit K]
 
 The workload is regenerated as the folder's README describes inference-perf e8e0aa9: 100 prompts (10 system prompts
 of S tokens x 10 questions of Q tokens; S + Q + 28 tokens each, the README's mean re-tokenisation excess), the m-th
@@ -15,12 +15,12 @@ were not recorded: --seeds runs, and the mean of kvsim's statistics over them is
 after the previous stage's last completion (found by simulating the stages before it). Every request decodes exactly
 output_len tokens. The engine: the run's model, GPU, TP, max_num_batched_tokens, gpu_memory_utilization, max_num_seqs
 128, max_model_len 4096, block 16, prefix caching on, the measured GPU KV blocks where known, an 8 GiB host KV tier
-where the run had one, a 300 s client timeout (aiohttp's default), and --profile (vLLM 0.15's engine profile:
-20 ms per request outside the engine). Percentiles: linear interpolation on both sides (numpy's default, as
+where the run had one, a 300 s client timeout (aiohttp's default), and --profile (vLLM 0.15's engine profile: `kvsim list engine-profiles`). Percentiles: linear interpolation on both sides (numpy's default, as
 inference-perf). Nothing is fitted to these runs: every one is held out.
 
---calibrated-kernels prices the H100 and A100 runs by the calibrated backend fitted on those GPUs' kernel tables
-(aiconfigurator; never on these runs), the L40S runs by the roofline.
+The cost model is kvsim's default unless --cost-model names one: the H100 and A100 runs priced by the calibrations
+kvsim ships for those GPUs (fitted on their aiconfigurator kernel tables, never on these runs), the L40S runs by the
+roofline.
 
 --fit K fits the profile's time outside the engine (request_s, with output_s 0) by K-fold cross-validation over the
 runs that are not overloaded: the runs are split into K folds (round robin by id); for each fold, request_s is the
@@ -51,8 +51,6 @@ MODELS = {
     "RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic": "llama-4-scout-17b-16e-fp8",
 }
 GPUS = {"H100-80GB-SXM": "h100-sxm", "A100-80GB": "a100-sxm-80gb", "L40S": "l40s"}
-# Kernel tables per GPU (--calibrated-kernels): aiconfigurator system folder and version; the L40S has none.
-KERNEL_TABLES = {"h100-sxm": ("h100_sxm", "0.24.0"), "a100-sxm-80gb": ("a100_sxm", "0.14.0")}
 BLOCK = 16
 EXCESS_TOKENS = 28  # the README's mean re-tokenisation excess
 STAGE_GAP_S = 2.5   # between a stage's last completion and the next stage's start (README: 2-3 s)
@@ -123,9 +121,6 @@ def scenario(row, trace, args, profile):
            "output": {"timeline_interval_s": 10.0}}
     if args.cost_model:
         doc["cost_model"] = json.loads(args.cost_model)
-    gpu = GPUS[row["hardware"]]
-    if args.calibrated_kernels and gpu in args.calibrations:
-        doc["cost_model"] = {"backend": "calibrated", "calibration": args.calibrations[gpu]}
     return doc
 
 
@@ -186,11 +181,7 @@ def main():
     ap.add_argument("--hardware", default="", help="only the runs of this experiments.csv hardware, e.g. H100-80GB-SXM")
     ap.add_argument("--json", help="also write every number as JSON to this file")
     ap.add_argument("--fit", type=int, default=0, help="fit request_s by K-fold cross-validation (K >= 2)")
-    ap.add_argument("--calibrated-kernels", action="store_true",
-                    help="price each run on a GPU with kernel tables (H100, A100) by the calibrated backend, fitted "
-                         "here on those tables (kvsim calibrate; never on these runs); the L40S keeps the roofline")
     args = ap.parse_args()
-    args.calibrations = {}
     with open(os.path.join(RUNS, "experiments.csv")) as f:
         runs = list(csv.DictReader(f))
     measured = {}
@@ -200,14 +191,6 @@ def main():
     wanted = set(args.runs.split(",")) if args.runs else None
     runs = [row for row in runs if (not wanted or row["id"] in wanted)
             and (not args.hardware or row["hardware"] == args.hardware)]
-    if args.calibrated_kernels:
-        tables = os.path.join(os.path.dirname(ROOT), "shared", "gpu-data", "aiconfigurator")
-        cal_dir = tempfile.mkdtemp(prefix="kvsim-cal-")
-        for gpu, (folder, version) in KERNEL_TABLES.items():
-            out = os.path.join(cal_dir, gpu)
-            subprocess.run([args.kvsim, "calibrate", "--gpu", gpu, "--aiconfigurator", os.path.join(tables, folder),
-                            "--version", version, "--out", out], check=True, stdout=subprocess.DEVNULL)
-            args.calibrations[gpu] = os.path.join(out, "calibration.json")
     if args.fit:
         return cross_validate(runs, measured, args)
     results = []
