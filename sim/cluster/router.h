@@ -25,6 +25,11 @@ class ClusterView {
   virtual ~ClusterView() = default;
   // Every replica's load as the router last heard of it (at most router.state_delay_s old), by replica index.
   virtual std::span<const ReplicaLoad> loads() = 0;
+  // Prompt tokens of the request being routed that `replica`'s GPU prefix cache holds now (whole blocks, as its
+  // admission would find them; 0 without prefix caching or content). A router learns this as llm-d's precise
+  // prefix-cache scorer and Dynamo's KV router do, from the engines' KV events (block stored / removed), which
+  // arrive within milliseconds: it is read live, not state_delay_s old.
+  virtual TokenCount cached_prefix_tokens(std::int32_t replica) = 0;
 };
 
 class IRouter {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/kv/strategy.h"
+#include "sim/cluster/impl/prefix_aware.h"
 #include "sim/cluster/impl/simple_routers.h"
 #include "sim/cluster/router.h"
 
@@ -49,6 +50,17 @@ const RouterRegistry& routers() {
            "sticky sessions; llm-d session-affinity scorer", {},
            [](ParamReader&, std::int32_t n, std::uint64_t) -> std::unique_ptr<IRouter> {
              return std::make_unique<SessionAffinityRouter>(n);
+           }});
+    r.add({"prefix-aware",
+           "the replica whose GPU cache holds most of the prompt, against its load: cached fraction - load_weight x "
+           "outstanding / most outstanding; reads each replica's cached prefix (live, as from KV events) and "
+           "outstanding requests",
+           "llm-d precise prefix-cache scorer + load scorer; NVIDIA Dynamo KV-aware router",
+           PrefixAwareRouter::docs(),
+           [](ParamReader& p, std::int32_t, std::uint64_t) -> std::unique_ptr<IRouter> {
+             const double w = p.get<double>("load_weight", 0.5);
+             p.check(std::isfinite(w) && w >= 0 && w <= 1e6, "load_weight", "expected a number >= 0");
+             return std::make_unique<PrefixAwareRouter>(w);
            }});
     return r;
   }();

@@ -315,6 +315,9 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     }
     return view_;
   }
+  TokenCount cached_prefix_tokens(std::int32_t replica) override {
+    return routing_ == nullptr ? 0 : replicas_[static_cast<std::size_t>(replica)]->cached_prefix_tokens(*routing_);
+  }
 
  private:
   Replica& replica(std::int32_t i) { return *replicas_[static_cast<std::size_t>(i)]; }
@@ -437,21 +440,19 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   }
 
   // ---- admission ----
-  // The replica that serves `rec`: the router's choice (one replica: that one).
-  std::int32_t route(const TraceRecord& rec) {
+  // The replica that serves `rec` (its request `r`): the router's choice (one replica: that one).
+  std::int32_t route(const TraceRecord& rec, Request& r) {
     if (replicas_.size() == 1) return 0;
-    return router_->route(rec, *this);
+    routing_ = &r;
+    const std::int32_t i = router_->route(rec, *this);
+    routing_ = nullptr;
+    if (i < 0 || i >= static_cast<std::int32_t>(replicas_.size())) throw std::logic_error("router chose no replica");
+    return i;
   }
 
   // The request of `rec`, or null if it is rejected.
   Request* accept(TraceRecord& rec) {
     const RequestId id = s_.arrived++;
-    Replica& target = replica(route(rec));
-    const std::string reason = target.admission_problem(rec);
-    if (!reason.empty()) {
-      reject(id, rec, reason, target.index());
-      return nullptr;
-    }
     Request* r = new_request();
     r->id = id;
     r->arrival_ns = rec.arrival_ns;
@@ -467,6 +468,13 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
         r->content_ids.insert(r->content_ids.end(), rec.output_content_ids.begin(), rec.output_content_ids.end());
         r->content_tokens += static_cast<TokenCount>(rec.output_content_ids.size());
       }
+    }
+    Replica& target = replica(route(rec, *r));
+    const std::string reason = target.admission_problem(rec);
+    if (!reason.empty()) {
+      free_requests_.push_back(r);
+      reject(id, rec, reason, target.index());
+      return nullptr;
     }
     target.touch(events_.now());
     target.admit(r);
@@ -625,6 +633,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   Counts fleet_;
   double fleet_capacity_bytes_ = 0;
   std::vector<ReplicaLoad> view_;  // the loads the router last heard (ClusterView)
+  Request* routing_ = nullptr;     // the request being routed (ClusterView::cached_prefix_tokens)
   SimTimeNs view_time_ = 0;
   const SimTimeNs view_delay_ns_ = units::s_to_ns(opt_.router_state_delay_s);
   TimelineRecorder timeline_;
