@@ -10,8 +10,8 @@ fitted on its aiconfigurator kernel tables; the roofline on the RTX 4090, which 
 settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
 RTX 4090's resolved num_gpu_blocks). Measured metrics are those of summary_recomputed.csv: anchored at the
 request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Tensor-parallel runs use
-the run's TP; runs with data-parallel replicas (Qwen3-30B-A3B: DP 2 with expert parallelism) are listed as
-skipped until kvsim models replicas (issue 12).
+the run's TP; data-parallel runs (Qwen3-30B-A3B: DP 2 with expert parallelism) as that many replicas behind the
+least-outstanding router, each holding every expert (expert parallelism and its all-to-all are not modelled yet).
 """
 import argparse
 import csv
@@ -44,11 +44,17 @@ def scenario(row, meta, profile, cost_model=None):
     if meta.get("kv_cache", {}).get("num_gpu_blocks"):
         engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
     hardware = {"gpu": GPUS[row["gpu"]], "tensor_parallel": int(row["tp"])}
+    if int(row["dp"]) > 1:
+        # vLLM's data-parallel engines behind its load balancer (the least loaded engine first); expert parallelism
+        # is not modelled: each replica holds every expert, with no all-to-all.
+        hardware["replicas"] = int(row["dp"])
     doc = {"model": MODELS[row["model"]], "hardware": hardware, "engine": engine,
             "workload": {"trace": {"path": os.path.join(RUNS, "workloads", WORKLOADS[row["model"]]),
                                    "format": "llmservingsim"}}}
     if cost_model:
         doc["cost_model"] = cost_model
+    if int(row["dp"]) > 1:
+        doc["router"] = {"policy": "least-outstanding"}
     return doc
 
 
@@ -65,9 +71,6 @@ def main():
     with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
         for row in csv.DictReader(f):
             name = f"{row['gpu']}/{row['model'].split('/')[-1]}"
-            if int(row["dp"]) != 1:
-                out.append({"run": name, "skipped": f"{row['dp']} data-parallel replicas (issue 12)"})
-                continue
             with open(os.path.join(RUNS, "examples", row["gpu"], row["model"].split("/")[-1], "vllm",
                                    "meta.json")) as m:
                 meta = json.load(m)
