@@ -15,7 +15,7 @@ namespace {
 // default (the cost backend is its own axis: the `calibrated_default` case prices with kvsim's H100 calibration).
 nlohmann::json azure_conv_scenario(const std::string& scheduler, const std::string& strategy,
                                    const std::string& backend = "roofline") {
-  return {{"model", "llama-3.1-8b"},
+  return nlohmann::json{{"model", "llama-3.1-8b"},
           {"hardware", {{"gpu", "h100-sxm"}, {"num_gpus", 1}, {"tensor_parallel", 1}}},
           {"engine", {{"scheduler", scheduler}, {"check_invariants", false}}},
           {"kv", {{"strategy", strategy}}},
@@ -25,6 +25,26 @@ nlohmann::json azure_conv_scenario(const std::string& scheduler, const std::stri
              {{"path", KVSIM_SHARED_DIR "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv"},
               {"format", "azure-2023"}}}}},
           {"seed", 1}};
+}
+
+// The same trace replayed `replicas` times denser on that many replicas behind round-robin: each replica serves the
+// single replica's rate, so the cluster does about the single replica's iterations; the difference in time is the
+// cluster's own cost (routing, the shared clock).
+void BM_ReplayAzureConvCluster(benchmark::State& state, int replicas) {
+  nlohmann::json doc = azure_conv_scenario("vllm-v1", "full");
+  doc["hardware"]["replicas"] = replicas;
+  doc["hardware"]["num_gpus"] = replicas;
+  doc["router"] = {{"policy", "round-robin"}};
+  doc["workload"]["time_scale"] = 1.0 / replicas;
+  double iterations = 0;
+  for (auto _ : state) {
+    kvsim::PreparedRun run = kvsim::prepare_run(doc, ".");
+    kvsim::RunSummary summary;
+    const nlohmann::json results = kvsim::run_prepared(run, {}, &summary);
+    iterations = static_cast<double>(summary.iterations);
+    benchmark::DoNotOptimize(results);
+  }
+  state.counters["iterations"] = iterations;
 }
 
 void BM_ReplayAzureConv(benchmark::State& state, const std::string& scheduler, const std::string& strategy,
@@ -54,6 +74,7 @@ void BM_ReplayAzureConv(benchmark::State& state, const std::string& scheduler, c
 #define KVSIM_REPLAY(name, scheduler, strategy) KVSIM_REPLAY_PRICED(name, scheduler, strategy, "roofline")
 
 KVSIM_REPLAY(vllm_v1, "vllm-v1", "full");
+BENCHMARK_CAPTURE(BM_ReplayAzureConvCluster, replicas_8, 8)->Unit(benchmark::kMillisecond)->UseRealTime();
 KVSIM_REPLAY_PRICED(calibrated_default, "vllm-v1", "full", "calibrated");
 KVSIM_REPLAY(prefill_first, "prefill-first", "full");
 KVSIM_REPLAY(fp8, "vllm-v1", "fp8");
