@@ -86,10 +86,13 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const int replicas = hw.get_positive<int>("replicas", 1);
   hw.check(replicas <= 4096, "replicas", "at most 4096 engine replicas");
   hw.check(run.tensor_parallel <= 1024, "tensor_parallel", "at most 1024 GPUs per replica");
-  const int num_gpus = hw.get_positive<int>("num_gpus", replicas * run.tensor_parallel);
-  hw.check(num_gpus == replicas * run.tensor_parallel, "num_gpus",
-           fmt::format("must equal replicas x tensor_parallel ({} x {} = {})", replicas, run.tensor_parallel,
-                       replicas * run.tensor_parallel));
+  const int pipeline_parallel = hw.get_positive<int>("pipeline_parallel", 1);
+  hw.check(pipeline_parallel == 1, "pipeline_parallel",
+           "must be 1: pipeline parallelism (stages, micro-batches, bubbles) is not modelled yet");
+  const int num_gpus = hw.get_positive<int>("num_gpus", replicas * run.tensor_parallel * pipeline_parallel);
+  hw.check(num_gpus == replicas * run.tensor_parallel * pipeline_parallel, "num_gpus",
+           fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
+                       run.tensor_parallel, pipeline_parallel, replicas * run.tensor_parallel * pipeline_parallel));
   hw.check(run.model->num_attention_heads % run.tensor_parallel == 0, "tensor_parallel",
            fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
   hw.finish();

@@ -192,7 +192,11 @@ TEST(Cluster, BadClusterInputNamesTheKey) {
   doc["hardware"]["num_gpus"] = 3;
   std::string err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("hardware.num_gpus"), std::string::npos) << err;
-  EXPECT_NE(err.find("replicas x tensor_parallel"), std::string::npos) << err;
+  EXPECT_NE(err.find("replicas x tensor_parallel x pipeline_parallel"), std::string::npos) << err;
+  doc = cluster(trace, 2, "round-robin");
+  doc["hardware"]["pipeline_parallel"] = 2;
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("hardware.pipeline_parallel"), std::string::npos) << err;
   doc = cluster(trace, 2, "lottery");
   err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("router.policy"), std::string::npos) << err;
