@@ -305,7 +305,11 @@ void append_cluster(std::string& out, const json& r) {
                    {"Router", router, ""},
                    {"Load imbalance", fmt_number(number(*c, {"load_imbalance"})), "max / mean of completed requests"},
                    {"Iteration imbalance", fmt_number(number(*c, {"iteration_imbalance"})),
-                    "max / mean of iterations"}});
+                    "max / mean of iterations"},
+                   {"Fleet cost", fmt_number(number(*c, {"cost", "fleet_usd_per_hour"}), "USD/h"),
+                    fmt_count(*c, {"cost", "gpus"}) + " GPUs at " +
+                        fmt_number(number(*c, {"cost", "price_per_gpu_hour_usd"}), "USD/h") + " (" +
+                        text(*c, {"cost", "price_source"}) + ")"}});
   out += "</div>\n";
   const json* per = find(*c, {"per_replica"});
   if (per != nullptr && per->is_array()) {

@@ -74,11 +74,23 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.gpu = &cat.gpu(gpu_name, hw.full("gpu"));
   // A what-if GPU with more (or less) memory than its card: everything else stays the card's.
   const auto memory_gib = hw.get_optional<double>("memory_GiB");
+  // A price of the scenario's own (its source says so) instead of the card's.
+  const auto price = hw.get_optional<double>("price_per_hour_usd");
   if (memory_gib) {
     hw.check(std::isfinite(*memory_gib) && *memory_gib > 0 && *memory_gib <= 1e9, "memory_GiB",
              "expected GiB of device memory per GPU, > 0");
+  }
+  if (price) {
+    hw.check(std::isfinite(*price) && *price >= 0 && *price <= 1e6, "price_per_hour_usd",
+             "expected US dollars per GPU-hour, >= 0");
+  }
+  if (memory_gib || price) {
     auto gpu = std::make_shared<GpuSpec>(*run.gpu);
-    gpu->memory_bytes = units::gib_to_bytes(*memory_gib);
+    if (memory_gib) gpu->memory_bytes = units::gib_to_bytes(*memory_gib);
+    if (price) {
+      gpu->price_per_hour_usd = *price;
+      gpu->price_source = "the scenario (hardware.price_per_hour_usd)";
+    }
     run.gpu_owner = gpu;
     run.gpu = gpu.get();
   }
@@ -98,6 +110,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   hw.finish();
   resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
   if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
+  if (price) resolved["hardware"]["price_per_hour_usd"] = *price;
   // A one-replica scenario's resolved form is what it was before clusters existed.
   if (replicas > 1) resolved["hardware"]["replicas"] = replicas;
 

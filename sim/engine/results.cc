@@ -147,6 +147,14 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
         {"per_replica", std::move(per)},
         {"load_imbalance", sum_completed > 0 ? max_completed / (sum_completed / n) : 1.0},
         {"iteration_imbalance", sum_iterations > 0 ? max_iterations / (sum_iterations / n) : 1.0}};
+    // What the fleet costs: every GPU at its card's hourly price (or the scenario's), for the simulated time.
+    const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
+    const double per_hour = gpus * run.gpu->price_per_hour_usd;
+    summary["cluster"]["cost"] = {{"gpus", gpus},
+                                  {"price_per_gpu_hour_usd", run.gpu->price_per_hour_usd},
+                                  {"price_source", run.gpu->price_source},
+                                  {"fleet_usd_per_hour", per_hour},
+                                  {"run_usd", per_hour * s.simulated_time_s / 3600.0}};
   }
 
   double total_s = 0;

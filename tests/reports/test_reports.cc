@@ -150,10 +150,12 @@ TEST(HtmlReport, ShowsTheClusterWhenThereIsOne) {
                      {"preemptions", 1}, {"mean_batch_size", 12.1}, {"peak_kv_utilization", 0.77},
                      {"mean_kv_utilization", 0.38}, {"prefix_hit_rate", 0.19}}})},
       {"load_imbalance", 1.0169},
+      {"cost", {{"gpus", 2}, {"price_per_gpu_hour_usd", 2.5}, {"price_source", "assumed"},
+                {"fleet_usd_per_hour", 5.0}, {"run_usd", 0.8}}},
       {"iteration_imbalance", 1.0101}};
   const std::string html = render_html_report(results);
   for (const char* needle : {"id=\"cluster\"", "least-outstanding, loads reported every ", ">1.02<", ">610<",
-                             ">81.0 %<", ">12.5<"}) {
+                             ">81.0 %<", ">12.5<", "Fleet cost", "(assumed)"}) {
     EXPECT_NE(html.find(needle), std::string::npos) << needle;
   }
 }

@@ -70,6 +70,17 @@ TEST(Cluster, RoundRobinSpreadsRequestsWithinOneOfTheirShare) {
   }
   EXPECT_EQ(o.results["scenario"]["hardware"]["replicas"], 4);
   EXPECT_EQ(o.results["scenario"]["hardware"]["num_gpus"], 4);
+  // The fleet's cost: 4 GPUs at the H100 card's price, for the simulated time.
+  const nlohmann::json& cost = c["cost"];
+  const double price = o.results["gpu"]["price_per_hour_usd"].get<double>();
+  EXPECT_DOUBLE_EQ(cost["fleet_usd_per_hour"].get<double>(), 4 * price);
+  EXPECT_DOUBLE_EQ(cost["run_usd"].get<double>(), 4 * price * o.summary.simulated_time_s / 3600);
+  EXPECT_FALSE(cost["price_source"].get<std::string>().empty());
+  nlohmann::json doc = cluster(trace, 4, "round-robin");
+  doc["hardware"]["price_per_hour_usd"] = 2.5;
+  const nlohmann::json priced = run_scenario(doc).results["summary"]["cluster"]["cost"];
+  EXPECT_DOUBLE_EQ(priced["fleet_usd_per_hour"].get<double>(), 10.0);
+  EXPECT_EQ(priced["price_source"], "the scenario (hardware.price_per_hour_usd)");
 }
 
 TEST(Cluster, EveryRequestIsServedExactlyOnce) {
