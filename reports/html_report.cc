@@ -291,6 +291,11 @@ void append_prefix_cache(std::string& out, const json& r) {
   out += "</section>\n";
 }
 
+constexpr ChartSpec kClusterCharts[] = {
+    {"chart-replica-kv", "KV cache utilization per replica", "Mean within each sampling interval, one line per replica."},
+    {"chart-replica-load", "Requests per replica", "Running and waiting requests, mean within each interval."},
+};
+
 // A cluster (hardware.replicas > 1): the router, the load imbalance and each replica's share.
 void append_cluster(std::string& out, const json& r) {
   const json* c = find(r, {"summary", "cluster"});
@@ -332,6 +337,7 @@ void append_cluster(std::string& out, const json& r) {
     }
     out += "</tbody></table>\n";
   }
+  append_chart_figures(out, kClusterCharts);
   out += "</section>\n";
 }
 
@@ -560,6 +566,30 @@ constexpr std::string_view kPageScript = R"js(
       function (ctx) { return ctx.dataset.label + ': ' + fmtPercent(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
     opts.scales.y.max = 1;
     return { type: 'line', data: { datasets: datasets }, options: opts };
+  });
+  // A cluster: one line per replica, from results.replica_timelines.
+  function replicaConfig(key, yTitle, yTick, yMax) {
+    var tls = get(results, ['replica_timelines']);
+    if (!Array.isArray(tls) || tls.length < 2) return null;
+    var palette = [COLORS.blue, COLORS.red, COLORS.green, COLORS.amber, COLORS.violet, COLORS.teal, COLORS.slate];
+    var datasets = tls.map(function (tl, i) {
+      var pts = key === 'requests' ? seriesPoints(tl, 'running').map(function (p, j) {
+        var w = seriesPoints(tl, 'waiting')[j];
+        return { x: p.x, y: p.y + (w && w.x === p.x ? w.y : 0) };
+      }) : seriesPoints(tl, key);
+      return line('replica ' + i, pts, palette[i % palette.length], { borderWidth: 1.5 });
+    }).filter(function (ds) { return ds.data.length > 0; });
+    if (!datasets.length) return null;
+    var opts = baseOptions('simulated time', yTitle, fmtSeconds, yTick,
+      function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
+    if (yMax !== undefined) opts.scales.y.max = yMax;
+    return { type: 'line', data: { datasets: datasets }, options: opts };
+  }
+  draw('chart-replica-kv', function () {
+    return replicaConfig('kv_utilization', 'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
+  });
+  draw('chart-replica-load', function () {
+    return replicaConfig('requests', 'requests (running + waiting)', function (v) { return sig3(v); });
   });
   draw('chart-batch', function () {
     return timeConfig([{ label: 'batch size', key: 'batch_size', color: COLORS.blue },

@@ -9,10 +9,16 @@
 
 #include "sim/core/units.h"
 #include "sim/engine/simulator.h"
+#include "sim/metrics/timeline.h"
 
 namespace kvsim {
 
 namespace {
+const std::vector<ISimObserver*>& no_observers() {
+  static const std::vector<ISimObserver*> kNone;
+  return kNone;
+}
+
 PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost) {
   PrefixCacheOptions p;
   p.enabled = o.prefix_caching;
@@ -34,6 +40,7 @@ Replica::Replica(std::int32_t index, const SimOptions& o, std::unique_ptr<ISched
       events_(events),
       host_(host),
       observers_(observers),
+      timeline_(o.replicas > 1 ? std::make_unique<TimelineRecorder>(o.timeline_interval_s, no_observers()) : nullptr),
       kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
       step_time_(o.profile.adds_step_time()) {}
 
@@ -115,10 +122,27 @@ void Replica::wake() {
 
 void Replica::touch(SimTimeNs now) {
   if (now > touched_ns_) {
-    c_.kv_integral_ns += static_cast<double>(kv_.used_bytes()) / static_cast<double>(kv_.capacity_bytes()) *
-                         static_cast<double>(now - touched_ns_);
+    const double utilization = static_cast<double>(kv_.used_bytes()) / static_cast<double>(kv_.capacity_bytes());
+    c_.kv_integral_ns += utilization * static_cast<double>(now - touched_ns_);
+    if (timeline_) {
+      TimelineRecorder::State st;
+      st.kv_utilization = utilization;
+      st.running = static_cast<double>(running_count());
+      st.waiting = static_cast<double>(waiting_count());
+      st.batch_size = static_cast<double>(batch_size());
+      st.batch_tokens = static_cast<double>(batch_tokens_);
+      timeline_->advance(now, st);
+    }
     touched_ns_ = now;
   }
+}
+
+std::vector<TimelineSample> Replica::finish_timeline(SimTimeNs now, double& interval_s) {
+  if (!timeline_) return {};
+  touch(now);
+  timeline_->finish();
+  interval_s = timeline_->row_interval_s();
+  return std::move(timeline_->rows());
 }
 
 bool Replica::has_requests() const {
@@ -170,12 +194,17 @@ void Replica::start_iteration() {
     const KvManager::PrefixStats p = kv_.prefix_stats();
     host_.prefix_looked_up(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
                            p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
+    if (timeline_) {
+      timeline_->add_prefix(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
+                            p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
+    }
     last_prefix_ = p;
   }
   if (plan_.preemptions > 0) {
     c_.preemptions += plan_.preemptions;
     c_.recomputed_tokens += plan_.recomputed_tokens;
     host_.preempted(plan_.preemptions);
+    if (timeline_) timeline_->add_preemptions(plan_.preemptions);
   }
   c_.swapped_out_bytes += plan_.swap_out_bytes;
   c_.swapped_in_bytes += plan_.swap_in_bytes;

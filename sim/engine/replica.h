@@ -17,6 +17,7 @@
 #include "models/cost/iteration_cost_model.h"
 #include "sim/core/event_queue.h"
 #include "sim/kv/kv_manager.h"
+#include "sim/metrics/observer.h"
 #include "sim/sched/scheduler.h"
 
 namespace kvsim {
@@ -85,8 +86,11 @@ class Replica {
   // `r`'s client gave up: aborted now, or after the running step (an engine aborts between steps).
   void on_client_timeout(Request& r);
 
-  // Integrates the replica's KV utilization up to `now` (call before anything that changes it).
+  // Integrates the replica's KV utilization (and its own timeline) up to `now`; call before anything that changes
+  // its state.
   void touch(SimTimeNs now);
+  // Ends its own timeline at `now` and hands its rows over (none without one).
+  std::vector<TimelineSample> finish_timeline(SimTimeNs now, double& interval_s);
   bool has_requests() const;
   ReplicaLoad load() const;
   std::int64_t waiting_count() const;  // waiting + swapped + held for the next step
@@ -117,6 +121,7 @@ class Replica {
   EventQueue& events_;
   ReplicaHost& host_;
   const std::vector<ISimObserver*>& observers_;
+  std::unique_ptr<class TimelineRecorder> timeline_;  // its own, in a cluster of several replicas; else none
   KvManager kv_;
   KvManager::PrefixStats last_prefix_;
   EngineQueues queues_;

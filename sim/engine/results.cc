@@ -180,16 +180,27 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                          {"source", source_name(e.source)}});
   }
 
-  nlohmann::json timeline;
-  timeline["interval_s"] = s.timeline_interval_s;
-  timeline["columns"] = {"time_s",       "kv_utilization",       "kv_utilization_max", "running",
-                         "waiting",      "batch_size",           "batch_tokens",       "preemptions",
-                         "prefix_lookup_tokens", "prefix_hit_tokens", "prefix_tier_hit_tokens"};
-  timeline["rows"] = nlohmann::json::array();
-  for (const TimelineSample& t : s.timeline) {
-    timeline["rows"].push_back({t.time_s, t.kv_utilization, t.kv_utilization_max, t.running, t.waiting,
-                                t.batch_size, t.batch_tokens, t.preemptions, t.prefix_lookup_tokens,
-                                t.prefix_hit_tokens, t.prefix_tier_hit_tokens});
+  // A timeline as results.json writes it: the columns once, a row per sample.
+  const auto timeline_json = [](const std::vector<TimelineSample>& rows, double interval_s) {
+    nlohmann::json t;
+    t["interval_s"] = interval_s;
+    t["columns"] = {"time_s",       "kv_utilization",       "kv_utilization_max", "running",
+                    "waiting",      "batch_size",           "batch_tokens",       "preemptions",
+                    "prefix_lookup_tokens", "prefix_hit_tokens", "prefix_tier_hit_tokens"};
+    t["rows"] = nlohmann::json::array();
+    for (const TimelineSample& r : rows) {
+      t["rows"].push_back({r.time_s, r.kv_utilization, r.kv_utilization_max, r.running, r.waiting, r.batch_size,
+                           r.batch_tokens, r.preemptions, r.prefix_lookup_tokens, r.prefix_hit_tokens,
+                           r.prefix_tier_hit_tokens});
+    }
+    return t;
+  };
+  nlohmann::json timeline = timeline_json(s.timeline, s.timeline_interval_s);
+  nlohmann::json replica_timelines = nlohmann::json::array();
+  if (s.replicas.size() > 1) {
+    for (const RunSummary::ReplicaSummary& r : s.replicas) {
+      replica_timelines.push_back(timeline_json(r.timeline, r.timeline_interval_s));
+    }
   }
 
   nlohmann::json rejections;
@@ -218,6 +229,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   results["distributions"] = {{"ttft_s", cdf(s.ttft_s)}, {"tpot_s", cdf(s.tpot_s)}, {"itl_s", cdf(s.itl_s)},
                               {"e2e_s", cdf(s.e2e_s)}, {"queue_s", cdf(s.queue_s)}};
   results["timeline"] = std::move(timeline);
+  // A cluster's replicas, each its own timeline (the one above is the fleet's); only with hardware.replicas > 1.
+  if (!replica_timelines.empty()) results["replica_timelines"] = std::move(replica_timelines);
   results["rejections"] = std::move(rejections);
   results["approximations"] = run.approximations;
   return results;

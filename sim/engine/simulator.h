@@ -97,6 +97,8 @@ struct RunSummary {
     double peak_kv_utilization = 0;  // peak used / capacity of its device pool
     double mean_kv_utilization = 0;  // time average over the run
     TokenCount prefix_lookup_tokens = 0, prefix_hit_tokens = 0;
+    std::vector<TimelineSample> timeline;  // its own, with more than one replica (as `timeline` above)
+    double timeline_interval_s = 0;
   };
   std::vector<ReplicaSummary> replicas;
 };

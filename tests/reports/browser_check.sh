@@ -62,6 +62,7 @@ check() {
 check normal 7 0
 check hostile 7 0
 check minimal 0 5
+check cluster 9 0   # the normal report's 7, and KV utilization and requests per replica
 # Comparison: TTFT, E2E and TPOT CDFs, throughput, KV utilization, batch size, time by op.
 check comparison 7 0
 check comparison-hostile 7 0

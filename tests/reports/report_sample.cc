@@ -1,5 +1,5 @@
 // Writes an HTML report for the browser check (tests/reports/browser_check.sh) or for a person to look at.
-//   test_reports_sample [--normal|--hostile|--minimal] OUT.html                 single-run report of a sample
+//   test_reports_sample [--normal|--hostile|--minimal|--cluster] OUT.html       single-run report of a sample
 //   test_reports_sample --results RESULTS.json OUT.html                          single-run report of a file
 //   test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html
 //   test_reports_sample --comparison-json COMPARISON.json OUT.html               comparison report of a file
@@ -31,12 +31,13 @@ int main(int argc, char** argv) {
   using kvsim::test::ComparisonKind;
   using kvsim::test::SampleKind;
   const std::string usage =
-      "usage: test_reports_sample [--normal|--hostile|--minimal] OUT.html\n"
+      "usage: test_reports_sample [--normal|--hostile|--minimal|--cluster] OUT.html\n"
       "       test_reports_sample --results RESULTS.json OUT.html\n"
       "       test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html\n"
       "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n";
   const std::map<std::string, SampleKind> samples = {
-      {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal}};
+      {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal},
+      {"--cluster", SampleKind::kCluster}};
   const std::map<std::string, ComparisonKind> comparisons = {{"--comparison", ComparisonKind::kNormal},
                                                              {"--comparison-hostile", ComparisonKind::kHostile},
                                                              {"--comparison-many", ComparisonKind::kMany},

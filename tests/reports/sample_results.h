@@ -13,6 +13,7 @@ enum class SampleKind {
   kNormal,   // a plausible run of the reference scenario, every section present
   kHostile,  // the same, with strings that try to break out of HTML / <script> ("</script>", "<b>", "<!--")
   kMinimal,  // only kvsim_version and request counts: every optional section missing
+  kCluster,  // kNormal as a cluster of two replicas: summary.cluster and replica_timelines
 };
 
 nlohmann::json sample_results(SampleKind kind = SampleKind::kNormal);

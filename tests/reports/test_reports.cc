@@ -137,25 +137,11 @@ TEST(HtmlReport, HasTheSections) {
 }
 
 TEST(HtmlReport, ShowsTheClusterWhenThereIsOne) {
-  json results = sample_results();
-  EXPECT_EQ(render_html_report(results).find("id=\"cluster\""), std::string::npos);  // one replica: no section
-  results["summary"]["cluster"] = {
-      {"replicas", 2},
-      {"router", {{"policy", "least-outstanding"}, {"state_delay_s", 0.5}}},
-      {"per_replica",
-       json::array({{{"replica", 0}, {"admitted", 610}, {"completed", 600}, {"iterations", 5000},
-                     {"preemptions", 3}, {"mean_batch_size", 12.5}, {"peak_kv_utilization", 0.81},
-                     {"mean_kv_utilization", 0.4}, {"prefix_hit_rate", 0.2}},
-                    {{"replica", 1}, {"admitted", 590}, {"completed", 580}, {"iterations", 4900},
-                     {"preemptions", 1}, {"mean_batch_size", 12.1}, {"peak_kv_utilization", 0.77},
-                     {"mean_kv_utilization", 0.38}, {"prefix_hit_rate", 0.19}}})},
-      {"load_imbalance", 1.0169},
-      {"cost", {{"gpus", 2}, {"price_per_gpu_hour_usd", 2.5}, {"price_source", "assumed"},
-                {"fleet_usd_per_hour", 5.0}, {"run_usd", 0.8}}},
-      {"iteration_imbalance", 1.0101}};
-  const std::string html = render_html_report(results);
-  for (const char* needle : {"id=\"cluster\"", "least-outstanding, loads reported every ", ">1.02<", ">610<",
-                             ">81.0 %<", ">12.5<", "Fleet cost", "(assumed)"}) {
+  EXPECT_EQ(render_html_report(sample_results()).find("id=\"cluster\""), std::string::npos);  // one replica
+  const std::string html = render_html_report(sample_results(SampleKind::kCluster));
+  for (const char* needle : {"id=\"cluster\"", "prefix-aware:load_weight=0.5", ">1.02<", ">610<", ">81.0 %<",
+                             ">12.5<", "Fleet cost", "(the H100 card)", "id=\"chart-replica-kv\"",
+                             "id=\"chart-replica-load\""}) {
     EXPECT_NE(html.find(needle), std::string::npos) << needle;
   }
 }
