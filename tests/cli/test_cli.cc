@@ -108,6 +108,19 @@ TEST(Cli, DemoComparesStrategiesInOneDirectory) {
   EXPECT_EQ(again.code, 0) << again.err;
 }
 
+TEST(Cli, TopologyPricesATransferOnItsPath) {
+  Result r = kvsim("topology dgx-h100 --from gpu0 --to gpu3 --bytes 450e9 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hops"].size(), 2u);  // through the NVSwitch
+  EXPECT_DOUBLE_EQ(j["seconds"].get<double>(), 2e-6 + 1.0);
+  r = kvsim("topology dgx-h100 --from gpu0 --to gpu42");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("gpu42"), std::string::npos) << r.err;
+  r = kvsim("topology --list");
+  EXPECT_NE(r.out.find("l40s-8x-pcie"), std::string::npos);
+}
+
 TEST(Cli, KvSizeComputesBytesAndConcurrency) {
   Result r = kvsim("kv-size --model llama-3.1-8b --strategy full --context 32768 --gpu h100-sxm --json");
   ASSERT_EQ(r.code, 0) << r.err;

@@ -18,6 +18,7 @@ void add_compare_command(CLI::App& app); // compare
 void add_cost_command(CLI::App& app);    // cost
 void add_calibrate_command(CLI::App& app);  // calibrate
 void add_validate_command(CLI::App& app);   // validate
+void add_topology_command(CLI::App& app);   // topology
 
 // The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
 // `set_help` says what it overrides) and --quiet.
