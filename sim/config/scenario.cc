@@ -363,6 +363,14 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   }
   for (const std::string& a : composed.approximations) run.approximations.push_back(a);
   if (const std::string profile = o.profile.describe(); !profile.empty()) run.approximations.push_back(profile);
+  if (o.replicas > 1) {
+    run.approximations.push_back(fmt::format(
+        "A cluster of {} identical replicas on one clock: a request is routed once, when the engine receives it "
+        "(router {}, loads reported every {:g} s); replicas share nothing (no KV moves between them, no network "
+        "between router and engines), and each replica's tensor-parallel GPUs are priced from the card's links, "
+        "not a topology.",
+        o.replicas, router.name, o.router_state_delay_s));
+  }
   if (o.client_timeout_s > 0) {
     run.approximations.push_back(fmt::format(
         "A client gives up {:g} s after sending a request (workload.client_timeout_s): the engine aborts the request "

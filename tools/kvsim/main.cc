@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "kvsim: trace-driven simulator and cost model for LLM serving and KV-cache strategies.\n"
       "Replays a trace or synthetic workload through a model of a serving engine (continuous batching, paged KV,\n"
-      "chunked prefill, preemption, prefix caching and memory tiers, an engine profile's overheads) priced by a\n"
+      "chunked prefill, preemption, prefix caching and memory tiers, an engine profile's overheads; one replica or\n"
+      "a cluster of them behind a router: hardware.replicas, router.policy) priced by a\n"
       "kernel cost model (by default calibrated on the GPU's measured kernel tables where kvsim ships a calibration,\n"
       "else the roofline; measured tables on request), and writes results.json, requests.csv, timeline.csv and\n"
       "report.html; validates against measured serving runs (kvsim validate).",
