@@ -54,6 +54,7 @@ struct RouterChoice {
   nlohmann::json resolved;
 };
 // Reads the `router` section for a cluster of `replicas`; errors name the key and list the policies.
-RouterChoice read_router(ParamReader& section, std::int32_t replicas, std::uint64_t seed);
+RouterChoice read_router(ParamReader& section, std::int32_t replicas, std::uint64_t seed,
+                         const std::string& default_policy = "round-robin");
 
 }  // namespace kvsim

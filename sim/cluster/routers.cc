@@ -67,9 +67,10 @@ const RouterRegistry& routers() {
   return kRegistry;
 }
 
-RouterChoice read_router(ParamReader& section, std::int32_t replicas, std::uint64_t seed) {
+RouterChoice read_router(ParamReader& section, std::int32_t replicas, std::uint64_t seed,
+                         const std::string& default_policy) {
   RouterChoice choice;
-  const std::string text = section.get<std::string>("policy", "round-robin");
+  const std::string text = section.get<std::string>("policy", default_policy);
   const std::string where = section.full("policy");
   const std::vector<StrategySpec> specs = parse_strategy_string(text, where);
   if (specs.size() != 1) {

@@ -306,10 +306,43 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // workload (last: it may open files)
   const std::uint64_t seed = root.get<std::uint64_t>("seed", 1);
   resolved["seed"] = seed;
-  // router (of a cluster; a one-replica scenario may name one, which then has nothing to choose)
+  // prefill/decode disaggregation: the first prefill_replicas of the cluster prefill, the others decode
   o.replicas = replicas;
+  std::int32_t entry_replicas = replicas;
+  if (root.has("disaggregation")) {
+    ParamReader dis = root.child("disaggregation");
+    const int prefill = dis.require_positive<int>("prefill_replicas");
+    const int decode = dis.require_positive<int>("decode_replicas");
+    dis.check(prefill + decode == replicas, "decode_replicas",
+              fmt::format("prefill_replicas + decode_replicas must equal hardware.replicas ({} + {} != {})", prefill,
+                          decode, replicas));
+    const double bw = dis.get_positive<double>("transfer_bandwidth_GBps", 50.0);
+    dis.check(std::isfinite(bw) && bw <= 1e9, "transfer_bandwidth_GBps", "expected GB/s, > 0");
+    const double lat = dis.get_non_negative<double>("transfer_latency_us", 10.0);
+    dis.check(std::isfinite(lat) && lat <= 1e9, "transfer_latency_us", "expected microseconds, >= 0");
+    ParamReader dr = dis.child("decode_router");
+    const RouterChoice decode_router = read_router(dr, decode, seed ^ 0x3c6ef372fe94f82aULL, "least-outstanding");
+    dr.finish();
+    dis.finish();
+    if (prefix_caching) {
+      throw KvsimError(fmt::format("disaggregation: not with {} yet (a decode replica's cache of moved KV is not "
+                                   "modelled)", prefix_caching_key));
+    }
+    if (run.scheduler_name != "vllm-v1") {
+      throw KvsimError("disaggregation: engine.scheduler must be vllm-v1 (the scheduler disaggregated vLLM runs)");
+    }
+    o.prefill_replicas = prefill;
+    o.decode_router = decode_router.make;
+    o.transfer_bandwidth_Bps = bw * 1e9;
+    o.transfer_latency_s = lat * 1e-6;
+    entry_replicas = prefill;
+    resolved["disaggregation"] = {{"prefill_replicas", prefill}, {"decode_replicas", decode},
+                                  {"transfer_bandwidth_GBps", bw}, {"transfer_latency_us", lat},
+                                  {"decode_router", decode_router.resolved}};
+  }
+  // router (of a cluster's new requests; a one-replica scenario may name one, which then has nothing to choose)
   ParamReader rt = root.child("router");
-  const RouterChoice router = read_router(rt, replicas, seed ^ 0x9e3779b97f4a7c15ULL);
+  const RouterChoice router = read_router(rt, entry_replicas, seed ^ 0x9e3779b97f4a7c15ULL);
   rt.finish();
   if (replicas > 1) {
     o.router = router.make;

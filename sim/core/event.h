@@ -30,7 +30,12 @@ struct IterationDone {
   std::int32_t replica = 0;
 };
 
-using Event = std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone>;
+// A request's KV finished moving from its prefill replica to the decode pool (the simulator holds which in `slot`).
+struct KvTransferDone {
+  std::uint32_t slot;
+};
+
+using Event = std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone, KvTransferDone>;
 
 enum class EventPriority : std::uint8_t {
   kArrival = 0,        // first: a request arriving at t is visible to a step starting at t

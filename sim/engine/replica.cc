@@ -30,10 +30,11 @@ PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel&
 }
 }  // namespace
 
-Replica::Replica(std::int32_t index, const SimOptions& o, std::unique_ptr<IScheduler> scheduler,
+Replica::Replica(std::int32_t index, ReplicaRole role, const SimOptions& o, std::unique_ptr<IScheduler> scheduler,
                  const IterationCostModel& cost, EventQueue& events, ReplicaHost& host,
                  const std::vector<ISimObserver*>& observers)
     : index_(index),
+      role_(role),
       opt_(o),
       scheduler_(std::move(scheduler)),
       cost_(cost),
@@ -93,6 +94,16 @@ void Replica::on_client_timeout(Request& r) {
   } else {
     abort(r);
   }
+}
+
+void Replica::release(Request& r) {
+  handed_off_.erase(std::find(handed_off_.begin(), handed_off_.end(), &r));
+  kv_.free(r);
+}
+
+void Replica::abort_handed_off(Request& r) {
+  handed_off_.erase(std::find(handed_off_.begin(), handed_off_.end(), &r));
+  abort(r);
 }
 
 void Replica::process_aborts() {
@@ -326,12 +337,19 @@ void Replica::finish_iteration() {
       c_.completed++;
       host_.completed(r);
       any_finished = true;
+    } else if (role_ == ReplicaRole::kPrefill) [[unlikely]] {
+      // Its first token: the decode pool takes it from here (its KV stays until the move is done).
+      r.state = RequestState::kTransferring;
+      handed_off_.push_back(&r);
+      host_.handed_off(r);
+      any_finished = true;
     }
   }
   if (any_finished) {
     auto& run = queues_.running;
     run.erase(std::remove_if(run.begin(), run.end(),
                              [this](Request* r) {
+                               if (r->state == RequestState::kTransferring) return true;  // handed off
                                if (r->state != RequestState::kFinished) return false;
                                host_.recycle(*r);
                                return true;
@@ -344,13 +362,14 @@ void Replica::finish_iteration() {
 }
 
 std::int64_t Replica::check_invariants() {
-  holders_.clear();
+  holders_.assign(handed_off_.begin(), handed_off_.end());  // their KV is still here
   for (const Request* r : queues_.running) {
     holders_.push_back(r);
     if (r->state != RequestState::kRunning) throw std::logic_error("running queue holds a non-running request");
   }
   for (const Request* r : queues_.waiting) {
-    if (r->device_bytes != 0 || r->host_bytes != 0 || r->computed != 0) {
+    // A request whose prompt KV came from a prefill replica has computed its prompt, but holds nothing until admitted.
+    if (r->device_bytes != 0 || r->host_bytes != 0 || (r->computed != 0 && !r->transferred)) {
       throw std::logic_error(fmt::format("waiting request {} holds KV", r->id));
     }
   }

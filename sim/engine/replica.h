@@ -35,6 +35,9 @@ class ReplicaHost {
   virtual void completed(Request& r) = 0;
   // `r`, completed, left the replica's queues: its object may serve another request.
   virtual void recycle(Request& r) = 0;
+  // A prefill replica: `r` has its first token and left the queues (state kTransferring); its KV stays allocated
+  // here until the cluster calls Replica::release().
+  virtual void handed_off(Request& r) = 0;
   // `r`'s client gave up and the replica removed it and freed its KV (r.state is kFinished).
   virtual void aborted(Request& r) = 0;
   // A step was planned now: the prefix cache's first admissions of that plan (prompt tokens looked up, found on the
@@ -65,9 +68,12 @@ struct ReplicaCounters {
   std::array<std::array<double, 3>, kNumOpIds> op_bound_seconds{};
 };
 
+// What a replica does: everything (an ordinary engine), or one side of prefill/decode disaggregation.
+enum class ReplicaRole : std::uint8_t { kMixed, kPrefill, kDecode };
+
 class Replica {
  public:
-  Replica(std::int32_t index, const SimOptions& options, std::unique_ptr<IScheduler> scheduler,
+  Replica(std::int32_t index, ReplicaRole role, const SimOptions& options, std::unique_ptr<IScheduler> scheduler,
           const IterationCostModel& cost, EventQueue& events, ReplicaHost& host,
           const std::vector<class ISimObserver*>& observers);
   ~Replica();
@@ -75,6 +81,11 @@ class Replica {
   Replica& operator=(const Replica&) = delete;
 
   std::int32_t index() const { return index_; }
+  ReplicaRole role() const { return role_; }
+  // A prefill replica: frees the KV of `r`, handed off earlier, once it has reached its decode replica.
+  void release(Request& r);
+  // A prefill replica: `r`, handed off and still moving, is aborted (its client gave up): its KV is freed here.
+  void abort_handed_off(Request& r);
   // Why this replica can never serve `rec` (its length limits, its whole KV pools), or "" if it can.
   std::string admission_problem(const TraceRecord& rec) const;
   // Takes `r` (accepted now) into its waiting queue, or holds it for the step after the running one under
@@ -115,6 +126,7 @@ class Replica {
   void abort(Request& r);
 
   std::int32_t index_;
+  ReplicaRole role_;
   const SimOptions& opt_;
   std::unique_ptr<IScheduler> scheduler_;
   const IterationCostModel& cost_;
@@ -134,6 +146,7 @@ class Replica {
   SimTimeNs step_start_ns_ = 0;    // when the running (or last) step started
   std::deque<Request*> incoming_;  // arrived during a step under asynchronous scheduling, not yet schedulable
   std::vector<std::pair<Request*, RequestId>> pending_aborts_;
+  std::vector<Request*> handed_off_;  // a prefill replica's requests whose KV is moving (still held here)
   const bool step_time_;           // the engine profile adds step time (read once: every step asks)
   SimTimeNs touched_ns_ = 0;
   ReplicaCounters c_;

@@ -122,9 +122,11 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     // requests and of iterations; 1 is perfectly even).
     nlohmann::json per = nlohmann::json::array();
     double max_completed = 0, sum_completed = 0, max_iterations = 0, sum_iterations = 0;
+    double serving = 0;  // replicas that complete requests (not a disaggregated cluster's prefill pool)
     for (std::size_t i = 0; i < s.replicas.size(); ++i) {
       const RunSummary::ReplicaSummary& r = s.replicas[i];
       per.push_back({{"replica", i},
+                     {"role", r.role},
                      {"admitted", r.admitted},
                      {"completed", r.completed},
                      {"iterations", r.iterations},
@@ -135,18 +137,26 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                      {"prefix_hit_rate", r.prefix_lookup_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
                                                                           static_cast<double>(r.prefix_lookup_tokens)
                                                                     : 0.0}});
+      if (r.role == "prefill") continue;  // the imbalance is the serving replicas'
+      serving += 1;
       max_completed = std::max(max_completed, static_cast<double>(r.completed));
       sum_completed += static_cast<double>(r.completed);
       max_iterations = std::max(max_iterations, static_cast<double>(r.iterations));
       sum_iterations += static_cast<double>(r.iterations);
     }
-    const auto n = static_cast<double>(s.replicas.size());
+    const double n = serving;
     summary["cluster"] = {
         {"replicas", s.replicas.size()},
         {"router", run.resolved.contains("router") ? run.resolved["router"] : nlohmann::json()},
         {"per_replica", std::move(per)},
         {"load_imbalance", sum_completed > 0 ? max_completed / (sum_completed / n) : 1.0},
         {"iteration_imbalance", sum_iterations > 0 ? max_iterations / (sum_iterations / n) : 1.0}};
+    if (s.transfers > 0 || run.resolved.contains("disaggregation")) {
+      summary["cluster"]["disaggregation"] = run.resolved.value("disaggregation", nlohmann::json::object());
+      summary["cluster"]["disaggregation"]["transfers"] = s.transfers;
+      summary["cluster"]["disaggregation"]["transfer_bytes"] = s.transfer_bytes;
+      summary["cluster"]["disaggregation"]["transfer_s"] = stats(s.transfer_s);
+    }
     // What the fleet costs: every GPU at its card's hourly price (or the scenario's), for the simulated time.
     const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
     const double per_hour = gpus * run.gpu->price_per_hour_usd;

@@ -97,12 +97,20 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     if (o.replicas < 1) throw std::logic_error("a cluster needs at least one replica");
     replicas_.reserve(static_cast<std::size_t>(o.replicas));
     for (std::int32_t i = 0; i < o.replicas; ++i) {
-      replicas_.push_back(std::make_unique<Replica>(i, opt_, schedulers(), cost, events_, *this, observers_));
+      const ReplicaRole role = o.prefill_replicas == 0 ? ReplicaRole::kMixed
+                               : i < o.prefill_replicas ? ReplicaRole::kPrefill
+                                                        : ReplicaRole::kDecode;
+      replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), cost, events_, *this, observers_));
     }
+    entry_count_ = o.prefill_replicas > 0 ? o.prefill_replicas : o.replicas;
+    if (o.prefill_replicas > 0) decode_router_ = o.decode_router();
     counts_.resize(replicas_.size());
     for (const auto& r : replicas_) fleet_capacity_bytes_ += static_cast<double>(r->kv().capacity_bytes());
     router_ = o.router ? o.router() : nullptr;
-    if (o.replicas > 1 && !router_) throw std::logic_error("a cluster of several replicas needs a router");
+    if (entry_count_ > 1 && !router_) throw std::logic_error("a cluster of several replicas needs a router");
+    if (o.prefill_replicas > 0 && (!decode_router_ || o.prefill_replicas >= o.replicas)) {
+      throw std::logic_error("disaggregation needs decode replicas and their router");
+    }
   }
 
   RunSummary run() {
@@ -153,6 +161,17 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
   void recycle(Request& r) override { free_requests_.push_back(&r); }
+  void handed_off(Request& r) override {
+    const double bytes = static_cast<double>(r.device_bytes + r.host_bytes);
+    const double seconds = opt_.transfer_latency_s + bytes / opt_.transfer_bandwidth_Bps;
+    r.transfer_s = seconds;
+    s_.transfers++;
+    s_.transfer_bytes += bytes;
+    s_.transfer_s.add(seconds);
+    in_transfer_++;
+    events_.push(events_.now() + units::s_to_ns(seconds), EventPriority::kArrival,
+                 KvTransferDone{transfers_.put({&r, r.id})});
+  }
   void aborted(Request& r) override {
     s_.timed_out++;
     RequestRecord out = record_of(r);
@@ -175,8 +194,8 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   std::span<const ReplicaLoad> loads() override {
     const SimTimeNs now = events_.now();
     if (view_.empty() || opt_.router_state_delay_s <= 0 || now >= view_time_ + view_delay_ns_) {
-      view_.resize(replicas_.size());
-      for (std::size_t i = 0; i < replicas_.size(); ++i) view_[i] = replicas_[i]->load();
+      view_.resize(static_cast<std::size_t>(entry_count_));  // the replicas new requests go to
+      for (std::size_t i = 0; i < view_.size(); ++i) view_[i] = replicas_[i]->load();
       view_time_ = now;
     }
     return view_;
@@ -219,11 +238,38 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     r.on_iteration_done();
     refresh(r);
   }
+  // A request's KV reached the decode pool: its prefill replica frees it, the decode router chooses where it decodes.
+  void handle(const KvTransferDone& e) {
+    const auto [request, id] = transfers_.take(e.slot);
+    Request& r = *request;
+    if (r.id != id || r.state != RequestState::kTransferring) return;  // aborted meanwhile (its client gave up)
+    in_transfer_--;
+    Replica& from = replica(r.replica);
+    from.touch(events_.now());
+    from.release(r);
+    refresh(from);
+    r.transferred = true;
+    r.state = RequestState::kWaiting;
+    decode_view_.refresh_for(*this);
+    const std::int32_t d = decode_router_->route(TraceRecord{}, decode_view_);
+    if (d < 0 || d >= opt_.replicas - opt_.prefill_replicas) throw std::logic_error("decode router chose no replica");
+    Replica& to = replica(opt_.prefill_replicas + d);
+    to.touch(events_.now());
+    to.admit(&r);
+    refresh(to);
+  }
   void handle(const ClientTimeout& e) {
     const auto [request, id] = timeouts_.take(e.slot);
     Request& r = *request;
     if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
     Replica& rep = replica(r.replica);
+    if (r.state == RequestState::kTransferring) {  // in no step: aborted at once, its KV stops moving
+      in_transfer_--;
+      rep.touch(events_.now());
+      rep.abort_handed_off(r);
+      refresh(rep);
+      return;
+    }
     rep.touch(events_.now());
     rep.on_client_timeout(r);
     refresh(rep);
@@ -308,11 +354,11 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   // ---- admission ----
   // The replica that serves `rec` (its request `r`): the router's choice (one replica: that one).
   std::int32_t route(const TraceRecord& rec, Request& r) {
-    if (replicas_.size() == 1) return 0;
+    if (entry_count_ == 1) return 0;
     routing_ = &r;
     const std::int32_t i = router_->route(rec, *this);
     routing_ = nullptr;
-    if (i < 0 || i >= static_cast<std::int32_t>(replicas_.size())) throw std::logic_error("router chose no replica");
+    if (i < 0 || i >= entry_count_) throw std::logic_error("router chose no replica");
     return i;
   }
 
@@ -375,6 +421,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     out.output_tokens = r.output_tokens;
     out.preemptions = r.preemptions;
     out.replica = r.replica;
+    if (r.transferred) out.transfer_s = r.transfer_s;
     return out;
   }
 
@@ -421,7 +468,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   }
 
   void check_invariants() {
-    std::int64_t in_system = 0;
+    std::int64_t in_system = in_transfer_;
     for (const auto& r : replicas_) in_system += r->check_invariants();
     if (s_.completed + s_.rejected + s_.timed_out + in_system != s_.arrived) {
       throw std::logic_error("request accounting: arrived != completed + rejected + timed out + in system");
@@ -471,6 +518,9 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
         }
       }
       RunSummary::ReplicaSummary per;
+      per.role = rep->role() == ReplicaRole::kPrefill  ? "prefill"
+                 : rep->role() == ReplicaRole::kDecode ? "decode"
+                                                       : "mixed";
       per.admitted = c.admitted;
       per.completed = c.completed;
       per.iterations = c.iterations;
@@ -501,6 +551,26 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   double fleet_capacity_bytes_ = 0;
   std::vector<ReplicaLoad> view_;  // the loads the router last heard (ClusterView)
   Request* routing_ = nullptr;     // the request being routed (ClusterView::cached_prefix_tokens)
+  std::int32_t entry_count_ = 1;   // replicas new requests go to: all, or the prefill pool
+  // The decode pool as its router sees it: the decode replicas' loads now (the KV has arrived), no cached prefixes.
+  class DecodeView final : public ClusterView {
+   public:
+    void refresh_for(const Impl& c) {
+      loads_.clear();
+      for (std::size_t i = static_cast<std::size_t>(c.opt_.prefill_replicas); i < c.replicas_.size(); ++i) {
+        loads_.push_back(c.replicas_[i]->load());
+      }
+    }
+    std::span<const ReplicaLoad> loads() override { return loads_; }
+    TokenCount cached_prefix_tokens(std::int32_t) override { return 0; }
+
+   private:
+    std::vector<ReplicaLoad> loads_;
+  };
+  DecodeView decode_view_;
+  std::unique_ptr<IRouter> decode_router_;
+  SlotTable<std::pair<Request*, RequestId>> transfers_;  // KvTransferDone slots
+  std::int64_t in_transfer_ = 0;
   SimTimeNs view_time_ = 0;
   const SimTimeNs view_delay_ns_ = units::s_to_ns(opt_.router_state_delay_s);
   TimelineRecorder timeline_;

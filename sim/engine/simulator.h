@@ -53,6 +53,12 @@ struct SimOptions {
   std::int32_t replicas = 1;
   std::function<std::unique_ptr<class IRouter>()> router;
   double router_state_delay_s = 0;
+  // Prefill/decode disaggregation: the first `prefill_replicas` replicas only prefill (the router sends new requests
+  // to them); at its first token a request's KV moves, `transfer_latency_s` + bytes / `transfer_bandwidth_Bps`
+  // later, to the decode replica `decode_router` chooses among the others. 0: no disaggregation.
+  std::int32_t prefill_replicas = 0;
+  std::function<std::unique_ptr<class IRouter>()> decode_router;
+  double transfer_bandwidth_Bps = 0, transfer_latency_s = 0;
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.
@@ -92,6 +98,7 @@ struct RunSummary {
   // Per replica (one entry per engine instance). The fleet figures above sum the replicas' counters; peaks
   // (peak_used_bytes, max_batch_size) are the largest replica's, capacity_bytes is one replica's pool.
   struct ReplicaSummary {
+    std::string role;  // "mixed", "prefill" or "decode"
     std::int64_t admitted = 0, completed = 0, iterations = 0, preemptions = 0;
     double mean_batch_size = 0;      // over the replica's iterations
     double peak_kv_utilization = 0;  // peak used / capacity of its device pool
@@ -101,6 +108,10 @@ struct RunSummary {
     double timeline_interval_s = 0;
   };
   std::vector<ReplicaSummary> replicas;
+  // Disaggregation: requests whose KV moved from a prefill to a decode replica, the bytes, and each move's time.
+  std::int64_t transfers = 0;
+  double transfer_bytes = 0;
+  QuantileSketch transfer_s;
 };
 
 class Simulator {

@@ -14,7 +14,8 @@
 
 namespace kvsim {
 
-enum class RequestState : std::uint8_t { kWaiting, kRunning, kSwapped, kFinished };
+// kTransferring: prefilled on a prefill replica, its KV on the way to a decode replica (disaggregation).
+enum class RequestState : std::uint8_t { kWaiting, kRunning, kSwapped, kFinished, kTransferring };
 
 struct Request {
   RequestId id = 0;
@@ -63,6 +64,10 @@ struct Request {
   int preemptions = 0;
   std::int32_t session = -1;  // closed-loop session whose next turn waits for this one (simulator), else -1
   std::int32_t replica = -1;  // the engine instance serving it (set when a replica admits it)
+  // Disaggregation: its prompt's KV came from a prefill replica (the decode replica computes only new tokens), and
+  // how long the move took.
+  bool transferred = false;
+  double transfer_s = 0;
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }
   TokenCount missing_tokens() const { return known_tokens() - computed; }

@@ -197,6 +197,85 @@ TEST(Cluster, PrefixAwareRoutingFindsAtLeastRoundRobinsHitsOnMooncake) {
   EXPECT_GT(aware, 1.3 * rr);  // (measured: 4.8 % against 8.8 %)
 }
 
+nlohmann::json disaggregated(const std::filesystem::path& trace, int prefill, int decode, double bandwidth_GBps,
+                             double latency_us) {
+  nlohmann::json doc = base_scenario(trace);
+  doc["hardware"]["replicas"] = prefill + decode;
+  doc["disaggregation"] = {{"prefill_replicas", prefill},
+                           {"decode_replicas", decode},
+                           {"transfer_bandwidth_GBps", bandwidth_GBps},
+                           {"transfer_latency_us", latency_us}};
+  return doc;
+}
+
+TEST(Disaggregation, WithAFreeLinkTtftIsThePrefillsAlone) {
+  // The prefill replica hands each request off at its first token; with an instant link its TTFTs are those of the
+  // same requests run for their first token alone on one replica.
+  std::vector<Req> reqs = steady(40, 0.01, 1500, 60);
+  const Outcome split = run_scenario(disaggregated(write_trace("pd-free", reqs), 1, 2, 1e9, 0));
+  for (Req& r : reqs) r.output = 1;
+  const Outcome alone = run_scenario(base_scenario(write_trace("pd-prefill-alone", reqs)));
+  ASSERT_EQ(split.summary.completed, 40);
+  for (RequestId id = 0; id < 40; ++id) {
+    EXPECT_DOUBLE_EQ(split.by_id(id).ttft_s, alone.by_id(id).ttft_s) << "request " << id;
+    EXPECT_GE(split.by_id(id).replica, 1);  // completed on a decode replica
+  }
+}
+
+TEST(Disaggregation, AMoveCostsLatencyPlusBytesOverBandwidth) {
+  // One request of 1,000 prompt tokens: 63 pages of 16 tokens x 128 KiB per token (Llama-3.1-8B, bf16) move over
+  // 50 GB/s with 10 us of latency; its decode starts when they arrive.
+  const Outcome o = run_scenario(disaggregated(write_trace("pd-one", {{0.0, 1000, 20}}), 1, 1, 50, 10));
+  const double bytes = 63.0 * 16 * 131072;
+  const double expected = 10e-6 + bytes / 50e9;
+  ASSERT_TRUE(o.by_id(0).transfer_s.has_value());
+  EXPECT_DOUBLE_EQ(*o.by_id(0).transfer_s, expected);
+  const nlohmann::json& d = o.results["summary"]["cluster"]["disaggregation"];
+  EXPECT_EQ(d["transfers"], 1);
+  EXPECT_DOUBLE_EQ(d["transfer_bytes"].get<double>(), bytes);
+  // The second token waits for the move: the gap after the first token is at least the move's time.
+  EXPECT_GE(o.by_id(0).max_itl_s, expected);
+  EXPECT_EQ(o.results["summary"]["cluster"]["per_replica"][0]["role"], "prefill");
+  EXPECT_EQ(o.results["summary"]["cluster"]["per_replica"][1]["role"], "decode");
+}
+
+TEST(Disaggregation, EveryRequestIsPrefilledOnceAndDecodedOnce) {
+  const Outcome o = run_scenario(disaggregated(write_trace("pd-many", steady(120, 0.005, 2500, 200)), 2, 3, 50, 10));
+  EXPECT_EQ(o.summary.completed, 120);
+  EXPECT_EQ(o.summary.transfers, 120);
+  std::int64_t prefilled = 0, decoded = 0;
+  for (const auto& rep : o.results["summary"]["cluster"]["per_replica"]) {
+    if (rep["role"] == "prefill") {
+      prefilled += rep["admitted"].get<std::int64_t>();
+      EXPECT_EQ(rep["completed"], 0);
+    } else {
+      decoded += rep["completed"].get<std::int64_t>();
+    }
+  }
+  EXPECT_EQ(prefilled, 120);
+  EXPECT_EQ(decoded, 120);
+  EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+}
+
+TEST(Disaggregation, BadInputNamesTheKey) {
+  const auto trace = write_trace("pd-bad", steady(4, 0.1));
+  nlohmann::json doc = disaggregated(trace, 1, 2, 50, 10);
+  doc["hardware"]["replicas"] = 4;
+  std::string err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("disaggregation.decode_replicas"), std::string::npos) << err;
+  doc = disaggregated(trace, 1, 2, 50, 10);
+  doc["engine"]["prefix_caching"] = true;
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("prefix_caching"), std::string::npos) << err;
+  doc = disaggregated(trace, 1, 2, 50, 10);
+  doc["disaggregation"]["decode_router"] = {{"policy", "lottery"}};
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("disaggregation.decode_router.policy"), std::string::npos) << err;
+  doc = disaggregated(trace, 1, 2, 0, 10);
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("transfer_bandwidth_GBps"), std::string::npos) << err;
+}
+
 TEST(Cluster, BadClusterInputNamesTheKey) {
   const auto trace = write_trace("bad-cluster", steady(4, 0.1));
   nlohmann::json doc = cluster(trace, 2, "round-robin");

@@ -6,15 +6,14 @@
 
 namespace kvsim {
 
-RunOutput::RunOutput(const std::filesystem::path& dir) : dir_(dir) {
+RunOutput::RunOutput(const std::filesystem::path& dir, bool cluster) : dir_(dir), cluster_(cluster) {
   requests_file_.open(dir_.path() / "requests.csv");
   timeline_file_.open(dir_.path() / "timeline.csv");
   if (!requests_file_ || !timeline_file_) throw KvsimError(dir_.path().string() + ": cannot create output files");
-  requests_ = std::make_unique<CsvWriter>(
-      requests_file_,
-      std::vector<std::string>{"request_id", "arrival_s", "prompt_tokens", "output_tokens", "status", "queue_s",
-                               "ttft_s", "tpot_s", "e2e_s", "max_itl_s", "preemptions", "reject_reason"},
-      "requests.csv");
+  std::vector<std::string> columns{"request_id", "arrival_s", "prompt_tokens", "output_tokens", "status", "queue_s",
+                                   "ttft_s", "tpot_s", "e2e_s", "max_itl_s", "preemptions", "reject_reason"};
+  if (cluster_) columns.insert(columns.end(), {"replica", "transfer_s"});
+  requests_ = std::make_unique<CsvWriter>(requests_file_, columns, "requests.csv");
   timeline_ = std::make_unique<CsvWriter>(
       timeline_file_,
       std::vector<std::string>{"time_s", "kv_utilization", "kv_utilization_max", "running", "waiting", "batch_size",
@@ -24,6 +23,17 @@ RunOutput::RunOutput(const std::filesystem::path& dir) : dir_(dir) {
 }
 
 void RunOutput::on_request_finished(const RequestRecord& r) {
+  if (cluster_) {
+    const char* status = r.completed ? "completed" : r.timed_out ? "timed_out" : "rejected";
+    if (r.completed) {
+      requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, status, r.queue_s, r.ttft_s, r.tpot_s,
+                     r.e2e_s, r.max_itl_s, r.preemptions, "", r.replica, r.transfer_s);
+    } else {
+      requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, status, nullptr, nullptr, nullptr, nullptr,
+                     nullptr, r.preemptions, r.reject_reason, r.replica, r.transfer_s);
+    }
+    return;
+  }
   if (r.completed) {
     requests_->row(r.id, r.arrival_s, r.prompt_tokens, r.output_tokens, "completed", r.queue_s, r.ttft_s, r.tpot_s,
                    r.e2e_s, r.max_itl_s, r.preemptions, "");

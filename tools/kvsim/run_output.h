@@ -17,7 +17,9 @@ namespace kvsim {
 
 class RunOutput final : public ISimObserver {
  public:
-  explicit RunOutput(const std::filesystem::path& dir);
+  // `cluster`: requests.csv also has the replica each request was served by and, under disaggregation, how long
+  // its KV took to move (one-replica runs keep the columns they always had).
+  explicit RunOutput(const std::filesystem::path& dir, bool cluster = false);
   void on_request_finished(const RequestRecord& r) override;
   void on_timeline_sample(const TimelineSample& t) override;
   // Writes results.json, scenario.json and report.html, then publishes the directory.
@@ -28,6 +30,7 @@ class RunOutput final : public ISimObserver {
   AtomicDirectory dir_;
   std::ofstream requests_file_, timeline_file_;
   std::unique_ptr<CsvWriter> requests_, timeline_;
+  bool cluster_;
 };
 
 }  // namespace kvsim
