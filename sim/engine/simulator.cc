@@ -105,6 +105,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     entry_count_ = o.prefill_replicas > 0 ? o.prefill_replicas : o.replicas;
     if (o.prefill_replicas > 0) decode_router_ = o.decode_router();
     counts_.resize(replicas_.size());
+    single_ = replicas_.size() == 1;
     for (const auto& r : replicas_) fleet_capacity_bytes_ += static_cast<double>(r->kv().capacity_bytes());
     router_ = o.router ? o.router() : nullptr;
     if (entry_count_ > 1 && !router_) throw std::logic_error("a cluster of several replicas needs a router");
@@ -448,6 +449,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     return {r.kv().used_bytes(), r.running_count(), r.waiting_count(), r.batch_size(), r.batch_tokens()};
   }
   void refresh(const Replica& r) {
+    if (single_) return;  // state() reads the one replica directly
     Counts& old = counts_[static_cast<std::size_t>(r.index())];
     const Counts now = counts_of(r);
     fleet_.used_bytes += now.used_bytes - old.used_bytes;
@@ -459,6 +461,15 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   }
   TimelineRecorder::State state() const {
     TimelineRecorder::State st;
+    if (single_) {
+      const Replica& r = *replicas_.front();
+      st.kv_utilization = static_cast<double>(r.kv().used_bytes()) / fleet_capacity_bytes_;
+      st.running = static_cast<double>(r.running_count());
+      st.waiting = static_cast<double>(r.waiting_count());
+      st.batch_size = static_cast<double>(r.batch_size());
+      st.batch_tokens = static_cast<double>(r.batch_tokens());
+      return st;
+    }
     st.kv_utilization = static_cast<double>(fleet_.used_bytes) / fleet_capacity_bytes_;
     st.running = static_cast<double>(fleet_.running);
     st.waiting = static_cast<double>(fleet_.waiting);
@@ -546,6 +557,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   EventQueue events_;
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::unique_ptr<IRouter> router_;
+  bool single_ = false;         // one replica: no sums to keep
   std::vector<Counts> counts_;  // each replica's counts as last refreshed, and their sums
   Counts fleet_;
   double fleet_capacity_bytes_ = 0;
