@@ -99,11 +99,12 @@ void Replica::on_client_timeout(Request& r) {
 void Replica::release(Request& r) {
   handed_off_.erase(std::find(handed_off_.begin(), handed_off_.end(), &r));
   kv_.free(r);
+  if (has_requests()) wake();  // a request may have waited for this memory
 }
 
 void Replica::abort_handed_off(Request& r) {
-  handed_off_.erase(std::find(handed_off_.begin(), handed_off_.end(), &r));
   abort(r);
+  if (has_requests()) wake();
 }
 
 void Replica::process_aborts() {
@@ -115,6 +116,7 @@ void Replica::process_aborts() {
 
 void Replica::abort(Request& r) {
   const auto drop = [&r](auto& q) { q.erase(std::remove(q.begin(), q.end(), &r), q.end()); };
+  if (r.state == RequestState::kTransferring) drop(handed_off_);  // handed off in the step it timed out in
   drop(queues_.waiting);
   drop(queues_.running);
   drop(queues_.swapped);
@@ -223,8 +225,9 @@ void Replica::start_iteration() {
   c_.peak_host_kv_bytes = std::max(c_.peak_host_kv_bytes, kv_.host_kv_used_bytes());
   if (plan_.work.empty()) {
     busy_ = false;
-    // Nothing else will wake an engine that has requests but planned no work: that would be a hang.
-    if (!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) {
+    // Nothing else will wake an engine that has requests but planned no work: that would be a hang. (A prefill
+    // replica whose memory is held by KV on the move is woken when a move ends and frees it.)
+    if ((!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) && handed_off_.empty()) {
       throw std::logic_error("scheduler planned no work while requests are waiting or running");
     }
     return;

@@ -166,6 +166,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     const double bytes = static_cast<double>(r.device_bytes + r.host_bytes);
     const double seconds = opt_.transfer_latency_s + bytes / opt_.transfer_bandwidth_Bps;
     r.transfer_s = seconds;
+    r.moving = true;
     s_.transfers++;
     s_.transfer_bytes += bytes;
     s_.transfer_s.add(seconds);
@@ -174,6 +175,10 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
                  KvTransferDone{transfers_.put({&r, r.id})});
   }
   void aborted(Request& r) override {
+    if (r.moving) {  // its KV was on the move
+      r.moving = false;
+      in_transfer_--;
+    }
     s_.timed_out++;
     RequestRecord out = record_of(r);
     out.timed_out = true;
@@ -243,7 +248,8 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   void handle(const KvTransferDone& e) {
     const auto [request, id] = transfers_.take(e.slot);
     Request& r = *request;
-    if (r.id != id || r.state != RequestState::kTransferring) return;  // aborted meanwhile (its client gave up)
+    if (r.id != id || !r.moving) return;  // aborted meanwhile (its client gave up)
+    r.moving = false;
     in_transfer_--;
     Replica& from = replica(r.replica);
     from.touch(events_.now());
@@ -265,7 +271,6 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
     Replica& rep = replica(r.replica);
     if (r.state == RequestState::kTransferring) {  // in no step: aborted at once, its KV stops moving
-      in_transfer_--;
       rep.touch(events_.now());
       rep.abort_handed_off(r);
       refresh(rep);

@@ -257,6 +257,19 @@ TEST(Disaggregation, EveryRequestIsPrefilledOnceAndDecodedOnce) {
   EXPECT_EQ(o.summary.used_bytes_at_end, 0);
 }
 
+TEST(Disaggregation, AClientGivingUpDuringTheMoveAbortsIt) {
+  // The move of 1,000 tokens' KV at 0.01 GB/s takes 13 s; the client gives up after 5: the request is aborted, the
+  // prefill replica's memory freed, and a second request behind it served; the prefill replica, whose memory the
+  // moving KV held, is woken when it is freed.
+  nlohmann::json doc = disaggregated(write_trace("pd-timeout", {{0.0, 1000, 20}, {6.0, 500, 10}}), 1, 1, 0.01, 10);
+  doc["workload"]["client_timeout_s"] = 5;
+  const Outcome o = run_scenario(doc);
+  EXPECT_TRUE(o.by_id(0).timed_out);
+  EXPECT_EQ(o.summary.timed_out, 2);  // the second one moves for 6.7 s too
+  EXPECT_EQ(o.summary.transfers, 2);
+  EXPECT_EQ(o.summary.used_bytes_at_end, 0);
+}
+
 TEST(Disaggregation, BadInputNamesTheKey) {
   const auto trace = write_trace("pd-bad", steady(4, 0.1));
   nlohmann::json doc = disaggregated(trace, 1, 2, 50, 10);
