@@ -511,14 +511,18 @@ constexpr std::string_view kPageScript = R"js(
     opts.scales.y.max = 1;
     return { type: 'line', data: { datasets: datasets }, options: opts };
   }
-  function timeConfig(parts, yTitle, yTick, yMax) {
-    var datasets = parts.map(function (p) { return line(p.label, series(p.key), p.color, p.extra || {}); })
-                        .filter(function (ds) { return ds.data.length > 0; });
+  // A chart over simulated time of `datasets` (the empty ones left out), or null if none has data.
+  function timeChart(datasets, yTitle, yTick, yMax) {
+    datasets = datasets.filter(function (ds) { return ds.data.length > 0; });
     if (!datasets.length) return null;
     var opts = baseOptions('simulated time', yTitle, fmtSeconds, yTick,
       function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
     if (yMax !== undefined) opts.scales.y.max = yMax;
     return { type: 'line', data: { datasets: datasets }, options: opts };
+  }
+  function timeConfig(parts, yTitle, yTick, yMax) {
+    return timeChart(parts.map(function (p) { return line(p.label, series(p.key), p.color, p.extra || {}); }),
+                     yTitle, yTick, yMax);
   }
 
   draw('chart-ttft', function () {
@@ -572,18 +576,13 @@ constexpr std::string_view kPageScript = R"js(
     var tls = get(results, ['replica_timelines']);
     if (!Array.isArray(tls) || tls.length < 2) return null;
     var palette = [COLORS.blue, COLORS.red, COLORS.green, COLORS.amber, COLORS.violet, COLORS.teal, COLORS.slate];
-    var datasets = tls.map(function (tl, i) {
+    return timeChart(tls.map(function (tl, i) {
       var pts = key === 'requests' ? seriesPoints(tl, 'running').map(function (p, j) {
         var w = seriesPoints(tl, 'waiting')[j];
         return { x: p.x, y: p.y + (w && w.x === p.x ? w.y : 0) };
       }) : seriesPoints(tl, key);
       return line('replica ' + i, pts, palette[i % palette.length], { borderWidth: 1.5 });
-    }).filter(function (ds) { return ds.data.length > 0; });
-    if (!datasets.length) return null;
-    var opts = baseOptions('simulated time', yTitle, fmtSeconds, yTick,
-      function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) + ' at ' + fmtSeconds(ctx.parsed.x); });
-    if (yMax !== undefined) opts.scales.y.max = yMax;
-    return { type: 'line', data: { datasets: datasets }, options: opts };
+    }), yTitle, yTick, yMax);
   }
   draw('chart-replica-kv', function () {
     return replicaConfig('kv_utilization', 'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
