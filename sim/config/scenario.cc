@@ -320,6 +320,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     dis.check(std::isfinite(bw) && bw <= 1e9, "transfer_bandwidth_GBps", "expected GB/s, > 0");
     const double lat = dis.get_non_negative<double>("transfer_latency_us", 10.0);
     dis.check(std::isfinite(lat) && lat <= 1e9, "transfer_latency_us", "expected microseconds, >= 0");
+    const bool layerwise = dis.get<bool>("layerwise", false);
     ParamReader dr = dis.child("decode_router");
     const RouterChoice decode_router = read_router(dr, decode, seed ^ 0x3c6ef372fe94f82aULL, "least-outstanding");
     dr.finish();
@@ -335,9 +336,11 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     o.decode_router = decode_router.make;
     o.transfer_bandwidth_Bps = bw * 1e9;
     o.transfer_latency_s = lat * 1e-6;
+    o.transfer_layerwise_layers = layerwise ? run.model->num_layers : 0;
     entry_replicas = prefill;
     resolved["disaggregation"] = {{"prefill_replicas", prefill}, {"decode_replicas", decode},
                                   {"transfer_bandwidth_GBps", bw}, {"transfer_latency_us", lat},
+                                  {"layerwise", layerwise},
                                   {"decode_router", decode_router.resolved}};
   }
   // router (of a cluster's new requests; a one-replica scenario may name one, which then has nothing to choose)

@@ -164,7 +164,15 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   void recycle(Request& r) override { free_requests_.push_back(&r); }
   void handed_off(Request& r) override {
     const double bytes = static_cast<double>(r.device_bytes + r.host_bytes);
-    const double seconds = opt_.transfer_latency_s + bytes / opt_.transfer_bandwidth_Bps;
+    double seconds = opt_.transfer_latency_s + bytes / opt_.transfer_bandwidth_Bps;
+    if (opt_.transfer_layerwise_layers > 0) {
+      // Streamed while the prefill ran (from its first scheduled chunk to its first token): what is left at the end
+      // is the last layer's KV if the link kept up, else what the link could not send in that time.
+      const double prefill_s = units::ns_to_s(events_.now() - r.first_scheduled_ns);
+      const double all_s = bytes / opt_.transfer_bandwidth_Bps;
+      seconds = opt_.transfer_latency_s +
+                std::max(all_s / static_cast<double>(opt_.transfer_layerwise_layers), all_s - prefill_s);
+    }
     r.transfer_s = seconds;
     r.moving = true;
     s_.transfers++;

@@ -59,6 +59,8 @@ struct SimOptions {
   std::int32_t prefill_replicas = 0;
   std::function<std::unique_ptr<class IRouter>()> decode_router;
   double transfer_bandwidth_Bps = 0, transfer_latency_s = 0;
+  // Layer-wise streaming: the KV moves while the prefill computes it, layer after layer (0: after the prefill).
+  int transfer_layerwise_layers = 0;
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.

@@ -257,6 +257,20 @@ TEST(Disaggregation, EveryRequestIsPrefilledOnceAndDecodedOnce) {
   EXPECT_EQ(o.summary.used_bytes_at_end, 0);
 }
 
+TEST(Disaggregation, LayerwiseStreamingMovesTheKvDuringThePrefill) {
+  // Streamed as the prefill computes it: over a slow link what is left after the prefill is what the link could
+  // not send meanwhile; over a fast one, the last of the 32 layers' KV.
+  const double bytes = 63.0 * 16 * 131072;  // 1,000 tokens (AMoveCostsLatencyPlusBytesOverBandwidth)
+  for (const double gbps : {0.5, 500.0}) {
+    nlohmann::json doc = disaggregated(write_trace("pd-layerwise", {{0.0, 1000, 20}}), 1, 1, gbps, 10);
+    doc["disaggregation"]["layerwise"] = true;
+    const Outcome o = run_scenario(doc);
+    const double prefill_s = o.by_id(0).ttft_s;  // scheduled at arrival: the prefill is its TTFT
+    const double all_s = bytes / (gbps * 1e9);
+    EXPECT_NEAR(*o.by_id(0).transfer_s, 10e-6 + std::max(all_s / 32, all_s - prefill_s), 1e-9) << gbps;
+  }
+}
+
 TEST(Disaggregation, AClientGivingUpDuringTheMoveAbortsIt) {
   // The move of 1,000 tokens' KV at 0.01 GB/s takes 13 s; the client gives up after 5: the request is aborted, the
   // prefill replica's memory freed, and a second request behind it served; the prefill replica, whose memory the
