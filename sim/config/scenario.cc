@@ -309,7 +309,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // prefill/decode disaggregation: the first prefill_replicas of the cluster prefill, the others decode
   o.replicas = replicas;
   std::int32_t entry_replicas = replicas;
-  if (root.has("disaggregation")) {
+  if (const nlohmann::json* d = root.raw("disaggregation"); d != nullptr && !d->is_null()) {
     ParamReader dis = root.child("disaggregation");
     const int prefill = dis.require_positive<int>("prefill_replicas");
     const int decode = dis.require_positive<int>("decode_replicas");
@@ -321,6 +321,31 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     const double lat = dis.get_non_negative<double>("transfer_latency_us", 10.0);
     dis.check(std::isfinite(lat) && lat <= 1e9, "transfer_latency_us", "expected microseconds, >= 0");
     const bool layerwise = dis.get<bool>("layerwise", false);
+    const auto decode_gpu = dis.get_optional<std::string>("decode_gpu");
+    if (decode_gpu) {
+      // Decode replicas of another GPU (the same model, layout and tensor parallelism): their card, their cost model
+      // (the scenario's cost_model section read again for that card: without a backend, that card's default) and
+      // their KV pool.
+      dis.check(!num_gpu_blocks, "decode_gpu", "not with engine.num_gpu_blocks (a block count of one GPU)");
+      run.decode_gpu = &cat.gpu(*decode_gpu, dis.full("decode_gpu"));
+      const nlohmann::json cost_section = scenario.value("cost_model", nlohmann::json::object());
+      ParamReader dcm(cost_section, "cost_model (decode_gpu)");
+      const std::string decode_backend = dcm.has("backend") ? dcm.require<std::string>("backend")
+                                         : builtin_calibration(run.decode_gpu->name) != nullptr ? "calibrated"
+                                                                                                 : "roofline";
+      (void)dcm.get<double>("iteration_overhead_s", 1e-3);
+      run.decode_kernels =
+          cost_models().get(decode_backend, dcm.full("backend")).factory(dcm, *run.decode_gpu, base_dir);
+      (void)dcm.raw("about");
+      dcm.finish();
+      run.decode_iteration = std::make_unique<IterationCostModel>(*run.model, run.iteration->layout(),
+                                                                  run.tensor_parallel, *run.decode_kernels, overhead_s);
+      run.decode_capacity = compute_kv_capacity(*run.model, *run.decode_gpu, run.tensor_parallel, util, reserve_gib,
+                                                o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
+      run.decode_capacity.bytes_per_token = run.iteration->layout().device_bytes_per_token();
+      o.decode_cost = run.decode_iteration.get();
+      o.decode_kv_capacity_bytes = run.decode_capacity.kv_bytes;
+    }
     ParamReader dr = dis.child("decode_router");
     const RouterChoice decode_router = read_router(dr, decode, seed ^ 0x3c6ef372fe94f82aULL, "least-outstanding");
     dr.finish();
@@ -342,6 +367,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                                   {"transfer_bandwidth_GBps", bw}, {"transfer_latency_us", lat},
                                   {"layerwise", layerwise},
                                   {"decode_router", decode_router.resolved}};
+    if (decode_gpu) resolved["disaggregation"]["decode_gpu"] = *decode_gpu;
   }
   // router (of a cluster's new requests; a one-replica scenario may name one, which then has nothing to choose)
   ParamReader rt = root.child("router");

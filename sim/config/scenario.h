@@ -54,6 +54,12 @@ struct PreparedRun {
   std::unique_ptr<IKernelCostModel> kernels;
   std::unique_ptr<IterationCostModel> iteration;
   SchedulerFactory scheduler;  // builds one replica's scheduler
+  // Disaggregation with decode replicas of another GPU (disaggregation.decode_gpu): their card, cost model, pricing
+  // (the same KV layout) and KV capacity; null otherwise.
+  const GpuSpec* decode_gpu = nullptr;
+  std::unique_ptr<IKernelCostModel> decode_kernels;
+  std::unique_ptr<IterationCostModel> decode_iteration;
+  KvCapacity decode_capacity;
   std::unique_ptr<ITraceReader> workload;
   nlohmann::json resolved;                  // the scenario with defaults filled in
   std::vector<std::string> approximations;  // how this run approximates a real engine (shown in reports)

@@ -31,8 +31,8 @@ PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel&
 }  // namespace
 
 Replica::Replica(std::int32_t index, ReplicaRole role, const SimOptions& o, std::unique_ptr<IScheduler> scheduler,
-                 const IterationCostModel& cost, EventQueue& events, ReplicaHost& host,
-                 const std::vector<ISimObserver*>& observers)
+                 const IterationCostModel& cost, std::int64_t kv_capacity_bytes, EventQueue& events,
+                 ReplicaHost& host, const std::vector<ISimObserver*>& observers)
     : index_(index),
       role_(role),
       opt_(o),
@@ -42,7 +42,7 @@ Replica::Replica(std::int32_t index, ReplicaRole role, const SimOptions& o, std:
       host_(host),
       observers_(observers),
       timeline_(o.replicas > 1 ? std::make_unique<TimelineRecorder>(o.timeline_interval_s, no_observers()) : nullptr),
-      kv_(cost.layout(), o.kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
+      kv_(cost.layout(), kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
       step_time_(o.profile.adds_step_time()) {}
 
 Replica::~Replica() = default;

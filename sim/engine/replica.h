@@ -73,8 +73,9 @@ enum class ReplicaRole : std::uint8_t { kMixed, kPrefill, kDecode };
 
 class Replica {
  public:
+  // `cost` prices its steps and `kv_capacity_bytes` is its device KV pool (a pool of another GPU may differ).
   Replica(std::int32_t index, ReplicaRole role, const SimOptions& options, std::unique_ptr<IScheduler> scheduler,
-          const IterationCostModel& cost, EventQueue& events, ReplicaHost& host,
+          const IterationCostModel& cost, std::int64_t kv_capacity_bytes, EventQueue& events, ReplicaHost& host,
           const std::vector<class ISimObserver*>& observers);
   ~Replica();
   Replica(const Replica&) = delete;

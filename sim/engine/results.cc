@@ -156,15 +156,27 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       summary["cluster"]["disaggregation"]["transfers"] = s.transfers;
       summary["cluster"]["disaggregation"]["transfer_bytes"] = s.transfer_bytes;
       summary["cluster"]["disaggregation"]["transfer_s"] = stats(s.transfer_s);
+      if (run.decode_gpu != nullptr) {
+        summary["cluster"]["disaggregation"]["decode_cost_model"] = run.decode_kernels->params();
+        summary["cluster"]["disaggregation"]["decode_kv_capacity_bytes"] = run.decode_capacity.kv_bytes;
+      }
     }
     // What the fleet costs: every GPU at its card's hourly price (or the scenario's), for the simulated time.
     const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
-    const double per_hour = gpus * run.gpu->price_per_hour_usd;
+    double per_hour = gpus * run.gpu->price_per_hour_usd;
+    if (run.decode_gpu != nullptr) {  // the decode pool's GPUs at their own card's price
+      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) * run.tensor_parallel;
+      per_hour += decode_gpus * (run.decode_gpu->price_per_hour_usd - run.gpu->price_per_hour_usd);
+    }
     summary["cluster"]["cost"] = {{"gpus", gpus},
                                   {"price_per_gpu_hour_usd", run.gpu->price_per_hour_usd},
                                   {"price_source", run.gpu->price_source},
                                   {"fleet_usd_per_hour", per_hour},
                                   {"run_usd", per_hour * s.simulated_time_s / 3600.0}};
+    if (run.decode_gpu != nullptr) {
+      summary["cluster"]["cost"]["decode_price_per_gpu_hour_usd"] = run.decode_gpu->price_per_hour_usd;
+      summary["cluster"]["cost"]["decode_price_source"] = run.decode_gpu->price_source;
+    }
   }
 
   double total_s = 0;

@@ -100,7 +100,10 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       const ReplicaRole role = o.prefill_replicas == 0 ? ReplicaRole::kMixed
                                : i < o.prefill_replicas ? ReplicaRole::kPrefill
                                                         : ReplicaRole::kDecode;
-      replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), cost, events_, *this, observers_));
+      const bool other_gpu = role == ReplicaRole::kDecode && o.decode_cost != nullptr;
+      replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), other_gpu ? *o.decode_cost : cost,
+                                                    other_gpu ? o.decode_kv_capacity_bytes : o.kv_capacity_bytes,
+                                                    events_, *this, observers_));
     }
     entry_count_ = o.prefill_replicas > 0 ? o.prefill_replicas : o.replicas;
     if (o.prefill_replicas > 0) decode_router_ = o.decode_router();
@@ -396,7 +399,11 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       }
     }
     Replica& target = replica(route(rec, *r));
-    const std::string reason = target.admission_problem(rec);
+    std::string reason = target.admission_problem(rec);
+    // Decode replicas of another GPU must be able to hold it too.
+    if (reason.empty() && opt_.decode_cost != nullptr) {
+      if (std::string d = replica(opt_.prefill_replicas).admission_problem(rec); !d.empty()) reason = "decode pool: " + d;
+    }
     if (!reason.empty()) {
       free_requests_.push_back(r);
       reject(id, rec, reason, target.index());

@@ -61,6 +61,9 @@ struct SimOptions {
   double transfer_bandwidth_Bps = 0, transfer_latency_s = 0;
   // Layer-wise streaming: the KV moves while the prefill computes it, layer after layer (0: after the prefill).
   int transfer_layerwise_layers = 0;
+  // Decode replicas of another GPU: their pricing and KV pool (null / 0: the same as the others).
+  const IterationCostModel* decode_cost = nullptr;
+  std::int64_t decode_kv_capacity_bytes = 0;
 };
 
 // Everything a run measured; converted to results.json by sim/run.cc.

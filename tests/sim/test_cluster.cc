@@ -284,6 +284,30 @@ TEST(Disaggregation, AClientGivingUpDuringTheMoveAbortsIt) {
   EXPECT_EQ(o.summary.used_bytes_at_end, 0);
 }
 
+TEST(Disaggregation, DecodeReplicasMayBeAnotherGpu) {
+  // H100 prefill, L40S decode: the decode pool has its own pricing (slower steps), KV pool and price per hour.
+  const auto trace = write_trace("pd-hetero", steady(20, 0.5, 800, 40));
+  nlohmann::json doc = disaggregated(trace, 1, 1, 50, 10);
+  const Outcome same = run_scenario(doc);
+  doc["disaggregation"]["decode_gpu"] = "l40s";
+  const Outcome mixed = run_scenario(doc);
+  ASSERT_EQ(mixed.summary.completed, 20);
+  EXPECT_GT(mixed.summary.tpot_s.quantile(0.5), 2.0 * same.summary.tpot_s.quantile(0.5));
+  EXPECT_DOUBLE_EQ(mixed.by_id(3).ttft_s, same.by_id(3).ttft_s);  // the prefill pool is the same
+  const nlohmann::json& c = mixed.results["summary"]["cluster"];
+  EXPECT_LT(c["disaggregation"]["decode_kv_capacity_bytes"].get<double>(),
+            mixed.results["summary"]["kv"]["capacity_bytes"].get<double>());
+  const double h100 = mixed.results["gpu"]["price_per_hour_usd"].get<double>();
+  const double l40s = c["cost"]["decode_price_per_gpu_hour_usd"].get<double>();
+  EXPECT_DOUBLE_EQ(c["cost"]["fleet_usd_per_hour"].get<double>(), h100 + l40s);
+  // A prompt an H100 prefills but an RTX 4090's pool could never hold is rejected at arrival, saying why.
+  doc = disaggregated(write_trace("pd-too-long", {{0.0, 100000, 10}}), 1, 1, 50, 10);
+  doc["disaggregation"]["decode_gpu"] = "rtx-4090";
+  const Outcome o = run_scenario(doc);
+  EXPECT_EQ(o.summary.rejected, 1);
+  EXPECT_NE(o.by_id(0).reject_reason.find("decode pool:"), std::string::npos) << o.by_id(0).reject_reason;
+}
+
 TEST(Disaggregation, BadInputNamesTheKey) {
   const auto trace = write_trace("pd-bad", steady(4, 0.1));
   nlohmann::json doc = disaggregated(trace, 1, 2, 50, 10);
@@ -301,6 +325,10 @@ TEST(Disaggregation, BadInputNamesTheKey) {
   doc = disaggregated(trace, 1, 2, 0, 10);
   err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("transfer_bandwidth_GBps"), std::string::npos) << err;
+  doc = disaggregated(trace, 1, 2, 50, 10);
+  doc["disaggregation"]["decode_gpu"] = "tpu-v5";
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("disaggregation.decode_gpu"), std::string::npos) << err;
 }
 
 TEST(Cluster, BadClusterInputNamesTheKey) {
