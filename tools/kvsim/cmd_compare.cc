@@ -36,7 +36,8 @@ void write_comparison_csv(const std::filesystem::path& path, const nlohmann::jso
   CsvWriter csv(out,
                 {"variant", "strategy", "kv_capacity_tokens", "completed", "rejected", "requests_per_s",
                  "output_tokens_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p50_s",
-                 "e2e_p99_s", "max_batch", "mean_batch", "kv_peak_utilization", "preemptions"},
+                 "e2e_p99_s", "max_batch", "mean_batch", "kv_peak_utilization", "preemptions", "prefix_hit_rate",
+                 "replicas", "router", "load_imbalance"},
                 path.string());
   for (const nlohmann::json& v : comparison["variants"]) {
     const nlohmann::json& s = v["results"]["summary"];
@@ -47,7 +48,11 @@ void write_comparison_csv(const std::filesystem::path& path, const nlohmann::jso
             number_or_nan(s["ttft_s"]["p99"]), number_or_nan(s["tpot_s"]["p50"]), number_or_nan(s["tpot_s"]["p99"]),
             number_or_nan(s["e2e_s"]["p50"]), number_or_nan(s["e2e_s"]["p99"]),
             s["batch"]["max_size"].get<long long>(), number_or_nan(s["batch"]["mean_size"]),
-            number_or_nan(s["kv"]["peak_utilization"]), s["kv"]["preemptions"].get<long long>());
+            number_or_nan(s["kv"]["peak_utilization"]), s["kv"]["preemptions"].get<long long>(),
+            number_or_nan(s["prefix_cache"].value("hit_rate", nlohmann::json())),
+            s.contains("cluster") ? s["cluster"]["replicas"].get<long long>() : 1LL,
+            s.contains("cluster") ? s["cluster"]["router"].value("policy", std::string()) : std::string(),
+            s.contains("cluster") ? number_or_nan(s["cluster"]["load_imbalance"]) : std::nan(""));
   }
   write_file_atomic(path, out.str());
 }
