@@ -383,8 +383,9 @@ std::int64_t Replica::check_invariants() {
   }
   kv_.check_invariants(holders_);
   if (swapped != kv_.swap_used_bytes()) throw std::logic_error("swap space differs from swapped requests' bytes");
+  // Requests whose KV is moving to a decode replica count here until they arrive there.
   return static_cast<std::int64_t>(queues_.waiting.size() + incoming_.size() + queues_.running.size() +
-                                   queues_.swapped.size());
+                                   queues_.swapped.size() + handed_off_.size());
 }
 
 }  // namespace kvsim

@@ -113,7 +113,8 @@ class Replica {
   // The tokens of `r`'s prompt this replica's GPU prefix cache holds now (no effect on the cache).
   TokenCount cached_prefix_tokens(Request& r) { return kv_.cached_prefix_tokens(r); }
   const ReplicaCounters& counters() const { return c_; }
-  // Throws std::logic_error on a broken invariant (queues, KV accounting); adds this replica's in-system count.
+  // Throws std::logic_error on a broken invariant (queues, KV accounting); returns the requests it holds (queued,
+  // running, or handed off with their KV still here).
   std::int64_t check_invariants();
 
  private:

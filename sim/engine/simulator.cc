@@ -50,43 +50,6 @@ class SlotTable {
 constexpr std::size_t kMaxListedRejections = 20;
 
 
-// Sums of the replicas' cache counters (one replica: its own).
-void add_prefix_stats(KvManager::PrefixStats& a, const KvManager::PrefixStats& b) {
-  a.enabled = a.enabled || b.enabled;
-  a.lookups += b.lookups;
-  a.lookup_tokens += b.lookup_tokens;
-  a.hit_tokens += b.hit_tokens;
-  a.tier_hit_tokens += b.tier_hit_tokens;
-  a.chunk_reused_tokens += b.chunk_reused_tokens;
-  a.chunk_recomputed_tokens += b.chunk_recomputed_tokens;
-  a.hit_blocks += b.hit_blocks;
-  a.preempted_lookups += b.preempted_lookups;
-  a.preempted_lookup_tokens += b.preempted_lookup_tokens;
-  a.preempted_hit_tokens += b.preempted_hit_tokens;
-  a.registered_blocks += b.registered_blocks;
-  a.deduplicated_blocks += b.deduplicated_blocks;
-  a.evicted_blocks += b.evicted_blocks;
-  a.cached_blocks += b.cached_blocks;
-}
-void add_tier_stats(KvTiers::Stats& a, const KvTiers::Stats& b) {
-  a.hit_blocks += b.hit_blocks;
-  a.loaded_bytes += b.loaded_bytes;
-  a.stored_bytes += b.stored_bytes;
-  a.stored_blocks += b.stored_blocks;
-  a.demoted_blocks += b.demoted_blocks;
-  a.dropped_blocks += b.dropped_blocks;
-  a.capacity_blocks += b.capacity_blocks;
-  a.cached_blocks += b.cached_blocks;
-}
-void add_chunk_stats(ChunkStore::Stats& a, const ChunkStore::Stats& b) {
-  a.stored_chunks += b.stored_chunks;
-  a.evicted_chunks += b.evicted_chunks;
-  a.cached_chunks += b.cached_chunks;
-  a.loaded_tokens += b.loaded_tokens;
-  a.loaded_bytes += b.loaded_bytes;
-  a.stored_bytes += b.stored_bytes;
-  a.capacity_bytes += b.capacity_bytes;
-}
 }  // namespace
 
 class Simulator::Impl final : public ReplicaHost, public ClusterView {
@@ -177,19 +140,13 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
                 std::max(all_s / static_cast<double>(opt_.transfer_layerwise_layers), all_s - prefill_s);
     }
     r.transfer_s = seconds;
-    r.moving = true;
     s_.transfers++;
     s_.transfer_bytes += bytes;
     s_.transfer_s.add(seconds);
-    in_transfer_++;
     events_.push(events_.now() + units::s_to_ns(seconds), EventPriority::kArrival,
                  KvTransferDone{transfers_.put({&r, r.id})});
   }
   void aborted(Request& r) override {
-    if (r.moving) {  // its KV was on the move
-      r.moving = false;
-      in_transfer_--;
-    }
     s_.timed_out++;
     RequestRecord out = record_of(r);
     out.timed_out = true;
@@ -259,9 +216,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   void handle(const KvTransferDone& e) {
     const auto [request, id] = transfers_.take(e.slot);
     Request& r = *request;
-    if (r.id != id || !r.moving) return;  // aborted meanwhile (its client gave up)
-    r.moving = false;
-    in_transfer_--;
+    if (r.id != id || r.state != RequestState::kTransferring) return;  // aborted meanwhile (its client gave up)
     Replica& from = replica(r.replica);
     from.touch(events_.now());
     from.release(r);
@@ -499,7 +454,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   }
 
   void check_invariants() {
-    std::int64_t in_system = in_transfer_;
+    std::int64_t in_system = 0;
     for (const auto& r : replicas_) in_system += r->check_invariants();
     if (s_.completed + s_.rejected + s_.timed_out + in_system != s_.arrived) {
       throw std::logic_error("request accounting: arrived != completed + rejected + timed out + in system");
@@ -540,12 +495,12 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       const KvManager& kv = rep->kv();
       s.used_bytes_at_end += kv.used_bytes() + kv.host_kv_used_bytes() + kv.swap_used_bytes();
       s.capacity_bytes = kv.capacity_bytes();  // one replica's pool (every replica has the same)
-      add_prefix_stats(s.prefix, kv.prefix_stats());
-      if (const ChunkStore* chunks = kv.chunk_store()) add_chunk_stats(s.chunk_store, chunks->stats());
+      s.prefix += kv.prefix_stats();
+      if (const ChunkStore* chunks = kv.chunk_store()) s.chunk_store += chunks->stats();
       if (const KvTiers* tiers = kv.tiers()) {
         for (std::size_t t = 0; t < tiers->size(); ++t) {
           if (s.tiers.size() <= t) s.tiers.push_back({tiers->spec(t).name, {}, kv.layout().block_size});
-          add_tier_stats(s.tiers[t].stats, tiers->stats(t));
+          s.tiers[t].stats += tiers->stats(t);
         }
       }
       RunSummary::ReplicaSummary per;
@@ -602,7 +557,6 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   DecodeView decode_view_;
   std::unique_ptr<IRouter> decode_router_;
   SlotTable<std::pair<Request*, RequestId>> transfers_;  // KvTransferDone slots
-  std::int64_t in_transfer_ = 0;
   SimTimeNs view_time_ = 0;
   const SimTimeNs view_delay_ns_ = units::s_to_ns(opt_.router_state_delay_s);
   TimelineRecorder timeline_;

@@ -50,6 +50,16 @@ class ChunkStore {
     TokenCount loaded_tokens = 0;
     double loaded_bytes = 0, stored_bytes = 0;
     std::int64_t capacity_bytes = 0;
+    Stats& operator+=(const Stats& b) {  // another pool's store (a cluster's replicas)
+      stored_chunks += b.stored_chunks;
+      evicted_chunks += b.evicted_chunks;
+      cached_chunks += b.cached_chunks;
+      loaded_tokens += b.loaded_tokens;
+      loaded_bytes += b.loaded_bytes;
+      stored_bytes += b.stored_bytes;
+      capacity_bytes += b.capacity_bytes;
+      return *this;
+    }
   };
   Stats stats() const;
 

@@ -144,6 +144,25 @@ class KvManager {
     // cached copy (vLLM caches both, one of them free: the same bytes in use).
     std::int64_t deduplicated_blocks = 0;
     std::int64_t evicted_blocks = 0, cached_blocks = 0;  // so far, and cached now
+    // Sums another pool's counters into these (a cluster's replicas).
+    PrefixStats& operator+=(const PrefixStats& b) {
+      enabled = enabled || b.enabled;
+      lookups += b.lookups;
+      lookup_tokens += b.lookup_tokens;
+      hit_tokens += b.hit_tokens;
+      tier_hit_tokens += b.tier_hit_tokens;
+      chunk_reused_tokens += b.chunk_reused_tokens;
+      chunk_recomputed_tokens += b.chunk_recomputed_tokens;
+      hit_blocks += b.hit_blocks;
+      preempted_lookups += b.preempted_lookups;
+      preempted_lookup_tokens += b.preempted_lookup_tokens;
+      preempted_hit_tokens += b.preempted_hit_tokens;
+      registered_blocks += b.registered_blocks;
+      deduplicated_blocks += b.deduplicated_blocks;
+      evicted_blocks += b.evicted_blocks;
+      cached_blocks += b.cached_blocks;
+      return *this;
+    }
   };
   PrefixStats prefix_stats() const;
 

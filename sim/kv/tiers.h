@@ -84,6 +84,17 @@ class KvTiers {
     std::int64_t demoted_blocks = 0;    // evicted from this tier into the next
     std::int64_t dropped_blocks = 0;    // evicted from the last tier
     std::int64_t capacity_blocks = 0, cached_blocks = 0;
+    Stats& operator+=(const Stats& b) {  // another pool's tier (a cluster's replicas)
+      hit_blocks += b.hit_blocks;
+      loaded_bytes += b.loaded_bytes;
+      stored_bytes += b.stored_bytes;
+      stored_blocks += b.stored_blocks;
+      demoted_blocks += b.demoted_blocks;
+      dropped_blocks += b.dropped_blocks;
+      capacity_blocks += b.capacity_blocks;
+      cached_blocks += b.cached_blocks;
+      return *this;
+    }
   };
   Stats stats(std::size_t t) const;
 

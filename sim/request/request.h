@@ -67,7 +67,6 @@ struct Request {
   // Disaggregation: its prompt's KV came from a prefill replica (the decode replica computes only new tokens), and
   // how long the move took.
   bool transferred = false;
-  bool moving = false;  // handed off by its prefill replica, not yet at a decode replica
   double transfer_s = 0;
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }

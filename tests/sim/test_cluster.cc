@@ -268,6 +268,14 @@ TEST(Disaggregation, LayerwiseStreamingMovesTheKvDuringThePrefill) {
     const double prefill_s = o.by_id(0).ttft_s;  // scheduled at arrival: the prefill is its TTFT
     const double all_s = bytes / (gbps * 1e9);
     EXPECT_NEAR(*o.by_id(0).transfer_s, 10e-6 + std::max(all_s / 32, all_s - prefill_s), 1e-9) << gbps;
+    if (gbps > 1) {
+      // 132,120,576 B / 500 GB/s = 264.24 us, of which the last layer's 8.2575 us are left, after 10 us of latency.
+      EXPECT_NEAR(*o.by_id(0).transfer_s, 10e-6 + 8.2575e-6, 1e-10);
+    } else {
+      // 264.24 ms at 0.5 GB/s, less the prefill's time: less than the move after the prefill, more than 0.2 s.
+      EXPECT_LT(*o.by_id(0).transfer_s, 10e-6 + 0.26424115);
+      EXPECT_GT(*o.by_id(0).transfer_s, 0.2);
+    }
   }
 }
 

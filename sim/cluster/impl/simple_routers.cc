@@ -54,12 +54,8 @@ std::int32_t PowerOfTwoRouter::route(const TraceRecord&, ClusterView& cluster) {
   return lb < la || (lb == la && b < a) ? b : a;
 }
 
-std::int32_t SessionAffinityRouter::route(const TraceRecord& request, ClusterView&) {
-  if (request.session_id.empty()) {
-    const std::int32_t r = next_;
-    next_ = (next_ + 1) % replicas_;
-    return r;
-  }
+std::int32_t SessionAffinityRouter::route(const TraceRecord& request, ClusterView& cluster) {
+  if (request.session_id.empty()) return in_turn_.route(request, cluster);
   return static_cast<std::int32_t>(stable_hash(request.session_id) % static_cast<std::uint64_t>(replicas_));
 }
 

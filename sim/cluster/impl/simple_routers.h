@@ -62,11 +62,12 @@ class PowerOfTwoRouter final : public IRouter {
 // the session id.
 class SessionAffinityRouter final : public IRouter {
  public:
-  explicit SessionAffinityRouter(std::int32_t replicas) : replicas_(replicas) {}
+  explicit SessionAffinityRouter(std::int32_t replicas) : replicas_(replicas), in_turn_(replicas) {}
   std::int32_t route(const TraceRecord& request, ClusterView& cluster) override;
 
  private:
-  std::int32_t replicas_, next_ = 0;
+  std::int32_t replicas_;
+  RoundRobinRouter in_turn_;  // requests without a session
 };
 
 }  // namespace kvsim
