@@ -61,7 +61,7 @@ std::vector<MeasuredOp> measured_ops(const Profile& p) {
     s.head_dim = a.head_dim;
     out.push_back({OpFamily::kPrefillAttention, prefill_attention_op(s), a.seconds});
   }
-  for (const AllReducePoint& r : p.all_reduce) {
+  for (const CollectivePoint& r : p.all_reduce) {
     if (r.dtype != "bf16" && r.dtype != "fp16") continue;
     out.push_back({OpFamily::kAllReduce, all_reduce_op(r.bytes, r.gpus), r.seconds});
   }

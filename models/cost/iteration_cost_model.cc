@@ -22,14 +22,19 @@ double attended_pairs(TokenCount tokens, TokenCount cached, TokenCount window) {
 }
 }  // namespace
 
-IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& layout, int tensor_parallel,
+IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& layout, Parallelism parallelism,
                                        const IKernelCostModel& kernels, double iteration_overhead_s)
-    : model_(model), layout_(layout), tp_(tensor_parallel), kernels_(kernels), overhead_s_(iteration_overhead_s) {
+    : model_(model),
+      layout_(layout),
+      par_(parallelism),
+      tp_(parallelism.tp),
+      kernels_(kernels),
+      overhead_s_(iteration_overhead_s) {
   layout_.prepare();
   q_heads_ = static_cast<double>(model.num_attention_heads) / tp_;
 }
 
-double IterationCostModel::weight_bytes_per_gpu() const { return model_.weight_bytes() / tp_; }
+double IterationCostModel::weight_bytes_per_gpu() const { return par_.weight_bytes_per_gpu(model_); }
 
 void IterationCostModel::add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n,
                                   double layers) const {
@@ -229,7 +234,25 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         add_gemm(ops, OpId::kGemmMlp, T, shared, h, moe_layers);
       }
       add_gemm(ops, OpId::kGemmMoeRouter, T, h, e.num_experts, moe_layers);
-      if (moe_layers > 0) {
+      if (moe_layers > 0 && par_.ep > 1) {
+        // Expert parallelism: whole experts, 1/ep of them here, over the group's tokens.
+        const double ep = par_.ep;
+        KernelOp op = moe_experts_op(std::max(T, s.moe_group_tokens), h, e.expert_intermediate_size, e.num_experts,
+                                     e.experts_per_token, m.weight_bytes_per_param);
+        op.shape.share = 1.0 / ep;
+        op.flops *= moe_layers / ep;
+        op.bytes *= moe_layers / ep;
+        op.launches *= moe_layers;
+        ops.push_back(op);
+        KernelOp a2a;
+        a2a.id = OpId::kAllToAll;
+        a2a.kind = OpKind::kAllToAll;
+        a2a.tp = par_.ep;
+        a2a.launches = 2 * moe_layers;  // dispatch and combine
+        a2a.shape.message_bytes = T / t * e.experts_per_token * h * act_bytes_;
+        a2a.bytes = a2a.launches * a2a.shape.message_bytes;
+        ops.push_back(a2a);
+      } else if (moe_layers > 0) {
         // One layer's fused-MoE call (OpShape for measured tables: all T tokens, the expert width per GPU), summed
         // over the MoE layers.
         KernelOp op = moe_experts_op(T, h, e.expert_intermediate_size / t, e.num_experts, e.experts_per_token,
@@ -250,8 +273,9 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
       op.id = OpId::kAllReduce;
       op.kind = OpKind::kAllReduce;
       op.tp = tp_;
-      op.launches = 2 * L;
-      op.bytes = 2 * L * T * h * act_bytes_;
+      // Under expert parallelism the combine all-to-all replaces each MoE layer's second all-reduce.
+      op.launches = 2 * L - (par_.ep > 1 && m.moe ? L - m.moe->first_dense_layers : 0);
+      op.bytes = op.launches * T * h * act_bytes_;
       op.shape.message_bytes = T * h * act_bytes_;
       ops.push_back(op);
     }
@@ -316,6 +340,16 @@ void IterationCostModel::price(const IterationShape& shape, IterationCost& out) 
     return;
   }
   out.seconds = std::max(out.seconds, fetch_s);
+}
+
+CostEstimate IterationCostModel::pipeline_send(double tokens) const {
+  KernelOp op;
+  op.id = OpId::kPipelineSend;
+  op.kind = OpKind::kSendRecv;
+  op.tp = 2;
+  op.bytes = tokens * model_.hidden_size * act_bytes_;
+  op.shape.message_bytes = op.bytes;
+  return kernels_.estimate(op);
 }
 
 void IterationCostModel::price_tier_transfers(const IterationShape& s, IterationCost& out, double fetch_s) const {

@@ -5,7 +5,9 @@
 //   gemm.qkv, gemm.attn_out, gemm.mlp (dense MLP and shared experts), gemm.moe_router, gemm.moe_experts (routed
 //   experts: 2 launches per MoE layer; its OpShape is one layer's fused-MoE call, for measured MoE tables),
 //   attention.prefill (FLOPs over the kept context + the chunk, causal), attention.decode (bytes of KV read, at the
-//   stored precision, per KV layout group), allreduce (2 per layer when tp > 1), gemm.lm_head (one row per sequence
+//   stored precision, per KV layout group), allreduce (2 per layer when tp > 1; 1 per MoE layer under expert
+//   parallelism, whose combine replaces the MLP's), alltoall (expert parallelism: a dispatch and a combine per MoE
+//   layer, each GPU sending its tokens' hidden states once per chosen expert), gemm.lm_head (one row per sequence
 //   that samples a token), kv.swap_out / kv.swap_in (PCIe), iteration.overhead (fixed), and the KV strategy's work:
 //   kv.quantize (on append), kv.dequantize (when not fused into attention), kv.select (scoring / selection, at
 //   prefill per prompt token or per attended (query, key) pair, at decode per held token),
@@ -15,7 +17,8 @@
 // Approximations (also listed in every report): activations are bf16; each chunk reads the KV it attends to once;
 // embedding lookup, norms, rotary and sampling are folded into iteration.overhead; MoE weight traffic counts the
 // expected number of distinct experts hit by T tokens routed uniformly, E*(1-(1-k/E)^T); fused dequantization adds
-// 2 FLOPs per element read; quantize-on-append reads 16-bit K/V and writes the stored format.
+// 2 FLOPs per element read; quantize-on-append reads 16-bit K/V and writes the stored format; under expert
+// parallelism every GPU gets 1/ep of the routed (token, expert) pairs and of the touched experts (balanced routing).
 #pragma once
 
 #include <array>
@@ -28,6 +31,7 @@
 #include "models/kv/kv_layout.h"
 #include "models/spec/gpu_spec.h"
 #include "models/spec/llm_spec.h"
+#include "models/spec/parallelism.h"
 
 namespace kvsim {
 
@@ -55,6 +59,9 @@ struct IterationShape {
   // CUDA graphs: rows the step's graph adds to the batch's tokens (padding to a captured size). They run through
   // every GEMM and the all-reduces, not attention or sampling.
   TokenCount padded_tokens = 0;
+  // Expert parallelism across replicas (data-parallel attention): the tokens the whole expert-parallel group's
+  // step sends through its MoE layers (this step's included; padding included); 0: this step's own tokens.
+  double moe_group_tokens = 0;
 };
 
 struct IterationCost {
@@ -84,7 +91,9 @@ struct IterationCost {
 class IterationCostModel {
  public:
   // `kernels` must outlive this object. `layout` is copied. `iteration_overhead_s` is added once per iteration.
-  IterationCostModel(const LlmSpec& model, const KvLayout& layout, int tensor_parallel,
+  // An iteration is priced whole, every layer on one GPU's share of the work (its tensor-parallel slice and, under
+  // expert parallelism, its experts); pipeline stages divide that time (sim/engine/replica.h).
+  IterationCostModel(const LlmSpec& model, const KvLayout& layout, Parallelism parallelism,
                      const IKernelCostModel& kernels, double iteration_overhead_s);
 
   // The ops of one iteration (cleared first). Exposed for tests and `kvsim cost`.
@@ -92,9 +101,13 @@ class IterationCostModel {
 
   // Prices one iteration. Allocation-free after the first call.
   void price(const IterationShape& shape, IterationCost& out) const;
+  // Pipeline parallelism: one stage's hand-over of `tokens` tokens' activations (bf16 hidden states) to the next
+  // stage's GPU, over NVLink (PCIe on cards without), priced by the kernel model (id pipeline.send).
+  CostEstimate pipeline_send(double tokens) const;
 
   const KvLayout& layout() const { return layout_; }
   const LlmSpec& model() const { return model_; }
+  const Parallelism& parallelism() const { return par_; }
   // Weight bytes held by one GPU.
   double weight_bytes_per_gpu() const;
 
@@ -108,6 +121,7 @@ class IterationCostModel {
 
   const LlmSpec& model_;
   KvLayout layout_;
+  Parallelism par_;
   int tp_;
   const IKernelCostModel& kernels_;
   double overhead_s_;

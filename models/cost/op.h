@@ -14,6 +14,8 @@ enum class OpKind : std::uint8_t {
   kAttentionDecode,   // one query token per sequence over its KV cache (memory-bound)
   kElementwise,       // memory-bound elementwise work on CUDA cores (KV quantize/dequantize, score upkeep)
   kAllReduce,         // tensor-parallel all-reduce over NVLink
+  kAllToAll,          // expert-parallel dispatch or combine: every GPU of the group sends to every other
+  kSendRecv,          // point-to-point copy between two GPUs (pipeline stages' activations)
   kHostTransfer,      // host <-> device copy over PCIe (swap)
   kFixed,             // a fixed time per iteration (scheduler, sampling, launch of the step)
 };
@@ -25,6 +27,8 @@ enum class OpId : std::uint8_t {
   kKvQuantize, kKvDequantize, kKvSelect, kKvReconstruct, kKvFetch, kTierLoad, kTierStore,
   kEngineCpu,    // the engine's CPU time per step not hidden behind the GPU's (sim/engine/engine_profile.h)
   kEngineEager,  // kernel-launch time of a step run outside CUDA graphs
+  kAllToAll,     // expert parallelism: tokens dispatched to their experts' GPUs and combined back
+  kPipelineSend,  // pipeline parallelism: a micro-batch's activations from one stage to the next
   kCount
 };
 inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
@@ -34,16 +38,17 @@ constexpr std::string_view op_name(OpId id) {
       "gemm.qkv", "gemm.attn_out", "gemm.mlp", "gemm.moe_router", "gemm.moe_experts", "gemm.lm_head",
       "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead",
       "kv.quantize", "kv.dequantize", "kv.select", "kv.reconstruct", "kv.fetch", "kv.tier_load", "kv.tier_store",
-      "engine.cpu", "engine.eager"};
+      "engine.cpu", "engine.eager", "alltoall", "pipeline.send"};
   return kNames[static_cast<std::size_t>(id)];
 }
 
 // The shape of one launch of an op, for backends that look times up in measured tables. Attention shapes are
 // per-batch means (sequences in one iteration differ in length; the iteration runs one varlen kernel).
-// MoE experts (OpId::kGemmMoeExperts) use m, n, k, experts and topk for one layer's fused-MoE call: m = tokens
-// entering the layer (CUDA-graph padding included), k = hidden size, n = expert intermediate size PER GPU (the
-// model's expert width / tp: tensor parallelism shards every expert, all experts on every GPU), experts = routed
-// experts, topk = experts per token.
+// MoE experts (OpId::kGemmMoeExperts) use m, n, k, experts, topk and share for one layer's fused-MoE call: m =
+// tokens entering the layer (CUDA-graph padding included; under expert parallelism, the whole expert-parallel
+// group's), k = hidden size, n = expert intermediate size PER GPU (the model's expert width / tp when tensor
+// parallelism shards every expert; the whole width under expert parallelism), experts = routed experts, topk =
+// experts per token, share = this GPU's part of that call's work.
 struct OpShape {
   double m = 0, n = 0, k = 0;     // GEMM: C[m x n] = A[m x k] * B[k x n]; MoE: see above
   double batch = 0;               // attention: sequences in the launch
@@ -51,9 +56,12 @@ struct OpShape {
   double kv_len = 0;              // attention: mean KV tokens each sequence reads (decode) or has cached (prefill)
   int q_heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
   double kv_bits = 16;            // stored bits per KV element
-  double message_bytes = 0;       // all-reduce: bytes per call
+  double message_bytes = 0;       // all-reduce: bytes per call; all-to-all: each GPU's send buffer per call
   int experts = 0, topk = 0;      // MoE: routed experts (whole model) and experts per token; 0 for other ops
   double weight_bits = 16;        // GEMM and MoE: stored bits per weight element (16 = bf16/fp16)
+  // MoE under expert parallelism: this GPU's share of the layer's fused-MoE work over m tokens (its experts are
+  // 1/ep of them, so it computes about 1/ep of the routed pairs and reads 1/ep of the touched weights); 1 without.
+  double share = 1;
 };
 
 // gemm.moe_experts launches two kernels per MoE layer (gate+up, then down: KernelOp::launches = 2 x MoE layers),
@@ -72,7 +80,7 @@ struct KernelOp {
                                 // storage bits are shape.kv_bits
   double launches = 1;          // kernel launches (one per layer for per-layer ops), each pays the launch latency
   double fixed_s = 0;           // kFixed only: seconds
-  int tp = 1;                   // tensor-parallel degree, for collectives
+  int tp = 1;                   // GPUs taking part, for collectives (tensor-parallel or expert-parallel group)
   OpShape shape;                // one launch (see OpShape)
 };
 

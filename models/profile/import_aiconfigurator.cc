@@ -23,12 +23,13 @@
 //       kernel), moe_ep_size 1 (kvsim shards experts by TP) and distribution "balanced" (the collector spreads each
 //       token's top-k experts evenly so every expert gets ~T*k/E tokens: kvsim prices uniform routing; the
 //       power_law_* rows route to a skewed set of hot experts).
-//   nccl all_reduce (column op_name) -> AllReducePoint: bytes = message_size x element size of nccl_dtype
-//       (half 2 -> fp16, bfloat16 2 -> bf16, float 4 -> fp32, int8 1 -> int8), gpus = num_gpus.
+//   nccl all_reduce and alltoall (column op_name) -> CollectivePoint (Profile::all_reduce, Profile::all_to_all):
+//       bytes = message_size x element size of nccl_dtype (half 2 -> fp16, bfloat16 2 -> bf16, float 4 -> fp32,
+//       int8 1 -> int8; for alltoall each GPU's whole send buffer, as nccl-tests sizes it), gpus = num_gpus.
 // Rows kept as measured (repeats included; provenance.duplicate_points counts them). Rows skipped, counted by
 // reason in provenance.skipped_rows and per file: window_size != 0 (tables without the column are full
 // attention), beam_width != 1, attn_dtype other than bfloat16 (FP8 attention math: no field for it), a dtype
-// outside the mappings above, context step != 0, nccl collectives other than all_reduce, and MoE rows with another
+// outside the mappings above, context step != 0, nccl all_gather and reduce_scatter, and MoE rows with another
 // moe_dtype, moe_ep_size != 1 or a distribution other than balanced (checked in that order).
 // Errors (file:line): malformed numbers, non-positive sizes or latencies, a row whose op_name, framework or
 // version (attention, GEMM and MoE tables) differs from its file's, a device name that differs between rows, an MoE
@@ -286,10 +287,11 @@ class AiconfiguratorImporter {
          "generation_attention: kv_len = step + 1, heads per GPU; context_attention: cached = step; gemm: m, n, k; "
          "moe: tokens = num_tokens, intermediate = inter_size / moe_tp_size (per GPU), tp = moe_tp_size, rows with "
          "distribution balanced, moe_dtype bfloat16/float16 and moe_ep_size 1 only; "
-         "nccl all_reduce: bytes = message_size x element size of nccl_dtype, gpus = num_gpus"},
+         "nccl all_reduce and alltoall: bytes = message_size x element size of nccl_dtype (alltoall: each GPU's send "
+         "buffer), gpus = num_gpus"},
         {"not_imported",
-         "comm/vllm/*/custom_allreduce_perf.csv (vLLM custom all-reduce); nccl collectives other "
-         "than all_reduce"},
+         "comm/vllm/*/custom_allreduce_perf.csv (vLLM custom all-reduce); nccl all_gather and "
+         "reduce_scatter"},
         {"notes", notes_}};
     return std::move(p_);
   }
@@ -428,8 +430,11 @@ class AiconfiguratorImporter {
     const std::size_t c_dtype = t.column("nccl_dtype"), c_gpus = t.column("num_gpus"),
                       c_size = t.column("message_size");
     while (s.next()) {
-      if (s.op() != "all_reduce") {
-        s.skip(fmt::format("nccl op_name {} (not all_reduce)", s.op()), skipped_);
+      std::vector<CollectivePoint>* points = s.op() == "all_reduce" ? &p_.all_reduce
+                                             : s.op() == "alltoall" ? &p_.all_to_all
+                                                                    : nullptr;
+      if (points == nullptr) {
+        s.skip(fmt::format("nccl op_name {} (not all_reduce or alltoall)", s.op()), skipped_);
         continue;
       }
       const auto dtype = nccl_dtype_of(t.text(c_dtype));
@@ -437,15 +442,15 @@ class AiconfiguratorImporter {
         s.skip(fmt::format("nccl_dtype {} (no kvsim dtype)", t.text(c_dtype)), skipped_);
         continue;
       }
-      AllReducePoint a;
+      CollectivePoint a;
       const std::int64_t gpus = t.positive_integer(c_gpus);
-      if (gpus < 2) t.fail(c_gpus, fmt::format("is {}; an all-reduce needs >= 2 GPUs", gpus));
+      if (gpus < 2) t.fail(c_gpus, fmt::format("is {}; a collective needs >= 2 GPUs", gpus));
       a.gpus = to_int(t, c_gpus, gpus);
       a.bytes = static_cast<double>(t.positive_integer(c_size)) * dtype->bytes;
       a.dtype = dtype->name;
       a.seconds = s.seconds();
       a.source_row = t.line();
-      p_.all_reduce.push_back(std::move(a));
+      points->push_back(std::move(a));
       s.keep();
     }
     files_.push_back(s.provenance());

@@ -31,7 +31,9 @@ nlohmann::json count_duplicate_points(const Profile& p) {
                                            })},
           {"gemm", duplicates(p.gemm, [](const GemmPoint& g) { return std::tuple(g.m, g.n, g.k, g.dtype); })},
           {"all_reduce",
-           duplicates(p.all_reduce, [](const AllReducePoint& a) { return std::tuple(a.bytes, a.gpus, a.dtype); })},
+           duplicates(p.all_reduce, [](const CollectivePoint& a) { return std::tuple(a.bytes, a.gpus, a.dtype); })},
+          {"all_to_all",
+           duplicates(p.all_to_all, [](const CollectivePoint& a) { return std::tuple(a.bytes, a.gpus, a.dtype); })},
           {"moe", duplicates(p.moe, [](const MoePoint& x) {
              return std::tuple(x.tokens, x.hidden, x.intermediate, x.experts, x.topk, x.tp, x.dtype);
            })}};

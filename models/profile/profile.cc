@@ -11,6 +11,7 @@
 //                            "row"}],
 //     "gemm":              [{"m", "n", "k", "dtype", "seconds", "row"}],
 //     "all_reduce":        [{"bytes", "gpus", "dtype", "seconds", "row"}],
+//     "all_to_all":        [{"bytes", "gpus", "dtype", "seconds", "row"}],    bytes: each GPU's send buffer
 //     "moe":               [{"tokens", "hidden", "intermediate", "experts", "topk", "tp", "dtype", "seconds", "row"}]
 //   }
 //
@@ -18,7 +19,7 @@
 // source table's line number, 0 or absent = not from a table). Integers are >= 1 except "cached" (>= 0);
 // q_heads is a multiple of kv_heads; "seconds" and "bytes" are finite and > 0; "gpus" >= 2; MoE "topk" <=
 // "experts" and "intermediate" is per GPU (the expert width / tp). Dtypes: kv_dtype in bf16|fp16|fp8|int8|int4|int2,
-// gemm and MoE dtype in bf16|fp16|fp8|int8, all-reduce dtype in bf16|fp16|fp32|int8. Unknown keys anywhere except
+// gemm and MoE dtype in bf16|fp16|fp8|int8, all-reduce and all-to-all dtype in bf16|fp16|fp32|int8. Unknown keys anywhere except
 // inside "provenance" are errors that name the file and key.
 #include "models/profile/profile.h"
 
@@ -40,7 +41,7 @@ namespace {
 constexpr std::string_view kSchema = "kvsim-profile-1";
 constexpr std::array<std::string_view, 6> kKvDtypes = {"bf16", "fp16", "fp8", "int8", "int4", "int2"};
 constexpr std::array<std::string_view, 4> kGemmDtypes = {"bf16", "fp16", "fp8", "int8"};
-constexpr std::array<std::string_view, 4> kAllReduceDtypes = {"bf16", "fp16", "fp32", "int8"};
+constexpr std::array<std::string_view, 4> kCollectiveDtypes = {"bf16", "fp16", "fp32", "int8"};
 
 template <std::size_t N>
 std::string read_dtype(ParamReader& r, const std::string& key, const std::array<std::string_view, N>& valid) {
@@ -125,11 +126,13 @@ nlohmann::json to_json(const Profile& p) {
     put_row(e, g.source_row);
     gemm.push_back(std::move(e));
   }
-  nlohmann::json& all_reduce = j["all_reduce"] = nlohmann::json::array();
-  for (const AllReducePoint& a : p.all_reduce) {
-    nlohmann::json e = {{"bytes", a.bytes}, {"gpus", a.gpus}, {"dtype", a.dtype}, {"seconds", a.seconds}};
-    put_row(e, a.source_row);
-    all_reduce.push_back(std::move(e));
+  for (const auto& [family, points] : {std::pair{"all_reduce", &p.all_reduce}, std::pair{"all_to_all", &p.all_to_all}}) {
+    nlohmann::json& out = j[family] = nlohmann::json::array();
+    for (const CollectivePoint& a : *points) {
+      nlohmann::json e = {{"bytes", a.bytes}, {"gpus", a.gpus}, {"dtype", a.dtype}, {"seconds", a.seconds}};
+      put_row(e, a.source_row);
+      out.push_back(std::move(e));
+    }
   }
   nlohmann::json& moe = j["moe"] = nlohmann::json::array();
   for (const MoePoint& x : p.moe) {
@@ -193,16 +196,18 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
     g.seconds = read_seconds(e);
     return g;
   });
-  p.all_reduce = read_points<AllReducePoint>(r, "all_reduce", [](ParamReader& e) {
-    AllReducePoint a;
+  const auto collective = [](ParamReader& e) {
+    CollectivePoint a;
     a.bytes = e.require<double>("bytes");
     e.check(std::isfinite(a.bytes) && a.bytes > 0, "bytes", fmt::format("must be finite and > 0, got {}", a.bytes));
     a.gpus = e.require<int>("gpus");
     e.check(a.gpus >= 2, "gpus", fmt::format("must be >= 2, got {}", a.gpus));
-    a.dtype = read_dtype(e, "dtype", kAllReduceDtypes);
+    a.dtype = read_dtype(e, "dtype", kCollectiveDtypes);
     a.seconds = read_seconds(e);
     return a;
-  });
+  };
+  p.all_reduce = read_points<CollectivePoint>(r, "all_reduce", collective);
+  p.all_to_all = read_points<CollectivePoint>(r, "all_to_all", collective);
   p.moe = read_points<MoePoint>(r, "moe", [](ParamReader& e) {
     MoePoint x;
     x.tokens = e.require_positive<std::int64_t>("tokens");
@@ -232,7 +237,7 @@ void save_profile(const Profile& p, const std::filesystem::path& path) {
   out << "{\"schema\": " << j["schema"].dump() << ",\n \"gpu\": " << j["gpu"].dump()
       << ",\n \"device_name\": " << j["device_name"].dump() << ",\n \"source\": " << j["source"].dump()
       << ",\n \"provenance\": " << j["provenance"].dump(1);
-  for (const char* family : {"decode_attention", "prefill_attention", "gemm", "all_reduce", "moe"}) {
+  for (const char* family : {"decode_attention", "prefill_attention", "gemm", "all_reduce", "all_to_all", "moe"}) {
     out << ",\n \"" << family << "\": [";
     const nlohmann::json& points = j[family];
     for (std::size_t i = 0; i < points.size(); ++i) out << (i == 0 ? "\n  " : ",\n  ") << points[i].dump();

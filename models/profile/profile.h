@@ -46,14 +46,15 @@ struct GemmPoint {
   friend bool operator==(const GemmPoint&, const GemmPoint&) = default;
 };
 
-// All-reduce of `bytes` bytes over `gpus` GPUs of one node.
-struct AllReducePoint {
+// One collective over `gpus` GPUs of one node: an all-reduce of a `bytes` buffer, or an all-to-all in which each GPU
+// sends `bytes` in all (bytes / gpus to each GPU, itself included: nccl-tests' size).
+struct CollectivePoint {
   double bytes = 0;
   int gpus = 0;
   double seconds = 0;
   std::int64_t source_row = 0;
   std::string dtype = "bf16";  // element type reduced: "bf16", "fp16", "fp32", "int8"
-  friend bool operator==(const AllReducePoint&, const AllReducePoint&) = default;
+  friend bool operator==(const CollectivePoint&, const CollectivePoint&) = default;
 };
 
 // One fused-MoE layer's routed experts on one GPU: `tokens` tokens (all the layer's tokens: tensor parallelism gives
@@ -80,7 +81,8 @@ struct Profile {
   std::vector<DecodeAttentionPoint> decode_attention;
   std::vector<PrefillAttentionPoint> prefill_attention;
   std::vector<GemmPoint> gemm;
-  std::vector<AllReducePoint> all_reduce;
+  std::vector<CollectivePoint> all_reduce;
+  std::vector<CollectivePoint> all_to_all;  // expert parallelism's dispatch and combine
   std::vector<MoePoint> moe;
   friend bool operator==(const Profile&, const Profile&) = default;
 };

@@ -244,6 +244,12 @@ double LlmSpec::active_parameter_count() const {
   return non_ffn_params(*this) + ffn_params(*this, /*active=*/true);
 }
 
+double LlmSpec::routed_expert_parameter_count() const {
+  if (!moe) return 0;
+  return static_cast<double>(num_layers - moe->first_dense_layers) * moe->num_experts *
+         gated_mlp_params(*this, moe->expert_intermediate_size);
+}
+
 std::int64_t LlmSpec::kv_elements_per_token_per_layer() const {
   if (mla) return static_cast<std::int64_t>(mla->kv_lora_rank) + mla->qk_rope_head_dim;
   return 2 * static_cast<std::int64_t>(num_kv_heads) * head_dim;

@@ -64,6 +64,8 @@ struct LlmSpec {
   // Parameters touched per token (MoE: routed top-k + shared experts only).
   double active_parameter_count() const;
   double weight_bytes() const { return parameter_count() * weight_bytes_per_param; }
+  // Parameters of the routed experts (what expert parallelism splits); 0 for a dense model.
+  double routed_expert_parameter_count() const;
   // KV-cache elements per token per layer at full attention: 2*H_kv*d, or kv_lora_rank + qk_rope_head_dim (MLA).
   std::int64_t kv_elements_per_token_per_layer() const;
   // Bytes of KV cache per token summed over all layers, counting every layer (windowing ignored).

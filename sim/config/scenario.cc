@@ -99,8 +99,27 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   hw.check(replicas <= 4096, "replicas", "at most 4096 engine replicas");
   hw.check(run.tensor_parallel <= 1024, "tensor_parallel", "at most 1024 GPUs per replica");
   const int pipeline_parallel = hw.get_positive<int>("pipeline_parallel", 1);
-  hw.check(pipeline_parallel == 1, "pipeline_parallel",
-           "must be 1: pipeline parallelism (stages, micro-batches, bubbles) is not modelled yet");
+  hw.check(pipeline_parallel <= run.model->num_layers, "pipeline_parallel",
+           fmt::format("at most one stage per layer ({} layers in {})", run.model->num_layers, model_name));
+  const int expert_parallel = hw.get_positive<int>("expert_parallel", 1);
+  if (expert_parallel > 1) {
+    hw.check(run.model->moe.has_value(), "expert_parallel",
+             fmt::format("must be 1: {} has no routed experts to split", model_name));
+    const int experts = run.model->moe->num_experts;
+    hw.check(experts % expert_parallel == 0, "expert_parallel",
+             fmt::format("must divide the {} routed experts of {} (every GPU holds as many), got {}", experts,
+                         model_name, expert_parallel));
+    hw.check(expert_parallel % run.tensor_parallel == 0, "expert_parallel",
+             fmt::format("must be a multiple of tensor_parallel ({}): a group is whole replicas' GPUs",
+                         run.tensor_parallel));
+    const int ranks = expert_parallel / run.tensor_parallel;
+    hw.check(replicas % ranks == 0, "expert_parallel",
+             fmt::format("spans {} replicas (expert_parallel / tensor_parallel), which must divide hardware.replicas "
+                         "({})", ranks, replicas));
+    hw.check(ranks == 1 || pipeline_parallel == 1, "expert_parallel",
+             "across replicas (data-parallel attention) needs pipeline_parallel 1");
+  }
+  run.parallelism = Parallelism(run.tensor_parallel, pipeline_parallel, expert_parallel);
   const int num_gpus = hw.get_positive<int>("num_gpus", replicas * run.tensor_parallel * pipeline_parallel);
   hw.check(num_gpus == replicas * run.tensor_parallel * pipeline_parallel, "num_gpus",
            fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
@@ -109,6 +128,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
            fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
   hw.finish();
   resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
+  if (pipeline_parallel > 1) resolved["hardware"]["pipeline_parallel"] = pipeline_parallel;
+  if (expert_parallel > 1) resolved["hardware"]["expert_parallel"] = expert_parallel;
   if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
   if (price) resolved["hardware"]["price_per_hour_usd"] = *price;
   // A one-replica scenario's resolved form is what it was before clusters existed.
@@ -229,7 +250,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   run.strategy_label = composed.label;
   run.strategy_resolved = composed.resolved;
   run.strategy_entries = composed.entries;
-  run.iteration = std::make_unique<IterationCostModel>(*run.model, composed.layout, run.tensor_parallel,
+  run.iteration = std::make_unique<IterationCostModel>(*run.model, composed.layout, run.parallelism,
                                                        *run.kernels, overhead_s);
   if (prefix_caching) {
     const KvManager::CachingChoice choice{o.prefix_cache_mode, !o.tiers.empty(), o.chunk_reuse.has_value()};
@@ -240,16 +261,16 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   }
 
   // KV capacity
-  run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.tensor_parallel, util, reserve_gib,
+  run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.parallelism, util, reserve_gib,
                                      o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
   KvCapacity& c = run.capacity;
-  c.bytes_per_token = run.iteration->layout().device_bytes_per_token();
+  c.bytes_per_token = run.iteration->layout().device_bytes_per_token() / pipeline_parallel;  // a stage's layers
   if (num_gpu_blocks) {
     const std::int64_t block = run.iteration->layout().block_bytes();
     if (*num_gpu_blocks > std::numeric_limits<std::int64_t>::max() / std::max<std::int64_t>(block, 1)) {
       throw KvsimError(fmt::format("{}: {} blocks of {} bytes overflow", num_gpu_blocks_key, *num_gpu_blocks, block));
     }
-    c.kv_bytes = *num_gpu_blocks * block;
+    c.kv_bytes = *num_gpu_blocks * block / pipeline_parallel;  // a block spans every layer: each stage holds its share
     // The override may exceed kvsim's estimate of the activations' memory (the engine measured its own), not the
     // memory the engine may use once the weights are loaded.
     const double room = c.usable_bytes - c.weight_bytes;
@@ -262,7 +283,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
           static_cast<std::int64_t>(std::max(0.0, room) / static_cast<double>(block))));
     }
   }
-  o.kv_capacity_bytes = c.kv_bytes;
+  o.kv_capacity_bytes = c.kv_bytes * pipeline_parallel;  // every stage holds its layers' share of each token
+  o.pipeline_parallel = pipeline_parallel;
+  o.expert_group_ranks = run.parallelism.ranks_per_expert_group();
   o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));
   o.swap_bytes = static_cast<std::int64_t>(units::gib_to_bytes(swap_gib));
 
@@ -311,6 +334,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   std::int32_t entry_replicas = replicas;
   if (const nlohmann::json* d = root.raw("disaggregation"); d != nullptr && !d->is_null()) {
     ParamReader dis = root.child("disaggregation");
+    dis.check(run.parallelism.pp == 1 && run.parallelism.ranks_per_expert_group() == 1, "prefill_replicas",
+              "disaggregation needs hardware.pipeline_parallel 1 and no expert parallelism across replicas (not "
+              "modelled together yet)");
     const int prefill = dis.require_positive<int>("prefill_replicas");
     const int decode = dis.require_positive<int>("decode_replicas");
     dis.check(prefill + decode == replicas, "decode_replicas",
@@ -339,8 +365,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       (void)dcm.raw("about");
       dcm.finish();
       run.decode_iteration = std::make_unique<IterationCostModel>(*run.model, run.iteration->layout(),
-                                                                  run.tensor_parallel, *run.decode_kernels, overhead_s);
-      run.decode_capacity = compute_kv_capacity(*run.model, *run.decode_gpu, run.tensor_parallel, util, reserve_gib,
+                                                                  run.parallelism, *run.decode_kernels, overhead_s);
+      run.decode_capacity = compute_kv_capacity(*run.model, *run.decode_gpu, run.parallelism, util, reserve_gib,
                                                 o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
       run.decode_capacity.bytes_per_token = run.iteration->layout().device_bytes_per_token();
       o.decode_cost = run.decode_iteration.get();
@@ -481,19 +507,21 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   return run;
 }
 
-KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, int tp, double util,
+KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, Parallelism par, double util,
                                std::optional<double> reserve_gib, TokenCount max_num_batched_tokens,
                                int max_num_seqs) {
+  const int tp = par.tp;
   KvCapacity c;
   c.gpu_memory_bytes = gpu.memory_bytes;
   c.usable_bytes = util * gpu.memory_bytes;
-  c.weight_bytes = model.weight_bytes() / tp;
+  c.weight_bytes = par.weight_bytes_per_gpu(model);
   c.activation_reserve_bytes = reserve_gib ? units::gib_to_bytes(*reserve_gib)
                                            : estimate_activation_bytes(model, tp, max_num_batched_tokens, max_num_seqs);
   if (c.weight_bytes + c.activation_reserve_bytes >= c.usable_bytes) {
     throw KvsimError(fmt::format(
         "model {} does not fit: {:.1f} GiB of weights + {:.1f} GiB of activations per GPU, but "
-        "gpu_memory_utilization {} x {:.1f} GiB ({}) leaves {:.1f} GiB; use more tensor_parallel GPUs, a larger "
+        "gpu_memory_utilization {} x {:.1f} GiB ({}) leaves {:.1f} GiB; use more tensor_parallel (or "
+        "pipeline_parallel, expert_parallel) GPUs, a larger "
         "GPU or a higher gpu_memory_utilization",
         model.name, c.weight_bytes / units::kGiB, c.activation_reserve_bytes / units::kGiB, util,
         c.gpu_memory_bytes / units::kGiB, gpu.name, c.usable_bytes / units::kGiB));

@@ -45,6 +45,7 @@ struct PreparedRun {
   std::shared_ptr<const GpuSpec> gpu_owner;    // keeps a GPU with a what-if memory (hardware.memory_GiB) alive
   const GpuSpec* gpu = nullptr;
   int tensor_parallel = 1;
+  Parallelism parallelism;                  // tensor_parallel with the pipeline and expert parallelism
   std::string scheduler_name;
   std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"
   nlohmann::json strategy_resolved;         // every strategy with its parameters in force
@@ -68,9 +69,10 @@ struct PreparedRun {
 // `base_dir` resolves relative paths in the scenario (the scenario file's folder).
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir);
 
-// KV memory of one GPU: util * memory - weights/TP - activation reserve (estimated unless given). Throws KvsimError
+// KV memory of one GPU: util * memory - its weights (Parallelism::weight_bytes_per_gpu) - activation reserve
+// (estimated unless given). Throws KvsimError
 // naming the model and GPU when the weights and activations do not fit.
-KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, int tensor_parallel, double utilization,
+KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, Parallelism parallelism, double utilization,
                                std::optional<double> activation_reserve_GiB, TokenCount max_num_batched_tokens,
                                int max_num_seqs);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/units.h"
+#include "sim/engine/expert_group.h"
 #include "sim/engine/simulator.h"
 #include "sim/metrics/timeline.h"
 
@@ -43,7 +44,9 @@ Replica::Replica(std::int32_t index, ReplicaRole role, const SimOptions& o, std:
       observers_(observers),
       timeline_(o.replicas > 1 ? std::make_unique<TimelineRecorder>(o.timeline_interval_s, no_observers()) : nullptr),
       kv_(cost.layout(), kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
-      step_time_(o.profile.adds_step_time()) {}
+      step_time_(o.profile.adds_step_time()),
+      pp_(o.pipeline_parallel),
+      stage_free_ns_(static_cast<std::size_t>(o.pipeline_parallel), 0) {}
 
 Replica::~Replica() = default;
 
@@ -79,13 +82,28 @@ void Replica::admit(Request* r) {
 
 void Replica::on_engine_step() {
   step_pending_ = false;
+  if (pp_ > 1) [[unlikely]] {
+    start_microbatch();
+    return;
+  }
   start_iteration();
 }
 
 void Replica::on_iteration_done() {
-  finish_iteration();
-  if (!pending_aborts_.empty()) [[unlikely]] process_aborts();
+  if (pp_ > 1) [[unlikely]] {
+    finish_microbatch();
+    return;
+  }
+  end_step();
   start_iteration();
+}
+
+void Replica::end_step() {
+  finish_iteration(plan_);
+  busy_ = false;
+  batch_tokens_ = 0;
+  plan_.work.clear();
+  if (!pending_aborts_.empty()) [[unlikely]] process_aborts();
 }
 
 void Replica::on_client_timeout(Request& r) {
@@ -108,10 +126,16 @@ void Replica::abort_handed_off(Request& r) {
 }
 
 void Replica::process_aborts() {
+  std::size_t kept = 0;
   for (const auto& [r, id] : pending_aborts_) {
-    if (r->id == id && r->state != RequestState::kFinished) abort(*r);
+    if (r->id != id || r->state == RequestState::kFinished) continue;
+    if (r->in_flight) {  // in a micro-batch still in the pipeline: aborted when it comes out
+      pending_aborts_[kept++] = {r, id};
+    } else {
+      abort(*r);
+    }
   }
-  pending_aborts_.clear();
+  pending_aborts_.resize(kept);
 }
 
 void Replica::abort(Request& r) {
@@ -127,6 +151,14 @@ void Replica::abort(Request& r) {
 }
 
 void Replica::wake() {
+  if (group_ != nullptr) [[unlikely]] {
+    group_->wake();
+    return;
+  }
+  if (pp_ > 1) [[unlikely]] {
+    if (!step_pending_ && in_flight_.size() < static_cast<std::size_t>(pp_)) schedule_microbatch();
+    return;
+  }
   if (!busy_ && !step_pending_) {
     events_.push(events_.now(), EventPriority::kEngineStep, EngineStep{index_});
     step_pending_ = true;
@@ -166,7 +198,10 @@ std::int64_t Replica::waiting_count() const {
   return static_cast<std::int64_t>(queues_.waiting.size() + queues_.swapped.size() + incoming_.size());
 }
 
-std::int64_t Replica::batch_size() const { return busy_ ? static_cast<std::int64_t>(plan_.work.size()) : 0; }
+std::int64_t Replica::batch_size() const {
+  if (pp_ > 1) [[unlikely]] return in_flight_sequences_;
+  return busy_ ? static_cast<std::int64_t>(plan_.work.size()) : 0;
+}
 
 ReplicaLoad Replica::load() const {
   ReplicaLoad l;
@@ -199,6 +234,11 @@ void Replica::add_tier_traffic(IterationShape& shape) {
 }
 
 void Replica::start_iteration() {
+  if (!plan_step()) return;
+  launch_step(std::max<SimTimeNs>(1, units::s_to_ns(price_step(0))), true);
+}
+
+bool Replica::plan_step() {
   if (!incoming_.empty()) [[unlikely]] release_incoming();
   plan_.clear();
   SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
@@ -227,10 +267,11 @@ void Replica::start_iteration() {
     busy_ = false;
     // Nothing else will wake an engine that has requests but planned no work: that would be a hang. (A prefill
     // replica whose memory is held by KV on the move is woken when a move ends and frees it.)
-    if ((!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) && handed_off_.empty()) {
+    if ((!queues_.waiting.empty() || !queues_.running.empty() || !queues_.swapped.empty()) && handed_off_.empty() &&
+        in_flight_.empty()) {
       throw std::logic_error("scheduler planned no work while requests are waiting or running");
     }
-    return;
+    return false;
   }
   busy_ = true;
   step_start_ns_ = events_.now();
@@ -243,19 +284,26 @@ void Replica::start_iteration() {
     if (r.computed + w.tokens == r.known_tokens()) ++sampled;
     batch_tokens_ += w.tokens;
   }
-  IterationShape shape;
-  shape.work = work_;
-  shape.sampled_sequences = sampled;
-  shape.swap_out_bytes = plan_.swap_out_bytes;
-  shape.swap_in_bytes = plan_.swap_in_bytes;
-  if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape);
+  shape_ = IterationShape{};
+  shape_.work = work_;
+  shape_.sampled_sequences = sampled;
+  shape_.swap_out_bytes = plan_.swap_out_bytes;
+  shape_.swap_in_bytes = plan_.swap_in_bytes;
+  if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape_);
   if (step_time_) [[unlikely]] {
-    shape.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;  // 0 outside CUDA graphs
-    cost_.price(shape, cost_result_);
-    add_engine_time(opt_.profile.graphed(batch_tokens_));
-  } else {
-    cost_.price(shape, cost_result_);
+    shape_.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;  // 0 outside CUDA graphs
   }
+  return true;
+}
+
+double Replica::price_step(double moe_group_tokens) {
+  shape_.moe_group_tokens = moe_group_tokens;
+  cost_.price(shape_, cost_result_);
+  if (step_time_) [[unlikely]] add_engine_time(opt_.profile.graphed(batch_tokens_));
+  return cost_result_.seconds;
+}
+
+void Replica::launch_step(SimTimeNs dt, bool own_event) {
   for (std::uint32_t m = cost_result_.present_mask; m != 0; m &= m - 1) {
     const auto i = static_cast<std::size_t>(std::countr_zero(m));
     const CostEstimate& c = cost_result_.ops[i];
@@ -272,8 +320,7 @@ void Replica::start_iteration() {
   c_.batch_size_sum += static_cast<double>(plan_.work.size());
   c_.batch_tokens_sum += static_cast<double>(batch_tokens_);
   c_.max_batch_size = std::max<std::int64_t>(c_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));
-  const SimTimeNs dt = std::max<SimTimeNs>(1, units::s_to_ns(cost_result_.seconds));
-  events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{index_});
+  if (own_event) events_.push(events_.now() + dt, EventPriority::kIterationDone, IterationDone{index_});
   if (!observers_.empty()) {
     IterationRecord rec;
     rec.start_ns = events_.now();
@@ -315,10 +362,10 @@ void Replica::add_engine_time(bool graphed) {
   if (cpu_s > 0) add(OpId::kEngineCpu, p.step_seconds(gpu_s, cpu_s) - gpu_s);
 }
 
-void Replica::finish_iteration() {
+void Replica::finish_iteration(StepPlan& plan) {
   const SimTimeNs now = events_.now();
   bool any_finished = false;
-  for (const ScheduledWork& w : plan_.work) {
+  for (const ScheduledWork& w : plan.work) {
     Request& r = *w.request;
     if (r.state != RequestState::kRunning) continue;
     r.computed += w.tokens;
@@ -359,9 +406,88 @@ void Replica::finish_iteration() {
                              }),
               run.end());
   }
-  busy_ = false;
-  batch_tokens_ = 0;
-  plan_.work.clear();
+}
+
+// ---- pipeline parallelism (pp_ > 1) ----
+
+void Replica::schedule_microbatch() {
+  // Stage 0 takes the next micro-batch once it is free.
+  events_.push(std::max(events_.now(), stage_free_ns_[0]), EventPriority::kEngineStep, EngineStep{index_});
+  step_pending_ = true;
+}
+
+void Replica::start_microbatch() {
+  // Requests in flight wait for their tokens: the scheduler plans from the others, which keep their order.
+  auto& run = queues_.running;
+  held_.clear();
+  if (!in_flight_.empty()) {
+    run.erase(std::remove_if(run.begin(), run.end(),
+                             [this](Request* r) {
+                               if (!r->in_flight) return false;
+                               held_.push_back(r);
+                               return true;
+                             }),
+              run.end());
+  }
+  const bool planned = plan_step();
+  run.insert(run.begin(), held_.begin(), held_.end());
+  if (!planned) {
+    busy_ = !in_flight_.empty();  // the next micro-batch to finish plans again
+    batch_tokens_ = in_flight_tokens_;
+    return;
+  }
+  const double step_s = price_step(0);
+  // Every stage runs 1/P of the step, then hands its activations to the next stage's GPU.
+  CostEstimate send = cost_.pipeline_send(step_tokens());
+  const SimTimeNs now = events_.now();
+  const SimTimeNs stage_ns = std::max<SimTimeNs>(1, units::s_to_ns(step_s / pp_));
+  const SimTimeNs send_ns = units::s_to_ns(send.seconds);
+  SimTimeNs t = now;
+  for (std::size_t s = 0; s < stage_free_ns_.size(); ++s) {
+    const SimTimeNs start = s == 0 ? std::max(now, stage_free_ns_[0]) : std::max(t + send_ns, stage_free_ns_[s]);
+    stage_free_ns_[s] = start + stage_ns;
+    t = stage_free_ns_[s];
+  }
+  send.seconds *= pp_ - 1;
+  send.bytes *= pp_ - 1;
+  cost_result_.ops[static_cast<std::size_t>(OpId::kPipelineSend)] = send;
+  cost_result_.mark(OpId::kPipelineSend);
+  launch_step(t - now, true);
+  MicroBatch mb;
+  if (!spare_plans_.empty()) {
+    mb.plan = std::move(spare_plans_.back());
+    spare_plans_.pop_back();
+  }
+  std::swap(mb.plan, plan_);
+  for (const ScheduledWork& w : mb.plan.work) w.request->in_flight = true;
+  mb.sequences = static_cast<std::int64_t>(mb.plan.work.size());
+  mb.tokens = batch_tokens_;
+  in_flight_sequences_ += mb.sequences;
+  in_flight_tokens_ += mb.tokens;
+  batch_tokens_ = in_flight_tokens_;
+  in_flight_.push_back(std::move(mb));
+  if (in_flight_.size() < static_cast<std::size_t>(pp_)) schedule_microbatch();
+}
+
+void Replica::finish_microbatch() {
+  MicroBatch mb = std::move(in_flight_.front());  // micro-batches leave the last stage in order
+  in_flight_.pop_front();
+  for (const ScheduledWork& w : mb.plan.work) w.request->in_flight = false;
+  finish_iteration(mb.plan);
+  in_flight_sequences_ -= mb.sequences;
+  in_flight_tokens_ -= mb.tokens;
+  batch_tokens_ = in_flight_tokens_;
+  busy_ = !in_flight_.empty();
+  mb.plan.clear();
+  spare_plans_.push_back(std::move(mb.plan));
+  if (!pending_aborts_.empty()) [[unlikely]] process_aborts();
+  if (!step_pending_) {
+    if (events_.now() >= stage_free_ns_[0]) {
+      start_microbatch();
+    } else {
+      schedule_microbatch();
+    }
+  }
 }
 
 std::int64_t Replica::check_invariants() {

@@ -1,6 +1,16 @@
 // One engine instance of a cluster: its scheduler, KV manager (block pool, prefix cache, tiers) and queues, priced
 // by the shared iteration cost model, stepping on the cluster's event clock.
 //
+// Pipeline parallelism (SimOptions::pipeline_parallel = P > 1): the replica's layers run in P stages, each taking
+// 1/P of the step's priced time, plus the hand-over of the activations to the next stage (pipeline.send). Up to P
+// micro-batches are in flight (vLLM's batch queue): a new one is planned whenever stage 0 is free and a slot is,
+// from the requests not in flight (the scheduler does not see those; they rejoin the front of the running queue
+// after the plan); a micro-batch's tokens appear when it leaves the last stage, micro-batches finish in order, and
+// a stage waits while the one before it is busy (the bubbles). With P = 1 a replica is the plain engine.
+//
+// Expert parallelism across replicas (an ExpertGroup, sim/engine/expert_group.h): the group's members plan their
+// steps together, each priced with the group's MoE tokens, and all last as long as the slowest (lockstep).
+//
 // The cluster (simulator.cc) owns the clock, the workload, the router and the requests' lifecycle around the engine
 // (client sessions and timeouts, records, latency statistics); a replica owns what happens inside one engine:
 // admission checks against its memory, the waiting / running / swapped queues, iterations and their prices, and the
@@ -71,6 +81,8 @@ struct ReplicaCounters {
 // What a replica does: everything (an ordinary engine), or one side of prefill/decode disaggregation.
 enum class ReplicaRole : std::uint8_t { kMixed, kPrefill, kDecode };
 
+class ExpertGroup;
+
 class Replica {
  public:
   // `cost` prices its steps and `kv_capacity_bytes` is its device KV pool (a pool of another GPU may differ).
@@ -92,9 +104,24 @@ class Replica {
   // Takes `r` (accepted now) into its waiting queue, or holds it for the step after the running one under
   // asynchronous scheduling; schedules a step if the engine is idle.
   void admit(Request* r);
-  // The cluster's EngineStep and IterationDone events for this replica.
+  // The cluster's EngineStep and IterationDone events for this replica (a group member's go to its ExpertGroup).
   void on_engine_step();
   void on_iteration_done();
+
+  // Expert parallelism across replicas: the lockstep group this replica steps in (null: it steps on its own).
+  void join(ExpertGroup* group) { group_ = group; }
+  ExpertGroup* group() const { return group_; }
+  // A step in three parts, for a lockstep group: plan_step() plans it (false: nothing to run; the replica stays
+  // idle); price_step() prices the planned step with the MoE tokens of the whole group and returns its seconds;
+  // launch_step() starts it for `dt_ns`, and with `own_event` schedules its IterationDone (a group schedules one for
+  // all). end_step() applies a finished step's progress and the aborts that waited for it.
+  bool plan_step();
+  double price_step(double moe_group_tokens);
+  void launch_step(SimTimeNs dt_ns, bool own_event);
+  void end_step();
+  bool busy() const { return busy_; }
+  // Tokens the planned or running step sends through the GEMMs (padding to a CUDA graph included).
+  double step_tokens() const { return static_cast<double>(batch_tokens_ + shape_.padded_tokens); }
   // `r`'s client gave up: aborted now, or after the running step (an engine aborts between steps).
   void on_client_timeout(Request& r);
 
@@ -107,7 +134,7 @@ class Replica {
   ReplicaLoad load() const;
   std::int64_t waiting_count() const;  // waiting + swapped + held for the next step
   std::int64_t running_count() const { return static_cast<std::int64_t>(queues_.running.size()); }
-  std::int64_t batch_size() const;     // sequences in the executing step (0 when idle)
+  std::int64_t batch_size() const;     // sequences in the executing step(s) (0 when idle)
   TokenCount batch_tokens() const { return batch_tokens_; }
   const KvManager& kv() const { return kv_; }
   // The tokens of `r`'s prompt this replica's GPU prefix cache holds now (no effect on the cache).
@@ -118,9 +145,19 @@ class Replica {
   std::int64_t check_invariants();
 
  private:
+  // A micro-batch in a replica's pipeline: its plan and sizes.
+  struct MicroBatch {
+    StepPlan plan;
+    std::int64_t sequences = 0;
+    TokenCount tokens = 0;
+  };
+
   void wake();
   void start_iteration();
-  void finish_iteration();
+  void finish_iteration(StepPlan& plan);
+  void start_microbatch();
+  void finish_microbatch();
+  void schedule_microbatch();
   void release_incoming();
   void add_engine_time(bool graphed);
   void add_tier_traffic(IterationShape& shape);
@@ -140,6 +177,7 @@ class Replica {
   KvManager::PrefixStats last_prefix_;
   EngineQueues queues_;
   StepPlan plan_;
+  IterationShape shape_;
   std::vector<SeqWork> work_;
   std::vector<const Request*> holders_;
   IterationCost cost_result_;
@@ -150,6 +188,16 @@ class Replica {
   std::vector<std::pair<Request*, RequestId>> pending_aborts_;
   std::vector<Request*> handed_off_;  // a prefill replica's requests whose KV is moving (still held here)
   const bool step_time_;           // the engine profile adds step time (read once: every step asks)
+  ExpertGroup* group_ = nullptr;
+  // Pipeline parallelism (pp_ > 1): micro-batches in flight, oldest first, plans to reuse, when each stage is free
+  // again, and the requests hidden from the scheduler while a plan is made.
+  const int pp_;
+  std::deque<MicroBatch> in_flight_;
+  std::vector<StepPlan> spare_plans_;
+  std::vector<SimTimeNs> stage_free_ns_;
+  std::vector<Request*> held_;
+  std::int64_t in_flight_sequences_ = 0;
+  TokenCount in_flight_tokens_ = 0;
   SimTimeNs touched_ns_ = 0;
   ReplicaCounters c_;
 };

@@ -165,7 +165,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
     double per_hour = gpus * run.gpu->price_per_hour_usd;
     if (run.decode_gpu != nullptr) {  // the decode pool's GPUs at their own card's price
-      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) * run.tensor_parallel;
+      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) * run.tensor_parallel *
+                                 run.parallelism.pp;
       per_hour += decode_gpus * (run.decode_gpu->price_per_hour_usd - run.gpu->price_per_hour_usd);
     }
     summary["cluster"]["cost"] = {{"gpus", gpus},

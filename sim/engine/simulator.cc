@@ -15,6 +15,7 @@
 #include "sim/cluster/router.h"
 #include "sim/core/event_queue.h"
 #include "sim/core/units.h"
+#include "sim/engine/expert_group.h"
 #include "sim/engine/replica.h"
 #include "sim/metrics/timeline.h"
 
@@ -67,6 +68,15 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), other_gpu ? *o.decode_cost : cost,
                                                     other_gpu ? o.decode_kv_capacity_bytes : o.kv_capacity_bytes,
                                                     events_, *this, observers_));
+    }
+    if (o.expert_group_ranks > 1) {  // expert parallelism across replicas: consecutive replicas step together
+      if (o.replicas % o.expert_group_ranks != 0) throw std::logic_error("expert groups must divide the replicas");
+      for (std::int32_t i = 0; i < o.replicas; i += o.expert_group_ranks) {
+        std::vector<Replica*> members;
+        for (std::int32_t j = i; j < i + o.expert_group_ranks; ++j) members.push_back(replicas_[j].get());
+        groups_.push_back(std::make_unique<ExpertGroup>(members, events_));
+        for (Replica* m : members) m->join(groups_.back().get());
+      }
     }
     entry_count_ = o.prefill_replicas > 0 ? o.prefill_replicas : o.replicas;
     if (o.prefill_replicas > 0) decode_router_ = o.decode_router();
@@ -202,15 +212,23 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   }
   void handle(const EngineStep& e) {
     Replica& r = replica(e.replica);
+    if (r.group() != nullptr) [[unlikely]] return group_event(*r.group(), &ExpertGroup::on_engine_step);
     r.touch(events_.now());
     r.on_engine_step();
     refresh(r);
   }
   void handle(const IterationDone& e) {
     Replica& r = replica(e.replica);
+    if (r.group() != nullptr) [[unlikely]] return group_event(*r.group(), &ExpertGroup::on_iteration_done);
     r.touch(events_.now());
     r.on_iteration_done();
     refresh(r);
+  }
+  // An expert group's step changes every member.
+  void group_event(ExpertGroup& g, void (ExpertGroup::*fn)()) {
+    for (Replica* m : g.members()) m->touch(events_.now());
+    (g.*fn)();
+    for (Replica* m : g.members()) refresh(*m);
   }
   // A request's KV reached the decode pool: its prefill replica frees it, the decode router chooses where it decodes.
   void handle(const KvTransferDone& e) {
@@ -531,6 +549,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   std::vector<ISimObserver*> observers_;
   EventQueue events_;
   std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<std::unique_ptr<ExpertGroup>> groups_;  // expert parallelism across replicas; else none
   std::unique_ptr<IRouter> router_;
   bool single_ = false;         // one replica: no sums to keep
   std::vector<Counts> counts_;  // each replica's counts as last refreshed, and their sums

@@ -28,7 +28,8 @@ namespace kvsim {
 
 struct SimOptions {
   EngineLimits limits;
-  std::int64_t kv_capacity_bytes = 0;  // device memory for the KV cache on one GPU
+  std::int64_t kv_capacity_bytes = 0;  // a replica's KV pool, in its KV layout's bytes (all layers of a token): one
+                                       // GPU's KV memory x pipeline stages (each stage holds its layers' share)
   std::int64_t host_kv_bytes = 0;      // host memory for KV that the strategy offloads
   std::int64_t swap_bytes = 0;         // host swap space for preemption by swap
   PreemptionMode preemption = PreemptionMode::kRecompute;
@@ -61,6 +62,11 @@ struct SimOptions {
   double transfer_bandwidth_Bps = 0, transfer_latency_s = 0;
   // Layer-wise streaming: the KV moves while the prefill computes it, layer after layer (0: after the prefill).
   int transfer_layerwise_layers = 0;
+  // Pipeline parallelism: a replica's layers in this many stages, up to as many micro-batches in flight (replica.h).
+  int pipeline_parallel = 1;
+  // Expert parallelism across replicas: groups of this many consecutive replicas (data-parallel attention ranks)
+  // share their experts and step in lockstep (1: every replica steps on its own).
+  int expert_group_ranks = 1;
   // Decode replicas of another GPU: their pricing and KV pool (null / 0: the same as the others).
   const IterationCostModel* decode_cost = nullptr;
   std::int64_t decode_kv_capacity_bytes = 0;

@@ -67,6 +67,7 @@ struct Request {
   // Disaggregation: its prompt's KV came from a prefill replica (the decode replica computes only new tokens), and
   // how long the move took.
   bool transferred = false;
+  bool in_flight = false;  // in a micro-batch still in a replica's pipeline (pipeline parallelism)
   double transfer_s = 0;
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }

@@ -121,9 +121,10 @@ Profile small_profile() {
   pre.kv_dtype = "fp8";
   p.prefill_attention = {pre};
   p.gemm = {{32768, 65536, 12288, "bf16", 0.06032404242621528, 2}, {1, 4096, 4096, "fp16", 7e-06, 0}};
-  AllReducePoint ar{512, 2, 6.25e-06, 128};
+  CollectivePoint ar{512, 2, 6.25e-06, 128};
   ar.dtype = "fp16";
   p.all_reduce = {ar};
+  p.all_to_all = {{1048576, 8, 1.564e-05, 302}};
   p.moe = {{16, 4096, 7168, 8, 2, 2, "bf16", 0.49033065636952716e-3, 7803},
            {1, 2048, 768, 128, 8, 1, "fp16", 4.9e-05, 0}};
   return p;
@@ -275,12 +276,13 @@ TEST(ImportAiconfigurator, H100Vllm) {
   EXPECT_EQ(p.gemm.size(), 35742u);
   // nccl_perf.csv: 1008 rows, a quarter all_reduce (half and int8; every configuration measured twice).
   EXPECT_EQ(p.all_reduce.size(), 252u);
-  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name all_gather (not all_reduce)"], 252);
-  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name alltoall (not all_reduce)"], 252);
-  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name reduce_scatter (not all_reduce)"], 252);
+  EXPECT_EQ(p.all_to_all.size(), 252u);
+  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name all_gather (not all_reduce or alltoall)"], 252);
+  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name reduce_scatter (not all_reduce or alltoall)"], 252);
   // The MoE table (added to ../shared later; ImportAiconfigurator.H100VllmMoe checks it) adds 7 skip reasons.
   const bool has_moe = fs::exists(dir / "moe/vllm/0.24.0/moe_perf.csv");
-  EXPECT_EQ(p.provenance["skipped_rows"].size(), has_moe ? 10u : 3u);
+  EXPECT_EQ(p.provenance["skipped_rows"].size(), has_moe ? 9u : 2u);
+  EXPECT_EQ(p.provenance["duplicate_points"]["all_to_all"], 126);
   EXPECT_EQ(p.provenance["duplicate_points"]["all_reduce"], 126);
   EXPECT_EQ(p.provenance["duplicate_points"]["decode_attention"], 0);
   EXPECT_EQ(p.provenance["devices"], nlohmann::json::array({"NVIDIA H100 80GB HBM3"}));
@@ -329,7 +331,7 @@ TEST(ImportAiconfigurator, H100Vllm) {
   EXPECT_EQ(g.dtype, "bf16");
   EXPECT_DOUBLE_EQ(g.seconds, 60.32404242621528e-3);
 
-  const AllReducePoint& r = p.all_reduce[0];  // line 128: all_reduce half, 2 GPUs, 256 elements
+  const CollectivePoint& r = p.all_reduce[0];  // line 128: all_reduce half, 2 GPUs, 256 elements
   EXPECT_EQ(r.source_row, 128);
   EXPECT_EQ(r.gpus, 2);
   EXPECT_DOUBLE_EQ(r.bytes, 512);
@@ -703,7 +705,8 @@ TEST(ImportCsv, SyntheticAiconfiguratorTablesMapAndFailWithFileAndLine) {
             "framework,version,device,op_name,kernel_source,nccl_dtype,num_gpus,message_size,latency\n"
             "TRTLLM,1.0,GPU X,all_reduce,NCCL,bfloat16,4,1024,0.01\n"
             "TRTLLM,1.0,GPU X,all_reduce,NCCL,float,8,1024,0.02\n"
-            "TRTLLM,1.0,GPU X,all_gather,NCCL,half,8,1024,0.02\n");
+            "TRTLLM,1.0,GPU X,all_gather,NCCL,half,8,1024,0.02\n"
+            "TRTLLM,1.0,GPU X,alltoall,NCCL,half,8,4096,0.03\n");
   const Profile p = import_aiconfigurator(dir.path(), "vllm", "9.0", "test-gpu");
   EXPECT_EQ(p.device_name, "GPU X");
   ASSERT_EQ(p.decode_attention.size(), 1u);
@@ -711,7 +714,11 @@ TEST(ImportCsv, SyntheticAiconfiguratorTablesMapAndFailWithFileAndLine) {
   EXPECT_EQ(p.provenance["skipped_rows"]["window_size != 0 (sliding window)"], 1);
   EXPECT_EQ(p.provenance["skipped_rows"]["beam_width != 1"], 1);
   EXPECT_EQ(p.provenance["skipped_rows"]["kv_cache_dtype nvfp4 (no kvsim dtype)"], 1);
-  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name all_gather (not all_reduce)"], 1);
+  EXPECT_EQ(p.provenance["skipped_rows"]["nccl op_name all_gather (not all_reduce or alltoall)"], 1);
+  ASSERT_EQ(p.all_to_all.size(), 1u);
+  EXPECT_EQ(p.all_to_all[0].bytes, 8192);  // 4096 half elements sent by each GPU
+  EXPECT_EQ(p.all_to_all[0].gpus, 8);
+  EXPECT_DOUBLE_EQ(p.all_to_all[0].seconds, 0.03e-3);
   ASSERT_EQ(p.prefill_attention.size(), 1u);
   PrefillAttentionPoint pre{4, 512, 0, 8, 2, 128, 0.5e-3, 2};
   pre.kv_dtype = "fp8";

@@ -347,9 +347,11 @@ TEST(Cluster, BadClusterInputNamesTheKey) {
   EXPECT_NE(err.find("hardware.num_gpus"), std::string::npos) << err;
   EXPECT_NE(err.find("replicas x tensor_parallel x pipeline_parallel"), std::string::npos) << err;
   doc = cluster(trace, 2, "round-robin");
-  doc["hardware"]["pipeline_parallel"] = 2;
+  doc["hardware"]["num_gpus"] = 2;
+  doc["hardware"]["pipeline_parallel"] = 2;  // 2 replicas x 2 stages
   err = testing::error_of([&] { prepare_run(doc, "."); });
-  EXPECT_NE(err.find("hardware.pipeline_parallel"), std::string::npos) << err;
+  EXPECT_NE(err.find("hardware.num_gpus"), std::string::npos) << err;
+  EXPECT_NE(err.find("2 x 1 x 2 = 4"), std::string::npos) << err;
   doc = cluster(trace, 2, "lottery");
   err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("router.policy"), std::string::npos) << err;

@@ -111,8 +111,10 @@ CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   // Cold L2: the time with every operand beyond L2, never below the benchmark's (the beyond-L2 terms are fitted on
   // large launches and can extrapolate below a small launch's fixed cost).
   if (cold_ && within_l2(fam, op)) t = std::max(t, calibration_.predict_with(*beta, fam, op, cold_card_));
-  // A fused-MoE time covers one layer (kMoeLaunchesPerLayer launches), as in the measured backend.
-  e.seconds = fam == OpFamily::kMoeExperts ? t * op.launches / kMoeLaunchesPerLayer : t * std::max(1.0, op.launches);
+  // A fused-MoE time covers one layer (kMoeLaunchesPerLayer launches) on all its experts, as in the measured
+  // backend; under expert parallelism this GPU does its share of it.
+  e.seconds = fam == OpFamily::kMoeExperts ? t * op.shape.share * op.launches / kMoeLaunchesPerLayer
+                                           : t * std::max(1.0, op.launches);
   e.source = Source::kCalibrated;
   return e;
 }

@@ -29,11 +29,16 @@ MeasuredCostModel::MeasuredCostModel(const Profile& p, const GpuSpec& gpu, const
                                                     a.seconds);
   }
   for (auto& [key, grid] : prefill_) grid.finalize();
-  for (const AllReducePoint& r : p.all_reduce) {
+  for (const CollectivePoint& r : p.all_reduce) {
     if (dtype_bits(r.dtype) != 16) continue;  // the engine all-reduces 16-bit activations
     all_reduce_.try_emplace(r.gpus, 1).first->second.add({r.bytes, 0, 0}, r.seconds);
   }
   for (auto& [gpus, grid] : all_reduce_) grid.finalize();
+  for (const CollectivePoint& r : p.all_to_all) {
+    if (dtype_bits(r.dtype) != 16) continue;  // experts' inputs and outputs are 16-bit activations
+    all_to_all_.try_emplace(r.gpus, 1).first->second.add({r.bytes, 0, 0}, r.seconds);
+  }
+  for (auto& [gpus, grid] : all_to_all_) grid.finalize();
   for (const MoePoint& x : p.moe) {
     if (dtype_bits(x.dtype) != 16) continue;  // 16-bit expert weights only (OpShape::weight_bits)
     const MoeKey key{x.hidden, x.intermediate, x.experts, x.topk};
@@ -64,7 +69,7 @@ CostEstimate MeasuredCostModel::estimate_moe(const KernelOp& op) const {
   if (s.m <= 0 || s.weight_bits != 16 || !whole(s.k) || !whole(s.n)) return fallback_.estimate(op);
   const auto it = moe_.find({static_cast<int>(s.k), static_cast<int>(s.n), s.experts, s.topk});
   if (it == moe_.end()) return fallback_.estimate(op);
-  return from_grid(op, &it->second, {s.m, 1.0, 1.0}, 1.0, op.launches / kMoeLaunchesPerLayer);
+  return from_grid(op, &it->second, {s.m, 1.0, 1.0}, s.share, op.launches / kMoeLaunchesPerLayer);
 }
 
 CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
@@ -90,9 +95,11 @@ CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
       const double equivalent = (std::sqrt(8 * pairs + 1) - 1) / 2;
       return from_grid(op, &it->second, {s.batch, equivalent, 1.0}, 1.0, op.launches);
     }
-    case OpKind::kAllReduce: {
-      const auto it = all_reduce_.find(op.tp);
-      if (it == all_reduce_.end() || s.message_bytes <= 0) return fallback_.estimate(op);
+    case OpKind::kAllReduce:
+    case OpKind::kAllToAll: {
+      const auto& grids = op.kind == OpKind::kAllReduce ? all_reduce_ : all_to_all_;
+      const auto it = grids.find(op.tp);
+      if (it == grids.end() || s.message_bytes <= 0) return fallback_.estimate(op);
       return from_grid(op, &it->second, {s.message_bytes, 1.0, 1.0}, 1.0, op.launches);
     }
     default:

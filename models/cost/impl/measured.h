@@ -50,7 +50,8 @@ class MeasuredCostModel final : public IKernelCostModel {
   RooflineCostModel fallback_;
   LogGrid gemm_{3};
   std::map<AttnKey, LogGrid> decode_, prefill_;
-  std::map<int, LogGrid> all_reduce_;
+  std::map<int, LogGrid> all_reduce_;  // by GPUs
+  std::map<int, LogGrid> all_to_all_;
   std::map<MoeKey, LogGrid> moe_;  // 1-D grids over tokens
   nlohmann::json params_;
 };

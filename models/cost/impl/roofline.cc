@@ -39,7 +39,7 @@ std::vector<ParamDoc> RooflineParams::docs() {
        "achieved fraction of PCIe bandwidth (swap)"},
       {"launch_latency_s", "number", fmt::format("{}", d.launch_latency_s), "seconds per kernel launch"},
       {"allreduce_latency_s", "number", fmt::format("{}", d.allreduce_latency_s),
-       "seconds per all-reduce call on top of bandwidth time"},
+       "seconds per collective call (all-reduce, all-to-all) on top of bandwidth time"},
       {"dequant_instructions_8bit", "number", fmt::format("{}", d.dequant_instructions_8bit),
        "CUDA-core instructions per K/V element read from 8-bit storage (fp8, int8); default from kvsim's kernels"},
       {"dequant_instructions_subbyte", "number", fmt::format("{}", d.dequant_instructions_subbyte),
@@ -102,8 +102,19 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
       latency_s = op.launches * p_.allreduce_latency_s;
       break;
     }
+    case OpKind::kAllToAll: {
+      // Each GPU keeps 1/g of its send buffer and sends the rest, to all peers at once (NVSwitch).
+      const double g = std::max(1, op.tp);
+      memory_s = (g - 1) / g * op.bytes / (nvlink_Bps_ > 0 ? nvlink_Bps_ : pcie_Bps_);
+      latency_s = op.launches * p_.allreduce_latency_s;
+      break;
+    }
     case OpKind::kHostTransfer:
       memory_s = op.bytes / pcie_Bps_;
+      break;
+    case OpKind::kSendRecv:
+      memory_s = op.bytes / (nvlink_Bps_ > 0 ? nvlink_Bps_ : pcie_Bps_);
+      latency_s = op.launches * p_.allreduce_latency_s;
       break;
     case OpKind::kFixed:
       e.seconds = op.fixed_s;

@@ -14,10 +14,10 @@ struct RooflineParams {
   double gemm_efficiency = 0.7;        // achieved / peak FLOP/s for GEMMs
   double attention_efficiency = 0.5;   // achieved / peak FLOP/s for attention (FlashAttention-2 class)
   double memory_efficiency = 0.8;      // achieved / peak HBM bandwidth
-  double nvlink_efficiency = 0.7;      // achieved / peak NVLink bandwidth for all-reduce
+  double nvlink_efficiency = 0.7;      // achieved / peak NVLink bandwidth for collectives
   double pcie_efficiency = 0.8;        // achieved / peak PCIe bandwidth for host transfers
   double launch_latency_s = 2e-6;      // per kernel launch (CUDA-graph-like replay)
-  double allreduce_latency_s = 10e-6;  // per all-reduce call, on top of the bandwidth term
+  double allreduce_latency_s = 10e-6;  // per collective call (all-reduce, all-to-all), on top of the bandwidth term
   // Dequantizing quantized KV on the CUDA cores, in instructions per K/V element and thread lane. Defaults: the
   // tile loop of kvsim's decode kernels (sm_90 SASS, tools/bench/sass_hot_loop.py), minus the bf16 kernel's, per
   // element: 8-bit storage (int8 0.69, fp8 0.16) and sub-byte group quantization (KIVI int4 4.51, int2 4.43:
