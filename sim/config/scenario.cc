@@ -459,6 +459,31 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
         "not a topology.",
         o.replicas, router.name, o.router_state_delay_s));
   }
+  if (run.parallelism.pp > 1) {
+    run.approximations.push_back(fmt::format(
+        "Pipeline parallelism, {} stages: each stage takes 1/{} of a step's priced time (layers, LM head and step "
+        "overhead spread evenly) and hands the micro-batch's activations to the next stage over NVLink (PCIe without; "
+        "op pipeline.send); up to {} micro-batches in flight, planned from the requests not in flight (which rejoin "
+        "the front of the running queue), finishing in order; each GPU holds 1/{} of the weights and of every "
+        "token's KV.",
+        run.parallelism.pp, run.parallelism.pp, run.parallelism.pp, run.parallelism.pp));
+  }
+  if (run.parallelism.ep > 1) {
+    run.approximations.push_back(fmt::format(
+        "Expert parallelism over {} GPUs{}: each holds {} whole routed experts and computes 1/{} of the routed "
+        "(token, expert) pairs of the group's tokens (balanced routing: no hot experts); a dispatch and a combine "
+        "all-to-all per MoE layer (each GPU sends its tokens' hidden states once per chosen expert; nccl tables with "
+        "the measured backend, else the roofline: (g-1)/g of the bytes over NVLink, 0.85x nccl-tests on H100 on "
+        "average); {}",
+        run.parallelism.ep,
+        run.parallelism.ranks_per_expert_group() > 1
+            ? fmt::format(" ({} replicas' data-parallel attention ranks per group)", run.parallelism.ranks_per_expert_group())
+            : std::string(),
+        run.model->moe ? run.model->moe->num_experts / run.parallelism.ep : 0, run.parallelism.ep,
+        run.parallelism.ranks_per_expert_group() > 1
+            ? "a group's ranks step in lockstep, each as long as the slowest; an idle rank's dummy step is not priced."
+            : "the group is the replica's tensor-parallel GPUs."));
+  }
   if (o.client_timeout_s > 0) {
     run.approximations.push_back(fmt::format(
         "A client gives up {:g} s after sending a request (workload.client_timeout_s): the engine aborts the request "

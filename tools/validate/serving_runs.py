@@ -10,8 +10,10 @@ fitted on its aiconfigurator kernel tables; the roofline on the RTX 4090, which 
 settings the run's meta.json records (max_num_seqs, max_num_batched_tokens, block 16, prefix caching on, the
 RTX 4090's resolved num_gpu_blocks). Measured metrics are those of summary_recomputed.csv: anchored at the
 request's queued time (kvsim: its arrival), TPOT = (last - first token) / (output - 1). Tensor-parallel runs use
-the run's TP; data-parallel runs (Qwen3-30B-A3B: DP 2 with expert parallelism) as that many replicas behind the
-least-outstanding router, each holding every expert (expert parallelism and its all-to-all are not modelled yet).
+the run's TP; data-parallel runs with expert parallelism (Qwen3-30B-A3B: DP 2 + EP) as that many replicas behind the
+least-outstanding router that form one expert-parallel group (hardware.expert_parallel = DP x TP: each GPU holds
+1/ep of the experts, the ranks step in lockstep and exchange tokens by all-to-all); --no-ep replays them as
+independent replicas that each hold every expert, for comparison.
 """
 import argparse
 import csv
@@ -32,7 +34,7 @@ WORKLOADS = {"meta-llama/Llama-3.1-8B": "sharegpt-llama-3.1-8b-300-sps10.jsonl",
 METRICS = [("ttft", "ttft_s"), ("tpot", "tpot_s"), ("e2e", "e2e_s"), ("queue", "queue_s")]
 
 
-def scenario(row, meta, profile, cost_model=None):
+def scenario(row, meta, profile, cost_model=None, ep=True):
     kw = meta["engine_kwargs"]
     engine = {"scheduler": "vllm-v1", "prefix_caching": True, "block_size": 16,
               "max_num_seqs": kw["max_num_seqs"], "max_num_batched_tokens": kw["max_num_batched_tokens"],
@@ -45,9 +47,11 @@ def scenario(row, meta, profile, cost_model=None):
         engine["num_gpu_blocks"] = meta["kv_cache"]["num_gpu_blocks"]
     hardware = {"gpu": GPUS[row["gpu"]], "tensor_parallel": int(row["tp"])}
     if int(row["dp"]) > 1:
-        # vLLM's data-parallel engines behind its load balancer (the least loaded engine first); expert parallelism
-        # is not modelled: each replica holds every expert, with no all-to-all.
+        # vLLM's data-parallel engines behind its load balancer (the least loaded engine first), with
+        # --enable-expert-parallel: one expert-parallel group over all of them.
         hardware["replicas"] = int(row["dp"])
+        if ep and row["ep"] == "True":
+            hardware["expert_parallel"] = int(row["dp"]) * int(row["tp"])
     doc = {"model": MODELS[row["model"]], "hardware": hardware, "engine": engine,
             "workload": {"trace": {"path": os.path.join(RUNS, "workloads", WORKLOADS[row["model"]]),
                                    "format": "llmservingsim"}}}
@@ -66,6 +70,8 @@ def main():
     ap.add_argument("--cost-model", default="",
                     help="a cost_model section as JSON for every run, e.g. '{\"backend\": \"roofline\"}' (default: "
                          "kvsim's default, the shipped calibration of the RTX PRO 6000 and the roofline on the RTX 4090)")
+    ap.add_argument("--no-ep", action="store_true",
+                    help="replay data-parallel runs as independent replicas holding every expert (no expert parallelism)")
     args = ap.parse_args()
     out = []
     with open(os.path.join(RUNS, "summary_recomputed.csv")) as f, tempfile.TemporaryDirectory() as work:
@@ -76,7 +82,8 @@ def main():
                 meta = json.load(m)
             path = os.path.join(work, "s.json")
             with open(path, "w") as s:
-                json.dump(scenario(row, meta, args.profile, json.loads(args.cost_model) if args.cost_model else None), s)
+                json.dump(scenario(row, meta, args.profile, json.loads(args.cost_model) if args.cost_model else None,
+                                   not args.no_ep), s)
             subprocess.run([args.kvsim, "run", "-q", path, "--out", os.path.join(work, "run")], check=True)
             with open(os.path.join(work, "run", "results.json")) as r:
                 full = json.load(r)
