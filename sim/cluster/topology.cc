@@ -151,6 +151,14 @@ Topology Topology::preset(std::string_view name, const std::string& where) {
     t.add_link(nic0 + static_cast<std::size_t>(n), sw0 + static_cast<std::size_t>(n / p->nics_per_pcie_switch),
                p->gpu_pcie_GBps, kPcieLatency_us, "pcie");
   }
+  // One NIC per GPU (DGX/HGX rails): GPU i reaches NIC i on its PCIe switch peer to peer (GPUDirect RDMA), one link
+  // whose bandwidth is the GPU's PCIe; without it, ties between a switch's NICs would put two GPUs on one NIC.
+  if (p->nics_per_pcie_switch == p->gpus_per_pcie_switch) {
+    for (int i = 0; i < p->gpus; ++i) {
+      t.add_link(static_cast<std::size_t>(i), nic0 + static_cast<std::size_t>(i), p->gpu_pcie_GBps, kPcieLatency_us,
+                 "pcie");
+    }
+  }
   t.add_link(cpu0, cpu0 + 1, p->socket_link_GBps, kSocketLatency_us, "socket");
   t.check_connected(where);
   return t;

@@ -2,9 +2,8 @@
 // links with a bandwidth per direction and a latency. A transfer between two nodes takes the path of least latency
 // (fewest links on ties) and costs the path's summed latency plus bytes / its bottleneck bandwidth.
 //
-// Concurrent transfers: each is priced on its own path as if it had the links to itself (no sharing of a link's
-// bandwidth between transfers yet; the transfers that will share links, KV moving from prefill to decode replicas,
-// come with disaggregation).
+// Concurrent transfers: path() prices one alone; KV moves of disaggregation share links (sim/cluster/
+// link_sharing.h). The presets give GPU i of a DGX/HGX its own NIC i (rails).
 //
 // Forms: a preset name (`kvsim topology --list`), {"preset": NAME, "nodes": N} for N such machines joined by a
 // network switch (node names prefixed "n<i>."), or {"nodes": [{"name", "kind"}], "links": [{"a", "b",

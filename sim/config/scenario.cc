@@ -124,12 +124,30 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   hw.check(num_gpus == replicas * run.tensor_parallel * pipeline_parallel, "num_gpus",
            fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
                        run.tensor_parallel, pipeline_parallel, replicas * run.tensor_parallel * pipeline_parallel));
+  // The machines: replica i on the topology's GPUs [i x TP x PP, (i + 1) x TP x PP), in their listed order.
+  std::optional<nlohmann::json> topology_json;
+  if (const nlohmann::json* t = hw.raw("topology"); t != nullptr && !t->is_null()) {
+    topology_json = *t;
+    run.topology = std::make_unique<Topology>(Topology::from_json(*t, hw.full("topology")));
+    const std::vector<std::string> gpus = run.topology->gpus();
+    hw.check(static_cast<int>(gpus.size()) >= num_gpus, "topology",
+             fmt::format("has {} GPUs; the scenario places num_gpus = {} on it", gpus.size(), num_gpus));
+    const int per_replica = run.tensor_parallel * pipeline_parallel;
+    for (int i = 0; i < replicas; ++i) {
+      std::vector<std::size_t>& nodes = run.sim.replica_gpus.emplace_back();
+      for (int k = 0; k < run.tensor_parallel; ++k) {
+        nodes.push_back(run.topology->node(gpus[static_cast<std::size_t>(i * per_replica + k)], hw.full("topology")));
+      }
+    }
+    run.sim.topology = run.topology.get();
+  }
   hw.check(run.model->num_attention_heads % run.tensor_parallel == 0, "tensor_parallel",
            fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
   hw.finish();
   resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
   if (pipeline_parallel > 1) resolved["hardware"]["pipeline_parallel"] = pipeline_parallel;
   if (expert_parallel > 1) resolved["hardware"]["expert_parallel"] = expert_parallel;
+  if (topology_json) resolved["hardware"]["topology"] = *topology_json;
   if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
   if (price) resolved["hardware"]["price_per_hour_usd"] = *price;
   // A one-replica scenario's resolved form is what it was before clusters existed.
@@ -342,6 +360,11 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     dis.check(prefill + decode == replicas, "decode_replicas",
               fmt::format("prefill_replicas + decode_replicas must equal hardware.replicas ({} + {} != {})", prefill,
                           decode, replicas));
+    if (run.topology) {
+      for (const char* key : {"transfer_bandwidth_GBps", "transfer_latency_us"}) {
+        dis.check(!dis.has(key), key, "not with hardware.topology: each move is priced on its paths");
+      }
+    }
     const double bw = dis.get_positive<double>("transfer_bandwidth_GBps", 50.0);
     dis.check(std::isfinite(bw) && bw <= 1e9, "transfer_bandwidth_GBps", "expected GB/s, > 0");
     const double lat = dis.get_non_negative<double>("transfer_latency_us", 10.0);
@@ -390,9 +413,12 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     o.transfer_layerwise_layers = layerwise ? run.model->num_layers : 0;
     entry_replicas = prefill;
     resolved["disaggregation"] = {{"prefill_replicas", prefill}, {"decode_replicas", decode},
-                                  {"transfer_bandwidth_GBps", bw}, {"transfer_latency_us", lat},
                                   {"layerwise", layerwise},
                                   {"decode_router", decode_router.resolved}};
+    if (!run.topology) {
+      resolved["disaggregation"]["transfer_bandwidth_GBps"] = bw;
+      resolved["disaggregation"]["transfer_latency_us"] = lat;
+    }
     if (decode_gpu) resolved["disaggregation"]["decode_gpu"] = *decode_gpu;
   }
   // router (of a cluster's new requests; a one-replica scenario may name one, which then has nothing to choose)

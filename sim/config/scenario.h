@@ -19,6 +19,7 @@
 #include "models/kv/strategy.h"
 #include "models/spec/gpu_spec.h"
 #include "models/spec/llm_spec.h"
+#include "sim/cluster/topology.h"
 #include "sim/engine/simulator.h"
 #include "sim/sched/scheduler.h"
 #include "traces/trace_reader.h"
@@ -46,6 +47,7 @@ struct PreparedRun {
   const GpuSpec* gpu = nullptr;
   int tensor_parallel = 1;
   Parallelism parallelism;                  // tensor_parallel with the pipeline and expert parallelism
+  std::unique_ptr<Topology> topology;       // hardware.topology (null: none); SimOptions points into it
   std::string scheduler_name;
   std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"
   nlohmann::json strategy_resolved;         // every strategy with its parameters in force

@@ -35,7 +35,13 @@ struct KvTransferDone {
   std::uint32_t slot;
 };
 
-using Event = std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone, KvTransferDone>;
+// The topology's links: the next KV move finishes sending (stale unless `generation` is the latest scheduled).
+struct LinkWake {
+  std::uint32_t generation;
+};
+
+using Event =
+    std::variant<RequestArrival, DeferredArrival, ClientTimeout, EngineStep, IterationDone, KvTransferDone, LinkWake>;
 
 enum class EventPriority : std::uint8_t {
   kArrival = 0,        // first: a request arriving at t is visible to a step starting at t

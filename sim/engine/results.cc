@@ -156,6 +156,9 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       summary["cluster"]["disaggregation"]["transfers"] = s.transfers;
       summary["cluster"]["disaggregation"]["transfer_bytes"] = s.transfer_bytes;
       summary["cluster"]["disaggregation"]["transfer_s"] = stats(s.transfer_s);
+      if (run.topology) {
+        summary["cluster"]["disaggregation"]["transfer_bytes_by_link_class"] = s.transfer_bytes_by_link_class;
+      }
       if (run.decode_gpu != nullptr) {
         summary["cluster"]["disaggregation"]["decode_cost_model"] = run.decode_kernels->params();
         summary["cluster"]["disaggregation"]["decode_kv_capacity_bytes"] = run.decode_capacity.kv_bytes;

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/cluster/link_sharing.h"
 #include "sim/cluster/router.h"
 #include "sim/core/event_queue.h"
 #include "sim/core/units.h"
@@ -80,6 +81,10 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     }
     entry_count_ = o.prefill_replicas > 0 ? o.prefill_replicas : o.replicas;
     if (o.prefill_replicas > 0) decode_router_ = o.decode_router();
+    if (o.prefill_replicas > 0 && o.topology != nullptr) {
+      if (o.replica_gpus.size() != replicas_.size()) throw std::logic_error("every replica needs its GPUs");
+      links_ = std::make_unique<LinkSharing>(*o.topology);
+    }
     counts_.resize(replicas_.size());
     single_ = replicas_.size() == 1;
     for (const auto& r : replicas_) fleet_capacity_bytes_ += static_cast<double>(r->kv().capacity_bytes());
@@ -138,23 +143,48 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
   void recycle(Request& r) override { free_requests_.push_back(&r); }
+  // A prefill replica handed `r` off at its first token: the decode router chooses where it decodes, and its KV
+  // starts moving there.
   void handed_off(Request& r) override {
+    decode_view_.refresh_for(*this);
+    const std::int32_t d = decode_router_->route(TraceRecord{}, decode_view_);
+    if (d < 0 || d >= opt_.replicas - opt_.prefill_replicas) throw std::logic_error("decode router chose no replica");
+    r.move_to = opt_.prefill_replicas + d;
     const double bytes = static_cast<double>(r.device_bytes + r.host_bytes);
-    double seconds = opt_.transfer_latency_s + bytes / opt_.transfer_bandwidth_Bps;
-    if (opt_.transfer_layerwise_layers > 0) {
-      // Streamed while the prefill ran (from its first scheduled chunk to its first token): what is left at the end
-      // is the last layer's KV if the link kept up, else what the link could not send in that time.
-      const double prefill_s = units::ns_to_s(events_.now() - r.first_scheduled_ns);
-      const double all_s = bytes / opt_.transfer_bandwidth_Bps;
-      seconds = opt_.transfer_latency_s +
-                std::max(all_s / static_cast<double>(opt_.transfer_layerwise_layers), all_s - prefill_s);
-    }
-    r.transfer_s = seconds;
     s_.transfers++;
     s_.transfer_bytes += bytes;
+    r.move_slot = transfers_.put({&r, r.id});
+    // Streamed while the prefill ran (from its first scheduled chunk to its first token): what is left at the end
+    // is the last layer's KV if the link kept up, else what the link could not send in that time.
+    const double prefill_s = units::ns_to_s(events_.now() - r.first_scheduled_ns);
+    const auto left_s = [&](double all_s) {
+      return opt_.transfer_layerwise_layers > 0
+                 ? std::max(all_s / static_cast<double>(opt_.transfer_layerwise_layers), all_s - prefill_s)
+                 : all_s;
+    };
+    if (links_) [[unlikely]] {
+      // One flow per tensor-parallel rank, each that rank's share, sharing the links with the other moves.
+      const auto& from = opt_.replica_gpus[static_cast<std::size_t>(r.replica)];
+      const auto& to = opt_.replica_gpus[static_cast<std::size_t>(r.move_to)];
+      const double per_flow = bytes / static_cast<double>(from.size());
+      const Topology::Path alone = opt_.topology->path(from.front(), to.front());
+      const double send = opt_.transfer_layerwise_layers == 0 || alone.links.empty()
+                              ? per_flow
+                              : left_s(per_flow / alone.bottleneck_Bps) * alone.bottleneck_Bps;
+      links_->start(r.move_slot, from, to, send, per_flow, events_.now());
+      wake_links();
+      return;
+    }
+    const double seconds = opt_.transfer_latency_s + left_s(bytes / opt_.transfer_bandwidth_Bps);
+    r.transfer_s = seconds;
     s_.transfer_s.add(seconds);
-    events_.push(events_.now() + units::s_to_ns(seconds), EventPriority::kArrival,
-                 KvTransferDone{transfers_.put({&r, r.id})});
+    events_.push(events_.now() + units::s_to_ns(seconds), EventPriority::kArrival, KvTransferDone{r.move_slot});
+  }
+  // The next time a move on the topology's links finishes sending (earlier wakes become stale).
+  void wake_links() {
+    ++link_generation_;
+    const SimTimeNs t = links_->next_finish_ns();
+    if (t >= 0) events_.push(std::max(t, events_.now()), EventPriority::kArrival, LinkWake{link_generation_});
   }
   void aborted(Request& r) override {
     s_.timed_out++;
@@ -231,20 +261,30 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     for (Replica* m : g.members()) refresh(*m);
   }
   // A request's KV reached the decode pool: its prefill replica frees it, the decode router chooses where it decodes.
+  void handle(const LinkWake& e) {
+    if (e.generation != link_generation_) return;  // the links' rates changed since
+    link_finished_.clear();
+    links_->advance(events_.now(), link_finished_);
+    for (const LinkSharing::Finished& f : link_finished_) {
+      events_.push(events_.now() + units::s_to_ns(f.latency_s), EventPriority::kArrival, KvTransferDone{f.tag});
+    }
+    wake_links();
+  }
   void handle(const KvTransferDone& e) {
     const auto [request, id] = transfers_.take(e.slot);
     Request& r = *request;
     if (r.id != id || r.state != RequestState::kTransferring) return;  // aborted meanwhile (its client gave up)
+    if (links_) [[unlikely]] {
+      r.transfer_s = units::ns_to_s(events_.now() - r.last_token_ns);  // from its first token, when it was handed off
+      s_.transfer_s.add(r.transfer_s);
+    }
     Replica& from = replica(r.replica);
     from.touch(events_.now());
     from.release(r);
     refresh(from);
     r.transferred = true;
     r.state = RequestState::kWaiting;
-    decode_view_.refresh_for(*this);
-    const std::int32_t d = decode_router_->route(TraceRecord{}, decode_view_);
-    if (d < 0 || d >= opt_.replicas - opt_.prefill_replicas) throw std::logic_error("decode router chose no replica");
-    Replica& to = replica(opt_.prefill_replicas + d);
+    Replica& to = replica(r.move_to);
     to.touch(events_.now());
     to.admit(&r);
     refresh(to);
@@ -255,6 +295,11 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     if (r.id != id || r.state == RequestState::kFinished) return;  // done, or its object serves another request
     Replica& rep = replica(r.replica);
     if (r.state == RequestState::kTransferring) {  // in no step: aborted at once, its KV stops moving
+      if (links_) [[unlikely]] {
+        // Still sending: no KvTransferDone will come for it (one that already finished sending has one pending).
+        if (links_->cancel(r.move_slot, events_.now())) transfers_.take(r.move_slot);
+        wake_links();
+      }
       rep.touch(events_.now());
       rep.abort_handed_off(r);
       refresh(rep);
@@ -481,6 +526,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
 
   RunSummary summarize() {
     RunSummary s = std::move(s_);
+    if (links_) s.transfer_bytes_by_link_class = links_->bytes_by_class();
     const double end_ns = static_cast<double>(events_.now());
     s.simulated_time_s = units::ns_to_s(events_.now());
     s.mean_kv_utilization = end_ns > 0 ? timeline_.kv_integral_ns() / end_ns : 0;
@@ -576,6 +622,9 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   DecodeView decode_view_;
   std::unique_ptr<IRouter> decode_router_;
   SlotTable<std::pair<Request*, RequestId>> transfers_;  // KvTransferDone slots
+  std::unique_ptr<LinkSharing> links_;                   // with disaggregation on a topology
+  std::uint32_t link_generation_ = 0;
+  std::vector<LinkSharing::Finished> link_finished_;
   SimTimeNs view_time_ = 0;
   const SimTimeNs view_delay_ns_ = units::s_to_ns(opt_.router_state_delay_s);
   TimelineRecorder timeline_;

@@ -62,6 +62,12 @@ struct SimOptions {
   double transfer_bandwidth_Bps = 0, transfer_latency_s = 0;
   // Layer-wise streaming: the KV moves while the prefill computes it, layer after layer (0: after the prefill).
   int transfer_layerwise_layers = 0;
+  // The machines the cluster runs on (hardware.topology; null: none): with disaggregation, each move is one flow
+  // per tensor-parallel rank from the prefill replica's GPUs to the decode replica's, sharing links
+  // (sim/cluster/link_sharing.h) instead of the transfer_bandwidth / latency above. replica_gpus[i]: the topology
+  // nodes of replica i's first stage, one per tensor-parallel rank.
+  const class Topology* topology = nullptr;
+  std::vector<std::vector<std::size_t>> replica_gpus;
   // Pipeline parallelism: a replica's layers in this many stages, up to as many micro-batches in flight (replica.h).
   int pipeline_parallel = 1;
   // Expert parallelism across replicas: groups of this many consecutive replicas (data-parallel attention ranks)
@@ -122,6 +128,7 @@ struct RunSummary {
   // Disaggregation: requests whose KV moved from a prefill to a decode replica, the bytes, and each move's time.
   std::int64_t transfers = 0;
   double transfer_bytes = 0;
+  std::map<std::string, double> transfer_bytes_by_link_class;  // with a topology
   QuantileSketch transfer_s;
 };
 

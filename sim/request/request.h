@@ -67,7 +67,9 @@ struct Request {
   // Disaggregation: its prompt's KV came from a prefill replica (the decode replica computes only new tokens), and
   // how long the move took.
   bool transferred = false;
-  bool in_flight = false;  // in a micro-batch still in a replica's pipeline (pipeline parallelism)
+  bool in_flight = false;       // in a micro-batch still in a replica's pipeline (pipeline parallelism)
+  std::int32_t move_to = -1;    // while its KV moves: the decode replica it goes to
+  std::uint32_t move_slot = 0;  // while its KV moves: the simulator's slot for the move
   double transfer_s = 0;
 
   TokenCount known_tokens() const { return prompt_tokens + generated; }

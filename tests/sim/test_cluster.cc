@@ -339,6 +339,67 @@ TEST(Disaggregation, BadInputNamesTheKey) {
   EXPECT_NE(err.find("disaggregation.decode_gpu"), std::string::npos) << err;
 }
 
+// Two prefill GPUs (p0, p1) and two decode GPUs (d0, d1) behind one switch: 10 GB/s, 5 us up from each prefill GPU,
+// 4 GB/s, 3 us down to each decode GPU.
+nlohmann::json on_a_switch(const std::filesystem::path& trace, int prefill) {
+  nlohmann::json doc = base_scenario(trace);
+  doc["hardware"]["replicas"] = prefill + 1;
+  doc["hardware"]["topology"] = {
+      {"nodes",
+       {{{"name", "p0"}, {"kind", "gpu"}}, {{"name", "p1"}, {"kind", "gpu"}}, {{"name", "d0"}, {"kind", "gpu"}},
+        {{"name", "d1"}, {"kind", "gpu"}}, {{"name", "sw"}, {"kind", "switch"}}}},
+      {"links",
+       {{{"a", "p0"}, {"b", "sw"}, {"bandwidth_GBps", 10}, {"latency_us", 5}, {"class", "up"}},
+        {{"a", "p1"}, {"b", "sw"}, {"bandwidth_GBps", 10}, {"latency_us", 5}, {"class", "up"}},
+        {{"a", "sw"}, {"b", "d0"}, {"bandwidth_GBps", 4}, {"latency_us", 3}, {"class", "down"}},
+        {{"a", "sw"}, {"b", "d1"}, {"bandwidth_GBps", 4}, {"latency_us", 3}, {"class", "down"}}}}};
+  doc["disaggregation"] = {{"prefill_replicas", prefill}, {"decode_replicas", 1}};
+  return doc;
+}
+
+TEST(Disaggregation, OnATopologyAMoveTakesItsPath) {
+  // One move alone: the summed latency (5 + 3 us) plus its bytes over the bottleneck (4 GB/s).
+  nlohmann::json doc = on_a_switch(write_trace("pd-path", {{0, 1000, 20}}), 1);
+  doc["hardware"]["topology"]["nodes"][1] = {{"name", "d0"}, {"kind", "gpu"}};  // replica 1 (decode) on d0
+  doc["hardware"]["topology"]["nodes"][2] = {{"name", "p1"}, {"kind", "gpu"}};
+  const Outcome o = run_scenario(doc);
+  const nlohmann::json& d = o.results["summary"]["cluster"]["disaggregation"];
+  ASSERT_EQ(d["transfers"], 1);
+  const double bytes = d["transfer_bytes"];
+  EXPECT_GT(bytes, 1000.0 * 131072);  // Llama-3.1-8B: 128 KiB of KV per token
+  EXPECT_NEAR(o.records.at(0).transfer_s.value(), 8e-6 + bytes / 4e9, 2e-9);
+  EXPECT_DOUBLE_EQ(d["transfer_bytes_by_link_class"]["up"], bytes);
+  EXPECT_DOUBLE_EQ(d["transfer_bytes_by_link_class"]["down"], bytes);
+}
+
+TEST(Disaggregation, MovesShareTheLinksTheyCross) {
+  // Two prefill replicas (round-robin: request 0 on p0, request 1 on p1) hand off identical requests at once; both
+  // moves go down the one 4 GB/s link to d0 (the decode replica). p1's way up is 1 GB/s: max-min fair sharing gives
+  // that move 1 GB/s and the other the 3 GB/s left down, until it is done. (An equal split would be 2 and 2; on one
+  // prefill replica both would share the way up as well.)
+  nlohmann::json doc = on_a_switch(write_trace("pd-share", {{0, 1000, 20}, {0, 1000, 20}}), 2);
+  doc["hardware"]["topology"]["links"][1]["bandwidth_GBps"] = 1;
+  doc["router"] = {{"policy", "round-robin"}};
+  const Outcome o = run_scenario(doc);
+  const nlohmann::json& d = o.results["summary"]["cluster"]["disaggregation"];
+  ASSERT_EQ(d["transfers"], 2);
+  const double bytes = static_cast<double>(d["transfer_bytes"]) / 2;
+  ASSERT_EQ(o.records.size(), 2u);
+  EXPECT_NEAR(o.by_id(0).transfer_s.value(), 8e-6 + bytes / 3e9, 2e-9);
+  EXPECT_NEAR(o.by_id(1).transfer_s.value(), 8e-6 + bytes / 1e9, 2e-9);
+  nlohmann::json bad = doc;
+  bad["disaggregation"]["transfer_bandwidth_GBps"] = 50;
+  std::string err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("disaggregation.transfer_bandwidth_GBps"), std::string::npos) << err;
+  EXPECT_NE(err.find("not with hardware.topology"), std::string::npos) << err;
+  bad = doc;
+  bad["hardware"]["replicas"] = 5;
+  bad["disaggregation"]["decode_replicas"] = 3;
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("hardware.topology"), std::string::npos) << err;
+  EXPECT_NE(err.find("has 4 GPUs"), std::string::npos) << err;
+}
+
 TEST(Cluster, BadClusterInputNamesTheKey) {
   const auto trace = write_trace("bad-cluster", steady(4, 0.1));
   nlohmann::json doc = cluster(trace, 2, "round-robin");
