@@ -12,6 +12,9 @@
 #include "sim/engine/simulator.h"
 #include "sim/metrics/timeline.h"
 
+// The parts of a step, inlined into start_iteration() (and their public wrappers).
+#define KVSIM_INLINE [[gnu::always_inline]] inline
+
 namespace kvsim {
 
 namespace {
@@ -213,6 +216,7 @@ ReplicaLoad Replica::load() const {
 
 // Bytes the tiers and the chunk store moved in this step, timed by their links (IterationShape).
 void Replica::add_tier_traffic(IterationShape& shape) {
+  shape.tier_load_bytes = shape.tier_load_s = shape.tier_store_bytes = shape.tier_store_s = 0;
   if (const KvTiers* tiers = kv_.tiers()) {
     const TierTraffic& t = tiers->traffic();
     for (std::size_t i = 0; i < tiers->size(); ++i) {
@@ -233,12 +237,17 @@ void Replica::add_tier_traffic(IterationShape& shape) {
   kv_.clear_tier_traffic();
 }
 
+// The step of a replica on its own: the three parts in one function (the hot path of every run).
 void Replica::start_iteration() {
-  if (!plan_step()) return;
-  launch_step(std::max<SimTimeNs>(1, units::s_to_ns(price_step(0))), true);
+  if (!plan()) return;
+  launch(std::max<SimTimeNs>(1, units::s_to_ns(price(0))), true);
 }
 
-bool Replica::plan_step() {
+bool Replica::plan_step() { return plan(); }
+double Replica::price_step(double moe_group_tokens) { return price(moe_group_tokens); }
+void Replica::launch_step(SimTimeNs dt, bool own_event) { launch(dt, own_event); }
+
+KVSIM_INLINE bool Replica::plan() {
   if (!incoming_.empty()) [[unlikely]] release_incoming();
   plan_.clear();
   SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
@@ -284,26 +293,25 @@ bool Replica::plan_step() {
     if (r.computed + w.tokens == r.known_tokens()) ++sampled;
     batch_tokens_ += w.tokens;
   }
-  shape_ = IterationShape{};
+  // Every field a step sets is set here (the tier fields only ever with prefix caching, by add_tier_traffic()).
   shape_.work = work_;
   shape_.sampled_sequences = sampled;
   shape_.swap_out_bytes = plan_.swap_out_bytes;
   shape_.swap_in_bytes = plan_.swap_in_bytes;
   if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape_);
-  if (step_time_) [[unlikely]] {
-    shape_.padded_tokens = opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_;  // 0 outside CUDA graphs
-  }
+  // 0 outside CUDA graphs
+  shape_.padded_tokens = step_time_ ? opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_ : 0;
   return true;
 }
 
-double Replica::price_step(double moe_group_tokens) {
+KVSIM_INLINE double Replica::price(double moe_group_tokens) {
   shape_.moe_group_tokens = moe_group_tokens;
   cost_.price(shape_, cost_result_);
   if (step_time_) [[unlikely]] add_engine_time(opt_.profile.graphed(batch_tokens_));
   return cost_result_.seconds;
 }
 
-void Replica::launch_step(SimTimeNs dt, bool own_event) {
+KVSIM_INLINE void Replica::launch(SimTimeNs dt, bool own_event) {
   for (std::uint32_t m = cost_result_.present_mask; m != 0; m &= m - 1) {
     const auto i = static_cast<std::size_t>(std::countr_zero(m));
     const CostEstimate& c = cost_result_.ops[i];
@@ -429,14 +437,14 @@ void Replica::start_microbatch() {
                              }),
               run.end());
   }
-  const bool planned = plan_step();
+  const bool planned = plan();
   run.insert(run.begin(), held_.begin(), held_.end());
   if (!planned) {
     busy_ = !in_flight_.empty();  // the next micro-batch to finish plans again
     batch_tokens_ = in_flight_tokens_;
     return;
   }
-  const double step_s = price_step(0);
+  const double step_s = price(0);
   // Every stage runs 1/P of the step, then hands its activations to the next stage's GPU.
   CostEstimate send = cost_.pipeline_send(step_tokens());
   const SimTimeNs now = events_.now();
@@ -452,7 +460,7 @@ void Replica::start_microbatch() {
   send.bytes *= pp_ - 1;
   cost_result_.ops[static_cast<std::size_t>(OpId::kPipelineSend)] = send;
   cost_result_.mark(OpId::kPipelineSend);
-  launch_step(t - now, true);
+  launch(t - now, true);
   MicroBatch mb;
   if (!spare_plans_.empty()) {
     mb.plan = std::move(spare_plans_.back());

@@ -154,6 +154,10 @@ class Replica {
 
   void wake();
   void start_iteration();
+  // plan_step(), price_step() and launch_step(), defined inline in replica.cc only.
+  inline bool plan();
+  inline double price(double moe_group_tokens);
+  inline void launch(SimTimeNs dt_ns, bool own_event);
   void finish_iteration(StepPlan& plan);
   void start_microbatch();
   void finish_microbatch();
