@@ -248,6 +248,8 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         a2a.id = OpId::kAllToAll;
         a2a.kind = OpKind::kAllToAll;
         a2a.tp = par_.ep;
+        a2a.link_Bps = links_.ep_Bps;
+        a2a.link_latency_s = links_.ep_latency_s;
         a2a.launches = 2 * moe_layers;  // dispatch and combine
         a2a.shape.message_bytes = T / t * e.experts_per_token * h * act_bytes_;
         a2a.bytes = a2a.launches * a2a.shape.message_bytes;
@@ -273,6 +275,8 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
       op.id = OpId::kAllReduce;
       op.kind = OpKind::kAllReduce;
       op.tp = tp_;
+      op.link_Bps = links_.tp_Bps;
+      op.link_latency_s = links_.tp_latency_s;
       // Under expert parallelism the combine all-to-all replaces each MoE layer's second all-reduce.
       op.launches = 2 * L - (par_.ep > 1 && m.moe ? L - m.moe->first_dense_layers : 0);
       op.bytes = op.launches * T * h * act_bytes_;
@@ -347,6 +351,8 @@ CostEstimate IterationCostModel::pipeline_send(double tokens) const {
   op.id = OpId::kPipelineSend;
   op.kind = OpKind::kSendRecv;
   op.tp = 2;
+  op.link_Bps = links_.pp_Bps;
+  op.link_latency_s = links_.pp_latency_s;
   op.bytes = tokens * model_.hidden_size * act_bytes_;
   op.shape.message_bytes = op.bytes;
   return kernels_.estimate(op);

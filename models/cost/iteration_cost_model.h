@@ -25,6 +25,7 @@
 #include <bit>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "models/cost/kernel_cost_model.h"
@@ -108,6 +109,17 @@ class IterationCostModel {
   const KvLayout& layout() const { return layout_; }
   const LlmSpec& model() const { return model_; }
   const Parallelism& parallelism() const { return par_; }
+
+  // Where a replica's GPUs sit on a topology: the slowest link (bandwidth per direction, 0: the card's own link)
+  // and the path latency of its tensor-parallel all-reduces, expert-parallel all-to-alls and pipeline sends, and
+  // the class of that slowest link ("nvlink", "network", ...; empty without a topology), for bytes per link class.
+  struct Links {
+    double tp_Bps = 0, tp_latency_s = 0, ep_Bps = 0, ep_latency_s = 0, pp_Bps = 0, pp_latency_s = 0;
+    std::string tp_class, ep_class, pp_class;
+    friend bool operator==(const Links&, const Links&) = default;
+  };
+  void set_links(const Links& links) { links_ = links; }
+  const Links& links() const { return links_; }
   // Weight bytes held by one GPU.
   double weight_bytes_per_gpu() const;
 
@@ -122,6 +134,7 @@ class IterationCostModel {
   const LlmSpec& model_;
   KvLayout layout_;
   Parallelism par_;
+  Links links_;
   int tp_;
   const IKernelCostModel& kernels_;
   double overhead_s_;

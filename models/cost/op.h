@@ -81,6 +81,10 @@ struct KernelOp {
   double launches = 1;          // kernel launches (one per layer for per-layer ops), each pays the launch latency
   double fixed_s = 0;           // kFixed only: seconds
   int tp = 1;                   // GPUs taking part, for collectives (tensor-parallel or expert-parallel group)
+  // Collectives and sends placed on a topology whose path between the GPUs is slower than the card's own link: the
+  // slowest link's bandwidth per direction and the path latency (0: the card's NVLink, or PCIe without, and no
+  // added latency; measured tables, taken within one NVLink domain, then do not apply).
+  double link_Bps = 0, link_latency_s = 0;
   OpShape shape;                // one launch (see OpShape)
 };
 

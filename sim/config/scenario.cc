@@ -10,6 +10,7 @@
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "models/spec/hf_config.h"
+#include "sim/cluster/placement.h"
 #include "sim/cluster/router.h"
 #include "sim/config/tiers.h"
 #include "sim/core/param_reader.h"
@@ -29,6 +30,40 @@ double estimate_activation_bytes(const LlmSpec& m, int tp, TokenCount tokens, in
   const double per_token = (4.0 * m.hidden_size + 2.0 * widest / tp) * 2.0;
   const double logits = static_cast<double>(max_seqs) * m.vocab_size / tp * 4.0;
   return static_cast<double>(tokens) * per_token + logits + units::gib_to_bytes(1.0);
+}
+
+// Replica i's collectives priced on its GPUs' paths (sim/cluster/placement.h): SimOptions::replica_cost gets one
+// copy of the replica's pricing per distinct set of links.
+void place_replicas(PreparedRun& run, int replicas) {
+  const Topology& t = *run.topology;
+  const std::vector<std::string> names = t.gpus();
+  const Parallelism& par = run.parallelism;
+  const int per_replica = par.tp * par.pp, ranks = par.ranks_per_expert_group();
+  const auto gpu = [&](int i) { return t.node(names[static_cast<std::size_t>(i)], "hardware.topology"); };
+  std::vector<std::pair<const IterationCostModel*, IterationCostModel::Links>> made;
+  for (int i = 0; i < replicas; ++i) {
+    std::vector<std::size_t> gpus, group;
+    for (int k = 0; k < per_replica; ++k) gpus.push_back(gpu(i * per_replica + k));
+    if (par.ep > 1) {
+      const int first = i / ranks * ranks;
+      for (int m = first; m < first + ranks; ++m) {
+        for (int k = 0; k < par.tp; ++k) group.push_back(gpu(m * per_replica + k));
+      }
+    }
+    const bool decode = run.decode_iteration && i >= run.sim.prefill_replicas;
+    const IterationCostModel& base = decode ? *run.decode_iteration : *run.iteration;
+    const GpuSpec& card = decode ? *run.decode_gpu : *run.gpu;
+    const double card_Bps = card.nvlink_bandwidth_Bps > 0 ? card.nvlink_bandwidth_Bps : card.pcie_bandwidth_Bps;
+    const IterationCostModel::Links links = replica_links(t, gpus, group, par.tp, par.pp, card_Bps);
+    std::size_t k = 0;
+    while (k < made.size() && !(made[k].first == &base && made[k].second == links)) ++k;
+    if (k == made.size()) {
+      made.emplace_back(&base, links);
+      run.placed_costs.push_back(std::make_unique<IterationCostModel>(base));
+      run.placed_costs.back()->set_links(links);
+    }
+    run.sim.replica_cost.push_back(run.placed_costs[k].get());
+  }
 }
 
 // Makes every relative "path" value inside `j` absolute against `base`.
@@ -555,6 +590,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
           "(scenario.engine.kv_tiers names each number's source).");
     }
   }
+  // On a topology, each replica's collectives take its GPUs' paths: one pricing per distinct placement.
+  if (run.topology) place_replicas(run, replicas);
   return run;
 }
 

@@ -48,6 +48,8 @@ struct PreparedRun {
   int tensor_parallel = 1;
   Parallelism parallelism;                  // tensor_parallel with the pipeline and expert parallelism
   std::unique_ptr<Topology> topology;       // hardware.topology (null: none); SimOptions points into it
+  // On a topology: the pricing of each distinct placement (SimOptions::replica_cost points to these).
+  std::vector<std::unique_ptr<IterationCostModel>> placed_costs;
   std::string scheduler_name;
   std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"
   nlohmann::json strategy_resolved;         // every strategy with its parameters in force

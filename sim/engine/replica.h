@@ -137,6 +137,7 @@ class Replica {
   std::int64_t batch_size() const;     // sequences in the executing step(s) (0 when idle)
   TokenCount batch_tokens() const { return batch_tokens_; }
   const KvManager& kv() const { return kv_; }
+  const IterationCostModel& cost() const { return cost_; }
   // The tokens of `r`'s prompt this replica's GPU prefix cache holds now (no effect on the cache).
   TokenCount cached_prefix_tokens(Request& r) { return kv_.cached_prefix_tokens(r); }
   const ReplicaCounters& counters() const { return c_; }

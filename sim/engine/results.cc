@@ -252,6 +252,11 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   results["gpu"] = to_json(*run.gpu);
   results["summary"] = std::move(summary);
   results["cost_breakdown"] = std::move(breakdown);
+  if (run.topology) {  // what crossed each class of link: the collectives, and KV moves between replicas
+    nlohmann::json& t = results["summary"]["topology"];
+    t["collective_bytes_by_link_class"] = s.collective_bytes_by_link_class;
+    t["kv_move_bytes_by_link_class"] = s.transfer_bytes_by_link_class;
+  }
   results["distributions"] = {{"ttft_s", cdf(s.ttft_s)}, {"tpot_s", cdf(s.tpot_s)}, {"itl_s", cdf(s.itl_s)},
                               {"e2e_s", cdf(s.e2e_s)}, {"queue_s", cdf(s.queue_s)}};
   results["timeline"] = std::move(timeline);

@@ -66,7 +66,10 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
                                : i < o.prefill_replicas ? ReplicaRole::kPrefill
                                                         : ReplicaRole::kDecode;
       const bool other_gpu = role == ReplicaRole::kDecode && o.decode_cost != nullptr;
-      replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), other_gpu ? *o.decode_cost : cost,
+      const IterationCostModel& priced = !o.replica_cost.empty() ? *o.replica_cost[static_cast<std::size_t>(i)]
+                                         : other_gpu               ? *o.decode_cost
+                                                                   : cost;
+      replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), priced,
                                                     other_gpu ? o.decode_kv_capacity_bytes : o.kv_capacity_bytes,
                                                     events_, *this, observers_));
     }
@@ -555,6 +558,14 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
         if (c.op_calls[i] > 0) t.source = r.source;
         s.op_calls[i] += c.op_calls[i];
         for (std::size_t b = 0; b < 3; ++b) s.op_bound_seconds[i][b] += c.op_bound_seconds[i][b];
+      }
+      if (opt_.topology != nullptr) [[unlikely]] {
+        const IterationCostModel::Links& l = rep->cost().links();
+        for (const auto& [id, cls] : {std::pair{OpId::kAllReduce, &l.tp_class}, std::pair{OpId::kAllToAll, &l.ep_class},
+                                      std::pair{OpId::kPipelineSend, &l.pp_class}}) {
+          const double bytes = c.op_totals[static_cast<std::size_t>(id)].bytes;
+          if (bytes > 0 && !cls->empty()) s.collective_bytes_by_link_class[*cls] += bytes;
+        }
       }
       const KvManager& kv = rep->kv();
       s.used_bytes_at_end += kv.used_bytes() + kv.host_kv_used_bytes() + kv.swap_used_bytes();

@@ -68,6 +68,8 @@ struct SimOptions {
   // nodes of replica i's first stage, one per tensor-parallel rank.
   const class Topology* topology = nullptr;
   std::vector<std::vector<std::size_t>> replica_gpus;
+  // On a topology: each replica's pricing, its collectives on its GPUs' paths (empty: the run's, or decode_cost).
+  std::vector<const IterationCostModel*> replica_cost;
   // Pipeline parallelism: a replica's layers in this many stages, up to as many micro-batches in flight (replica.h).
   int pipeline_parallel = 1;
   // Expert parallelism across replicas: groups of this many consecutive replicas (data-parallel attention ranks)
@@ -129,6 +131,9 @@ struct RunSummary {
   std::int64_t transfers = 0;
   double transfer_bytes = 0;
   std::map<std::string, double> transfer_bytes_by_link_class;  // with a topology
+  // With a topology: bytes of the replicas' all-reduces, all-to-alls and pipeline sends, by the class of the
+  // slowest link on their paths.
+  std::map<std::string, double> collective_bytes_by_link_class;
   QuantileSketch transfer_s;
 };
 

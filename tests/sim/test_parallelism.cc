@@ -228,3 +228,57 @@ TEST(ExpertParallel, BadInputNamesTheKey) {
 
 }  // namespace
 }  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+nlohmann::json placed(int tp, int pp, const nlohmann::json& topology) {
+  nlohmann::json doc = roofline(base_scenario(write_trace("placed", {{0, 2000, 50}, {0.1, 500, 80}})));
+  doc["model"] = "llama-3.1-70b";
+  doc["hardware"]["tensor_parallel"] = tp;
+  doc["hardware"]["pipeline_parallel"] = pp;
+  doc["hardware"]["topology"] = topology;
+  return doc;
+}
+
+TEST(Placement, CollectivesTakeTheirGpusPaths) {
+  const nlohmann::json two = {{"preset", "dgx-h100"}, {"nodes", 2}};
+  // Tensor parallelism over two DGX H100s: the ring crosses the network (each GPU's own 50 GB/s NIC; 6 us: PCIe to
+  // its NIC, the network switch both ways, PCIe).
+  const PreparedRun tp16 = prepare_run(placed(16, 1, two), ".");
+  ASSERT_EQ(tp16.sim.replica_cost.size(), 1u);
+  const IterationCostModel::Links& l = tp16.sim.replica_cost[0]->links();
+  EXPECT_EQ(l.tp_Bps, 50e9);
+  EXPECT_NEAR(l.tp_latency_s, 6e-6, 1e-12);
+  EXPECT_EQ(l.tp_class, "network");
+  // Its all-reduce: 2 (16 - 1) / 16 of the buffer over the path at the roofline's link efficiency (0.7), plus the
+  // roofline's 10 us and the path's 6 us per call.
+  std::vector<KernelOp> ops;
+  const std::vector<SeqWork> work = {{1000, 0, 1000}};
+  IterationShape s;
+  s.work = work;
+  tp16.sim.replica_cost[0]->build_ops(s, ops);
+  const auto ar = std::find_if(ops.begin(), ops.end(), [](const KernelOp& op) { return op.id == OpId::kAllReduce; });
+  ASSERT_NE(ar, ops.end());
+  const double want = 2.0 * 15 / 16 * ar->bytes / (50e9 * 0.7) + ar->launches * 16e-6;
+  EXPECT_NEAR(tp16.kernels->estimate(*ar).seconds, want, want * 1e-12);
+  // Within one DGX's NVLink the card's own figures price it, as without a topology: the same results.
+  const nlohmann::json one = {{"preset", "dgx-h100"}};
+  const PreparedRun tp8 = prepare_run(placed(8, 1, one), ".");
+  EXPECT_EQ(tp8.sim.replica_cost[0]->links().tp_Bps, 0);
+  EXPECT_EQ(tp8.sim.replica_cost[0]->links().tp_class, "nvlink");
+  nlohmann::json bare = placed(8, 1, one);
+  bare["hardware"].erase("topology");
+  const Outcome a = run_scenario(placed(8, 1, one)), b = run_scenario(bare);
+  ASSERT_EQ(a.records.size(), 2u);
+  for (std::size_t i = 0; i < a.records.size(); ++i) EXPECT_EQ(a.records[i].e2e_s, b.records[i].e2e_s);
+  // Two pipeline stages, one per DGX: the stages' hand-over crosses the network, the all-reduces stay on NVLink.
+  const Outcome pp = run_scenario(placed(8, 2, two));
+  const nlohmann::json& bytes = pp.results["summary"]["topology"]["collective_bytes_by_link_class"];
+  EXPECT_GT(bytes["network"], 0);
+  EXPECT_GT(bytes["nvlink"], bytes["network"]);
+  EXPECT_EQ(bytes["network"], op(pp, "pipeline.send")["bytes"]);
+}
+
+}  // namespace
+}  // namespace kvsim

@@ -104,7 +104,7 @@ CalibratedCostModel::CalibratedCostModel(Calibration calibration, const GpuSpec&
 CostEstimate CalibratedCostModel::estimate(const KernelOp& op) const {
   CostEstimate e = fallback_.estimate(op);
   OpFamily fam;
-  if (!op_family(op, fam)) return e;
+  if (!op_family(op, fam) || op.link_Bps > 0) return e;  // a collective off the measured NVLink domain: roofline
   const std::vector<double>* beta = coefficients(fam, op);
   if (beta == nullptr) return e;
   double t = calibration_.predict_with(*beta, fam, op, card_);

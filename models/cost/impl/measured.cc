@@ -97,6 +97,7 @@ CostEstimate MeasuredCostModel::estimate(const KernelOp& op) const {
     }
     case OpKind::kAllReduce:
     case OpKind::kAllToAll: {
+      if (op.link_Bps > 0) return fallback_.estimate(op);  // off the NVLink domain the tables measured
       const auto& grids = op.kind == OpKind::kAllReduce ? all_reduce_ : all_to_all_;
       const auto it = grids.find(op.tp);
       if (it == grids.end() || s.message_bytes <= 0) return fallback_.estimate(op);

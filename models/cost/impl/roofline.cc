@@ -57,6 +57,11 @@ RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec
       nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
       pcie_Bps_(gpu.pcie_bandwidth_Bps * params.pcie_efficiency) {}
 
+double RooflineCostModel::link_Bps(const KernelOp& op) const {
+  if (op.link_Bps > 0) return op.link_Bps * p_.nvlink_efficiency;  // a topology's path
+  return nvlink_Bps_ > 0 ? nvlink_Bps_ : pcie_Bps_;
+}
+
 nlohmann::json RooflineCostModel::params() const {
   return {{"compute_dtype", p_.compute_dtype},
           {"gemm_efficiency", p_.gemm_efficiency},
@@ -97,24 +102,23 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
     case OpKind::kAllReduce: {
       // Ring all-reduce: each GPU sends and receives 2 (tp-1)/tp of the buffer.
       const double tp = std::max(1, op.tp);
-      memory_s = nvlink_Bps_ > 0 ? 2.0 * (tp - 1) / tp * op.bytes / nvlink_Bps_
-                                 : 2.0 * (tp - 1) / tp * op.bytes / pcie_Bps_;
-      latency_s = op.launches * p_.allreduce_latency_s;
+      memory_s = 2.0 * (tp - 1) / tp * op.bytes / link_Bps(op);
+      latency_s = op.launches * (p_.allreduce_latency_s + op.link_latency_s);
       break;
     }
     case OpKind::kAllToAll: {
       // Each GPU keeps 1/g of its send buffer and sends the rest, to all peers at once (NVSwitch).
       const double g = std::max(1, op.tp);
-      memory_s = (g - 1) / g * op.bytes / (nvlink_Bps_ > 0 ? nvlink_Bps_ : pcie_Bps_);
-      latency_s = op.launches * p_.allreduce_latency_s;
+      memory_s = (g - 1) / g * op.bytes / link_Bps(op);
+      latency_s = op.launches * (p_.allreduce_latency_s + op.link_latency_s);
       break;
     }
     case OpKind::kHostTransfer:
       memory_s = op.bytes / pcie_Bps_;
       break;
     case OpKind::kSendRecv:
-      memory_s = op.bytes / (nvlink_Bps_ > 0 ? nvlink_Bps_ : pcie_Bps_);
-      latency_s = op.launches * p_.allreduce_latency_s;
+      memory_s = op.bytes / link_Bps(op);
+      latency_s = op.launches * (p_.allreduce_latency_s + op.link_latency_s);
       break;
     case OpKind::kFixed:
       e.seconds = op.fixed_s;

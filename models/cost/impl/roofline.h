@@ -46,6 +46,8 @@ class RooflineCostModel final : public IKernelCostModel {
   nlohmann::json params() const override;
 
  private:
+  // Effective bandwidth of a collective's or send's link: the op's topology path, else NVLink, else PCIe.
+  double link_Bps(const KernelOp& op) const;
   RooflineParams p_;
   double peak_flops_;  // FLOP/s at compute_dtype
   double core_lanes_;  // effective CUDA-core lane-instructions/s (fp32_flops / 2 * core_efficiency)
