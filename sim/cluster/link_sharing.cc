@@ -23,11 +23,12 @@ const Topology::Path& LinkSharing::path(std::size_t from, std::size_t to) {
 
 void LinkSharing::start(std::uint32_t tag, const std::vector<std::size_t>& from, const std::vector<std::size_t>& to,
                         double bytes_per_flow, double moved_per_flow, SimTimeNs now) {
-  if (from.size() != to.size() || from.empty()) throw std::logic_error("a move needs as many sources as targets");
+  if (from.empty() || to.empty()) throw std::logic_error("a move needs sources and targets");
   progress(now);
   Move& move = moves_[tag];
-  for (std::size_t i = 0; i < from.size(); ++i) {
-    const Topology::Path& p = path(from[i], to[i]);
+  const std::size_t flows = std::max(from.size(), to.size());
+  for (std::size_t i = 0; i < flows; ++i) {
+    const Topology::Path& p = path(from[i % from.size()], to[i % to.size()]);
     if (i == 0) last_path_ = p;
     move.latency_s = std::max(move.latency_s, p.latency_s);
     std::set<std::string> classes;  // each flow's bytes count once per class it crosses
@@ -37,7 +38,7 @@ void LinkSharing::start(std::uint32_t tag, const std::vector<std::size_t>& from,
     Flow f;
     f.tag = tag;
     f.remaining = f.bytes = bytes_per_flow;
-    std::size_t at = from[i];
+    std::size_t at = from[i % from.size()];
     for (const std::size_t l : p.links) {
       const Topology::Link& link = topology_.links()[l];
       const bool forward = link.a == at;

@@ -1,7 +1,8 @@
 // Transfers sharing the links of a topology (sim/cluster/topology.h): KV moving from prefill to decode replicas.
 //
 // A move is one flow per tensor-parallel rank (each rank's KV shard goes from its GPU to the matching GPU of the
-// target), each on its least-latency path. A link carries each direction at its bandwidth; the flows crossing it
+// target; between pools of different tensor parallelism, one per rank of the larger), each on its least-latency
+// path. A link carries each direction at its bandwidth; the flows crossing it
 // share it max-min fairly (progressive filling: the most contended link fixes its flows' equal shares first, the
 // others share what is left), recomputed whenever a flow starts, ends or is cancelled, so a flow speeds up as others
 // finish. A move's bytes are all sent when its last flow is; it arrives its longest path's summed latency later.
@@ -30,8 +31,8 @@ class LinkSharing {
     double latency_s;
   };
 
-  // Starts a move tagged `tag` at `now`: `bytes_per_flow` from each node of `from` to the node of `to` at the same
-  // position (same sizes), of `moved_per_flow` the flow moves in all (more when some went earlier, streamed during
+  // Starts a move tagged `tag` at `now`: max(|from|, |to|) flows, flow i of `bytes_per_flow` from from[i mod
+  // |from|] to to[i mod |to|] (pools of different tensor parallelism reshard the KV), of `moved_per_flow` the flow moves in all (more when some went earlier, streamed during
   // the prefill: counted per link class, not sent now). Paths are looked up once per pair and kept.
   void start(std::uint32_t tag, const std::vector<std::size_t>& from, const std::vector<std::size_t>& to,
              double bytes_per_flow, double moved_per_flow, SimTimeNs now);

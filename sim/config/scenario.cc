@@ -41,20 +41,23 @@ void place_replicas(PreparedRun& run, int replicas) {
   const int per_replica = par.tp * par.pp, ranks = par.ranks_per_expert_group();
   const auto gpu = [&](int i) { return t.node(names[static_cast<std::size_t>(i)], "hardware.topology"); };
   std::vector<std::pair<const IterationCostModel*, IterationCostModel::Links>> made;
+  int first = 0;
   for (int i = 0; i < replicas; ++i) {
+    const bool decode = run.decode_iteration && i >= run.sim.prefill_replicas;
+    const IterationCostModel& base = decode ? *run.decode_iteration : *run.iteration;
+    const Parallelism& own = base.parallelism();
     std::vector<std::size_t> gpus, group;
-    for (int k = 0; k < per_replica; ++k) gpus.push_back(gpu(i * per_replica + k));
+    for (int k = 0; k < own.tp * own.pp; ++k) gpus.push_back(gpu(first + k));
+    first += own.tp * own.pp;
     if (par.ep > 1) {
       const int first = i / ranks * ranks;
       for (int m = first; m < first + ranks; ++m) {
         for (int k = 0; k < par.tp; ++k) group.push_back(gpu(m * per_replica + k));
       }
     }
-    const bool decode = run.decode_iteration && i >= run.sim.prefill_replicas;
-    const IterationCostModel& base = decode ? *run.decode_iteration : *run.iteration;
-    const GpuSpec& card = decode ? *run.decode_gpu : *run.gpu;
+    const GpuSpec& card = decode && run.decode_gpu != nullptr ? *run.decode_gpu : *run.gpu;
     const double card_Bps = card.nvlink_bandwidth_Bps > 0 ? card.nvlink_bandwidth_Bps : card.pcie_bandwidth_Bps;
-    const IterationCostModel::Links links = replica_links(t, gpus, group, par.tp, par.pp, card_Bps);
+    const IterationCostModel::Links links = replica_links(t, gpus, group, own.tp, own.pp, card_Bps);
     std::size_t k = 0;
     while (k < made.size() && !(made[k].first == &base && made[k].second == links)) ++k;
     if (k == made.size()) {
@@ -64,6 +67,18 @@ void place_replicas(PreparedRun& run, int replicas) {
     }
     run.sim.replica_cost.push_back(run.placed_costs[k].get());
   }
+}
+
+// The decode pool of a disaggregated scenario, read ahead of its section (the hardware's GPU count depends on it):
+// its replicas (0 without disaggregation) and their tensor parallelism (default: the scenario's).
+std::pair<int, int> decode_pool_shape(const nlohmann::json& scenario, int tensor_parallel) {
+  const auto it = scenario.find("disaggregation");
+  if (it == scenario.end() || !it->is_object()) return {0, tensor_parallel};
+  const auto count = [&](const char* key, int fallback) {
+    const auto v = it->find(key);
+    return v != it->end() && v->is_number_integer() && v->get<int>() > 0 ? v->get<int>() : fallback;
+  };
+  return {count("decode_replicas", 0), count("decode_tensor_parallel", tensor_parallel)};
 }
 
 // Makes every relative "path" value inside `j` absolute against `base`.
@@ -155,10 +170,20 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
              "across replicas (data-parallel attention) needs pipeline_parallel 1");
   }
   run.parallelism = Parallelism(run.tensor_parallel, pipeline_parallel, expert_parallel);
-  const int num_gpus = hw.get_positive<int>("num_gpus", replicas * run.tensor_parallel * pipeline_parallel);
-  hw.check(num_gpus == replicas * run.tensor_parallel * pipeline_parallel, "num_gpus",
-           fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
-                       run.tensor_parallel, pipeline_parallel, replicas * run.tensor_parallel * pipeline_parallel));
+  // A disaggregated decode pool may have its own tensor parallelism (disaggregation.decode_tensor_parallel).
+  const auto [decode_replicas, decode_tp] = decode_pool_shape(scenario, run.tensor_parallel);
+  const int all_gpus = (replicas - decode_replicas) * run.tensor_parallel * pipeline_parallel + decode_replicas * decode_tp;
+  const int num_gpus = hw.get_positive<int>("num_gpus", all_gpus);
+  if (decode_tp == run.tensor_parallel) {
+    hw.check(num_gpus == all_gpus, "num_gpus",
+             fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
+                         run.tensor_parallel, pipeline_parallel, all_gpus));
+  } else {
+    hw.check(num_gpus == all_gpus, "num_gpus",
+             fmt::format("must equal prefill replicas x tensor_parallel + decode_replicas x decode_tensor_parallel "
+                         "({} x {} + {} x {} = {})",
+                         replicas - decode_replicas, run.tensor_parallel, decode_replicas, decode_tp, all_gpus));
+  }
   // The machines: replica i on the topology's GPUs [i x TP x PP, (i + 1) x TP x PP), in their listed order.
   std::optional<nlohmann::json> topology_json;
   if (const nlohmann::json* t = hw.raw("topology"); t != nullptr && !t->is_null()) {
@@ -167,12 +192,14 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     const std::vector<std::string> gpus = run.topology->gpus();
     hw.check(static_cast<int>(gpus.size()) >= num_gpus, "topology",
              fmt::format("has {} GPUs; the scenario places num_gpus = {} on it", gpus.size(), num_gpus));
-    const int per_replica = run.tensor_parallel * pipeline_parallel;
+    int first = 0;
     for (int i = 0; i < replicas; ++i) {
+      const int tp = i >= replicas - decode_replicas ? decode_tp : run.tensor_parallel;
       std::vector<std::size_t>& nodes = run.sim.replica_gpus.emplace_back();
-      for (int k = 0; k < run.tensor_parallel; ++k) {
-        nodes.push_back(run.topology->node(gpus[static_cast<std::size_t>(i * per_replica + k)], hw.full("topology")));
+      for (int k = 0; k < tp; ++k) {
+        nodes.push_back(run.topology->node(gpus[static_cast<std::size_t>(first + k)], hw.full("topology")));
       }
+      first += tp * (i >= replicas - decode_replicas ? 1 : pipeline_parallel);
     }
     run.sim.topology = run.topology.get();
   }
@@ -406,10 +433,30 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     dis.check(std::isfinite(lat) && lat <= 1e9, "transfer_latency_us", "expected microseconds, >= 0");
     const bool layerwise = dis.get<bool>("layerwise", false);
     const auto decode_gpu = dis.get_optional<std::string>("decode_gpu");
-    if (decode_gpu) {
-      // Decode replicas of another GPU (the same model, layout and tensor parallelism): their card, their cost model
-      // (the scenario's cost_model section read again for that card: without a backend, that card's default) and
-      // their KV pool.
+    const int decode_tp_read = dis.get_positive<int>("decode_tensor_parallel", run.tensor_parallel);
+    dis.check(decode_tp_read == decode_tp, "decode_tensor_parallel", "expected a positive integer");
+    dis.check(run.model->num_attention_heads % decode_tp == 0, "decode_tensor_parallel",
+              fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+    if (decode_tp != run.tensor_parallel) {
+      dis.check(!num_gpu_blocks, "decode_tensor_parallel", "not with engine.num_gpu_blocks (a block count of one "
+                                                           "layout)");
+      dis.check(run.parallelism.ep == 1, "decode_tensor_parallel", "not with hardware.expert_parallel");
+    }
+    if (decode_gpu || decode_tp != run.tensor_parallel) {
+      // The decode pool's own card and tensor parallelism: its KV layout (the kv section read again for its TP), its
+      // cost model (the scenario's cost_model section read again for its card: without a backend, that card's
+      // default) and its KV pool.
+      const Parallelism decode_par(decode_tp);
+      std::unique_ptr<IterationCostModel> decode_iteration;
+      const KvLayout* decode_layout = &run.iteration->layout();
+      ComposedStrategy decode_composed;
+      if (decode_tp != run.tensor_parallel) {
+        ParamReader dkv(scenario.value("kv", nlohmann::json::object()), "kv (decode pool)");
+        decode_composed = read_kv_section(dkv, *run.model, decode_tp, block_size);
+        decode_layout = &decode_composed.layout;
+      }
+      const IKernelCostModel* decode_kernels = run.kernels.get();
+      if (decode_gpu) {
       dis.check(!num_gpu_blocks, "decode_gpu", "not with engine.num_gpu_blocks (a block count of one GPU)");
       run.decode_gpu = &cat.gpu(*decode_gpu, dis.full("decode_gpu"));
       const nlohmann::json cost_section = scenario.value("cost_model", nlohmann::json::object());
@@ -422,11 +469,14 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
           cost_models().get(decode_backend, dcm.full("backend")).factory(dcm, *run.decode_gpu, base_dir);
       (void)dcm.raw("about");
       dcm.finish();
-      run.decode_iteration = std::make_unique<IterationCostModel>(*run.model, run.iteration->layout(),
-                                                                  run.parallelism, *run.decode_kernels, overhead_s);
-      run.decode_capacity = compute_kv_capacity(*run.model, *run.decode_gpu, run.parallelism, util, reserve_gib,
-                                                o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
-      run.decode_capacity.bytes_per_token = run.iteration->layout().device_bytes_per_token();
+      decode_kernels = run.decode_kernels.get();
+      }
+      run.decode_iteration =
+          std::make_unique<IterationCostModel>(*run.model, *decode_layout, decode_par, *decode_kernels, overhead_s);
+      run.decode_capacity = compute_kv_capacity(*run.model, run.decode_gpu ? *run.decode_gpu : *run.gpu, decode_par,
+                                                util, reserve_gib, o.limits.max_num_batched_tokens,
+                                                o.limits.max_num_seqs);
+      run.decode_capacity.bytes_per_token = run.decode_iteration->layout().device_bytes_per_token();
       o.decode_cost = run.decode_iteration.get();
       o.decode_kv_capacity_bytes = run.decode_capacity.kv_bytes;
     }
@@ -455,6 +505,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       resolved["disaggregation"]["transfer_latency_us"] = lat;
     }
     if (decode_gpu) resolved["disaggregation"]["decode_gpu"] = *decode_gpu;
+    if (decode_tp != run.tensor_parallel) resolved["disaggregation"]["decode_tensor_parallel"] = decode_tp;
   }
   // router (of a cluster's new requests; a one-replica scenario may name one, which then has nothing to choose)
   ParamReader rt = root.child("router");

@@ -161,6 +161,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       }
       if (run.decode_gpu != nullptr) {
         summary["cluster"]["disaggregation"]["decode_cost_model"] = run.decode_kernels->params();
+      }
+      if (run.decode_iteration) {  // its own card or tensor parallelism
         summary["cluster"]["disaggregation"]["decode_kv_capacity_bytes"] = run.decode_capacity.kv_bytes;
       }
     }
@@ -168,8 +170,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
     double per_hour = gpus * run.gpu->price_per_hour_usd;
     if (run.decode_gpu != nullptr) {  // the decode pool's GPUs at their own card's price
-      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) * run.tensor_parallel *
-                                 run.parallelism.pp;
+      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) *
+                                 run.decode_iteration->parallelism().tp;
       per_hour += decode_gpus * (run.decode_gpu->price_per_hour_usd - run.gpu->price_per_hour_usd);
     }
     summary["cluster"]["cost"] = {{"gpus", gpus},

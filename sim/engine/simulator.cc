@@ -169,7 +169,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       // One flow per tensor-parallel rank, each that rank's share, sharing the links with the other moves.
       const auto& from = opt_.replica_gpus[static_cast<std::size_t>(r.replica)];
       const auto& to = opt_.replica_gpus[static_cast<std::size_t>(r.move_to)];
-      const double per_flow = bytes / static_cast<double>(from.size());
+      const double per_flow = bytes / static_cast<double>(std::max(from.size(), to.size()));
       const Topology::Path alone = opt_.topology->path(from.front(), to.front());
       const double send = opt_.transfer_layerwise_layers == 0 || alone.links.empty()
                               ? per_flow

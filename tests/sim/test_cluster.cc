@@ -208,6 +208,12 @@ nlohmann::json disaggregated(const std::filesystem::path& trace, int prefill, in
   return doc;
 }
 
+nlohmann::json roofline_disaggregated(const std::filesystem::path& trace) {
+  nlohmann::json doc = disaggregated(trace, 1, 1, 50, 10);
+  doc["cost_model"] = {{"backend", "roofline"}};
+  return doc;
+}
+
 TEST(Disaggregation, WithAFreeLinkTtftIsThePrefillsAlone) {
   // The prefill replica hands each request off at its first token; with an instant link its TTFTs are those of the
   // same requests run for their first token alone on one replica.
@@ -398,6 +404,37 @@ TEST(Disaggregation, MovesShareTheLinksTheyCross) {
   err = testing::error_of([&] { prepare_run(bad, "."); });
   EXPECT_NE(err.find("hardware.topology"), std::string::npos) << err;
   EXPECT_NE(err.find("has 4 GPUs"), std::string::npos) << err;
+}
+
+TEST(Disaggregation, DecodePoolOfAnotherTensorParallelism) {
+  // A TP 1 prefill replica hands off to a TP 2 decode replica: its own layout (4 of Llama-3.1-8B's 8 KV heads per
+  // GPU), half the weights per GPU, faster decode steps; three GPUs in all.
+  const auto trace = write_trace("pd-tp", steady(12, 0.05, 1500, 80));
+  nlohmann::json same = roofline_disaggregated(trace);
+  nlohmann::json wide = same;
+  wide["disaggregation"]["decode_tensor_parallel"] = 2;
+  const PreparedRun p = prepare_run(wide, ".");
+  EXPECT_EQ(p.resolved["hardware"]["num_gpus"], 3);
+  ASSERT_NE(p.decode_iteration, nullptr);
+  EXPECT_EQ(p.decode_iteration->parallelism().tp, 2);
+  EXPECT_EQ(p.decode_iteration->layout().device_bytes_per_token(), p.iteration->layout().device_bytes_per_token() / 2);
+  EXPECT_NEAR(p.decode_capacity.weight_bytes, p.capacity.weight_bytes / 2, 1);
+  const Outcome a = run_scenario(same), b = run_scenario(wide);
+  ASSERT_EQ(b.records.size(), 12u);
+  EXPECT_EQ(b.results["summary"]["cluster"]["disaggregation"]["decode_kv_capacity_bytes"], p.decode_capacity.kv_bytes);
+  EXPECT_LT(b.results["summary"]["tpot_s"]["mean"].get<double>(), 0.8 * a.results["summary"]["tpot_s"]["mean"].get<double>());
+  // The same TTFTs: the prefill pool is the same.
+  for (const RequestRecord& r : a.records) EXPECT_EQ(r.ttft_s, b.by_id(r.id).ttft_s) << r.id;
+  nlohmann::json bad = wide;
+  bad["hardware"]["num_gpus"] = 2;
+  std::string err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("decode_replicas x decode_tensor_parallel (1 x 1 + 1 x 2 = 3)"), std::string::npos) << err;
+  bad = wide;
+  bad["disaggregation"]["decode_tensor_parallel"] = 5;
+  bad["hardware"].erase("num_gpus");
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("disaggregation.decode_tensor_parallel"), std::string::npos) << err;
+  EXPECT_NE(err.find("must divide the 32 attention heads"), std::string::npos) << err;
 }
 
 TEST(Cluster, BadClusterInputNamesTheKey) {
