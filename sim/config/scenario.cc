@@ -69,6 +69,53 @@ void place_replicas(PreparedRun& run, int replicas) {
   }
 }
 
+// What a pool of replicas of another card or parallel layout is built from: the scenario's own sections and the run
+// whose model, card, kernels and layout it shares where they are the same.
+struct PoolInputs {
+  const nlohmann::json* scenario;
+  const std::filesystem::path* base_dir;
+  const PreparedRun* run;
+  TokenCount block_size;
+  double utilization;
+  std::optional<double> reserve_gib;
+  TokenCount max_num_batched_tokens;
+  int max_num_seqs;
+  double overhead_s;
+};
+
+// A pool on `gpu` with `par`: its cost model (the scenario's cost_model section read again for its card; without a
+// backend, that card's default), its KV layout (the kv section read again for its tensor parallelism), its pricing
+// and its KV capacity. `what` names it in messages.
+ReplicaPool build_pool(const PoolInputs& in, const GpuSpec& gpu, Parallelism par, const std::string& what) {
+  const PreparedRun& run = *in.run;
+  ReplicaPool pool;
+  pool.gpu = &gpu;
+  const IKernelCostModel* kernels = run.kernels.get();
+  if (&gpu != run.gpu) {
+    const nlohmann::json section = in.scenario->value("cost_model", nlohmann::json::object());  // outlives cm
+    ParamReader cm(section, fmt::format("cost_model ({})", what));
+    const std::string backend = cm.has("backend") ? cm.require<std::string>("backend")
+                                : builtin_calibration(gpu.name) != nullptr ? "calibrated"
+                                                                            : "roofline";
+    (void)cm.get<double>("iteration_overhead_s", 1e-3);
+    pool.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, gpu, *in.base_dir);
+    (void)cm.raw("about");
+    cm.finish();
+    kernels = pool.kernels.get();
+  }
+  KvLayout layout = run.iteration->layout();
+  if (par.tp != run.tensor_parallel) {
+    const nlohmann::json section = in.scenario->value("kv", nlohmann::json::object());  // outlives kv
+    ParamReader kv(section, fmt::format("kv ({})", what));
+    layout = read_kv_section(kv, *run.model, par.tp, in.block_size).layout;
+  }
+  pool.iteration = std::make_unique<IterationCostModel>(*run.model, layout, par, *kernels, in.overhead_s);
+  pool.capacity = compute_kv_capacity(*run.model, gpu, par, in.utilization, in.reserve_gib,
+                                      in.max_num_batched_tokens, in.max_num_seqs);
+  pool.capacity.bytes_per_token = pool.iteration->layout().device_bytes_per_token() / par.pp;
+  return pool;
+}
+
 // The decode pool of a disaggregated scenario, read ahead of its section (the hardware's GPU count depends on it):
 // its replicas (0 without disaggregation) and their tensor parallelism (default: the scenario's).
 std::pair<int, int> decode_pool_shape(const nlohmann::json& scenario, int tensor_parallel) {
@@ -343,6 +390,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // KV capacity
   run.capacity = compute_kv_capacity(*run.model, *run.gpu, run.parallelism, util, reserve_gib,
                                      o.limits.max_num_batched_tokens, o.limits.max_num_seqs);
+  const PoolInputs pool_inputs{&scenario, &base_dir, &run,        block_size,
+                               util,      reserve_gib, o.limits.max_num_batched_tokens, o.limits.max_num_seqs,
+                               overhead_s};
   KvCapacity& c = run.capacity;
   c.bytes_per_token = run.iteration->layout().device_bytes_per_token() / pipeline_parallel;  // a stage's layers
   if (num_gpu_blocks) {
@@ -443,40 +493,16 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       dis.check(run.parallelism.ep == 1, "decode_tensor_parallel", "not with hardware.expert_parallel");
     }
     if (decode_gpu || decode_tp != run.tensor_parallel) {
-      // The decode pool's own card and tensor parallelism: its KV layout (the kv section read again for its TP), its
-      // cost model (the scenario's cost_model section read again for its card: without a backend, that card's
-      // default) and its KV pool.
-      const Parallelism decode_par(decode_tp);
-      std::unique_ptr<IterationCostModel> decode_iteration;
-      const KvLayout* decode_layout = &run.iteration->layout();
-      ComposedStrategy decode_composed;
-      if (decode_tp != run.tensor_parallel) {
-        ParamReader dkv(scenario.value("kv", nlohmann::json::object()), "kv (decode pool)");
-        decode_composed = read_kv_section(dkv, *run.model, decode_tp, block_size);
-        decode_layout = &decode_composed.layout;
-      }
-      const IKernelCostModel* decode_kernels = run.kernels.get();
+      // The decode pool's own card and tensor parallelism (build_pool()).
       if (decode_gpu) {
-      dis.check(!num_gpu_blocks, "decode_gpu", "not with engine.num_gpu_blocks (a block count of one GPU)");
-      run.decode_gpu = &cat.gpu(*decode_gpu, dis.full("decode_gpu"));
-      const nlohmann::json cost_section = scenario.value("cost_model", nlohmann::json::object());
-      ParamReader dcm(cost_section, "cost_model (decode_gpu)");
-      const std::string decode_backend = dcm.has("backend") ? dcm.require<std::string>("backend")
-                                         : builtin_calibration(run.decode_gpu->name) != nullptr ? "calibrated"
-                                                                                                 : "roofline";
-      (void)dcm.get<double>("iteration_overhead_s", 1e-3);
-      run.decode_kernels =
-          cost_models().get(decode_backend, dcm.full("backend")).factory(dcm, *run.decode_gpu, base_dir);
-      (void)dcm.raw("about");
-      dcm.finish();
-      decode_kernels = run.decode_kernels.get();
+        dis.check(!num_gpu_blocks, "decode_gpu", "not with engine.num_gpu_blocks (a block count of one GPU)");
+        run.decode_gpu = &cat.gpu(*decode_gpu, dis.full("decode_gpu"));
       }
-      run.decode_iteration =
-          std::make_unique<IterationCostModel>(*run.model, *decode_layout, decode_par, *decode_kernels, overhead_s);
-      run.decode_capacity = compute_kv_capacity(*run.model, run.decode_gpu ? *run.decode_gpu : *run.gpu, decode_par,
-                                                util, reserve_gib, o.limits.max_num_batched_tokens,
-                                                o.limits.max_num_seqs);
-      run.decode_capacity.bytes_per_token = run.decode_iteration->layout().device_bytes_per_token();
+      ReplicaPool pool = build_pool(pool_inputs, run.decode_gpu ? *run.decode_gpu : *run.gpu, Parallelism(decode_tp),
+                                    "decode pool");
+      run.decode_kernels = std::move(pool.kernels);
+      run.decode_iteration = std::move(pool.iteration);
+      run.decode_capacity = pool.capacity;
       o.decode_cost = run.decode_iteration.get();
       o.decode_kv_capacity_bytes = run.decode_capacity.kv_bytes;
     }

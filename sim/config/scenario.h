@@ -40,6 +40,18 @@ struct KvCapacity {
   }
 };
 
+// Replicas of another card or parallel layout than the scenario's first (hardware.pools, a disaggregated decode
+// pool): their card, cost model (null: the run's), pricing and KV capacity per GPU.
+struct ReplicaPool {
+  std::string name;
+  const GpuSpec* gpu = nullptr;
+  std::shared_ptr<const GpuSpec> gpu_owner;  // a what-if memory or price of the scenario's
+  std::unique_ptr<IKernelCostModel> kernels;
+  std::unique_ptr<IterationCostModel> iteration;
+  KvCapacity capacity;
+  int replicas = 0;
+};
+
 struct PreparedRun {
   const LlmSpec* model = nullptr;
   std::shared_ptr<const LlmSpec> model_owner;  // keeps a model read from a file (scenario `model`) alive
