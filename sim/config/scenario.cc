@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "models/cost/builtin_calibrations.h"
 #include "models/cost/impl/roofline.h"
@@ -41,10 +42,16 @@ void place_replicas(PreparedRun& run, int replicas) {
   const int per_replica = par.tp * par.pp, ranks = par.ranks_per_expert_group();
   const auto gpu = [&](int i) { return t.node(names[static_cast<std::size_t>(i)], "hardware.topology"); };
   std::vector<std::pair<const IterationCostModel*, IterationCostModel::Links>> made;
+  // Each replica's pricing before placement: its pool's, the decode pool's, or the run's.
+  std::vector<const IterationCostModel*> bases = run.sim.replica_cost;
+  for (int i = static_cast<int>(bases.size()); i < replicas; ++i) {
+    const bool decode = run.decode_iteration && i >= run.sim.prefill_replicas;
+    bases.push_back(decode ? run.decode_iteration.get() : run.iteration.get());
+  }
+  run.sim.replica_cost.clear();
   int first = 0;
   for (int i = 0; i < replicas; ++i) {
-    const bool decode = run.decode_iteration && i >= run.sim.prefill_replicas;
-    const IterationCostModel& base = decode ? *run.decode_iteration : *run.iteration;
+    const IterationCostModel& base = *bases[static_cast<std::size_t>(i)];
     const Parallelism& own = base.parallelism();
     std::vector<std::size_t> gpus, group;
     for (int k = 0; k < own.tp * own.pp; ++k) gpus.push_back(gpu(first + k));
@@ -55,7 +62,7 @@ void place_replicas(PreparedRun& run, int replicas) {
         for (int k = 0; k < par.tp; ++k) group.push_back(gpu(m * per_replica + k));
       }
     }
-    const GpuSpec& card = decode && run.decode_gpu != nullptr ? *run.decode_gpu : *run.gpu;
+    const GpuSpec& card = *run.replica_gpu[static_cast<std::size_t>(i)];
     const double card_Bps = card.nvlink_bandwidth_Bps > 0 ? card.nvlink_bandwidth_Bps : card.pcie_bandwidth_Bps;
     const IterationCostModel::Links links = replica_links(t, gpus, group, own.tp, own.pp, card_Bps);
     std::size_t k = 0;
@@ -116,6 +123,50 @@ ReplicaPool build_pool(const PoolInputs& in, const GpuSpec& gpu, Parallelism par
   return pool;
 }
 
+// One pool's keys: {"name", "gpu", "replicas", "tensor_parallel", "memory_GiB", "price_per_hour_usd"} (the name only
+// in hardware.pools; the hardware section itself for a scenario of one pool).
+struct PoolShape {
+  std::string name, gpu_name;
+  const GpuSpec* gpu = nullptr;
+  std::shared_ptr<const GpuSpec> gpu_owner;  // with a what-if memory or price
+  std::optional<double> memory_gib, price;
+  int replicas = 1, tensor_parallel = 1;
+};
+
+PoolShape read_pool_shape(ParamReader& r, const Catalog& cat, const std::string& default_name) {
+  PoolShape s;
+  if (!default_name.empty()) s.name = r.get<std::string>("name", default_name);
+  s.gpu_name = r.require<std::string>("gpu");
+  s.gpu = &cat.gpu(s.gpu_name, r.full("gpu"));
+  // A what-if GPU with more (or less) memory than its card: everything else stays the card's.
+  s.memory_gib = r.get_optional<double>("memory_GiB");
+  // A price of the scenario's own (its source says so) instead of the card's.
+  s.price = r.get_optional<double>("price_per_hour_usd");
+  if (s.memory_gib) {
+    r.check(std::isfinite(*s.memory_gib) && *s.memory_gib > 0 && *s.memory_gib <= 1e9, "memory_GiB",
+            "expected GiB of device memory per GPU, > 0");
+  }
+  if (s.price) {
+    r.check(std::isfinite(*s.price) && *s.price >= 0 && *s.price <= 1e6, "price_per_hour_usd",
+            "expected US dollars per GPU-hour, >= 0");
+  }
+  if (s.memory_gib || s.price) {
+    auto gpu = std::make_shared<GpuSpec>(*s.gpu);
+    if (s.memory_gib) gpu->memory_bytes = units::gib_to_bytes(*s.memory_gib);
+    if (s.price) {
+      gpu->price_per_hour_usd = *s.price;
+      gpu->price_source = fmt::format("the scenario ({})", r.full("price_per_hour_usd"));
+    }
+    s.gpu_owner = gpu;
+    s.gpu = gpu.get();
+  }
+  s.tensor_parallel = r.get_positive<int>("tensor_parallel", 1);
+  s.replicas = r.get_positive<int>("replicas", 1);
+  r.check(s.replicas <= 4096, "replicas", "at most 4096 engine replicas");
+  r.check(s.tensor_parallel <= 1024, "tensor_parallel", "at most 1024 GPUs per replica");
+  return s;
+}
+
 // The decode pool of a disaggregated scenario, read ahead of its section (the hardware's GPU count depends on it):
 // its replicas (0 without disaggregation) and their tensor parallelism (default: the scenario's).
 std::pair<int, int> decode_pool_shape(const nlohmann::json& scenario, int tensor_parallel) {
@@ -167,34 +218,34 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   // hardware
   ParamReader hw = root.child("hardware");
-  const std::string gpu_name = hw.require<std::string>("gpu");
-  run.gpu = &cat.gpu(gpu_name, hw.full("gpu"));
-  // A what-if GPU with more (or less) memory than its card: everything else stays the card's.
-  const auto memory_gib = hw.get_optional<double>("memory_GiB");
-  // A price of the scenario's own (its source says so) instead of the card's.
-  const auto price = hw.get_optional<double>("price_per_hour_usd");
-  if (memory_gib) {
-    hw.check(std::isfinite(*memory_gib) && *memory_gib > 0 && *memory_gib <= 1e9, "memory_GiB",
-             "expected GiB of device memory per GPU, > 0");
-  }
-  if (price) {
-    hw.check(std::isfinite(*price) && *price >= 0 && *price <= 1e6, "price_per_hour_usd",
-             "expected US dollars per GPU-hour, >= 0");
-  }
-  if (memory_gib || price) {
-    auto gpu = std::make_shared<GpuSpec>(*run.gpu);
-    if (memory_gib) gpu->memory_bytes = units::gib_to_bytes(*memory_gib);
-    if (price) {
-      gpu->price_per_hour_usd = *price;
-      gpu->price_source = "the scenario (hardware.price_per_hour_usd)";
+  // Pools of replicas (hardware.pools), each its own card and tensor parallelism; or one, from the section's keys.
+  std::vector<PoolShape> shapes;
+  if (const nlohmann::json* pools = hw.raw("pools"); pools != nullptr && !pools->is_null()) {
+    hw.check(pools->is_array() && !pools->empty() && pools->size() <= 64, "pools",
+             "expected a list of 1 to 64 pools {\"name\", \"gpu\", \"replicas\", \"tensor_parallel\", "
+             "\"memory_GiB\", \"price_per_hour_usd\"}");
+    for (const char* key : {"gpu", "replicas", "tensor_parallel", "memory_GiB", "price_per_hour_usd"}) {
+      hw.check(!hw.has(key), key, "not beside hardware.pools: give it in each pool");
     }
-    run.gpu_owner = gpu;
-    run.gpu = gpu.get();
+    for (std::size_t i = 0; i < pools->size(); ++i) {
+      ParamReader p((*pools)[i], fmt::format("{}[{}]", hw.full("pools"), i));
+      shapes.push_back(read_pool_shape(p, cat, fmt::format("pool{}", i)));
+      p.finish();
+      for (std::size_t j = 0; j < i; ++j) {
+        p.check(shapes[j].name != shapes[i].name, "name", fmt::format("'{}' names two pools", shapes[i].name));
+      }
+    }
+  } else {
+    shapes.push_back(read_pool_shape(hw, cat, ""));
   }
-  run.tensor_parallel = hw.get_positive<int>("tensor_parallel", 1);
-  const int replicas = hw.get_positive<int>("replicas", 1);
+  const std::string gpu_name = shapes[0].gpu_name;
+  run.gpu = shapes[0].gpu;
+  run.gpu_owner = shapes[0].gpu_owner;
+  const std::optional<double> memory_gib = shapes[0].memory_gib, price = shapes[0].price;
+  run.tensor_parallel = shapes[0].tensor_parallel;
+  int replicas = 0;
+  for (const PoolShape& s : shapes) replicas += s.replicas;
   hw.check(replicas <= 4096, "replicas", "at most 4096 engine replicas");
-  hw.check(run.tensor_parallel <= 1024, "tensor_parallel", "at most 1024 GPUs per replica");
   const int pipeline_parallel = hw.get_positive<int>("pipeline_parallel", 1);
   hw.check(pipeline_parallel <= run.model->num_layers, "pipeline_parallel",
            fmt::format("at most one stage per layer ({} layers in {})", run.model->num_layers, model_name));
@@ -217,11 +268,20 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
              "across replicas (data-parallel attention) needs pipeline_parallel 1");
   }
   run.parallelism = Parallelism(run.tensor_parallel, pipeline_parallel, expert_parallel);
-  // A disaggregated decode pool may have its own tensor parallelism (disaggregation.decode_tensor_parallel).
+  // Each replica's tensor parallelism: its pool's; a disaggregated decode pool may have its own
+  // (disaggregation.decode_tensor_parallel).
+  std::vector<int> replica_tp;
+  for (const PoolShape& s : shapes) replica_tp.insert(replica_tp.end(), static_cast<std::size_t>(s.replicas), s.tensor_parallel);
   const auto [decode_replicas, decode_tp] = decode_pool_shape(scenario, run.tensor_parallel);
-  const int all_gpus = (replicas - decode_replicas) * run.tensor_parallel * pipeline_parallel + decode_replicas * decode_tp;
+  for (int i = std::max(0, replicas - decode_replicas); i < replicas; ++i) replica_tp[static_cast<std::size_t>(i)] = decode_tp;
+  int all_gpus = 0;
+  for (const int tp : replica_tp) all_gpus += tp * pipeline_parallel;
   const int num_gpus = hw.get_positive<int>("num_gpus", all_gpus);
-  if (decode_tp == run.tensor_parallel) {
+  if (shapes.size() > 1) {
+    hw.check(num_gpus == all_gpus, "num_gpus",
+             fmt::format("must equal the pools' replicas x tensor_parallel x pipeline_parallel, summed ({})", all_gpus));
+    hw.check(expert_parallel == 1, "expert_parallel", "not with hardware.pools (expert groups of one pool only)");
+  } else if (decode_tp == run.tensor_parallel) {
     hw.check(num_gpus == all_gpus, "num_gpus",
              fmt::format("must equal replicas x tensor_parallel x pipeline_parallel ({} x {} x {} = {})", replicas,
                          run.tensor_parallel, pipeline_parallel, all_gpus));
@@ -241,26 +301,41 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
              fmt::format("has {} GPUs; the scenario places num_gpus = {} on it", gpus.size(), num_gpus));
     int first = 0;
     for (int i = 0; i < replicas; ++i) {
-      const int tp = i >= replicas - decode_replicas ? decode_tp : run.tensor_parallel;
+      const int tp = replica_tp[static_cast<std::size_t>(i)];
       std::vector<std::size_t>& nodes = run.sim.replica_gpus.emplace_back();
       for (int k = 0; k < tp; ++k) {
         nodes.push_back(run.topology->node(gpus[static_cast<std::size_t>(first + k)], hw.full("topology")));
       }
-      first += tp * (i >= replicas - decode_replicas ? 1 : pipeline_parallel);
+      first += tp * pipeline_parallel;
     }
     run.sim.topology = run.topology.get();
   }
-  hw.check(run.model->num_attention_heads % run.tensor_parallel == 0, "tensor_parallel",
-           fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    hw.check(run.model->num_attention_heads % shapes[i].tensor_parallel == 0,
+             shapes.size() > 1 ? fmt::format("pools[{}].tensor_parallel", i) : std::string("tensor_parallel"),
+             fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+  }
   hw.finish();
-  resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
+  if (shapes.size() > 1) {
+    nlohmann::json pools = nlohmann::json::array();
+    for (const PoolShape& s : shapes) {
+      nlohmann::json p = {{"name", s.name}, {"gpu", s.gpu_name}, {"replicas", s.replicas},
+                          {"tensor_parallel", s.tensor_parallel}};
+      if (s.memory_gib) p["memory_GiB"] = *s.memory_gib;
+      if (s.price) p["price_per_hour_usd"] = *s.price;
+      pools.push_back(std::move(p));
+    }
+    resolved["hardware"] = {{"pools", std::move(pools)}, {"num_gpus", num_gpus}};
+  } else {
+    resolved["hardware"] = {{"gpu", gpu_name}, {"num_gpus", num_gpus}, {"tensor_parallel", run.tensor_parallel}};
+  }
   if (pipeline_parallel > 1) resolved["hardware"]["pipeline_parallel"] = pipeline_parallel;
   if (expert_parallel > 1) resolved["hardware"]["expert_parallel"] = expert_parallel;
   if (topology_json) resolved["hardware"]["topology"] = *topology_json;
-  if (memory_gib) resolved["hardware"]["memory_GiB"] = *memory_gib;
-  if (price) resolved["hardware"]["price_per_hour_usd"] = *price;
+  if (memory_gib && shapes.size() == 1) resolved["hardware"]["memory_GiB"] = *memory_gib;
+  if (price && shapes.size() == 1) resolved["hardware"]["price_per_hour_usd"] = *price;
   // A one-replica scenario's resolved form is what it was before clusters existed.
-  if (replicas > 1) resolved["hardware"]["replicas"] = replicas;
+  if (replicas > 1 && shapes.size() == 1) resolved["hardware"]["replicas"] = replicas;
 
   // engine
   ParamReader eng = root.child("engine");
@@ -666,6 +741,47 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
           "contention between tiers, no CPU copy cost; tier defaults for capacity and latency are assumptions "
           "(scenario.engine.kv_tiers names each number's source).");
     }
+  }
+  // Replica by replica: its card and GPUs; the pools beyond the first get their own pricing and KV pools.
+  for (std::size_t p = 0; p < shapes.size(); ++p) {
+    run.replica_gpu.insert(run.replica_gpu.end(), static_cast<std::size_t>(shapes[p].replicas), shapes[p].gpu);
+  }
+  for (int i = o.prefill_replicas; o.prefill_replicas > 0 && i < replicas; ++i) {
+    run.replica_gpu[static_cast<std::size_t>(i)] = run.decode_gpu ? run.decode_gpu : run.gpu;
+  }
+  for (const int tp : replica_tp) run.replica_gpus.push_back(tp * pipeline_parallel);
+  if (shapes.size() > 1) {
+    if (o.prefill_replicas > 0) {
+      throw KvsimError("disaggregation: not with hardware.pools; give the decode pool's card and tensor parallelism "
+                       "as disaggregation.decode_gpu and decode_tensor_parallel");
+    }
+    if (num_gpu_blocks) throw KvsimError(num_gpu_blocks_key + ": not with hardware.pools (a block count of one layout)");
+    for (std::size_t p = 0; p < shapes.size(); ++p) {
+      const IterationCostModel* cost = run.iteration.get();
+      std::int64_t capacity = o.kv_capacity_bytes;
+      if (p > 0) {
+        ReplicaPool pool = build_pool(pool_inputs, *shapes[p].gpu, Parallelism(shapes[p].tensor_parallel, pipeline_parallel),
+                                      fmt::format("hardware.pools[{}]", p));
+        pool.name = shapes[p].name;
+        pool.gpu_owner = shapes[p].gpu_owner;
+        pool.replicas = shapes[p].replicas;
+        cost = pool.iteration.get();
+        capacity = pool.capacity.kv_bytes * pipeline_parallel;
+        run.pools.push_back(std::move(pool));
+      }
+      o.replica_cost.insert(o.replica_cost.end(), static_cast<std::size_t>(shapes[p].replicas), cost);
+      o.replica_kv_capacity_bytes.insert(o.replica_kv_capacity_bytes.end(), static_cast<std::size_t>(shapes[p].replicas),
+                                         capacity);
+    }
+    std::vector<std::string> described;
+    for (const PoolShape& s : shapes) {
+      described.push_back(fmt::format("{}: {} x {} TP {}", s.name, s.replicas, s.gpu_name, s.tensor_parallel));
+    }
+    run.approximations.push_back(fmt::format(
+        "Pools of replicas of different cards or tensor parallelism ({}): each its own cost model (the scenario's "
+        "cost_model read again for its card), KV layout and pool; a request the router sends to a replica that could "
+        "never hold it is rejected (routers do not filter by capacity).",
+        fmt::join(described, "; ")));
   }
   // On a topology, each replica's collectives take its GPUs' paths: one pricing per distinct placement.
   if (run.topology) place_replicas(run, replicas);

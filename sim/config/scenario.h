@@ -62,6 +62,9 @@ struct PreparedRun {
   std::unique_ptr<Topology> topology;       // hardware.topology (null: none); SimOptions points into it
   // On a topology: the pricing of each distinct placement (SimOptions::replica_cost points to these).
   std::vector<std::unique_ptr<IterationCostModel>> placed_costs;
+  std::vector<ReplicaPool> pools;           // hardware.pools beyond the first (the first is the run's own)
+  std::vector<const GpuSpec*> replica_gpu;  // each replica's card
+  std::vector<int> replica_gpus;            // each replica's GPU count (tensor x pipeline parallel)
   std::string scheduler_name;
   std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"
   nlohmann::json strategy_resolved;         // every strategy with its parameters in force

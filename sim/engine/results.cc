@@ -127,6 +127,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
       const RunSummary::ReplicaSummary& r = s.replicas[i];
       per.push_back({{"replica", i},
                      {"role", r.role},
+                     {"gpu", run.replica_gpu.at(i)->name},
+                     {"gpus", run.replica_gpus.at(i)},
                      {"admitted", r.admitted},
                      {"completed", r.completed},
                      {"iterations", r.iterations},
@@ -168,11 +170,9 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     }
     // What the fleet costs: every GPU at its card's hourly price (or the scenario's), for the simulated time.
     const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
-    double per_hour = gpus * run.gpu->price_per_hour_usd;
-    if (run.decode_gpu != nullptr) {  // the decode pool's GPUs at their own card's price
-      const double decode_gpus = static_cast<double>(run.sim.replicas - run.sim.prefill_replicas) *
-                                 run.decode_iteration->parallelism().tp;
-      per_hour += decode_gpus * (run.decode_gpu->price_per_hour_usd - run.gpu->price_per_hour_usd);
+    double per_hour = 0;  // each replica's GPUs at its card's price
+    for (std::size_t i = 0; i < run.replica_gpu.size(); ++i) {
+      per_hour += run.replica_gpus[i] * run.replica_gpu[i]->price_per_hour_usd;
     }
     summary["cluster"]["cost"] = {{"gpus", gpus},
                                   {"price_per_gpu_hour_usd", run.gpu->price_per_hour_usd},
@@ -182,6 +182,21 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     if (run.decode_gpu != nullptr) {
       summary["cluster"]["cost"]["decode_price_per_gpu_hour_usd"] = run.decode_gpu->price_per_hour_usd;
       summary["cluster"]["cost"]["decode_price_source"] = run.decode_gpu->price_source;
+    }
+    if (!run.pools.empty()) {  // hardware.pools: each pool's card, GPUs and price (the first is the run's own)
+      nlohmann::json pools = nlohmann::json::array();
+      for (const nlohmann::json& p : run.resolved["hardware"]["pools"]) {
+        const std::size_t i = pools.size();
+        const GpuSpec& g = i == 0 ? *run.gpu : *run.pools[i - 1].gpu;
+        const int tp = p["tensor_parallel"].get<int>() * run.parallelism.pp;
+        pools.push_back({{"name", p["name"]},
+                         {"gpu", g.name},
+                         {"gpus", p["replicas"].get<int>() * tp},
+                         {"price_per_gpu_hour_usd", g.price_per_hour_usd},
+                         {"price_source", g.price_source},
+                         {"kv_capacity_bytes", i == 0 ? run.capacity.kv_bytes : run.pools[i - 1].capacity.kv_bytes}});
+      }
+      summary["cluster"]["cost"]["pools"] = std::move(pools);
     }
   }
 

@@ -70,7 +70,10 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
                                          : other_gpu               ? *o.decode_cost
                                                                    : cost;
       replicas_.push_back(std::make_unique<Replica>(i, role, opt_, schedulers(), priced,
-                                                    other_gpu ? o.decode_kv_capacity_bytes : o.kv_capacity_bytes,
+                                                    !o.replica_kv_capacity_bytes.empty()
+                                                        ? o.replica_kv_capacity_bytes[static_cast<std::size_t>(i)]
+                                                    : other_gpu ? o.decode_kv_capacity_bytes
+                                                                : o.kv_capacity_bytes,
                                                     events_, *this, observers_));
     }
     if (o.expert_group_ranks > 1) {  // expert parallelism across replicas: consecutive replicas step together

@@ -70,6 +70,8 @@ struct SimOptions {
   std::vector<std::vector<std::size_t>> replica_gpus;
   // On a topology: each replica's pricing, its collectives on its GPUs' paths (empty: the run's, or decode_cost).
   std::vector<const IterationCostModel*> replica_cost;
+  // Pools of different cards or layouts (hardware.pools): each replica's KV pool (empty: kv_capacity_bytes).
+  std::vector<std::int64_t> replica_kv_capacity_bytes;
   // Pipeline parallelism: a replica's layers in this many stages, up to as many micro-batches in flight (replica.h).
   int pipeline_parallel = 1;
   // Expert parallelism across replicas: groups of this many consecutive replicas (data-parallel attention ranks)

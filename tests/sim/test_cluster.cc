@@ -437,6 +437,68 @@ TEST(Disaggregation, DecodePoolOfAnotherTensorParallelism) {
   EXPECT_NE(err.find("must divide the 32 attention heads"), std::string::npos) << err;
 }
 
+nlohmann::json pools(const std::filesystem::path& trace) {
+  nlohmann::json doc = base_scenario(trace);
+  doc["hardware"] = {{"pools",
+                      {{{"name", "h100"}, {"gpu", "h100-sxm"}, {"replicas", 1}},
+                       {{"name", "a100"}, {"gpu", "a100-sxm-80gb"}, {"replicas", 1}, {"tensor_parallel", 2},
+                        {"price_per_hour_usd", 1.0}}}}};
+  doc["router"] = {{"policy", "round-robin"}};
+  doc["cost_model"] = {{"backend", "roofline"}};
+  return doc;
+}
+
+TEST(Cluster, PoolsOfDifferentGpusAndLayouts) {
+  // One H100 and one A100 pair (TP 2) behind round-robin: each replica priced, held and paid for by its own pool.
+  const auto trace = write_trace("pools", steady(20, 0.2, 1200, 60));
+  const nlohmann::json doc = pools(trace);
+  const PreparedRun p = prepare_run(doc, ".");
+  EXPECT_EQ(p.resolved["hardware"]["num_gpus"], 3);
+  ASSERT_EQ(p.pools.size(), 1u);
+  EXPECT_EQ(p.pools[0].iteration->parallelism().tp, 2);
+  EXPECT_EQ(p.sim.replica_kv_capacity_bytes.at(1), p.pools[0].capacity.kv_bytes);
+  EXPECT_EQ(p.pools[0].capacity.kv_bytes,
+            compute_kv_capacity(*p.model, *p.pools[0].gpu, 2, 0.9, std::nullopt, 8192, 256).kv_bytes);
+  const Outcome o = run_scenario(doc);
+  ASSERT_EQ(o.summary.completed, 20);
+  const nlohmann::json& c = o.results["summary"]["cluster"];
+  EXPECT_EQ(c["per_replica"][0]["gpu"], "h100-sxm");
+  EXPECT_EQ(c["per_replica"][1]["gpu"], "a100-sxm-80gb");
+  EXPECT_EQ(c["per_replica"][1]["gpus"], 2);
+  EXPECT_EQ(c["per_replica"][0]["completed"], 10);
+  EXPECT_EQ(c["per_replica"][1]["completed"], 10);
+  const double h100 = o.results["gpu"]["price_per_hour_usd"].get<double>();
+  EXPECT_DOUBLE_EQ(c["cost"]["fleet_usd_per_hour"].get<double>(), h100 + 2 * 1.0);
+  EXPECT_EQ(c["cost"]["pools"][1]["price_source"], "the scenario (hardware.pools[1].price_per_hour_usd)");
+  // Its resolved form runs again as it is.
+  EXPECT_NO_THROW(prepare_run(o.results["scenario"], "."));
+  // The replicas' requests, alike, are slower on the A100 pair (half the HBM bandwidth per GPU, TP 2 all-reduces).
+  double h100_tpot = 0, a100_tpot = 0;
+  for (const RequestRecord& r : o.records) (r.replica == 0 ? h100_tpot : a100_tpot) += r.tpot_s.value();
+  EXPECT_NE(h100_tpot, a100_tpot);
+
+  nlohmann::json bad = doc;
+  bad["hardware"]["gpu"] = "h100-sxm";
+  std::string err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("hardware.gpu: not beside hardware.pools"), std::string::npos) << err;
+  bad = doc;
+  bad["hardware"]["pools"][1]["name"] = "h100";
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("'h100' names two pools"), std::string::npos) << err;
+  bad = doc;
+  bad["hardware"]["pools"][1]["tensor_parallel"] = 3;
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("hardware.pools[1].tensor_parallel"), std::string::npos) << err;
+  bad = doc;
+  bad["hardware"]["pools"][1]["gpu"] = "tpu-v5";
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("hardware.pools[1].gpu"), std::string::npos) << err;
+  bad = doc;
+  bad["disaggregation"] = {{"prefill_replicas", 1}, {"decode_replicas", 1}};
+  err = testing::error_of([&] { prepare_run(bad, "."); });
+  EXPECT_NE(err.find("not with hardware.pools"), std::string::npos) << err;
+}
+
 TEST(Cluster, BadClusterInputNamesTheKey) {
   const auto trace = write_trace("bad-cluster", steady(4, 0.1));
   nlohmann::json doc = cluster(trace, 2, "round-robin");
