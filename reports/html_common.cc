@@ -283,9 +283,20 @@ std::string gpu_name(const json& r) {
 
 std::string hardware_text(const json& r, const std::string& gpu) {
   std::string gpus = gpu;
-  if (auto n = number(r, {"scenario", "hardware", "num_gpus"}); n && *n != 1) gpus = plain(*n) + " \u00d7 " + gpu;
-  if (auto tp = number(r, {"scenario", "hardware", "tensor_parallel"}); tp && *tp != 1) gpus += ", TP " + plain(*tp);
+  if (const json* pools = find(r, {"scenario", "hardware", "pools"}); pools != nullptr && pools->is_array()) {
+    gpus.clear();  // "1 × h100-sxm + 2 × (a100-sxm-80gb, TP 2)"
+    for (const json& p : *pools) {
+      const double tp = number(p, {"tensor_parallel"}).value_or(1);
+      if (!gpus.empty()) gpus += " + ";
+      gpus += plain(number(p, {"replicas"}).value_or(1)) + " \u00d7 " +
+              (tp != 1 ? "(" + text(p, {"gpu"}) + ", TP " + plain(tp) + ")" : text(p, {"gpu"}));
+    }
+  } else {
+    if (auto n = number(r, {"scenario", "hardware", "num_gpus"}); n && *n != 1) gpus = plain(*n) + " \u00d7 " + gpu;
+    if (auto tp = number(r, {"scenario", "hardware", "tensor_parallel"}); tp && *tp != 1) gpus += ", TP " + plain(*tp);
+  }
   if (auto pp = number(r, {"scenario", "hardware", "pipeline_parallel"}); pp && *pp != 1) gpus += ", PP " + plain(*pp);
+  if (auto ep = number(r, {"scenario", "hardware", "expert_parallel"}); ep && *ep != 1) gpus += ", EP " + plain(*ep);
   return gpus;
 }
 

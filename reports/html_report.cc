@@ -296,6 +296,27 @@ constexpr ChartSpec kClusterCharts[] = {
     {"chart-replica-load", "Requests per replica", "Running and waiting requests, mean within each interval."},
 };
 
+// What the fleet's hourly price is made of: one card's GPUs, or each pool's (hardware.pools, a decode pool's card).
+std::string fleet_cost_note(const json& c) {
+  if (const json* pools = find(c, {"cost", "pools"}); pools != nullptr && pools->is_array()) {
+    std::string note;
+    for (const json& p : *pools) {
+      if (!note.empty()) note += "; ";
+      note += text(p, {"name"}) + ": " + fmt_count(p, {"gpus"}) + " \u00d7 " + text(p, {"gpu"}) + " at " +
+              fmt_number(number(p, {"price_per_gpu_hour_usd"}), "USD/h") + " (" + text(p, {"price_source"}) + ")";
+    }
+    return note;
+  }
+  std::string note = fmt_count(c, {"cost", "gpus"}) + " GPUs at " +
+                     fmt_number(number(c, {"cost", "price_per_gpu_hour_usd"}), "USD/h") + " (" +
+                     text(c, {"cost", "price_source"}) + ")";
+  if (auto d = number(c, {"cost", "decode_price_per_gpu_hour_usd"})) {
+    note += ", except the decode pool's, at " + fmt_number(d, "USD/h") + " (" + text(c, {"cost", "decode_price_source"}) +
+            ")";
+  }
+  return note;
+}
+
 // A cluster (hardware.replicas > 1): the router, the load imbalance and each replica's share.
 void append_cluster(std::string& out, const json& r) {
   const json* c = find(r, {"summary", "cluster"});
@@ -312,20 +333,43 @@ void append_cluster(std::string& out, const json& r) {
                    {"Iteration imbalance", fmt_number(number(*c, {"iteration_imbalance"})),
                     "max / mean of iterations"},
                    {"Fleet cost", fmt_number(number(*c, {"cost", "fleet_usd_per_hour"}), "USD/h"),
-                    fmt_count(*c, {"cost", "gpus"}) + " GPUs at " +
-                        fmt_number(number(*c, {"cost", "price_per_gpu_hour_usd"}), "USD/h") + " (" +
-                        text(*c, {"cost", "price_source"}) + ")"}});
+                    fleet_cost_note(*c)}});
+  if (const json* d = find(*c, {"disaggregation"}); d != nullptr && d->is_object()) {
+    std::vector<KvRow> rows = {
+        {"KV moves", fmt_count(*d, {"transfers"}), fmt_bytes(number(*d, {"transfer_bytes"})) + " in all"},
+        {"Move time", fmt_seconds(number(*d, {"transfer_s", "mean"})),
+         "mean; p99 " + fmt_seconds(number(*d, {"transfer_s", "p99"})) + ", max " +
+             fmt_seconds(number(*d, {"transfer_s", "max"}))}};
+    if (const json* by = find(*d, {"transfer_bytes_by_link_class"}); by != nullptr && by->is_object()) {
+      for (const auto& [cls, bytes] : by->items()) {
+        rows.push_back({"Moved over " + cls, fmt_bytes(bytes.is_number() ? std::optional(bytes.get<double>()) : std::nullopt),
+                        "each flow's bytes once per link class on its path"});
+      }
+    }
+    append_kv_table(out, "Prefill to decode", rows);
+  }
+  if (const json* t = find(r, {"summary", "topology", "collective_bytes_by_link_class"}); t != nullptr && t->is_object()) {
+    std::vector<KvRow> rows;
+    for (const auto& [cls, bytes] : t->items()) {
+      rows.push_back({"Over " + cls, fmt_bytes(bytes.is_number() ? std::optional(bytes.get<double>()) : std::nullopt),
+                      "all-reduce, all-to-all and pipeline buffers whose slowest link is of this class"});
+    }
+    if (!rows.empty()) append_kv_table(out, "Collectives on the topology", rows);
+  }
   out += "</div>\n";
   const json* per = find(*c, {"per_replica"});
   if (per != nullptr && per->is_array()) {
-    out += "<table class=\"grid\"><thead><tr><th scope=\"col\">Replica</th>";
+    out += "<table class=\"grid\"><thead><tr><th scope=\"col\">Replica</th><th scope=\"col\">Role</th>"
+           "<th scope=\"col\">GPUs</th>";
     for (const char* h : {"Admitted", "Completed", "Iterations", "Preemptions", "Mean batch", "Peak KV", "Mean KV",
                           "Prefix hit rate"}) {
       out += std::string("<th scope=\"col\" class=\"num\">") + h + "</th>";
     }
     out += "</tr></thead><tbody>\n";
     for (const json& rep : *per) {
-      out += "<tr><th scope=\"row\">" + esc(scalar_text(rep.value("replica", json()))) + "</th>";
+      out += "<tr><th scope=\"row\">" + esc(scalar_text(rep.value("replica", json()))) + "</th><td>" +
+             esc(text(rep, {"role"})) + "</td><td>" + esc(fmt_count(rep, {"gpus"}) + " \u00d7 " + text(rep, {"gpu"})) +
+             "</td>";
       for (const std::string& cell :
            {fmt_count(rep, {"admitted"}), fmt_count(rep, {"completed"}), fmt_count(rep, {"iterations"}),
             fmt_count(rep, {"preemptions"}), fmt_number(number(rep, {"mean_batch_size"})),

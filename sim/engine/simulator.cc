@@ -572,7 +572,8 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       }
       const KvManager& kv = rep->kv();
       s.used_bytes_at_end += kv.used_bytes() + kv.host_kv_used_bytes() + kv.swap_used_bytes();
-      s.capacity_bytes = kv.capacity_bytes();  // one replica's pool (every replica has the same)
+      // One replica's pool: the first's (pools of other cards or layouts: summary.cluster.cost.pools).
+      if (rep->index() == 0) s.capacity_bytes = kv.capacity_bytes();
       s.prefix += kv.prefix_stats();
       if (const ChunkStore* chunks = kv.chunk_store()) s.chunk_store += chunks->stats();
       if (const KvTiers* tiers = kv.tiers()) {

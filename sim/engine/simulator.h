@@ -117,7 +117,7 @@ struct RunSummary {
   std::vector<Tier> tiers;                    // memory tiers below the GPU, first tier first
   ChunkStore::Stats chunk_store;              // chunk reuse (zeros without)
   // Per replica (one entry per engine instance). The fleet figures above sum the replicas' counters; peaks
-  // (peak_used_bytes, max_batch_size) are the largest replica's, capacity_bytes is one replica's pool.
+  // (peak_used_bytes, max_batch_size) are the largest replica's, capacity_bytes is the first replica's pool.
   struct ReplicaSummary {
     std::string role;  // "mixed", "prefill" or "decode"
     std::int64_t admitted = 0, completed = 0, iterations = 0, preemptions = 0;
