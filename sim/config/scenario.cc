@@ -666,17 +666,18 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   if (const std::string profile = o.profile.describe(); !profile.empty()) run.approximations.push_back(profile);
   if (o.replicas > 1) {
     run.approximations.push_back(fmt::format(
-        "A cluster of {} identical replicas on one clock: a request is routed once, when the engine receives it "
-        "(router {}, loads reported every {:g} s); replicas share nothing (no KV moves between them, no network "
-        "between router and engines), and each replica's tensor-parallel GPUs are priced from the card's links, "
-        "not a topology.",
-        o.replicas, router.name, o.router_state_delay_s));
+        "A cluster of {} replicas on one clock: a request is routed once, when the engine receives it (router {}, "
+        "loads reported every {:g} s); replicas share nothing but {} (no network between router and engines); {}.",
+        o.replicas, router.name, o.router_state_delay_s,
+        o.prefill_replicas > 0 ? "the KV moved from prefill to decode replicas" : "the clock",
+        run.topology ? "each replica's collectives take its GPUs' paths on hardware.topology"
+                     : "each replica's collectives are priced from its card's links (no topology)"));
   }
   if (run.parallelism.pp > 1) {
     run.approximations.push_back(fmt::format(
         "Pipeline parallelism, {} stages: each stage takes 1/{} of a step's priced time (layers, LM head and step "
-        "overhead spread evenly) and hands the micro-batch's activations to the next stage over NVLink (PCIe without; "
-        "op pipeline.send); up to {} micro-batches in flight, planned from the requests not in flight (which rejoin "
+        "overhead spread evenly) and hands the micro-batch's activations to the next stage over NVLink (PCIe without, "
+        "or its path on hardware.topology; op pipeline.send); up to {} micro-batches in flight, planned from the requests not in flight (which rejoin "
         "the front of the running queue), finishing in order; each GPU holds 1/{} of the weights and of every "
         "token's KV.",
         run.parallelism.pp, run.parallelism.pp, run.parallelism.pp, run.parallelism.pp));
