@@ -586,8 +586,10 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     dr.finish();
     dis.finish();
     if (prefix_caching) {
-      throw KvsimError(fmt::format("disaggregation: not with {} yet (a decode replica's cache of moved KV is not "
-                                   "modelled)", prefix_caching_key));
+      run.approximations.push_back(
+          "Prefix caching with disaggregation: the prefill replicas cache prompt blocks and reuse them (the router "
+          "may score them by cached prefix); decode replicas hold moved KV without a cache, and every move carries "
+          "the whole prompt's KV, cached blocks included (no skipping of blocks the decode side holds).");
     }
     if (run.scheduler_name != "vllm-v1") {
       throw KvsimError("disaggregation: engine.scheduler must be vllm-v1 (the scheduler disaggregated vLLM runs)");

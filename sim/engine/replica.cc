@@ -23,9 +23,12 @@ const std::vector<ISimObserver*>& no_observers() {
   return kNone;
 }
 
-PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost) {
+// A decode replica of disaggregation holds moved KV without a prefix cache (its prefill pool caches).
+bool caches(const SimOptions& o, ReplicaRole role) { return o.prefix_caching && role != ReplicaRole::kDecode; }
+
+PrefixCacheOptions prefix_options(const SimOptions& o, const IterationCostModel& cost, ReplicaRole role) {
   PrefixCacheOptions p;
-  p.enabled = o.prefix_caching;
+  p.enabled = caches(o, role);
   p.mode = o.prefix_cache_mode;
   if (o.eviction) p.eviction = o.eviction();
   if (!o.tiers.empty()) p.tiers = std::make_unique<KvTiers>(o.tiers, cost.layout().block_bytes(), o.tier_offload);
@@ -46,7 +49,9 @@ Replica::Replica(std::int32_t index, ReplicaRole role, const SimOptions& o, std:
       host_(host),
       observers_(observers),
       timeline_(o.replicas > 1 ? std::make_unique<TimelineRecorder>(o.timeline_interval_s, no_observers()) : nullptr),
-      kv_(cost.layout(), kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption, prefix_options(o, cost)),
+      kv_(cost.layout(), kv_capacity_bytes, o.host_kv_bytes, o.swap_bytes, o.preemption,
+          prefix_options(o, cost, role)),
+      caching_(caches(o, role)),
       step_time_(o.profile.adds_step_time()),
       pp_(o.pipeline_parallel),
       stage_free_ns_(static_cast<std::size_t>(o.pipeline_parallel), 0) {}
@@ -252,7 +257,7 @@ KVSIM_INLINE bool Replica::plan() {
   plan_.clear();
   SchedulerContext ctx{queues_, kv_, opt_.limits, events_.now()};
   scheduler_->schedule(ctx, plan_);
-  if (opt_.prefix_caching) [[unlikely]] {
+  if (caching_) [[unlikely]] {
     const KvManager::PrefixStats p = kv_.prefix_stats();
     host_.prefix_looked_up(p.lookup_tokens - last_prefix_.lookup_tokens, p.hit_tokens - last_prefix_.hit_tokens,
                            p.tier_hit_tokens - last_prefix_.tier_hit_tokens);
@@ -298,7 +303,7 @@ KVSIM_INLINE bool Replica::plan() {
   shape_.sampled_sequences = sampled;
   shape_.swap_out_bytes = plan_.swap_out_bytes;
   shape_.swap_in_bytes = plan_.swap_in_bytes;
-  if (opt_.prefix_caching) [[unlikely]] add_tier_traffic(shape_);
+  if (caching_) [[unlikely]] add_tier_traffic(shape_);
   // 0 outside CUDA graphs
   shape_.padded_tokens = step_time_ ? opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_ : 0;
   return true;

@@ -179,6 +179,7 @@ class Replica {
   const std::vector<ISimObserver*>& observers_;
   std::unique_ptr<class TimelineRecorder> timeline_;  // its own, in a cluster of several replicas; else none
   KvManager kv_;
+  const bool caching_;  // its KV manager has a prefix cache
   KvManager::PrefixStats last_prefix_;
   EngineQueues queues_;
   StepPlan plan_;

@@ -156,7 +156,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     const std::int32_t d = decode_router_->route(TraceRecord{}, decode_view_);
     if (d < 0 || d >= opt_.replicas - opt_.prefill_replicas) throw std::logic_error("decode router chose no replica");
     r.move_to = opt_.prefill_replicas + d;
-    const double bytes = static_cast<double>(r.device_bytes + r.host_bytes);
+    const double bytes = static_cast<double>(replica(r.replica).kv().held_bytes(r) + r.host_bytes);
     s_.transfers++;
     s_.transfer_bytes += bytes;
     r.move_slot = transfers_.put({&r, r.id});

@@ -119,6 +119,8 @@ class KvManager {
   std::int64_t capacity_bytes() const { return capacity_; }
   // Device bytes requests use (cached blocks nobody references excluded: they count as free, as in vLLM).
   std::int64_t used_bytes() const { return used_; }
+  // Device bytes of `r`'s KV, the cached blocks it shares included (what moving its KV elsewhere carries).
+  std::int64_t held_bytes(const Request& r) const { return cache_ ? r.device_bytes + shared_bytes(r) : r.device_bytes; }
   std::int64_t free_bytes() const { return capacity_ - used_; }
   std::int64_t host_kv_capacity_bytes() const { return host_capacity_; }
   std::int64_t host_kv_used_bytes() const { return host_used_; }

@@ -329,9 +329,9 @@ TEST(Disaggregation, BadInputNamesTheKey) {
   std::string err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("disaggregation.decode_replicas"), std::string::npos) << err;
   doc = disaggregated(trace, 1, 2, 50, 10);
-  doc["engine"]["prefix_caching"] = true;
+  doc["disaggregation"]["decode_tensor_parallel"] = 0;
   err = testing::error_of([&] { prepare_run(doc, "."); });
-  EXPECT_NE(err.find("prefix_caching"), std::string::npos) << err;
+  EXPECT_NE(err.find("disaggregation.decode_tensor_parallel"), std::string::npos) << err;
   doc = disaggregated(trace, 1, 2, 50, 10);
   doc["disaggregation"]["decode_router"] = {{"policy", "lottery"}};
   err = testing::error_of([&] { prepare_run(doc, "."); });
@@ -404,6 +404,33 @@ TEST(Disaggregation, MovesShareTheLinksTheyCross) {
   err = testing::error_of([&] { prepare_run(bad, "."); });
   EXPECT_NE(err.find("hardware.topology"), std::string::npos) << err;
   EXPECT_NE(err.find("has 4 GPUs"), std::string::npos) << err;
+}
+
+TEST(Disaggregation, PrefillPoolCachesPrefixes) {
+  // Conversations whose turns repeat their first 2,048 tokens (4 content blocks), on two prefill replicas with
+  // prefix caching and the prefix-aware router, and one decode replica: the prefill pool finds the shared prompts,
+  // and every move still carries each request's whole prompt KV.
+  std::vector<testing::Row> rows;
+  for (int i = 0; i < 24; ++i) {
+    const std::uint64_t conv = static_cast<std::uint64_t>(i % 3);
+    rows.push_back({0.3 * i, 2560, 40, {conv * 100 + 1, conv * 100 + 2, conv * 100 + 3, conv * 100 + 4,
+                                        1000 + static_cast<std::uint64_t>(i)}});
+  }
+  nlohmann::json doc = disaggregated(testing::write_rows("pd-prefix", rows), 2, 1, 50, 10);
+  doc["engine"]["prefix_caching"] = true;
+  doc["router"] = {{"policy", "prefix-aware"}};
+  const Outcome cached = run_scenario(doc);
+  doc["engine"]["prefix_caching"] = false;
+  const Outcome plain = run_scenario(doc);
+  ASSERT_EQ(cached.summary.completed, 24);
+  const nlohmann::json& c = cached.results["summary"]["cluster"];
+  EXPECT_GT(cached.results["summary"]["prefix_cache"]["hit_rate"].get<double>(), 0.5);
+  EXPECT_EQ(c["per_replica"][2]["role"], "decode");
+  EXPECT_EQ(c["per_replica"][2]["prefix_hit_rate"], 0.0);
+  EXPECT_EQ(c["disaggregation"]["transfer_bytes"], plain.results["summary"]["cluster"]["disaggregation"]["transfer_bytes"]);
+  // Cached prompts prefill faster.
+  EXPECT_LT(cached.results["summary"]["ttft_s"]["mean"].get<double>(),
+            plain.results["summary"]["ttft_s"]["mean"].get<double>());
 }
 
 TEST(Disaggregation, DecodePoolOfAnotherTensorParallelism) {
