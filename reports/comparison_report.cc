@@ -249,11 +249,19 @@ struct MetricGroup {
   std::vector<Metric> metrics;
 };
 
-std::function<const json*(const json&)> at(std::string a, std::string b = {}, std::string c = {}) {
-  return [a = std::move(a), b = std::move(b), c = std::move(c)](const json& r) -> const json* {
-    if (c.empty() && b.empty()) return find(r, {a});
-    if (c.empty()) return find(r, {a, b});
-    return find(r, {a, b, c});
+// The value at a path of up to five keys of a variant's results.json.
+std::function<const json*(const json&)> at(std::string a, std::string b = {}, std::string c = {}, std::string d = {},
+                                           std::string e = {}) {
+  return [keys = std::vector<std::string>{a, b, c, d, e}](const json& r) -> const json* {
+    const json* j = &r;
+    for (const std::string& k : keys) {
+      if (k.empty()) break;
+      if (!j->is_object()) return nullptr;
+      const auto it = j->find(k);
+      if (it == j->end()) return nullptr;
+      j = &*it;
+    }
+    return j;
   };
 }
 
@@ -346,6 +354,20 @@ std::vector<MetricGroup> summary_metrics() {
         {"Evicted blocks", "cached blocks evicted from the GPU", at("summary", "prefix_cache", "evicted_blocks"),
          as_count(), Better::kNeither, false}}});
   groups.push_back(
+      {"Cluster",
+       {{"Replicas", "engine instances", at("summary", "cluster", "replicas"), as_count(), Better::kNeither, false},
+        {"GPUs", "", at("fleet_cost", "gpus"), as_count(), Better::kLower, true},
+        {"Load imbalance", "max / mean completed per serving replica", at("summary", "cluster", "load_imbalance"),
+         as_number(), Better::kLower, false},
+        {"Fleet cost", "every GPU at its card's price", at("fleet_cost", "usd_per_hour"), as_number("USD/h"),
+         Better::kLower, true},
+        {"Run cost", "the fleet for the simulated time", at("fleet_cost", "run_usd"), as_number("USD"), Better::kLower,
+         true},
+        {"KV moves", "prefill to decode replicas", at("summary", "cluster", "disaggregation", "transfers"), as_count(),
+         Better::kNeither, false},
+        {"KV move p99", "", at("summary", "cluster", "disaggregation", "transfer_s", "p99"), as_seconds(),
+         Better::kLower, true}}});
+  groups.push_back(
       {"Run",
        {{"Simulated time", "", at("summary", "simulated_time_s"), as_seconds(), Better::kNeither, false},
         {"Wall time", "time the simulator took", at("summary", "wall_time_s"), as_seconds(), Better::kNeither,
@@ -386,8 +408,18 @@ void append_summary(std::string& out, const std::vector<Variant>& variants) {
   }
   out += "</tr>\n";
 
+  out += "<tr><th scope=\"row\" class=\"sticky\">Hardware<span class=\"hint\">GPUs and parallelism</span></th>";
+  for (const Variant& v : variants) {
+    const json& r = results_of(v);
+    out += "<td class=\"num\">" + esc(hardware_text(r, text(r, {"gpu", "name"}))) + "</td>";
+  }
+  out += "</tr>\n";
+  bool any_cluster = false;
+  for (const Variant& v : variants) any_cluster = any_cluster || find(results_of(v), {"summary", "cluster"}) != nullptr;
+
   bool first_group = true;
   for (const MetricGroup& g : summary_metrics()) {
+    if (g.title == "Cluster" && !any_cluster) continue;  // every variant one replica of one card
     if (!first_group) {
       out += fmt::format("<tr class=\"group\"><th colspan=\"{}\" scope=\"colgroup\">{}</th></tr>\n", cols,
                          esc(g.title));

@@ -9,6 +9,16 @@
 namespace kvsim {
 
 namespace {
+
+// What the fleet costs per hour: every replica's GPUs at its card's price (or the scenario's); and its GPU count.
+std::pair<double, double> fleet_price(const PreparedRun& run) {
+  const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
+  double per_hour = 0;
+  for (std::size_t i = 0; i < run.replica_gpu.size(); ++i) {
+    per_hour += run.replica_gpus[i] * run.replica_gpu[i]->price_per_hour_usd;
+  }
+  return {gpus, per_hour};
+}
 // Statistics of a distribution; null values when it has no samples (e.g. TPOT when every output is one token).
 nlohmann::json stats(const QuantileSketch& s) {
   if (s.empty()) {
@@ -168,12 +178,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
         summary["cluster"]["disaggregation"]["decode_kv_capacity_bytes"] = run.decode_capacity.kv_bytes;
       }
     }
-    // What the fleet costs: every GPU at its card's hourly price (or the scenario's), for the simulated time.
-    const double gpus = run.resolved["hardware"].value("num_gpus", 0.0);
-    double per_hour = 0;  // each replica's GPUs at its card's price
-    for (std::size_t i = 0; i < run.replica_gpu.size(); ++i) {
-      per_hour += run.replica_gpus[i] * run.replica_gpu[i]->price_per_hour_usd;
-    }
+    const auto [gpus, per_hour] = fleet_price(run);
     summary["cluster"]["cost"] = {{"gpus", gpus},
                                   {"price_per_gpu_hour_usd", run.gpu->price_per_hour_usd},
                                   {"price_source", run.gpu->price_source},
@@ -269,6 +274,12 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   results["gpu"] = to_json(*run.gpu);
   results["summary"] = std::move(summary);
   results["cost_breakdown"] = std::move(breakdown);
+  {  // every run's GPUs at their cards' prices (a cluster's summary.cluster.cost says the same, pool by pool)
+    const auto [gpus, per_hour] = fleet_price(run);
+    results["fleet_cost"] = {{"gpus", gpus},
+                             {"usd_per_hour", per_hour},
+                             {"run_usd", per_hour * s.simulated_time_s / 3600.0}};
+  }
   if (run.topology) {  // what crossed each class of link: the collectives, and KV moves between replicas
     nlohmann::json& t = results["summary"]["topology"];
     t["collective_bytes_by_link_class"] = s.collective_bytes_by_link_class;
