@@ -354,15 +354,25 @@ std::vector<MetricGroup> summary_metrics() {
         {"Evicted blocks", "cached blocks evicted from the GPU", at("summary", "prefix_cache", "evicted_blocks"),
          as_count(), Better::kNeither, false}}});
   groups.push_back(
+      {"Cost and SLOs",
+       {{"GPUs", "", at("summary", "cost", "gpus"), as_count(), Better::kLower, true},
+        {"Fleet cost", "every GPU at its card's price", at("summary", "cost", "usd_per_hour"), as_number("USD/h"),
+         Better::kLower, true},
+        {"Cost per million output tokens", "the run's cost / output tokens",
+         at("summary", "cost", "usd_per_million_output_tokens"), as_number("USD"), Better::kLower, true},
+        {"SLO attainment", "requests meeting every deadline (scenario slo)", at("summary", "slo", "attainment", "all"),
+         as_percent(), Better::kHigher, false},
+        {"Goodput", "requests per second meeting every deadline", at("summary", "slo", "goodput_requests_per_s"),
+         as_number("req/s"), Better::kHigher, true},
+        {"Over capacity", "the queue grows through the run", at("summary", "overloaded"),
+         [](const json* j) { return j != nullptr && j->is_boolean() ? std::string(j->get<bool>() ? "yes" : "no")
+                                                                   : std::string(kMissing); },
+         Better::kNeither, false}}});
+  groups.push_back(
       {"Cluster",
        {{"Replicas", "engine instances", at("summary", "cluster", "replicas"), as_count(), Better::kNeither, false},
-        {"GPUs", "", at("fleet_cost", "gpus"), as_count(), Better::kLower, true},
         {"Load imbalance", "max / mean completed per serving replica", at("summary", "cluster", "load_imbalance"),
          as_number(), Better::kLower, false},
-        {"Fleet cost", "every GPU at its card's price", at("fleet_cost", "usd_per_hour"), as_number("USD/h"),
-         Better::kLower, true},
-        {"Run cost", "the fleet for the simulated time", at("fleet_cost", "run_usd"), as_number("USD"), Better::kLower,
-         true},
         {"KV moves", "prefill to decode replicas", at("summary", "cluster", "disaggregation", "transfers"), as_count(),
          Better::kNeither, false},
         {"KV move p99", "", at("summary", "cluster", "disaggregation", "transfer_s", "p99"), as_seconds(),

@@ -373,6 +373,8 @@ table.kv th { width: 55%; }
 .hint { display: block; color: var(--muted); font-size: .78rem; font-weight: 400; }
 .note { color: var(--muted); font-size: .9rem; margin: 4px 0 10px; }
 .ok { color: var(--ok); font-weight: 600; }
+.banner { border-radius: 8px; padding: 10px 14px; margin: 0 0 14px; }
+.banner.bad { background: #fef2f2; border: 1px solid #fecaca; }
 .bad { color: var(--bad); font-weight: 600; }
 .unknown { color: var(--muted); }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 14px; }

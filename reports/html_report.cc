@@ -128,6 +128,32 @@ void append_summary(std::string& out, const json& r) {
   const json& sum = s != nullptr ? *s : empty;
 
   out += "<section id=\"summary\">\n<h2>Summary</h2>\n";
+  // Over capacity first: every latency below is then the backlog's.
+  if (const json* o = find(sum, {"overloaded"}); o != nullptr && o->is_boolean() && o->get<bool>()) {
+    out += "<div class=\"banner bad\" role=\"alert\"><strong>Over capacity:</strong> " +
+           esc(text(sum, {"load", "overloaded_because"})) + " (queue delay grows " +
+           esc(fmt_number(number(sum, {"load", "queue_growth_s_per_s"}), "s per s")) + " of arrivals; " +
+           esc(fmt_number(number(sum, {"load", "offered_rate_per_s"}), "req/s")) +
+           " offered). Latencies below measure the backlog, not the engine.</div>\n";
+  }
+  if (const json* slo = find(sum, {"slo"}); slo != nullptr && slo->is_object()) {
+    const bool met = slo->value("met", false);
+    std::vector<KvRow> rows = {{"Verdict", met ? "met" : "NOT met",
+                                "every deadline met by at least " +
+                                    fmt_percent(number(*slo, {"attainment_target"})) + " of counted requests"}};
+    if (const json* t = find(*slo, {"targets"}); t != nullptr && t->is_object()) {
+      for (const auto& [key, deadline] : t->items()) {
+        rows.push_back({key + " \u2264 " + fmt_seconds(number(&deadline)), fmt_percent(number(*slo, {"attainment", key})),
+                        "share of counted requests meeting it"});
+      }
+    }
+    rows.push_back({"All deadlines", fmt_percent(number(*slo, {"attainment", "all"})), ""});
+    rows.push_back({"Goodput", fmt_number(number(*slo, {"goodput_requests_per_s"}), "req/s"),
+                    fmt_number(number(*slo, {"goodput_output_tokens_per_s"}), "output tok/s") + " meeting every deadline"});
+    out += "<div class=\"panels\">\n";
+    append_kv_table(out, "Service-level objectives", rows);
+    out += "</div>\n";
+  }
 
   // Latency percentiles.
   out += "<div class=\"panel wide\"><h3>Latency</h3><table class=\"grid\"><thead><tr><th scope=\"col\">Metric</th>";
@@ -155,6 +181,16 @@ void append_summary(std::string& out, const json& r) {
                    {"Output tokens", fmt_number(out_tps, "tok/s"), ""},
                    {"All tokens", fmt_number(total_tps, "tok/s"), ""},
                    {"Mean requests in system", fmt_number(number(sum, {"mean_requests_in_system"})), ""}});
+  if (find(sum, {"cost"}) != nullptr) {
+    append_kv_table(out, "Cost",
+                    {{"Fleet", fmt_number(number(sum, {"cost", "usd_per_hour"}), "USD/h"),
+                      fmt_count(sum, {"cost", "gpus"}) + " GPUs (" + text(sum, {"cost", "price_source"}) + ")"},
+                     {"Per million output tokens", fmt_number(number(sum, {"cost", "usd_per_million_output_tokens"}), "USD"),
+                      "the fleet's cost of the run / output tokens generated"},
+                     {"Per million input tokens", fmt_number(number(sum, {"cost", "usd_per_million_input_tokens"}), "USD"),
+                      "the same cost / prompt tokens completed"},
+                     {"GPU-hours", fmt_number(number(sum, {"cost", "gpu_hours"})), "for the simulated time"}});
+  }
 
   std::string blocks(kMissing);
   if (find(sum, {"kv", "capacity_blocks"}) != nullptr) {

@@ -239,7 +239,7 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         const double ep = par_.ep;
         KernelOp op = moe_experts_op(std::max(T, s.moe_group_tokens), h, e.expert_intermediate_size, e.num_experts,
                                      e.experts_per_token, m.weight_bytes_per_param);
-        op.shape.share = 1.0 / ep;
+        op.shape.share = static_cast<float>(1.0 / ep);
         op.flops *= moe_layers / ep;
         op.bytes *= moe_layers / ep;
         op.launches *= moe_layers;
@@ -248,8 +248,8 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         a2a.id = OpId::kAllToAll;
         a2a.kind = OpKind::kAllToAll;
         a2a.tp = par_.ep;
-        a2a.link_Bps = links_.ep_Bps;
-        a2a.link_latency_s = links_.ep_latency_s;
+        a2a.link_Bps = static_cast<float>(links_.ep_Bps);
+        a2a.link_latency_s = static_cast<float>(links_.ep_latency_s);
         a2a.launches = 2 * moe_layers;  // dispatch and combine
         a2a.shape.message_bytes = T / t * e.experts_per_token * h * act_bytes_;
         a2a.bytes = a2a.launches * a2a.shape.message_bytes;
@@ -275,8 +275,8 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
       op.id = OpId::kAllReduce;
       op.kind = OpKind::kAllReduce;
       op.tp = tp_;
-      op.link_Bps = links_.tp_Bps;
-      op.link_latency_s = links_.tp_latency_s;
+      op.link_Bps = static_cast<float>(links_.tp_Bps);
+      op.link_latency_s = static_cast<float>(links_.tp_latency_s);
       // Under expert parallelism the combine all-to-all replaces each MoE layer's second all-reduce.
       op.launches = 2 * L - (par_.ep > 1 && m.moe ? L - m.moe->first_dense_layers : 0);
       op.bytes = op.launches * T * h * act_bytes_;
@@ -351,8 +351,8 @@ CostEstimate IterationCostModel::pipeline_send(double tokens) const {
   op.id = OpId::kPipelineSend;
   op.kind = OpKind::kSendRecv;
   op.tp = 2;
-  op.link_Bps = links_.pp_Bps;
-  op.link_latency_s = links_.pp_latency_s;
+  op.link_Bps = static_cast<float>(links_.pp_Bps);
+  op.link_latency_s = static_cast<float>(links_.pp_latency_s);
   op.bytes = tokens * model_.hidden_size * act_bytes_;
   op.shape.message_bytes = op.bytes;
   return kernels_.estimate(op);

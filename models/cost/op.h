@@ -55,13 +55,14 @@ struct OpShape {
   double tokens = 0;              // prefill: mean new tokens per sequence
   double kv_len = 0;              // attention: mean KV tokens each sequence reads (decode) or has cached (prefill)
   int q_heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
+  // MoE under expert parallelism: this GPU's share of the layer's fused-MoE work over m tokens (its experts are
+  // 1/ep of them, so it computes about 1/ep of the routed pairs and reads 1/ep of the touched weights); 1 without.
+  // (A float in the padding after head_dim: every op is built per iteration, its size matters.)
+  float share = 1;
   double kv_bits = 16;            // stored bits per KV element
   double message_bytes = 0;       // all-reduce: bytes per call; all-to-all: each GPU's send buffer per call
   int experts = 0, topk = 0;      // MoE: routed experts (whole model) and experts per token; 0 for other ops
   double weight_bits = 16;        // GEMM and MoE: stored bits per weight element (16 = bf16/fp16)
-  // MoE under expert parallelism: this GPU's share of the layer's fused-MoE work over m tokens (its experts are
-  // 1/ep of them, so it computes about 1/ep of the routed pairs and reads 1/ep of the touched weights); 1 without.
-  double share = 1;
 };
 
 // gemm.moe_experts launches two kernels per MoE layer (gate+up, then down: KernelOp::launches = 2 x MoE layers),
@@ -74,6 +75,11 @@ inline constexpr double kMoeLaunchesPerLayer = 2;
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;
+  // Collectives and sends placed on a topology whose path between the GPUs is slower than the card's own link: the
+  // path latency and the slowest link's bandwidth per direction (below; 0: the card's NVLink, or PCIe without, and
+  // no added latency; measured tables, taken within one NVLink domain, then do not apply). Floats in padding: every
+  // op is built per iteration, its size matters.
+  float link_latency_s = 0;
   double flops = 0;             // floating-point operations, total over `launches`
   double bytes = 0;             // bytes moved through HBM (or over the link for collectives/transfers), total
   double dequant_elements = 0;  // quantized K/V elements decoded on CUDA cores (not tensor cores), total; their
@@ -81,10 +87,7 @@ struct KernelOp {
   double launches = 1;          // kernel launches (one per layer for per-layer ops), each pays the launch latency
   double fixed_s = 0;           // kFixed only: seconds
   int tp = 1;                   // GPUs taking part, for collectives (tensor-parallel or expert-parallel group)
-  // Collectives and sends placed on a topology whose path between the GPUs is slower than the card's own link: the
-  // slowest link's bandwidth per direction and the path latency (0: the card's NVLink, or PCIe without, and no
-  // added latency; measured tables, taken within one NVLink domain, then do not apply).
-  double link_Bps = 0, link_latency_s = 0;
+  float link_Bps = 0;           // see link_latency_s
   OpShape shape;                // one launch (see OpShape)
 };
 

@@ -525,6 +525,37 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                                                           : "default (the calibration kvsim ships for this GPU)");
 
   // output
+  // Service-level objectives and the measurement window (sim/metrics/slo.h).
+  if (const nlohmann::json* j = root.raw("slo"); j != nullptr && !j->is_null()) {
+    ParamReader slo = root.child("slo");
+    const auto deadline = [&](const char* key) -> std::optional<double> {
+      const auto v = slo.get_optional<double>(key);
+      if (v) slo.check(std::isfinite(*v) && *v > 0 && *v <= 1e9, key, "expected seconds, > 0");
+      return v;
+    };
+    run.slo.ttft_s = deadline("ttft_p99_s");
+    run.slo.tpot_s = deadline("tpot_p99_s");
+    run.slo.e2e_s = deadline("e2e_p99_s");
+    run.slo.attainment = slo.get<double>("attainment", 0.99);
+    slo.check(run.slo.attainment > 0 && run.slo.attainment <= 1, "attainment",
+              "expected the share of requests that must meet each deadline, in (0, 1]");
+    slo.finish();  // unknown keys first: a misspelt deadline is named as such
+    slo.check(run.slo.any(), "ttft_p99_s", "an slo section needs at least one of ttft_p99_s, tpot_p99_s, e2e_p99_s");
+    nlohmann::json& r = resolved["slo"] = {{"attainment", run.slo.attainment}};
+    if (run.slo.ttft_s) r["ttft_p99_s"] = *run.slo.ttft_s;
+    if (run.slo.tpot_s) r["tpot_p99_s"] = *run.slo.tpot_s;
+    if (run.slo.e2e_s) r["e2e_p99_s"] = *run.slo.e2e_s;
+  }
+  if (const nlohmann::json* j = root.raw("metrics"); j != nullptr && !j->is_null()) {
+    ParamReader m = root.child("metrics");
+    run.window.warmup_s = m.get_non_negative<double>("warmup_s", 0.0);
+    run.window.cooldown_s = m.get_non_negative<double>("cooldown_s", 0.0);
+    m.check(std::isfinite(run.window.warmup_s) && std::isfinite(run.window.cooldown_s), "warmup_s",
+            "expected seconds of arrivals, >= 0");
+    m.finish();
+    resolved["metrics"] = {{"warmup_s", run.window.warmup_s}, {"cooldown_s", run.window.cooldown_s}};
+  }
+
   ParamReader out = root.child("output");
   o.timeline_interval_s = out.get_positive<double>("timeline_interval_s", 1.0);
   out.check(o.timeline_interval_s >= 1e-3, "timeline_interval_s", "must be at least 0.001 s");

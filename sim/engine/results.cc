@@ -34,7 +34,8 @@ nlohmann::json cdf(const QuantileSketch& s) {
 }
 }  // namespace
 
-nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double wall_time_s) {
+nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double wall_time_s,
+                             const SloTracker::Result& slo) {
   const double T = s.simulated_time_s;
   const auto rate = [T](double n) { return T > 0 ? n / T : 0.0; };
   const KvCapacity& c = run.capacity;
@@ -46,11 +47,28 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                          {"rejected", s.rejected},
                          {"timed_out", s.timed_out},
                          {"skipped_rows", run.workload ? run.workload->skipped_rows() : 0}};
-  summary["ttft_s"] = stats(s.ttft_s);
-  summary["tpot_s"] = stats(s.tpot_s);
+  // With a measurement window, the window's requests' latencies (summary.window says which).
+  summary["ttft_s"] = stats(slo.windowed ? slo.ttft_s : s.ttft_s);
+  summary["tpot_s"] = stats(slo.windowed ? slo.tpot_s : s.tpot_s);
   summary["itl_s"] = stats(s.itl_s);
-  summary["e2e_s"] = stats(s.e2e_s);
-  summary["queue_s"] = stats(s.queue_s);
+  summary["e2e_s"] = stats(slo.windowed ? slo.e2e_s : s.e2e_s);
+  summary["queue_s"] = stats(slo.windowed ? slo.queue_s : s.queue_s);
+  if (slo.windowed) summary["window"] = slo.window;
+  {  // what the fleet costs: every replica's GPUs at their cards' prices, per hour, for the run, per token
+    const auto [gpus, per_hour] = fleet_price(run);
+    const double run_usd = per_hour * s.simulated_time_s / 3600.0;
+    const auto per_million = [&](double tokens) { return tokens > 0 ? run_usd / tokens * 1e6 : 0.0; };
+    summary["cost"] = {{"gpus", gpus},
+                       {"usd_per_hour", per_hour},
+                       {"gpu_hours", gpus * s.simulated_time_s / 3600.0},
+                       {"run_usd", run_usd},
+                       {"usd_per_million_output_tokens", per_million(static_cast<double>(s.output_tokens_generated))},
+                       {"usd_per_million_input_tokens", per_million(static_cast<double>(s.prompt_tokens_completed))},
+                       {"price_source", run.gpu->price_source}};
+  }
+  if (!slo.slo.is_null()) summary["slo"] = slo.slo;
+  summary["overloaded"] = slo.overloaded;
+  summary["load"] = slo.load;
   summary["throughput"] = {{"requests_per_s", rate(static_cast<double>(s.completed))},
                            {"input_tokens_per_s", rate(static_cast<double>(s.prompt_tokens_completed))},
                            {"output_tokens_per_s", rate(static_cast<double>(s.output_tokens_generated))}};
@@ -274,12 +292,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   results["gpu"] = to_json(*run.gpu);
   results["summary"] = std::move(summary);
   results["cost_breakdown"] = std::move(breakdown);
-  {  // every run's GPUs at their cards' prices (a cluster's summary.cluster.cost says the same, pool by pool)
-    const auto [gpus, per_hour] = fleet_price(run);
-    results["fleet_cost"] = {{"gpus", gpus},
-                             {"usd_per_hour", per_hour},
-                             {"run_usd", per_hour * s.simulated_time_s / 3600.0}};
-  }
+
   if (run.topology) {  // what crossed each class of link: the collectives, and KV moves between replicas
     nlohmann::json& t = results["summary"]["topology"];
     t["collective_bytes_by_link_class"] = s.collective_bytes_by_link_class;
@@ -297,10 +310,13 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
 
 nlohmann::json run_prepared(PreparedRun& run, std::vector<ISimObserver*> observers, RunSummary* summary_out) {
   const auto start = std::chrono::steady_clock::now();
+  SloTracker slo(run.slo, run.window);
+  observers.push_back(&slo);
   Simulator sim(run.sim, *run.workload, run.scheduler, *run.iteration, std::move(observers));
   RunSummary summary = sim.run();
+  const SloTracker::Result slo_result = slo.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  nlohmann::json results = build_results(run, summary, wall);
+  nlohmann::json results = build_results(run, summary, wall, slo_result);
   if (summary_out) *summary_out = std::move(summary);
   return results;
 }

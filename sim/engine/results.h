@@ -10,7 +10,9 @@ namespace kvsim {
 
 inline constexpr const char* kKvsimVersion = "0.1.0";
 
-nlohmann::json build_results(const PreparedRun& run, const RunSummary& summary, double wall_time_s);
+// `slo`: the SLO tracker's result for the run (sim/metrics/slo.h).
+nlohmann::json build_results(const PreparedRun& run, const RunSummary& summary, double wall_time_s,
+                             const SloTracker::Result& slo);
 
 // Runs a prepared scenario with the given observers and returns results.json (wall time measured here).
 nlohmann::json run_prepared(PreparedRun& run, std::vector<ISimObserver*> observers, RunSummary* summary_out = nullptr);

@@ -59,6 +59,9 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   Impl(const SimOptions& o, ITraceReader& workload, const SchedulerFactory& schedulers, const IterationCostModel& cost,
        std::vector<ISimObserver*> observers)
       : opt_(o), workload_(workload), observers_(std::move(observers)), timeline_(o.timeline_interval_s, observers_) {
+    for (ISimObserver* obs : observers_) {
+      if (obs->wants_iterations()) iteration_observers_.push_back(obs);
+    }
     if (o.replicas < 1) throw std::logic_error("a cluster needs at least one replica");
     replicas_.reserve(static_cast<std::size_t>(o.replicas));
     for (std::int32_t i = 0; i < o.replicas; ++i) {
@@ -74,7 +77,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
                                                         ? o.replica_kv_capacity_bytes[static_cast<std::size_t>(i)]
                                                     : other_gpu ? o.decode_kv_capacity_bytes
                                                                 : o.kv_capacity_bytes,
-                                                    events_, *this, observers_));
+                                                    events_, *this, iteration_observers_));
     }
     if (o.expert_group_ranks > 1) {  // expert parallelism across replicas: consecutive replicas step together
       if (o.replicas % o.expert_group_ranks != 0) throw std::logic_error("expert groups must divide the replicas");
@@ -608,6 +611,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   SimOptions opt_;
   ITraceReader& workload_;
   std::vector<ISimObserver*> observers_;
+  std::vector<ISimObserver*> iteration_observers_;  // those of observers_ that want each iteration (replicas tell them)
   EventQueue events_;
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<std::unique_ptr<ExpertGroup>> groups_;  // expert parallelism across replicas; else none

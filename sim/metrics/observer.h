@@ -60,6 +60,9 @@ class ISimObserver {
   virtual void on_request_finished(const RequestRecord&) {}
   virtual void on_timeline_sample(const TimelineSample&) {}
   virtual void on_iteration(const IterationRecord&) {}
+  // False for an observer with nothing to do per iteration: the engine then builds no IterationRecord for it (the
+  // record costs the hot path when anyone listens).
+  virtual bool wants_iterations() const { return true; }
 };
 
 }  // namespace kvsim

@@ -261,7 +261,7 @@ TEST(Placement, CollectivesTakeTheirGpusPaths) {
   const auto ar = std::find_if(ops.begin(), ops.end(), [](const KernelOp& op) { return op.id == OpId::kAllReduce; });
   ASSERT_NE(ar, ops.end());
   const double want = 2.0 * 15 / 16 * ar->bytes / (50e9 * 0.7) + ar->launches * 16e-6;
-  EXPECT_NEAR(tp16.kernels->estimate(*ar).seconds, want, want * 1e-12);
+  EXPECT_NEAR(tp16.kernels->estimate(*ar).seconds, want, want * 1e-6);  // the link fields are floats
   // Within one DGX's NVLink the card's own figures price it, as without a topology: the same results.
   const nlohmann::json one = {{"preset", "dgx-h100"}};
   const PreparedRun tp8 = prepare_run(placed(8, 1, one), ".");

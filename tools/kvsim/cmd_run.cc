@@ -66,6 +66,25 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   fmt::print("KV         {} tokens capacity, peak {:.1f}%, mean {:.1f}%, {} preemptions\n",
              s["kv"]["capacity_tokens"].get<long long>(), 100 * s["kv"]["peak_utilization"].get<double>(),
              100 * s["kv"]["mean_utilization"].get<double>(), s["kv"]["preemptions"].get<long long>());
+  const auto& cost = s["cost"];
+  fmt::print("cost       {:.2f} USD/h for {} GPUs, {:.3f} USD per million output tokens\n",
+             cost["usd_per_hour"].get<double>(), cost["gpus"].get<double>(),
+             cost["usd_per_million_output_tokens"].get<double>());
+  if (s.contains("slo")) {
+    const auto& slo = s["slo"];
+    std::string parts;
+    for (const auto& [key, target] : slo["targets"].items()) {
+      parts += fmt::format("  {} <= {:g} s: {:.1f}%", key, target.get<double>(),
+                           100 * slo["attainment"][key].get<double>());
+    }
+    fmt::print("SLO        {} (target {:g}%){}, goodput {:.2f} req/s\n", slo["met"].get<bool>() ? "met" : "NOT met",
+               100 * slo["attainment_target"].get<double>(), parts, slo["goodput_requests_per_s"].get<double>());
+  }
+  if (s["overloaded"].get<bool>()) {
+    fmt::print("OVERLOADED {} (queue grows {:.3f} s per s of arrivals; offered {:.2f} req/s)\n",
+               s["load"]["overloaded_because"].get<std::string>(), s["load"]["queue_growth_s_per_s"].get<double>(),
+               s["load"]["offered_rate_per_s"].get<double>());
+  }
   if (s.contains("cluster")) {
     const auto& c = s["cluster"];
     fmt::print("cluster    {} replicas, router {}, load imbalance {:.3f} (max / mean completed)\n",
