@@ -166,6 +166,36 @@ TEST(Cli, KvSizeSizesShadowKvsBatchComparisonLikeThePaper) {
   EXPECT_NE(r.err.find("--max-num-batched-tokens"), std::string::npos) << r.err;
 }
 
+TEST(Cli, CapacityFindsTheHighestRateMeetingTheSlos) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["workload"]["max_requests"] = 300;
+  const fs::path p = write("capacity.json", doc.dump());
+  const fs::path out = scratch() / "capacity-out";
+  fs::remove_all(out);
+  Result r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p99_s=2,tpot_p99_s=0.05 --tolerance 0.05 "
+                   "--target-rate 100 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = nlohmann::json::parse(std::ifstream(out / "capacity.json"));
+  ASSERT_EQ(c["variants"].size(), 1u);
+  const auto& v = c["variants"][0];
+  EXPECT_EQ(v["name"], "base");
+  EXPECT_GT(v["max_rate_per_s"].get<double>(), 0);
+  EXPECT_TRUE(v["at_max"]["passes"].get<bool>());
+  EXPECT_GE(v["for_target_rate"]["copies_of_this_deployment"].get<double>(),
+            100 / v["max_rate_per_s"].get<double>());
+  EXPECT_EQ(c["slo"]["ttft_p99_s"], 2.0);
+  EXPECT_TRUE(fs::exists(out / "report.html"));
+  r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p99_s=fast --out " + out.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'fast' is not a number"), std::string::npos) << r.err;
+  r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p95_s=2 --out " + out.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("slo.ttft_p95_s"), std::string::npos) << r.err;
+  r = kvsim("capacity --quiet " + p.string() + " --out " + out.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("needs SLOs"), std::string::npos) << r.err;
+}
+
 TEST(Cli, CompareRunsVariantsOfAScenarioFile) {
   auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   doc["workload"]["max_requests"] = 200;

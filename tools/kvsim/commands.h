@@ -19,6 +19,7 @@ void add_cost_command(CLI::App& app);    // cost
 void add_calibrate_command(CLI::App& app);  // calibrate
 void add_validate_command(CLI::App& app);   // validate
 void add_topology_command(CLI::App& app);   // topology
+void add_capacity_command(CLI::App& app);   // capacity
 
 // The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
 // `set_help` says what it overrides) and --quiet.

@@ -1,0 +1,50 @@
+// The highest arrival rate a scenario sustains within its SLOs (`kvsim capacity`): the workload's arrivals are
+// compressed or stretched in time (workload.time_scale = its own / m: m times its request rate) and each probe is a
+// full simulation; a probe passes when every SLO is met and the run is not over capacity (sim/metrics/slo.h).
+//
+// Search: from m = 1, doubling while probes pass (or halving while they fail) brackets the boundary between a
+// passing m_lo and a failing m_hi = 2 m_lo, then bisection halves the bracket until (m_hi - m_lo) / m_lo <=
+// tolerance; the answer is m_lo (a rate that was simulated and passed). It assumes that passing is monotone in the
+// rate (a faster stream never does better); where simulated noise breaks that near the boundary, the answer is one
+// boundary the bisection found, within the tolerance of it.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kvsim {
+
+struct CapacityOptions {
+  double tolerance = 0.02;        // relative width of the final bracket
+  double max_multiplier = 1024;   // of the workload's own rate: beyond, "passes at every rate tried"
+  double min_multiplier = 1.0 / 1024;  // below: "no rate meets the SLOs"
+};
+
+// One simulated rate.
+struct CapacityProbe {
+  double multiplier = 0;           // of the workload's own request rate
+  double offered_rate_per_s = 0;   // requests per second arriving (summary.load)
+  bool passes = false;
+  nlohmann::json summary;          // the run's summary (results.json)
+};
+
+struct CapacityResult {
+  bool found = false;              // some rate passed and some failed: the boundary is bracketed
+  std::string verdict;             // "bracketed", "no rate meets the SLOs", "passes at every rate tried"
+  double multiplier = 0;           // the highest passing multiplier (0 if none)
+  std::vector<CapacityProbe> probes;  // in the order simulated
+  const CapacityProbe* best() const;  // the probe at `multiplier` (null if none passed)
+};
+
+// `probe(m)` simulates the workload at m times its rate.
+CapacityResult find_capacity(const std::function<CapacityProbe(double)>& probe, const CapacityOptions& options);
+
+// One probe of `scenario` (which must have an slo section; no variants) at `m` times its workload's request rate
+// (workload.time_scale divided by m): a full simulation; it passes when summary.slo.met and not summary.overloaded.
+CapacityProbe probe_scenario(const nlohmann::json& scenario, const std::filesystem::path& base_dir, double m);
+
+}  // namespace kvsim

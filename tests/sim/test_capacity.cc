@@ -1,0 +1,82 @@
+// The sustainable-rate search of `kvsim capacity` (sim/plan/capacity.h): bracketing and bisection, its verdicts, and
+// the monotonicity a planner relies on.
+#include <gtest/gtest.h>
+
+#include "engine_fixture.h"
+#include "sim/plan/capacity.h"
+
+namespace kvsim {
+namespace {
+
+// A probe that passes up to `limit` times the rate, and counts its calls.
+std::function<CapacityProbe(double)> threshold(double limit, int& calls) {
+  return [limit, &calls](double m) {
+    ++calls;
+    CapacityProbe p;
+    p.passes = m <= limit;
+    p.offered_rate_per_s = 10 * m;
+    return p;
+  };
+}
+
+TEST(Capacity, BisectionStopsWithinItsTolerance) {
+  for (const double limit : {0.037, 0.7, 1.0, 3.3, 100.0}) {
+    for (const double tolerance : {0.1, 0.02, 0.001}) {
+      int calls = 0;
+      CapacityOptions o;
+      o.tolerance = tolerance;
+      const CapacityResult r = find_capacity(threshold(limit, calls), o);
+      ASSERT_TRUE(r.found) << limit;
+      EXPECT_EQ(r.verdict, "bracketed");
+      EXPECT_LE(r.multiplier, limit);                  // a rate that passed
+      EXPECT_GT(r.multiplier * (1 + tolerance), limit) << limit << " " << tolerance;  // within the tolerance
+      ASSERT_NE(r.best(), nullptr);
+      EXPECT_EQ(r.best()->offered_rate_per_s, 10 * r.multiplier);
+      EXPECT_EQ(static_cast<int>(r.probes.size()), calls);
+      EXPECT_LT(calls, 40);
+    }
+  }
+}
+
+TEST(Capacity, SaysWhenNoRateOrEveryRatePasses) {
+  int calls = 0;
+  CapacityResult r = find_capacity(threshold(0, calls), {});
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(r.verdict, "no rate meets the SLOs");
+  EXPECT_EQ(r.best(), nullptr);
+  r = find_capacity(threshold(1e9, calls), {});
+  EXPECT_FALSE(r.found);
+  EXPECT_EQ(r.verdict, "passes at every rate tried");
+  EXPECT_EQ(r.multiplier, 1024);
+}
+
+// The highest passing rate of a small chat workload on one H100, with `slo` and `memory_GiB`.
+double capacity(const nlohmann::json& slo, double memory_gib) {
+  std::vector<testing::Req> reqs;
+  for (int i = 0; i < 160; ++i) reqs.push_back({i * 0.25, 800 + 37 * (i % 11), 120 + 13 * (i % 7)});
+  nlohmann::json doc = testing::base_scenario(testing::write_trace("capacity", reqs));
+  doc["engine"]["check_invariants"] = false;
+  doc["hardware"]["memory_GiB"] = memory_gib;
+  doc["slo"] = slo;
+  CapacityOptions o;
+  o.tolerance = 0.05;
+  const CapacityResult r =
+      find_capacity([&](double m) { return probe_scenario(doc, ".", m); }, o);
+  EXPECT_TRUE(r.found);
+  return r.best() != nullptr ? r.best()->offered_rate_per_s : 0;
+}
+
+TEST(Capacity, LooserSlosAndMoreMemoryNeverLowerTheRate) {
+  const double tight = capacity({{"ttft_p99_s", 0.2}, {"tpot_p99_s", 0.03}}, 80);
+  const double loose = capacity({{"ttft_p99_s", 1.0}, {"tpot_p99_s", 0.06}}, 80);
+  EXPECT_GT(tight, 4);  // more than the trace's own 4 requests/s
+  EXPECT_GE(loose, tight);
+  const double small = capacity({{"ttft_p99_s", 1.0}, {"tpot_p99_s", 0.06}}, 19.5);  // ~1 GiB of KV
+  EXPECT_LE(small, loose);
+  // And the search sees the difference (about 40, 76 and 4.5 requests/s).
+  EXPECT_GT(loose, 1.2 * tight);
+  EXPECT_LT(small, 0.5 * loose);
+}
+
+}  // namespace
+}  // namespace kvsim
