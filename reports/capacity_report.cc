@@ -103,10 +103,18 @@ constexpr std::string_view kScript = R"js(
         sets.push(line('SLO', [{ x: Math.min.apply(null, xs), y: deadline }, { x: Math.max.apply(null, xs), y: deadline }],
                        '#6b7280', { borderDash: [6, 4], pointRadius: 0 }));
       }
-      return { type: 'line', data: { datasets: sets },
-               options: baseOptions('offered requests per second', yTitle, function (v) { return sig3(v); }, yTick,
-                                    function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) + ' at ' +
-                                                     sig3(ctx.parsed.x) + ' req/s'; }) };
+      var config = { type: 'line', data: { datasets: sets },
+                     options: baseOptions('offered requests per second', yTitle, function (v) { return sig3(v); }, yTick,
+                                          function (ctx) { return ctx.dataset.label + ': ' + yTick(ctx.parsed.y) +
+                                                           ' at ' + sig3(ctx.parsed.x) + ' req/s'; }) };
+      // Tails past the knee span decades: a logarithmic axis keeps the points below the SLO readable.
+      var ys = [];
+      sets.forEach(function (d) { d.data.forEach(function (p) { if (p.y > 0) ys.push(p.y); }); });
+      if (ys.length >= 2 && Math.max.apply(null, ys) / Math.min.apply(null, ys) > 30) {
+        config.options.scales.y.type = 'logarithmic';
+        config.options.scales.y.title.text = yTitle + ' (logarithmic)';
+      }
+      return config;
     };
   }
   var slo = data.slo || {};

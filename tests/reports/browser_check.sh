@@ -68,6 +68,8 @@ check comparison 7 0
 check comparison-hostile 7 0
 check comparison-many 7 0
 check comparison-minimal 0 6
+# Capacity: p99 TTFT, p99 TPOT and goodput against the rate.
+check capacity 3 0
 
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed; outputs in $work" >&2

@@ -3,6 +3,7 @@
 //   test_reports_sample --results RESULTS.json OUT.html                          single-run report of a file
 //   test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html
 //   test_reports_sample --comparison-json COMPARISON.json OUT.html               comparison report of a file
+//   test_reports_sample --capacity OUT.html                                     capacity report of a sample
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -12,12 +13,34 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/atomic_output.h"
+#include "reports/capacity_report.h"
 #include "reports/comparison_report.h"
 #include "reports/html_report.h"
 #include "sim/core/error.h"
 #include "tests/reports/sample_results.h"
 
 namespace {
+
+// A capacity.json of two variants, one with a hostile name, and their probes (the charts need rates and p99s).
+nlohmann::json sample_capacity() {
+  nlohmann::json c = {{"kvsim_version", "0.1.0"}, {"title", "capacity <b>sample</b>"}, {"tolerance", 0.02},
+                      {"slo", {{"ttft_p99_s", 2.0}, {"tpot_p99_s", 0.05}, {"attainment", 0.99}}},
+                      {"simulations", 12}, {"wall_time_s", 3.5}, {"variants", nlohmann::json::array()}};
+  for (const auto& [name, scale] : {std::pair{"full", 1.0}, std::pair{"<script>alert(1)</script>", 1.6}}) {
+    nlohmann::json probes = nlohmann::json::array();
+    for (const double m : {1.0, 2.0, 4.0, 3.0, 2.5}) {
+      const double rate = 5.5 * m * scale;
+      probes.push_back({{"multiplier", m}, {"offered_rate_per_s", rate}, {"passes", m <= 2.5},
+                        {"ttft_p99_s", 0.2 * m * m}, {"tpot_p99_s", 0.01 * m * 1.5}, {"e2e_p99_s", 10 * m},
+                        {"attainment", m <= 2.5 ? 0.995 : 0.9}, {"goodput_requests_per_s", rate * (m <= 2.5 ? 1 : 0.7)},
+                        {"overloaded", m > 3}, {"usd_per_hour", 3.0}, {"usd_per_million_output_tokens", 0.5 / m}});
+    }
+    c["variants"].push_back({{"name", name}, {"verdict", "bracketed"}, {"multiplier", 2.5},
+                             {"max_rate_per_s", 5.5 * 2.5 * scale}, {"gpus", 1}, {"at_max", probes[4]},
+                             {"probes", probes}});
+  }
+  return c;
+}
 
 nlohmann::json read_json(const char* path) {
   std::ifstream in(path);
@@ -34,7 +57,8 @@ int main(int argc, char** argv) {
       "usage: test_reports_sample [--normal|--hostile|--minimal|--cluster] OUT.html\n"
       "       test_reports_sample --results RESULTS.json OUT.html\n"
       "       test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html\n"
-      "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n";
+      "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n"
+      "       test_reports_sample --capacity OUT.html\n";
   const std::map<std::string, SampleKind> samples = {
       {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal},
       {"--cluster", SampleKind::kCluster}};
@@ -46,7 +70,10 @@ int main(int argc, char** argv) {
     const std::string mode = argc >= 2 ? argv[1] : "";
     std::string html;
     std::string out;
-    if (mode == "--results" && argc == 4) {
+    if (mode == "--capacity" && argc == 3) {
+      html = kvsim::render_capacity_report(sample_capacity());
+      out = argv[2];
+    } else if (mode == "--results" && argc == 4) {
       html = kvsim::render_html_report(read_json(argv[2]));
       out = argv[3];
     } else if (mode == "--comparison-json" && argc == 4) {
