@@ -56,6 +56,16 @@ void CsvWriter::numeric_row(std::span<const double> values) {
   end_line();
 }
 
+void CsvWriter::text_row(std::span<const std::string> fields) {
+  if (fields.size() != columns_.size()) wrong_arity(fields.size());
+  line_.clear();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line_.push_back(',');
+    append_string(fields[i]);
+  }
+  end_line();
+}
+
 void CsvWriter::flush() {
   out_.flush();
   if (!out_) throw KvsimError("cannot write " + name_ + ": the output stream failed");

@@ -39,6 +39,8 @@ class CsvWriter {
 
   // A row of numbers only (e.g. a timeline sample); values.size() must equal the number of columns.
   void numeric_row(std::span<const double> values);
+  // A row of fields already written as text (quoted here as the rules above say); one per column.
+  void text_row(std::span<const std::string> fields);
 
   const std::vector<std::string>& columns() const { return columns_; }
   std::uint64_t rows_written() const { return rows_; }

@@ -24,19 +24,23 @@ void apply_override(nlohmann::json& doc, const std::string& assignment) {
     std::filesystem::path p(value.get<std::string>());
     if (p.is_relative()) value = std::filesystem::absolute(p).lexically_normal().string();
   }
+  set_json_path(doc, key, std::move(value), fmt::format("--set '{}'", assignment));
+}
+
+void set_json_path(nlohmann::json& doc, const std::string& key, nlohmann::json value, const std::string& where) {
   nlohmann::json* node = &doc;
   std::size_t start = 0;
   while (true) {
     const auto dot = key.find('.', start);
     const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.empty()) throw KvsimError(fmt::format("--set '{}': empty key component", assignment));
+    if (part.empty()) throw KvsimError(fmt::format("{}: empty key component", where));
     if (node->is_null()) *node = nlohmann::json::object();
     if (!node->is_object()) {
-      throw KvsimError(fmt::format("--set '{}': '{}' is not an object in the scenario", assignment,
+      throw KvsimError(fmt::format("{}: '{}' is not an object in the scenario", where,
                                    key.substr(0, start == 0 ? 0 : start - 1)));
     }
     if (dot == std::string::npos) {
-      (*node)[part] = value;
+      (*node)[part] = std::move(value);
       return;
     }
     node = &(*node)[part];

@@ -16,4 +16,8 @@ namespace kvsim {
 // Throws KvsimError on a malformed assignment or when a path component is not an object.
 void apply_override(nlohmann::json& doc, const std::string& assignment);
 
+// Sets the value at "a.b.c" in `doc` to `value`, creating objects on the way (no parsing, no path rewriting).
+// Throws KvsimError naming `where` when the key is malformed or a component is not an object.
+void set_json_path(nlohmann::json& doc, const std::string& key, nlohmann::json value, const std::string& where);
+
 }  // namespace kvsim

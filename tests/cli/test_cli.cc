@@ -196,6 +196,60 @@ TEST(Cli, CapacityFindsTheHighestRateMeetingTheSlos) {
   EXPECT_NE(r.err.find("needs SLOs"), std::string::npos) << r.err;
 }
 
+TEST(Cli, SweepRunsEveryPointOnAnyNumberOfThreadsAndResumes) {
+  auto base = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  base["workload"]["max_requests"] = 300;
+  base["slo"] = {{"ttft_p99_s", 2}};
+  write("sweep-base.json", base.dump());
+  const nlohmann::json sweep = {
+      {"scenario", "sweep-base.json"},
+      {"grid", {{"engine.max_num_seqs", {16, 64}}, {"kv.strategy", {"full", "fp8", "kivi-2"}}}},
+      {"points", {{{"kv.strategy", "snapkv:budget_tokens=512"}}}}};
+  const fs::path p = write("sweep.json", sweep.dump());
+  const fs::path one = scratch() / "sweep-1", two = scratch() / "sweep-2";
+  fs::remove_all(one);
+  fs::remove_all(two);
+  Result r = kvsim("sweep " + p.string() + " --jobs 1 --out " + one.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("7 points: 7 run now"), std::string::npos) << r.out;
+  r = kvsim("sweep --quiet " + p.string() + " --jobs 2 --out " + two.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = slurp(one / "sweep.csv");
+  EXPECT_EQ(csv, slurp(two / "sweep.csv"));  // the same rows whatever the threads
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 8);  // header + 7 points
+  EXPECT_NE(csv.find("point,engine.max_num_seqs,kv.strategy,completed"), std::string::npos);
+  EXPECT_NE(csv.find("\n0,16,full,300,"), std::string::npos) << csv;  // the last grid key varies fastest
+  EXPECT_NE(csv.find("\n6,,snapkv:budget_tokens=512,"), std::string::npos) << csv;
+  EXPECT_TRUE(fs::exists(one / "report.html"));
+  // Resumed: nothing is run again; one lost point is run alone, with the same table.
+  r = kvsim("sweep " + p.string() + " --out " + one.string());
+  EXPECT_NE(r.out.find("0 run now"), std::string::npos) << r.out;
+  fs::remove(one / "points" / "3.json");
+  r = kvsim("sweep " + p.string() + " --out " + one.string());
+  EXPECT_NE(r.out.find("1 run now"), std::string::npos) << r.out;
+  EXPECT_EQ(slurp(one / "sweep.csv"), csv);
+  // A folder of another sweep, or of anything else, is not written into.
+  auto other = sweep;
+  other["grid"]["engine.max_num_seqs"] = {16, 32};
+  r = kvsim("sweep --quiet " + write("sweep-other.json", other.dump()).string() + " --out " + one.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("holds another sweep"), std::string::npos) << r.err;
+  // Bad sweeps are named.
+  const auto bad = [&](const nlohmann::json& doc, const std::string& want) {
+    const Result b = kvsim("sweep --quiet " + write("sweep-bad.json", doc.dump()).string() + " --out " +
+                           (scratch() / "sweep-bad").string());
+    EXPECT_EQ(b.code, 1) << want;
+    EXPECT_NE(b.err.find(want), std::string::npos) << b.err;
+  };
+  bad({{"scenario", "sweep-base.json"}, {"grid", {{"engine.max_num_seqs", nlohmann::json::array()}}}},
+      "grid.engine.max_num_seqs: expected a non-empty list");
+  bad({{"scenario", "sweep-base.json"}, {"grid", {{"engine.max_num_seqs", 64}}}}, "expected a non-empty list");
+  bad({{"scenario", "sweep-base.json"}}, "no points");
+  bad({{"scenario", "sweep-base.json"}, {"grid", {{"kv.strategy", {"full"}}}}, {"jobs", 2}}, "jobs");
+  bad({{"scenario", "sweep-base.json"}, {"grid", {{"engine.max_num_seqs", {64, "many"}}}}},
+      "point 1 ({\"engine.max_num_seqs\":\"many\"})");
+}
+
 TEST(Cli, CompareRunsVariantsOfAScenarioFile) {
   auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   doc["workload"]["max_requests"] = 200;

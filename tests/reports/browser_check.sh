@@ -70,6 +70,8 @@ check comparison-many 7 0
 check comparison-minimal 0 6
 # Capacity: p99 TTFT, p99 TPOT and goodput against the rate.
 check capacity 3 0
+# Sweep: throughput against TTFT p99.
+check sweep 1 0
 
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed; outputs in $work" >&2

@@ -4,6 +4,7 @@
 //   test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html
 //   test_reports_sample --comparison-json COMPARISON.json OUT.html               comparison report of a file
 //   test_reports_sample --capacity OUT.html                                     capacity report of a sample
+//   test_reports_sample --sweep OUT.html                                        sweep report of a sample
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "reports/atomic_output.h"
 #include "reports/capacity_report.h"
+#include "reports/sweep_report.h"
 #include "reports/comparison_report.h"
 #include "reports/html_report.h"
 #include "sim/core/error.h"
@@ -42,6 +44,24 @@ nlohmann::json sample_capacity() {
   return c;
 }
 
+// A sweep.json of six points over two keys, one value hostile, one point over capacity.
+nlohmann::json sample_sweep() {
+  nlohmann::json points = nlohmann::json::array();
+  int i = 0;
+  for (const int seqs : {64, 256}) {
+    for (const char* strategy : {"full", "fp8", "<b>kivi</b>"}) {
+      points.push_back({{"point", i},
+                        {"overrides", {{"engine.max_num_seqs", seqs}, {"kv.strategy", strategy}}},
+                        {"metrics", {{"output_tokens_per_s", 2000.0 + 300 * i}, {"ttft_p99_s", 0.5 + 0.4 * i},
+                                     {"tpot_p99_s", 0.02}, {"overloaded", i == 5}, {"slo_attainment", 0.99},
+                                     {"usd_per_million_output_tokens", 0.4}}}});
+      ++i;
+    }
+  }
+  return {{"kvsim_version", "0.1.0"}, {"title", "sweep sample"}, {"scenario", "base.json"},
+          {"keys", {"engine.max_num_seqs", "kv.strategy"}}, {"points", points}};
+}
+
 nlohmann::json read_json(const char* path) {
   std::ifstream in(path);
   if (!in) throw kvsim::KvsimError(std::string("cannot open ") + path);
@@ -58,7 +78,8 @@ int main(int argc, char** argv) {
       "       test_reports_sample --results RESULTS.json OUT.html\n"
       "       test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html\n"
       "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n"
-      "       test_reports_sample --capacity OUT.html\n";
+      "       test_reports_sample --capacity OUT.html\n"
+      "       test_reports_sample --sweep OUT.html\n";
   const std::map<std::string, SampleKind> samples = {
       {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal},
       {"--cluster", SampleKind::kCluster}};
@@ -70,7 +91,10 @@ int main(int argc, char** argv) {
     const std::string mode = argc >= 2 ? argv[1] : "";
     std::string html;
     std::string out;
-    if (mode == "--capacity" && argc == 3) {
+    if (mode == "--sweep" && argc == 3) {
+      html = kvsim::render_sweep_report(sample_sweep());
+      out = argv[2];
+    } else if (mode == "--capacity" && argc == 3) {
       html = kvsim::render_capacity_report(sample_capacity());
       out = argv[2];
     } else if (mode == "--results" && argc == 4) {

@@ -20,6 +20,7 @@ void add_calibrate_command(CLI::App& app);  // calibrate
 void add_validate_command(CLI::App& app);   // validate
 void add_topology_command(CLI::App& app);   // topology
 void add_capacity_command(CLI::App& app);   // capacity
+void add_sweep_command(CLI::App& app);      // sweep
 
 // The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
 // `set_help` says what it overrides) and --quiet.
