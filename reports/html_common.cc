@@ -532,6 +532,29 @@ const std::string_view kChartScriptPrelude = R"js(
       reportError(id + ': ' + (e && e.stack ? e.stack : e));
     }
   }
+  // A click on a header of table `id` sorts its body by that column (again: the other way), by the cells' data-v
+  // (numerically when both are numbers).
+  function sortableTable(id) {
+    var table = document.getElementById(id);
+    if (!table) return;
+    var heads = table.querySelectorAll('thead th');
+    heads.forEach(function (th, col) {
+      th.style.cursor = 'pointer';
+      th.addEventListener('click', function () {
+        var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+        var dir = th.getAttribute('data-dir') === 'asc' ? -1 : 1;
+        heads.forEach(function (h) { h.removeAttribute('data-dir'); });
+        th.setAttribute('data-dir', dir > 0 ? 'asc' : 'desc');
+        rows.sort(function (a, b) {
+          var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
+          var nx = parseFloat(x), ny = parseFloat(y);
+          if (finite(nx) && finite(ny)) return dir * (nx - ny);
+          return dir * String(x).localeCompare(String(y));
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  }
   function line(label, data, color, extra) {
     var ds = { label: label, data: data, borderColor: color, backgroundColor: color, borderWidth: 2,
                pointRadius: data.length < 40 ? 2.5 : 0, pointHoverRadius: 4, tension: 0 };

@@ -103,7 +103,8 @@ extern const std::string_view kErrorScript;
 // Chart.js config or null for "no data"; draw marks the canvas data-rendered="true" | "empty" | "blank" | "error" —
 // line(label, points, color, extra) for a line dataset, baseOptions(xTitle, yTitle, xTick, yTick, tooltipLabel)
 // for linear x/y axes, cdfPoints(d) ({x, y} points of a results.json distribution, [[x, fraction], ...]) and
-// seriesPoints(timeline, column) ({x: time_s, y: column} points of a results.json timeline {columns, rows}). The epilogue sets data-charts-rendered and data-report-ready="true" on <body> and closes the
+// seriesPoints(timeline, column) ({x: time_s, y: column} points of a results.json timeline {columns, rows}) and
+// sortableTable(id) (a click on a header sorts the table by the cells' data-v). The epilogue sets data-charts-rendered and data-report-ready="true" on <body> and closes the
 // scope.
 extern const std::string_view kChartScriptPrelude;
 extern const std::string_view kChartScriptEpilogue;

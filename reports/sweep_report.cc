@@ -58,27 +58,7 @@ constexpr std::string_view kScript = R"js(
       { label: 'over capacity', data: over, backgroundColor: 'rgba(0,0,0,0)', borderColor: '#dc2626', pointRadius: 4 }
     ] }, options: opts };
   });
-  // Sortable table: a click on a header sorts by that column (again: the other way).
-  var table = document.getElementById('sweep-table');
-  if (table) {
-    var heads = table.querySelectorAll('thead th');
-    heads.forEach(function (th, col) {
-      th.style.cursor = 'pointer';
-      th.addEventListener('click', function () {
-        var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-        var dir = th.getAttribute('data-dir') === 'asc' ? -1 : 1;
-        heads.forEach(function (h) { h.removeAttribute('data-dir'); });
-        th.setAttribute('data-dir', dir > 0 ? 'asc' : 'desc');
-        rows.sort(function (a, b) {
-          var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
-          var nx = parseFloat(x), ny = parseFloat(y);
-          if (finite(nx) && finite(ny)) return dir * (nx - ny);
-          return dir * String(x).localeCompare(String(y));
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  }
+  sortableTable('sweep-table');
 )js";
 
 }  // namespace

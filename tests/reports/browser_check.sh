@@ -72,6 +72,8 @@ check comparison-minimal 0 6
 check capacity 3 0
 # Sweep: throughput against TTFT p99.
 check sweep 1 0
+# Plan: the Pareto chart.
+check plan 1 0
 
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed; outputs in $work" >&2

@@ -5,6 +5,7 @@
 //   test_reports_sample --comparison-json COMPARISON.json OUT.html               comparison report of a file
 //   test_reports_sample --capacity OUT.html                                     capacity report of a sample
 //   test_reports_sample --sweep OUT.html                                        sweep report of a sample
+//   test_reports_sample --plan OUT.html                                         plan report of a sample
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "reports/atomic_output.h"
 #include "reports/capacity_report.h"
+#include "reports/plan_report.h"
 #include "reports/sweep_report.h"
 #include "reports/comparison_report.h"
 #include "reports/html_report.h"
@@ -62,6 +64,30 @@ nlohmann::json sample_sweep() {
           {"keys", {"engine.max_num_seqs", "kv.strategy"}}, {"points", points}};
 }
 
+// A plan.json of six configurations: two pruned, one with a hostile value, the third the answer.
+nlohmann::json sample_plan() {
+  nlohmann::json configs = nlohmann::json::array();
+  for (int i = 0; i < 6; ++i) {
+    nlohmann::json c = {{"point", i},
+                        {"overrides", {{"hardware.tensor_parallel", 1 << (i % 4)}, {"kv.strategy", i == 4 ? "<b>x</b>" : "full"}}},
+                        {"gpus", 1 << (i % 4)}};
+    if (i < 2) {
+      c["pruned"] = i == 0 ? "model does not fit <script>" : "needs 16 GPUs, more than max_gpus 8";
+    } else {
+      c["metrics"] = {{"output_tokens_per_s", 1000.0 * i}, {"ttft_p99_s", 0.3 * i}, {"tpot_p99_s", 0.01 * i},
+                      {"usd_per_million_output_tokens", 1.0 / i}, {"usd_per_hour", 3.0 * i}, {"slo_attainment", 0.995}};
+      c["output_tokens_per_s_per_gpu"] = 1000.0 * i / (1 << (i % 4));
+      c["tokens_per_s_per_user"] = 100.0 / i;
+      c["feasible"] = i != 5;
+      c["pareto"] = i == 2 || i == 3;
+    }
+    configs.push_back(c);
+  }
+  return {{"kvsim_version", "0.1.0"}, {"scenario", "base.json"}, {"max_gpus", 8}, {"candidates", 6},
+          {"pruned_invalid", 1}, {"pruned_gpus", 1}, {"simulated", 4}, {"pareto", 2}, {"answer", 4},
+          {"configs", configs}};
+}
+
 nlohmann::json read_json(const char* path) {
   std::ifstream in(path);
   if (!in) throw kvsim::KvsimError(std::string("cannot open ") + path);
@@ -79,7 +105,8 @@ int main(int argc, char** argv) {
       "       test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html\n"
       "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n"
       "       test_reports_sample --capacity OUT.html\n"
-      "       test_reports_sample --sweep OUT.html\n";
+      "       test_reports_sample --sweep OUT.html\n"
+      "       test_reports_sample --plan OUT.html\n";
   const std::map<std::string, SampleKind> samples = {
       {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal},
       {"--cluster", SampleKind::kCluster}};
@@ -91,7 +118,10 @@ int main(int argc, char** argv) {
     const std::string mode = argc >= 2 ? argv[1] : "";
     std::string html;
     std::string out;
-    if (mode == "--sweep" && argc == 3) {
+    if (mode == "--plan" && argc == 3) {
+      html = kvsim::render_plan_report(sample_plan());
+      out = argv[2];
+    } else if (mode == "--sweep" && argc == 3) {
       html = kvsim::render_sweep_report(sample_sweep());
       out = argv[2];
     } else if (mode == "--capacity" && argc == 3) {

@@ -21,6 +21,7 @@ void add_validate_command(CLI::App& app);   // validate
 void add_topology_command(CLI::App& app);   // topology
 void add_capacity_command(CLI::App& app);   // capacity
 void add_sweep_command(CLI::App& app);      // sweep
+void add_plan_command(CLI::App& app);       // plan
 
 // The options every simulating command shares: --out DIR (default shown as `default_out`), --set k=v (repeatable,
 // `set_help` says what it overrides) and --quiet.

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   kvsim::cli::add_topology_command(app);
   kvsim::cli::add_capacity_command(app);
   kvsim::cli::add_sweep_command(app);
+  kvsim::cli::add_plan_command(app);
   kvsim::cli::add_calibrate_command(app);
   kvsim::cli::add_validate_command(app);
   try {
