@@ -1,7 +1,6 @@
 // The deployment search of kvsim plan (see plan.h).
 #include "sim/plan/plan.h"
 
-#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -38,7 +37,8 @@ Plan read_plan(const nlohmann::json& doc, const std::filesystem::path& base_dir,
   return p;
 }
 
-PlanResult run_plan(const Plan& plan, int jobs, const std::function<void(std::size_t, std::size_t)>& progress) {
+PlanResult run_plan(const Plan& plan, const Distribute& distribute,
+                    const std::function<void(std::size_t, std::size_t)>& progress) {
   const Sweep& sweep = plan.sweep;
   const std::filesystem::path base_dir = sweep.scenario_path.parent_path();
   PlanResult out;
@@ -62,16 +62,19 @@ PlanResult run_plan(const Plan& plan, int jobs, const std::function<void(std::si
     }
     todo.push_back(i);
   }
-  std::atomic<std::size_t> done{0};
-  run_points(
-      todo.size(), jobs,
+  std::size_t done = 0;
+  out.holds_results = distribute(
+      todo.size(),
       [&](std::size_t k) {
-        PlanConfig& c = out.configs[todo[k]];
-        PreparedRun run = prepare_run(sweep.scenario_of(c.point), base_dir);
-        c.metrics = sweep_metrics(run_prepared(run, {}));
+        PreparedRun run = prepare_run(sweep.scenario_of(todo[k]), base_dir);
+        return sweep_metrics(run_prepared(run, {}));
       },
-      [&](std::size_t) { progress(++done, todo.size()); });
+      [&](std::size_t k, const nlohmann::json& metrics) {
+        out.configs[todo[k]].metrics = metrics;
+        progress(++done, todo.size());
+      });
   out.simulated = todo.size();
+  if (!out.holds_results) return out;
   std::vector<ParetoPoint> points;
   std::vector<std::size_t> of_point;
   const auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };

@@ -47,10 +47,13 @@ struct PlanResult {
   std::vector<PlanConfig> configs;  // in point order
   std::optional<std::size_t> answer;  // index into configs
   std::size_t simulated = 0, pruned_invalid = 0, pruned_gpus = 0;
+  bool holds_results = true;  // false in an MPI worker
 };
 
-// `progress(k, n)` is called after each simulation (from worker threads; it must be thread-safe).
-PlanResult run_plan(const Plan& plan, int jobs, const std::function<void(std::size_t, std::size_t)>& progress);
+// Simulates the configurations not pruned where `distribute` says; `progress(k, n)` is called as each result is
+// stored. In a process that only computed (an MPI worker) the result holds the pruning alone (`distributed` false).
+PlanResult run_plan(const Plan& plan, const Distribute& distribute,
+                    const std::function<void(std::size_t, std::size_t)>& progress);
 
 nlohmann::json plan_json(const Plan& plan, const PlanResult& result);
 

@@ -142,6 +142,22 @@ nlohmann::json sweep_metrics(const nlohmann::json& results) {
           {"usd_per_million_output_tokens", at({"cost", "usd_per_million_output_tokens"})}};
 }
 
+Distribute thread_distributor(int jobs) {
+  return [jobs](std::size_t n, const std::function<nlohmann::json(std::size_t)>& compute,
+                const std::function<void(std::size_t, const nlohmann::json&)>& store) {
+    std::mutex lock;
+    run_points(
+        n, jobs,
+        [&](std::size_t i) {
+          nlohmann::json result = compute(i);
+          const std::lock_guard<std::mutex> guard(lock);
+          store(i, result);
+        },
+        [](std::size_t) {});
+    return true;
+  };
+}
+
 void run_points(std::size_t n, int jobs, const std::function<void(std::size_t)>& run,
                 const std::function<void(std::size_t)>& done) {
   std::atomic<std::size_t> next{0};

@@ -42,6 +42,14 @@ Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_di
 nlohmann::json sweep_metrics(const nlohmann::json& results);
 const std::vector<std::string>& sweep_metric_names();
 
+// Where the points of a sweep or plan run: compute(i) for every i in [0, n), somewhere (threads of this process, or
+// the ranks of an MPI job: tools/kvsim/distribute.h), each result handed to store(i, result) in this process, one
+// at a time. Returns false in a process that only computed (an MPI worker): it holds no results and writes nothing.
+using Distribute = std::function<bool(std::size_t n, const std::function<nlohmann::json(std::size_t)>& compute,
+                                      const std::function<void(std::size_t, const nlohmann::json&)>& store)>;
+// compute() on `jobs` threads (run_points), store() under a lock.
+Distribute thread_distributor(int jobs);
+
 // Runs `run(i)` for every i in [0, n) on `jobs` threads (dynamic: a free thread takes the next point), calling
 // `done(i)` after each (from the worker thread; it must be thread-safe). The first exception stops the taking of
 // new points and is rethrown once the others finish.

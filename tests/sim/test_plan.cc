@@ -29,7 +29,7 @@ Plan small_plan(const nlohmann::json& slo) {
 
 TEST(Plan, PrunesWhatCannotRunAndAnswersWithTheCheapestFeasible) {
   const Plan plan = small_plan({{"ttft_p99_s", 1.0}, {"tpot_p99_s", 0.05}});
-  const PlanResult r = run_plan(plan, 2, [](std::size_t, std::size_t) {});
+  const PlanResult r = run_plan(plan, thread_distributor(2), [](std::size_t, std::size_t) {});
   ASSERT_EQ(r.configs.size(), 12u);
   EXPECT_EQ(r.pruned_invalid, 4u);  // TP 3 does not divide Llama-3.1-8B's 32 heads
   EXPECT_EQ(r.pruned_gpus, 2u);     // TP 2 x 2 replicas: 4 GPUs
@@ -67,7 +67,7 @@ TEST(Plan, PrunesWhatCannotRunAndAnswersWithTheCheapestFeasible) {
 
 TEST(Plan, SaysWhenNoConfigurationMeetsTheSlos) {
   const Plan plan = small_plan({{"ttft_p99_s", 1e-6}});
-  const PlanResult r = run_plan(plan, 1, [](std::size_t, std::size_t) {});
+  const PlanResult r = run_plan(plan, thread_distributor(1), [](std::size_t, std::size_t) {});
   EXPECT_FALSE(r.answer.has_value());
   EXPECT_TRUE(plan_json(plan, r)["answer"].is_null());
 }

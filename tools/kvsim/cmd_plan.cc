@@ -20,6 +20,7 @@
 #include "sim/core/error.h"
 #include "sim/plan/plan.h"
 #include "tools/kvsim/commands.h"
+#include "tools/kvsim/distribute.h"
 
 namespace kvsim::cli {
 
@@ -43,16 +44,14 @@ std::string field(const nlohmann::json& v) {
 void run_plan_command(const PlanArgs& a) {
   const fs::path path(a.plan);
   const Plan plan = read_plan(parse_json_file(path), fs::absolute(path).parent_path(), path.string());
-  const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const bool bar = !a.quiet && isatty(STDERR_FILENO) != 0;
-  std::mutex print;
+  const bool bar = !a.quiet && is_coordinator() && isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  const PlanResult r = run_plan(plan, jobs, [&](std::size_t k, std::size_t n) {
+  const PlanResult r = run_plan(plan, make_distributor(a.jobs), [&](std::size_t k, std::size_t n) {
     if (!bar) return;
-    const std::lock_guard<std::mutex> lock(print);
     fmt::print(stderr, "\r{}/{} configurations simulated", k, n);
     if (k == n) fmt::print(stderr, "\n");
   });
+  if (!r.holds_results) return;  // an MPI worker: rank 0 writes
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json out = plan_json(plan, r);
   out["wall_time_s"] = wall;

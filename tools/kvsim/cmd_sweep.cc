@@ -24,6 +24,7 @@
 #include "sim/engine/results.h"
 #include "sim/plan/sweep.h"
 #include "tools/kvsim/commands.h"
+#include "tools/kvsim/distribute.h"
 
 namespace kvsim::cli {
 
@@ -82,7 +83,9 @@ void run_sweep(const SweepArgs& a) {
     }
   }
   const fs::path dir = a.out.empty() ? fs::path("kvsim-out") / (path.stem().string() + "-sweep") : fs::path(a.out);
-  claim_directory(dir, sweep.definition());
+  const bool coordinator = is_coordinator();  // the process that writes (every process without MPI)
+  if (coordinator) claim_directory(dir, sweep.definition());
+  barrier();
   const auto point_file = [&](std::size_t i) { return dir / "points" / fmt::format("{}.json", i); };
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < n; ++i) {
@@ -96,31 +99,28 @@ void run_sweep(const SweepArgs& a) {
     }
     if (!done) todo.push_back(i);
   }
+  barrier();  // every rank knows what is left before rank 0 writes any point
   const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const bool bar = !a.quiet && isatty(STDERR_FILENO) != 0;
-  std::atomic<std::size_t> finished{0};
-  std::mutex print;
-  const auto progress = [&](std::size_t) {
-    const std::size_t k = ++finished;
-    if (!bar) return;
-    const std::lock_guard<std::mutex> lock(print);
-    const int width = 30, full = static_cast<int>(width * k / std::max<std::size_t>(1, todo.size()));
-    fmt::print(stderr, "\r[{}{}] {}/{} points", std::string(static_cast<std::size_t>(full), '#'),
-               std::string(static_cast<std::size_t>(width - full), ' '), k, todo.size());
-    if (k == todo.size()) fmt::print(stderr, "\n");
-  };
-  run_points(
-      todo.size(), jobs,
+  const bool bar = !a.quiet && coordinator && isatty(STDERR_FILENO) != 0;
+  std::size_t finished = 0;
+  const bool holds = make_distributor(jobs)(
+      todo.size(),
       [&](std::size_t k) {
         const std::size_t i = todo[k];
         PreparedRun run = prepare_run(sweep.scenario_of(i), base_dir);
         const nlohmann::json results = run_prepared(run, {});
-        const nlohmann::json record = {{"point", i},
-                                       {"overrides", sweep.points[i].to_json()},
-                                       {"metrics", sweep_metrics(results)}};
-        write_file_atomic(point_file(i), record.dump(1) + "\n");
+        return nlohmann::json{{"point", i}, {"overrides", sweep.points[i].to_json()}, {"metrics", sweep_metrics(results)}};
       },
-      progress);
+      [&](std::size_t k, const nlohmann::json& record) {  // one at a time
+        write_file_atomic(point_file(todo[k]), record.dump(1) + "\n");
+        ++finished;
+        if (!bar) return;
+        const int width = 30, full = static_cast<int>(width * finished / std::max<std::size_t>(1, todo.size()));
+        fmt::print(stderr, "\r[{}{}] {}/{} points", std::string(static_cast<std::size_t>(full), '#'),
+                   std::string(static_cast<std::size_t>(width - full), ' '), finished, todo.size());
+        if (finished == todo.size()) fmt::print(stderr, "\n");
+      });
+  if (!holds) return;  // an MPI worker: rank 0 writes the rest
   // The table, from the points' files (those of earlier, interrupted runs included).
   std::vector<std::string> columns = {"point"};
   for (const std::string& k : sweep.keys) columns.push_back(k);
@@ -147,9 +147,11 @@ void run_sweep(const SweepArgs& a) {
   write_file_atomic(dir / "sweep.json", table.dump(1) + "\n");
   write_file_atomic(dir / "report.html", render_sweep_report(table));
   if (!a.quiet) {
-    fmt::print("sweep      {} points: {} run now on {} thread(s), {} done before\n", n, todo.size(),
-               std::min<std::size_t>(static_cast<std::size_t>(jobs), std::max<std::size_t>(1, todo.size())),
-               n - todo.size());
+    const std::string where =
+        mpi_ranks() > 1 ? fmt::format("{} MPI worker rank(s)", mpi_ranks() - 1)
+                        : fmt::format("{} thread(s)", std::min<std::size_t>(static_cast<std::size_t>(jobs),
+                                                                            std::max<std::size_t>(1, todo.size())));
+    fmt::print("sweep      {} points: {} run now on {}, {} done before\n", n, todo.size(), where, n - todo.size());
     fmt::print("output     {}\n", dir.string());
   }
 }

@@ -7,8 +7,10 @@
 
 #include "sim/core/error.h"
 #include "tools/kvsim/commands.h"
+#include "tools/kvsim/distribute.h"
 
 int main(int argc, char** argv) {
+  const kvsim::cli::MpiSession mpi(argc, argv);  // sweep and plan spread over the ranks of an mpirun
   CLI::App app{
       "kvsim: trace-driven simulator and cost model for LLM serving and KV-cache strategies.\n"
       "Replays a trace or synthetic workload through a model of a serving engine (continuous batching, paged KV,\n"

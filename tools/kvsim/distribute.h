@@ -1,0 +1,30 @@
+// Where `kvsim sweep` and `kvsim plan` run their points: threads of this process, or, in a kvsim built with MPI
+// (Debian's libopenmpi-dev; CMake option KVSIM_MPI, on when MPI is found) and launched by `mpirun -np N` with N > 1,
+// the ranks of the MPI job: rank 0 hands out points one at a time to whichever rank asks (dynamic distribution),
+// receives each result and alone writes the output; ranks 1..N-1 compute (each on one thread). Results are the same
+// bytes either way. Other commands run unchanged on every rank.
+#pragma once
+
+#include "sim/plan/sweep.h"
+
+namespace kvsim::cli {
+
+// Held by main() for the whole run: initializes MPI (when built with it) and finalizes it.
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+// The ranks of the MPI job (1 without MPI or outside mpirun), and whether this process writes the output.
+int mpi_ranks();
+bool is_coordinator();
+// Waits until every rank reaches it (nothing without MPI): e.g. every rank has read what rank 0 will then write.
+void barrier();
+
+// MPI ranks when there are several, else `jobs` threads (0: every core).
+Distribute make_distributor(int jobs);
+
+}  // namespace kvsim::cli
