@@ -17,6 +17,7 @@
 #include "sim/core/error.h"
 #include "sim/engine/results.h"
 #include "sim/plan/capacity.h"
+#include "sim/plan/sweep.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -60,26 +61,18 @@ nlohmann::json parse_slo(const std::string& text) {
 
 // The probe's figures kept in capacity.json.
 nlohmann::json probe_json(const CapacityProbe& p) {
-  const nlohmann::json& s = p.summary;
-  const auto at = [&](std::initializer_list<const char*> path) -> nlohmann::json {
-    const nlohmann::json* j = &s;
-    for (const char* k : path) {
-      if (!j->is_object() || !j->contains(k)) return nullptr;
-      j = &(*j)[k];
-    }
-    return *j;
-  };
+  const nlohmann::json m = sweep_metrics({{"summary", p.summary}});  // the figures a sweep keeps of a run
   return {{"multiplier", p.multiplier},
           {"offered_rate_per_s", p.offered_rate_per_s},
           {"passes", p.passes},
-          {"ttft_p99_s", at({"ttft_s", "p99"})},
-          {"tpot_p99_s", at({"tpot_s", "p99"})},
-          {"e2e_p99_s", at({"e2e_s", "p99"})},
-          {"attainment", at({"slo", "attainment", "all"})},
-          {"goodput_requests_per_s", at({"slo", "goodput_requests_per_s"})},
-          {"overloaded", at({"overloaded"})},
-          {"usd_per_hour", at({"cost", "usd_per_hour"})},
-          {"usd_per_million_output_tokens", at({"cost", "usd_per_million_output_tokens"})}};
+          {"ttft_p99_s", m["ttft_p99_s"]},
+          {"tpot_p99_s", m["tpot_p99_s"]},
+          {"e2e_p99_s", m["e2e_p99_s"]},
+          {"attainment", m["slo_attainment"]},
+          {"goodput_requests_per_s", m["goodput_requests_per_s"]},
+          {"overloaded", m["overloaded"]},
+          {"usd_per_hour", m["usd_per_hour"]},
+          {"usd_per_million_output_tokens", m["usd_per_million_output_tokens"]}};
 }
 
 void run_capacity(const CapacityArgs& a) {
