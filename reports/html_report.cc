@@ -189,7 +189,9 @@ void append_summary(std::string& out, const json& r) {
                       "the fleet's cost of the run / output tokens generated"},
                      {"Per million input tokens", fmt_number(number(sum, {"cost", "usd_per_million_input_tokens"}), "USD"),
                       "the same cost / prompt tokens completed"},
-                     {"GPU-hours", fmt_number(number(sum, {"cost", "gpu_hours"})), "for the simulated time"}});
+                     {"GPU-hours", fmt_number(number(sum, {"cost", "gpu_hours"})), "for the simulated time"},
+                     {"Energy per output token", fmt_number(number(sum, {"energy", "joules_per_output_token"}), "J"),
+                      "every GPU at its card's TDP: an upper bound"}});
   }
 
   std::string blocks(kMissing);

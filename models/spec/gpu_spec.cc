@@ -65,6 +65,10 @@ GpuSpec parse_gpu_spec(const nlohmann::json& card, const std::string& where) {
   s.pcie_bandwidth_Bps = units::gbps_to_bytes_per_s(r.require_positive<double>("pcie_bandwidth_GBps"));
   s.price_per_hour_usd = r.require_positive<double>("price_per_hour_usd");
   s.price_source = r.require_nonempty("price_source");
+  if (r.has("tdp_W")) {
+    s.tdp_W = r.require_positive<double>("tdp_W");
+    s.tdp_source = r.require_nonempty("tdp_source");
+  }
   r.finish();
   return s;
 }
@@ -84,6 +88,10 @@ nlohmann::json to_json(const GpuSpec& s) {
                       {"pcie_bandwidth_GBps", s.pcie_bandwidth_Bps / units::kGB},
                       {"price_per_hour_usd", s.price_per_hour_usd},
                       {"price_source", s.price_source}};
+  if (s.tdp_W > 0) {
+    j["tdp_W"] = s.tdp_W;
+    j["tdp_source"] = s.tdp_source;
+  }
   if (!s.notes.empty()) j["notes"] = s.notes;
   if (s.boost_clock_Hz > 0) j["boost_clock_MHz"] = s.boost_clock_Hz / 1e6;
   if (s.l2_bytes > 0) j["l2_cache_MiB"] = s.l2_bytes / units::kGiB * 1024.0;

@@ -31,6 +31,8 @@ struct GpuSpec {
   double pcie_bandwidth_Bps = 0;        // host link per direction, bytes/s
   double price_per_hour_usd = 0;        // on-demand cloud price of one GPU
   std::string price_source;
+  double tdp_W = 0;                     // board power at most (card key tdp_W, optional; 0 if the card omits it)
+  std::string tdp_source;
 
   // Peak dense FLOP/s for a dtype; throws KvsimError listing the dtypes of the card if absent.
   double flops_for(const std::string& dtype) const;

@@ -65,6 +65,24 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                        {"usd_per_million_output_tokens", per_million(static_cast<double>(s.output_tokens_generated))},
                        {"usd_per_million_input_tokens", per_million(static_cast<double>(s.prompt_tokens_completed))},
                        {"price_source", run.gpu->price_source}};
+    // Energy at each card's TDP (an upper bound: every GPU at its board power for the whole simulated time).
+    double watts = 0;
+    bool every_card = !run.replica_gpu.empty();
+    for (std::size_t i = 0; i < run.replica_gpu.size(); ++i) {
+      every_card = every_card && run.replica_gpu[i]->tdp_W > 0;
+      watts += run.replica_gpus[i] * run.replica_gpu[i]->tdp_W;
+    }
+    if (every_card) {
+      const double joules = watts * s.simulated_time_s;
+      const double out_tokens = static_cast<double>(s.output_tokens_generated);
+      summary["energy"] = {{"model", "every GPU at its card's TDP for the whole simulated time: an upper bound (kvsim "
+                                     "does not model power below the board's maximum); host, network and cooling "
+                                     "not counted"},
+                           {"watts", watts},
+                           {"kwh", joules / 3.6e6},
+                           {"joules_per_output_token", out_tokens > 0 ? joules / out_tokens : 0.0},
+                           {"tdp_source", run.gpu->tdp_source}};
+    }
   }
   if (!slo.slo.is_null()) summary["slo"] = slo.slo;
   summary["overloaded"] = slo.overloaded;

@@ -89,6 +89,11 @@ TEST(Slo, CostByHand) {
   EXPECT_DOUBLE_EQ(c["usd_per_million_output_tokens"].get<double>(), price * hours / 500 * 1e6);
   EXPECT_DOUBLE_EQ(c["usd_per_million_input_tokens"].get<double>(), price * hours / 10000 * 1e6);
   EXPECT_DOUBLE_EQ(c["gpu_hours"].get<double>(), hours);
+  // Energy at the H100's 700 W TDP, per output token.
+  const nlohmann::json& e = o.results["summary"]["energy"];
+  EXPECT_DOUBLE_EQ(e["watts"].get<double>(), 700);
+  EXPECT_DOUBLE_EQ(e["joules_per_output_token"].get<double>(), 700 * hours * 3600 / 500);
+  EXPECT_DOUBLE_EQ(e["kwh"].get<double>(), 0.7 * hours);
 }
 
 TEST(Slo, BadInputNamesTheKey) {

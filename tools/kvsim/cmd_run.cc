@@ -70,6 +70,10 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   fmt::print("cost       {:.2f} USD/h for {} GPUs, {:.3f} USD per million output tokens\n",
              cost["usd_per_hour"].get<double>(), cost["gpus"].get<double>(),
              cost["usd_per_million_output_tokens"].get<double>());
+  if (s.contains("energy")) {
+    fmt::print("energy     {:.3f} J per output token at TDP ({:.0f} W, an upper bound)\n",
+               s["energy"]["joules_per_output_token"].get<double>(), s["energy"]["watts"].get<double>());
+  }
   if (s.contains("slo")) {
     const auto& slo = s["slo"];
     std::string parts;
