@@ -28,7 +28,10 @@ Plan read_plan(const nlohmann::json& doc, const std::filesystem::path& base_dir,
   Plan p;
   p.max_gpus = r.get_positive<int>("max_gpus", 8);
   r.check(p.max_gpus <= 100000, "max_gpus", "at most 100000 GPUs");
-  nlohmann::json sweep = {{"scenario", r.require_nonempty("scenario")}};
+  const nlohmann::json* scenario = r.raw("scenario");
+  r.check(scenario != nullptr && (scenario->is_object() || (scenario->is_string() && !scenario->get<std::string>().empty())),
+          "scenario", "expected the scenario file's path, or the scenario itself");
+  nlohmann::json sweep = {{"scenario", *scenario}};
   const nlohmann::json* grid = r.raw("grid");
   sweep["grid"] = grid != nullptr && !grid->is_null() ? *grid : default_plan_grid();
   if (const nlohmann::json* pts = r.raw("points"); pts != nullptr) sweep["points"] = *pts;

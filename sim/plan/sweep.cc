@@ -48,9 +48,15 @@ nlohmann::json Sweep::definition() const {
 Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_dir, const std::string& where) {
   ParamReader r(doc, where);
   Sweep s;
-  const std::string path = r.require_nonempty("scenario");
-  s.scenario_path = std::filesystem::absolute(base_dir / path).lexically_normal();
-  s.scenario = parse_json_file(s.scenario_path);
+  if (const nlohmann::json* inline_scenario = r.raw("scenario"); inline_scenario != nullptr && inline_scenario->is_object()) {
+    // The scenario itself (kvsim plan SCENARIO.json): relative paths in it resolve against `base_dir`.
+    s.scenario = *inline_scenario;
+    s.scenario_path = std::filesystem::absolute(base_dir / "scenario.json").lexically_normal();
+  } else {
+    const std::string path = r.require_nonempty("scenario");
+    s.scenario_path = std::filesystem::absolute(base_dir / path).lexically_normal();
+    s.scenario = parse_json_file(s.scenario_path);
+  }
   r.check(!s.scenario.contains("variants"), "scenario",
           fmt::format("{} has \"variants\": a sweep runs one scenario (put the variants' keys in the grid)",
                       s.scenario_path.string()));

@@ -4,7 +4,8 @@
 // ["full", "fp8"]}, "points": [{"engine.max_num_seqs": 32, "kv.strategy": "kivi-2"}]}: the cartesian product of the
 // grid's lists (keys in sorted order, the last key varying fastest), then the explicit points, each a set of
 // overrides (dotted scenario keys, values as JSON). Either may be absent, not both. The scenario must not have
-// variants. Points are numbered from 0 in that order; their results do not depend on how many run at once.
+// variants ("scenario" may also be the scenario object itself, its relative paths resolving against the sweep file's
+// folder). Points are numbered from 0 in that order; their results do not depend on how many run at once.
 #pragma once
 
 #include <cstddef>

@@ -250,6 +250,25 @@ TEST(Cli, SweepRunsEveryPointOnAnyNumberOfThreadsAndResumes) {
       "point 1 ({\"engine.max_num_seqs\":\"many\"})");
 }
 
+TEST(Cli, PlanTakesAScenarioWithSlosOnTheCommandLine) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["workload"]["max_requests"] = 100;
+  const fs::path p = write("plan-scenario.json", doc.dump());
+  const fs::path out = scratch() / "plan-out";
+  fs::remove_all(out);
+  Result r = kvsim("plan --quiet " + p.string() + " --slo ttft_p99_s=5,tpot_p99_s=0.1 --max-gpus 1 --jobs 2 --out " +
+                   out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(std::ifstream(out / "plan.json"));
+  EXPECT_EQ(j["max_gpus"], 1);
+  EXPECT_EQ(j["simulated"], 18);  // one GPU: TP 1, PP 1, one replica; 3 max_num_seqs x 2 token budgets x 3 KV
+  EXPECT_EQ(j["candidates"].get<int>(), 18 + j["pruned_gpus"].get<int>() + j["pruned_invalid"].get<int>());
+  ASSERT_TRUE(j["answer"].is_number());
+  EXPECT_TRUE(j["configs"][j["answer"].get<std::size_t>()]["feasible"].get<bool>());
+  EXPECT_TRUE(fs::exists(out / "plan.csv"));
+  EXPECT_TRUE(fs::exists(out / "report.html"));
+}
+
 TEST(Cli, CompareRunsVariantsOfAScenarioFile) {
   auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   doc["workload"]["max_requests"] = 200;

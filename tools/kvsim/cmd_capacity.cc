@@ -32,8 +32,9 @@ struct CapacityArgs {
   bool quiet = false;
 };
 
-// "ttft_p99_s=2,tpot_p99_s=0.05" as an slo section; names and numbers are checked when the scenario is read.
-nlohmann::json parse_slo(const std::string& text) {
+}  // namespace
+
+nlohmann::json parse_slo_option(const std::string& text) {
   nlohmann::json slo = nlohmann::json::object();
   std::size_t start = 0;
   while (start < text.size()) {
@@ -59,6 +60,8 @@ nlohmann::json parse_slo(const std::string& text) {
   return slo;
 }
 
+namespace {
+
 // The probe's figures kept in capacity.json.
 nlohmann::json probe_json(const CapacityProbe& p) {
   const nlohmann::json m = sweep_metrics({{"summary", p.summary}});  // the figures a sweep keeps of a run
@@ -83,7 +86,7 @@ void run_capacity(const CapacityArgs& a) {
   if (!a.slo.empty()) {
     nlohmann::json& slo = doc["slo"];
     if (!slo.is_object()) slo = nlohmann::json::object();
-    const nlohmann::json given = parse_slo(a.slo);  // a named object: items() refers to it
+    const nlohmann::json given = parse_slo_option(a.slo);  // a named object: items() refers to it
     for (const auto& [k, v] : given.items()) slo[k] = v;
   }
   if (!doc.contains("slo")) {

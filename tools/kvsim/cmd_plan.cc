@@ -29,10 +29,33 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PlanArgs {
-  std::string plan, out;
-  int jobs = 0;
+  std::string plan, out, slo;
+  int jobs = 0, max_gpus = 0;
   bool quiet = false;
 };
+
+// The plan document: a plan file as it is, or a scenario file (no "scenario" key) searched over the default grid;
+// --slo and --max-gpus set those of either.
+nlohmann::json plan_document(const fs::path& path, const PlanArgs& a) {
+  nlohmann::json doc = parse_json_file(path);
+  const bool plan_file = doc.is_object() && doc.contains("scenario") && doc["scenario"].is_string();
+  if (!plan_file) doc = {{"scenario", doc}};
+  if (a.max_gpus > 0) doc["max_gpus"] = a.max_gpus;
+  if (!a.slo.empty()) {
+    if (plan_file) {  // the scenario's slo, set through an inline copy of it
+      const fs::path scenario = fs::absolute(path).parent_path() / doc["scenario"].get<std::string>();
+      doc["scenario"] = parse_json_file(scenario);
+      if (scenario.parent_path() != fs::absolute(path).parent_path()) {
+        throw KvsimError("--slo with a plan file needs its scenario in the same folder (relative paths)");
+      }
+    }
+    nlohmann::json& slo = doc["scenario"]["slo"];
+    if (!slo.is_object()) slo = nlohmann::json::object();
+    const nlohmann::json given = parse_slo_option(a.slo);
+    for (const auto& [k, v] : given.items()) slo[k] = v;
+  }
+  return doc;
+}
 
 std::string field(const nlohmann::json& v) {
   if (v.is_null()) return {};
@@ -43,7 +66,7 @@ std::string field(const nlohmann::json& v) {
 
 void run_plan_command(const PlanArgs& a) {
   const fs::path path(a.plan);
-  const Plan plan = read_plan(parse_json_file(path), fs::absolute(path).parent_path(), path.string());
+  const Plan plan = read_plan(plan_document(path, a), fs::absolute(path).parent_path(), path.string());
   const bool bar = !a.quiet && is_coordinator() && isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
   const PlanResult r = run_plan(plan, make_distributor(a.jobs), [&](std::size_t k, std::size_t n) {
@@ -109,7 +132,12 @@ void add_plan_command(CLI::App& app) {
       "replicas, max_num_seqs, max_num_batched_tokens, KV strategy). Configurations the scenario cannot run or that\n"
       "need more than max_gpus are pruned unsimulated; writes DIR/plan.json, DIR/plan.csv and DIR/report.html (the\n"
       "answer, the Pareto front of tokens/s per GPU against tokens/s per user, every configuration).");
-  cmd->add_option("plan", a->plan, "plan JSON file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("plan", a->plan, "plan JSON file, or a scenario JSON file (searched over the default grid)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--slo", a->slo, "deadlines, e.g. ttft_p99_s=2,tpot_p99_s=0.05 (over the scenario's slo section)");
+  cmd->add_option("--max-gpus", a->max_gpus, "GPUs at most per configuration (default: the plan's, else 8)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "output folder (default kvsim-out/<plan file name>-plan)");
   cmd->add_option("--jobs", a->jobs, "threads (default: every core)")->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", a->quiet, "print nothing but errors");

@@ -33,6 +33,10 @@ void add_output_options(CLI::App* cmd, std::string& out, std::vector<std::string
 nlohmann::json calibrate_serving_runs(const std::filesystem::path& list, int folds);
 void print_serving_fit(const nlohmann::json& fit);
 
+// --slo "ttft_p99_s=2,tpot_p99_s=0.05" as an slo section (names and ranges are checked when the scenario is read);
+// KvsimError on an item that is not key=number.
+nlohmann::json parse_slo_option(const std::string& text);
+
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,
                                 const std::filesystem::path& out_dir);
