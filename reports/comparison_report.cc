@@ -304,6 +304,12 @@ std::vector<MetricGroup> summary_metrics() {
          as_count(), Better::kHigher, true},
         {"KV capacity (memory)", "GPU memory given to the KV cache", at("summary", "kv", "capacity_bytes"), as_bytes(),
          Better::kNeither, false},
+        {"KV per request (median prompt)", "one request's KV at the workload's median prompt",
+         at("summary", "kv_per_request", "p50_prompt_bytes"), as_bytes(), Better::kLower, true},
+        {"Requests that fit (median prompt)", "per replica", at("summary", "kv_per_request", "p50_prompt_max_concurrent"),
+         as_count(), Better::kHigher, true},
+        {"Requests that fit (p99 prompt)", "per replica", at("summary", "kv_per_request", "p99_prompt_max_concurrent"),
+         as_count(), Better::kHigher, true},
         {"KV peak utilization", "", at("summary", "kv", "peak_utilization"), as_percent(), Better::kNeither, false},
         {"KV mean utilization", "time-weighted", at("summary", "kv", "mean_utilization"), as_percent(),
          Better::kNeither, false}}});

@@ -206,6 +206,14 @@ void append_summary(std::string& out, const json& r) {
       {"Peak used", fmt_bytes(number(sum, {"kv", "peak_used_bytes"})), ""},
       {"Peak utilization", fmt_percent(number(sum, {"kv", "peak_utilization"})), ""},
       {"Mean utilization", fmt_percent(number(sum, {"kv", "mean_utilization"})), "time-weighted"},
+      {"KV per request, median prompt",
+       fmt_bytes(number(sum, {"kv_per_request", "p50_prompt_bytes"})),
+       fmt_count(sum, {"kv_per_request", "p50_prompt_tokens"}) + " tokens; " +
+           fmt_count(sum, {"kv_per_request", "p50_prompt_max_concurrent"}) + " such requests fit (per replica)"},
+      {"KV per request, p99 prompt",
+       fmt_bytes(number(sum, {"kv_per_request", "p99_prompt_bytes"})),
+       fmt_count(sum, {"kv_per_request", "p99_prompt_tokens"}) + " tokens; " +
+           fmt_count(sum, {"kv_per_request", "p99_prompt_max_concurrent"}) + " such requests fit (per replica)"},
       {"Preemptions", fmt_count(sum, {"kv", "preemptions"}), ""},
       {"Preempted requests", fmt_count(sum, {"kv", "preempted_requests"}), ""},
       {"Recomputed tokens", fmt_count(sum, {"kv", "recomputed_tokens"}), ""},

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "models/kv/kv_size.h"
 #include "sim/core/units.h"
 
 namespace kvsim {
@@ -87,6 +88,20 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   if (!slo.slo.is_null()) summary["slo"] = slo.slo;
   summary["overloaded"] = slo.overloaded;
   summary["load"] = slo.load;
+  // One request's KV at the median and p99 prompt of the workload, and how many such requests one replica's pool
+  // holds (kv_size(): the prefill peak admission rule of kvsim run).
+  if (!s.prompt_tokens.empty()) {
+    nlohmann::json per = {{"scope", "one replica's KV pool (the first's)"}};
+    for (const auto& [name, q] : {std::pair{"p50", 0.5}, std::pair{"p99", 0.99}}) {
+      const auto tokens = static_cast<TokenCount>(std::llround(s.prompt_tokens.quantile(q)));
+      const KvSizeReport k = kv_size(run.iteration->layout(), std::max<TokenCount>(1, tokens),
+                                     static_cast<double>(run.sim.kv_capacity_bytes));
+      per[std::string(name) + "_prompt_tokens"] = tokens;
+      per[std::string(name) + "_prompt_bytes"] = k.bytes_per_request;
+      per[std::string(name) + "_prompt_max_concurrent"] = k.max_concurrent_requests.value_or(0);
+    }
+    summary["kv_per_request"] = per;
+  }
   summary["throughput"] = {{"requests_per_s", rate(static_cast<double>(s.completed))},
                            {"input_tokens_per_s", rate(static_cast<double>(s.prompt_tokens_completed))},
                            {"output_tokens_per_s", rate(static_cast<double>(s.output_tokens_generated))}};

@@ -415,6 +415,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     r->engine_arrival_ns = events_.now();
     r->prompt_tokens = rec.prompt_tokens;
     r->output_tokens = rec.output_tokens;
+    s_.prompt_tokens.add(static_cast<double>(rec.prompt_tokens));
     if (opt_.prefix_caching) {
       r->content_ids = std::move(rec.hash_ids);
       r->content_block_tokens = rec.hash_block_tokens;

@@ -87,6 +87,7 @@ struct RunSummary {
   std::int64_t arrived = 0, completed = 0, rejected = 0;
   std::int64_t timed_out = 0;  // aborted when their client's timeout expired (workload.client_timeout_s)
   QuantileSketch ttft_s, tpot_s, itl_s, e2e_s, queue_s;
+  QuantileSketch prompt_tokens;  // of every arrived request (what one request's KV is sized by)
   TokenCount prompt_tokens_completed = 0, output_tokens_generated = 0, output_tokens_requested_completed = 0;
   double simulated_time_s = 0;
   std::int64_t iterations = 0;

@@ -96,6 +96,18 @@ TEST(Slo, CostByHand) {
   EXPECT_DOUBLE_EQ(e["kwh"].get<double>(), 0.7 * hours);
 }
 
+TEST(Slo, KvPerRequestAtTheMedianAndP99Prompt) {
+  // Every prompt 1,000 tokens: 63 pages of 16 tokens at Llama-3.1-8B's 128 KiB per token; the pool holds
+  // floor(capacity / that) of them.
+  const Outcome o = run_scenario(base_scenario(write_trace("kv-per-request", steady(10, 0.2, 1000, 50))));
+  const nlohmann::json& k = o.results["summary"]["kv_per_request"];
+  EXPECT_EQ(k["p50_prompt_tokens"], 1000);
+  EXPECT_EQ(k["p99_prompt_tokens"], 1000);
+  EXPECT_DOUBLE_EQ(k["p50_prompt_bytes"].get<double>(), 1008.0 * 131072);
+  const double capacity = o.results["summary"]["kv"]["capacity_bytes"].get<double>();
+  EXPECT_EQ(k["p50_prompt_max_concurrent"].get<long long>(), static_cast<long long>(capacity / (1008.0 * 131072)));
+}
+
 TEST(Slo, BadInputNamesTheKey) {
   const auto trace = write_trace("slo-bad", steady(2, 0.1, 100, 5));
   nlohmann::json doc = base_scenario(trace);
