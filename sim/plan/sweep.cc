@@ -109,6 +109,16 @@ Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_di
   return s;
 }
 
+std::string csv_field(const nlohmann::json& v) {
+  if (v.is_null()) return {};
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<long long>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<unsigned long long>());
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
+  return v.dump();
+}
+
 const std::vector<std::string>& sweep_metric_names() {
   static const std::vector<std::string> kNames = {
       "completed", "rejected", "timed_out", "requests_per_s", "output_tokens_per_s", "ttft_p50_s", "ttft_p99_s",

@@ -42,6 +42,9 @@ Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_di
 // The figures a sweep keeps of one run (the CSV's metric columns, in this order): results.json -> flat object.
 nlohmann::json sweep_metrics(const nlohmann::json& results);
 const std::vector<std::string>& sweep_metric_names();
+// A value of a point (an override or a metric) as a field of sweep.csv / plan.csv: numbers in their shortest form
+// (as CsvWriter writes them), strings as they are, null empty, booleans true/false, anything else compact JSON.
+std::string csv_field(const nlohmann::json& v);
 
 // Where the points of a sweep or plan run: compute(i) for every i in [0, n), somewhere (threads of this process, or
 // the ranks of an MPI job: tools/kvsim/distribute.h), each result handed to store(i, result) in this process, one

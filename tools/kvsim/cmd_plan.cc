@@ -5,10 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -57,13 +55,6 @@ nlohmann::json plan_document(const fs::path& path, const PlanArgs& a) {
   return doc;
 }
 
-std::string field(const nlohmann::json& v) {
-  if (v.is_null()) return {};
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
-  return v.dump();
-}
-
 void run_plan_command(const PlanArgs& a) {
   const fs::path path(a.plan);
   const Plan plan = read_plan(plan_document(path, a), fs::absolute(path).parent_path(), path.string());
@@ -90,12 +81,12 @@ void run_plan_command(const PlanArgs& a) {
   CsvWriter csv(text, columns, (dir.path() / "plan.csv").string());
   for (const nlohmann::json& c : out["configs"]) {
     std::vector<std::string> f = {std::to_string(c["point"].get<std::size_t>())};
-    for (const std::string& k : plan.sweep.keys) f.push_back(c["overrides"].contains(k) ? field(c["overrides"][k]) : "");
+    for (const std::string& k : plan.sweep.keys) f.push_back(c["overrides"].contains(k) ? csv_field(c["overrides"][k]) : "");
     for (const char* k : {"gpus", "pruned", "feasible", "pareto", "output_tokens_per_s_per_gpu", "tokens_per_s_per_user"}) {
-      f.push_back(field(c.value(k, nlohmann::json())));
+      f.push_back(csv_field(c.value(k, nlohmann::json())));
     }
     for (const std::string& m : sweep_metric_names()) {
-      f.push_back(c.contains("metrics") ? field(c["metrics"].value(m, nlohmann::json())) : std::string());
+      f.push_back(c.contains("metrics") ? csv_field(c["metrics"].value(m, nlohmann::json())) : std::string());
     }
     csv.text_row(f);
   }

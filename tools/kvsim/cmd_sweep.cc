@@ -3,14 +3,11 @@
 // and DIR/report.html.
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,16 +35,6 @@ struct SweepArgs {
   bool quiet = false;
 };
 
-// A JSON value as a CSV field: numbers in their shortest form, strings as they are, null empty, others compact JSON.
-std::string field(const nlohmann::json& v) {
-  if (v.is_null()) return {};
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number_integer()) return std::to_string(v.get<long long>());
-  if (v.is_number_unsigned()) return std::to_string(v.get<unsigned long long>());
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
-  return v.dump();
-}
 
 // DIR is new, empty, or holds this same sweep (its definition): anything else is not overwritten.
 void claim_directory(const fs::path& dir, const nlohmann::json& definition) {
@@ -100,10 +87,10 @@ void run_sweep(const SweepArgs& a) {
     if (!done) todo.push_back(i);
   }
   barrier();  // every rank knows what is left before rank 0 writes any point
-  const int jobs = a.jobs > 0 ? a.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = thread_count(a.jobs);
   const bool bar = !a.quiet && coordinator && isatty(STDERR_FILENO) != 0;
   std::size_t finished = 0;
-  const bool holds = make_distributor(jobs)(
+  const bool holds = make_distributor(a.jobs)(
       todo.size(),
       [&](std::size_t k) {
         const std::size_t i = todo[k];
@@ -132,8 +119,8 @@ void run_sweep(const SweepArgs& a) {
     const nlohmann::json record = parse_json_file(point_file(i));
     std::vector<std::string> fields = {std::to_string(i)};
     const nlohmann::json& o = record["overrides"];
-    for (const std::string& k : sweep.keys) fields.push_back(o.contains(k) ? field(o[k]) : std::string());
-    for (const std::string& m : sweep_metric_names()) fields.push_back(field(record["metrics"].value(m, nlohmann::json())));
+    for (const std::string& k : sweep.keys) fields.push_back(o.contains(k) ? csv_field(o[k]) : std::string());
+    for (const std::string& m : sweep_metric_names()) fields.push_back(csv_field(record["metrics"].value(m, nlohmann::json())));
     csv.text_row(fields);
     rows.push_back(record);
   }

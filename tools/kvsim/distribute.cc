@@ -93,11 +93,15 @@ void barrier() {
 }
 bool is_coordinator() { return g_rank == 0; }
 
+int thread_count(int jobs) {
+  return jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 Distribute make_distributor(int jobs) {
 #ifdef KVSIM_WITH_MPI
   if (g_ranks > 1) return mpi_distribute;
 #endif
-  return thread_distributor(jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return thread_distributor(thread_count(jobs));
 }
 
 }  // namespace kvsim::cli

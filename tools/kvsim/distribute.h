@@ -24,7 +24,9 @@ bool is_coordinator();
 // Waits until every rank reaches it (nothing without MPI): e.g. every rank has read what rank 0 will then write.
 void barrier();
 
-// MPI ranks when there are several, else `jobs` threads (0: every core).
+// Threads for `jobs` (0: every core).
+int thread_count(int jobs);
+// MPI ranks when there are several, else thread_count(jobs) threads.
 Distribute make_distributor(int jobs);
 
 }  // namespace kvsim::cli
