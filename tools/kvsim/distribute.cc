@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <thread>
@@ -69,6 +70,13 @@ bool mpi_distribute(std::size_t n, const std::function<nlohmann::json(std::size_
 
 MpiSession::MpiSession(int& argc, char**& argv) {
 #ifdef KVSIM_WITH_MPI
+  // Only under an MPI launcher (mpirun / mpiexec, or srun with PMI): MPI_Init costs every other kvsim run its
+  // start-up (Open MPI's PMIx client and its libraries), for nothing.
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr && std::getenv("PMIX_RANK") == nullptr &&
+      std::getenv("PMI_SIZE") == nullptr) {
+    return;
+  }
+  initialized_ = true;
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_ranks);
@@ -80,7 +88,7 @@ MpiSession::MpiSession(int& argc, char**& argv) {
 
 MpiSession::~MpiSession() {
 #ifdef KVSIM_WITH_MPI
-  MPI_Finalize();
+  if (initialized_) MPI_Finalize();
 #endif
 }
 

@@ -9,13 +9,17 @@
 
 namespace kvsim::cli {
 
-// Held by main() for the whole run: initializes MPI (when built with it) and finalizes it.
+// Held by main() for the whole run: initializes MPI (when built with it and launched by mpirun, mpiexec or srun with
+// PMI, as their environment says) and finalizes it.
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv);
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
+
+ private:
+  bool initialized_ = false;  // launched by an MPI launcher (else this is one process, MPI untouched)
 };
 
 // The ranks of the MPI job (1 without MPI or outside mpirun), and whether this process writes the output.
