@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,47 @@ struct CapacityResult {
   bool found = false;              // some rate passed and some failed: the boundary is bracketed
   std::string verdict;             // "bracketed", "no rate meets the SLOs", "passes at every rate tried"
   double multiplier = 0;           // the highest passing multiplier (0 if none)
-  std::vector<CapacityProbe> probes;  // in the order simulated
+  std::vector<CapacityProbe> probes;  // the search's path, in order: the same whatever ran at once
+  int simulations = 0;             // probes simulated, speculative ones off the path included
   const CapacityProbe* best() const;  // the probe at `multiplier` (null if none passed)
 };
 
-// `probe(m)` simulates the workload at m times its rate.
+// The search as a state machine that several workers can feed: wanted(k) names up to k multipliers to simulate
+// next (the one the search needs, then, speculatively, the ones it may need after it, breadth first over the
+// outcomes: with k = 3 a bisection advances two levels per round), record() takes their outcomes in any order. The
+// path, the answer and the verdict are those of the one-at-a-time search, whatever k was; only the count of
+// simulations grows with speculation.
+class CapacitySearch {
+ public:
+  explicit CapacitySearch(const CapacityOptions& options);  // throws std::invalid_argument on bad options
+  bool done() const { return state_.phase == Phase::kDone; }
+  std::vector<double> wanted(std::size_t k) const;  // empty once done
+  void record(const CapacityProbe& probe);           // an outcome at probe.multiplier
+  CapacityResult result() const;                     // once done
+
+ private:
+  enum class Phase { kStart, kUp, kDown, kBisect, kDone };
+  struct State {
+    Phase phase = Phase::kStart;
+    double lo = 0, hi = 0;  // passing and failing multipliers (0: none yet)
+    std::string verdict;
+  };
+  double next(const State& s) const;             // the multiplier that state probes
+  State step(const State& s, bool passes) const;  // the state after that probe's outcome
+  void advance();                                // follows the path while outcomes are known
+
+  CapacityOptions options_;
+  State state_;
+  std::map<double, CapacityProbe> seen_;  // every outcome recorded, by multiplier (dyadic: exact keys)
+  std::vector<double> path_;
+  int simulations_ = 0;
+};
+
+// `probe(m)` simulates// `probe(m)` simulates the workload at m times its rate.
 CapacityResult find_capacity(const std::function<CapacityProbe(double)>& probe, const CapacityOptions& options);
+// The same search fed `width` probes at a time by `probes` (which may simulate them concurrently).
+CapacityResult find_capacity(const std::function<std::vector<CapacityProbe>(const std::vector<double>&)>& probes,
+                             std::size_t width, const CapacityOptions& options);
 
 // One probe of `scenario` (which must have an slo section; no variants) at `m` times its workload's request rate
 // (workload.time_scale divided by m): a full simulation; it passes when summary.slo.met and not summary.overloaded.

@@ -2,11 +2,7 @@
 #include "sim/plan/sweep.h"
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -156,53 +152,6 @@ nlohmann::json sweep_metrics(const nlohmann::json& results) {
           {"gpus", at({"cost", "gpus"})},
           {"usd_per_hour", at({"cost", "usd_per_hour"})},
           {"usd_per_million_output_tokens", at({"cost", "usd_per_million_output_tokens"})}};
-}
-
-Distribute thread_distributor(int jobs) {
-  return [jobs](std::size_t n, const std::function<nlohmann::json(std::size_t)>& compute,
-                const std::function<void(std::size_t, const nlohmann::json&)>& store) {
-    std::mutex lock;
-    run_points(
-        n, jobs,
-        [&](std::size_t i) {
-          nlohmann::json result = compute(i);
-          const std::lock_guard<std::mutex> guard(lock);
-          store(i, result);
-        },
-        [](std::size_t) {});
-    return true;
-  };
-}
-
-void run_points(std::size_t n, int jobs, const std::function<void(std::size_t)>& run,
-                const std::function<void(std::size_t)>& done) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  const auto worker = [&] {
-    while (!failed) {
-      const std::size_t i = next++;
-      if (i >= n) return;
-      try {
-        run(i);
-        done(i);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(std::min<std::size_t>(n, 1024))));
-  if (threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (std::thread& t : pool) t.join();
-  }
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace kvsim

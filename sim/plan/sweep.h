@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/plan/workers.h"
+
 namespace kvsim {
 
 struct SweepPoint {
@@ -45,19 +47,5 @@ const std::vector<std::string>& sweep_metric_names();
 // A value of a point (an override or a metric) as a field of sweep.csv / plan.csv: numbers in their shortest form
 // (as CsvWriter writes them), strings as they are, null empty, booleans true/false, anything else compact JSON.
 std::string csv_field(const nlohmann::json& v);
-
-// Where the points of a sweep or plan run: compute(i) for every i in [0, n), somewhere (threads of this process, or
-// the ranks of an MPI job: tools/kvsim/distribute.h), each result handed to store(i, result) in this process, one
-// at a time. Returns false in a process that only computed (an MPI worker): it holds no results and writes nothing.
-using Distribute = std::function<bool(std::size_t n, const std::function<nlohmann::json(std::size_t)>& compute,
-                                      const std::function<void(std::size_t, const nlohmann::json&)>& store)>;
-// compute() on `jobs` threads (run_points), store() under a lock.
-Distribute thread_distributor(int jobs);
-
-// Runs `run(i)` for every i in [0, n) on `jobs` threads (dynamic: a free thread takes the next point), calling
-// `done(i)` after each (from the worker thread; it must be thread-safe). The first exception stops the taking of
-// new points and is rethrown once the others finish.
-void run_points(std::size_t n, int jobs, const std::function<void(std::size_t)>& run,
-                const std::function<void(std::size_t)>& done);
 
 }  // namespace kvsim

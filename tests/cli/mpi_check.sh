@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# MPI test of kvsim sweep and plan: the same sweep run on one thread and on `mpirun -np 2` (rank 0 hands points to
-# rank 1) gives the same sweep.csv byte for byte, and a plan gives the same plan.json (wall time aside).
+# MPI test of kvsim sweep, plan and capacity: the same sweep run on one thread and on `mpirun -np 2` (rank 0 hands
+# points to rank 1) gives the same sweep.csv byte for byte, a plan the same plan.json (wall time aside), and a
+# capacity search on 2 threads and on `mpirun -np 3` (2 worker ranks) the same capacity.json (counts of work aside).
 #   mpi_check.sh KVSIM MPIEXEC AZURE_TRACE WORK_DIR
 set -euo pipefail
 kvsim=$1 mpiexec=$2 trace=$3 work=$4
@@ -30,4 +31,11 @@ if ! diff <(strip plan-threads/plan.json) <(strip plan-ranks/plan.json) >/dev/nu
   echo "FAIL: plan.json differs between 1 thread and 2 MPI ranks" >&2
   exit 1
 fi
-echo "mpi check passed: $(($(wc -l < ranks/sweep.csv) - 1)) sweep points and the plan agree"
+"$kvsim" capacity --quiet base.json --tolerance 0.05 --jobs 2 --out capacity-threads
+timeout 300 "$mpiexec" -np 3 "$kvsim" capacity --quiet base.json --tolerance 0.05 --out capacity-ranks
+strip_work() { grep -v '"wall_time_s"\|"simulations"\|"workers"' "$1"; }
+if ! diff <(strip_work capacity-threads/capacity.json) <(strip_work capacity-ranks/capacity.json) >/dev/null; then
+  echo "FAIL: capacity.json differs between 2 threads and 2 MPI worker ranks" >&2
+  exit 1
+fi
+echo "mpi check passed: $(($(wc -l < ranks/sweep.csv) - 1)) sweep points, the plan and the capacity search agree"

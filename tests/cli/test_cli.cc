@@ -173,7 +173,7 @@ TEST(Cli, CapacityFindsTheHighestRateMeetingTheSlos) {
   const fs::path out = scratch() / "capacity-out";
   fs::remove_all(out);
   Result r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p99_s=2,tpot_p99_s=0.05 --tolerance 0.05 "
-                   "--target-rate 100 --out " + out.string());
+                   "--target-rate 100 --jobs 1 --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.err;
   const auto c = nlohmann::json::parse(std::ifstream(out / "capacity.json"));
   ASSERT_EQ(c["variants"].size(), 1u);
@@ -185,6 +185,22 @@ TEST(Cli, CapacityFindsTheHighestRateMeetingTheSlos) {
             100 / v["max_rate_per_s"].get<double>());
   EXPECT_EQ(c["slo"]["ttft_p99_s"], 2.0);
   EXPECT_TRUE(fs::exists(out / "report.html"));
+  EXPECT_EQ(c["workers"], 1);  // --jobs 1 (the default is every core)
+  EXPECT_EQ(c["simulations"], v["probes"].size());
+  // Three threads probe ahead of the bisection: the same path and answer, more simulations.
+  const fs::path out3 = scratch() / "capacity-out3";
+  fs::remove_all(out3);
+  r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p99_s=2,tpot_p99_s=0.05 --tolerance 0.05 "
+            "--target-rate 100 --jobs 3 --out " + out3.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto c3 = nlohmann::json::parse(std::ifstream(out3 / "capacity.json"));
+  EXPECT_EQ(c3["workers"], 3);
+  EXPECT_GT(c3["simulations"].get<int>(), c["simulations"].get<int>());
+  auto same = c;
+  for (auto* j : {&same, &c3}) {
+    for (const char* k : {"workers", "simulations", "wall_time_s"}) j->erase(k);
+  }
+  EXPECT_EQ(c3, same);
   r = kvsim("capacity --quiet " + p.string() + " --slo ttft_p99_s=fast --out " + out.string());
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("'fast' is not a number"), std::string::npos) << r.err;

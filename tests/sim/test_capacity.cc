@@ -50,6 +50,35 @@ TEST(Capacity, SaysWhenNoRateOrEveryRatePasses) {
   EXPECT_EQ(r.multiplier, 1024);
 }
 
+// Several probes at a time (threads or MPI ranks in `kvsim capacity`) follow the same path to the same answer;
+// speculation only adds simulations, and width 3 needs fewer rounds than width 1.
+TEST(Capacity, SpeculativeWidthsFollowTheSamePath) {
+  for (const double limit : {0.037, 0.7, 3.3, 100.0, 0.0, 1e9}) {
+    int calls = 0;
+    const CapacityResult one = find_capacity(threshold(limit, calls), {});
+    for (const std::size_t width : {2, 3, 7}) {
+      int rounds = 0, sims = 0;
+      const auto batch = [&](const std::vector<double>& ms) {
+        ++rounds;
+        EXPECT_LE(ms.size(), width);
+        std::vector<CapacityProbe> out;
+        for (const double m : ms) out.push_back(threshold(limit, sims)(m));
+        return out;
+      };
+      const CapacityResult r = find_capacity(batch, width, {});
+      EXPECT_EQ(r.verdict, one.verdict) << limit << " " << width;
+      EXPECT_EQ(r.multiplier, one.multiplier) << limit << " " << width;
+      ASSERT_EQ(r.probes.size(), one.probes.size()) << limit << " " << width;
+      for (std::size_t i = 0; i < r.probes.size(); ++i) EXPECT_EQ(r.probes[i].multiplier, one.probes[i].multiplier);
+      EXPECT_EQ(r.simulations, sims);
+      EXPECT_GE(sims, static_cast<int>(one.probes.size()));
+      if (width >= 3) {
+        EXPECT_LT(rounds, static_cast<int>(one.probes.size())) << limit;
+      }
+    }
+  }
+}
+
 // The highest passing rate of a small chat workload on one H100, with `slo` and `memory_GiB`.
 double capacity(const nlohmann::json& slo, double memory_gib) {
   std::vector<testing::Req> reqs;

@@ -36,7 +36,9 @@ TEST(Plan, PrunesWhatCannotRunAndAnswersWithTheCheapestFeasible) {
   EXPECT_EQ(r.simulated, 6u);
   for (const PlanConfig& c : r.configs) {
     const int tp = plan.sweep.points[c.point].overrides.at("hardware.tensor_parallel").get<int>();
-    if (tp == 3) EXPECT_NE(c.pruned.find("attention heads"), std::string::npos) << c.pruned;
+    if (tp == 3) {
+      EXPECT_NE(c.pruned.find("attention heads"), std::string::npos) << c.pruned;
+    }
   }
   ASSERT_TRUE(r.answer.has_value());
   const PlanConfig& best = r.configs[*r.answer];

@@ -1,5 +1,6 @@
 // `kvsim capacity SCENARIO.json --slo ...`: per variant, the highest arrival rate that meets the SLOs (sim/plan/
 // capacity.h), the fleet's cost there, and every probe; writes DIR/capacity.json and DIR/report.html.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "sim/plan/capacity.h"
 #include "sim/plan/sweep.h"
 #include "tools/kvsim/commands.h"
+#include "tools/kvsim/distribute.h"
 
 namespace kvsim::cli {
 
@@ -29,6 +31,7 @@ struct CapacityArgs {
   std::vector<std::string> sets;
   double tolerance = 0.02;
   double target_rate = 0;
+  int jobs = 0;
   bool quiet = false;
 };
 
@@ -110,26 +113,58 @@ void run_capacity(const CapacityArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   CapacityOptions options;
   options.tolerance = a.tolerance;
+  // A task is one probe: {"variant": i, "multiplier": m}; its result the probe (summary included).
+  const Compute compute = [&](const nlohmann::json& task) {
+    const CapacityProbe p = probe_scenario(variants.at(task.at("variant").get<std::size_t>()).scenario, base_dir,
+                                           task.at("multiplier").get<double>());
+    return nlohmann::json{{"passes", p.passes}, {"offered_rate_per_s", p.offered_rate_per_s}, {"summary", p.summary}};
+  };
+  std::vector<CapacityResult> results;
+  std::size_t width = 1;
+  const bool holds = make_pool(a.jobs)(compute, [&](Workers& workers) {
+    width = workers.width();
+    std::vector<CapacitySearch> searches(variants.size(), CapacitySearch(options));
+    // Rounds: every unfinished variant's search names the probes it needs next, sharing the workers (a search
+    // alone gets them all and speculates ahead; sim/plan/capacity.h).
+    while (true) {
+      std::vector<std::size_t> open;
+      for (std::size_t v = 0; v < searches.size(); ++v) {
+        if (!searches[v].done()) open.push_back(v);
+      }
+      if (open.empty()) break;
+      std::vector<nlohmann::json> tasks;
+      for (std::size_t k = 0; k < open.size(); ++k) {
+        const std::size_t share = std::max<std::size_t>(1, width / open.size() + (k < width % open.size() ? 1 : 0));
+        for (const double m : searches[open[k]].wanted(share)) tasks.push_back({{"variant", open[k]}, {"multiplier", m}});
+      }
+      workers.run(tasks, [&](std::size_t i, const nlohmann::json& r) {
+        const std::size_t v = tasks[i]["variant"].get<std::size_t>();
+        CapacityProbe p;
+        p.multiplier = tasks[i]["multiplier"].get<double>();
+        p.passes = r.at("passes").get<bool>();
+        p.offered_rate_per_s = r.at("offered_rate_per_s").get<double>();
+        p.summary = r.at("summary");
+        if (!a.quiet) {
+          fmt::print(stderr, "  {:<16} x{:<8.4g} {:>9.3f} req/s  {}\n", variants[v].name, p.multiplier,
+                     p.offered_rate_per_s, p.passes ? "passes" : "fails");
+        }
+        searches[v].record(p);
+      });
+    }
+    for (const CapacitySearch& search : searches) results.push_back(search.result());
+  });
+  if (!holds) return;  // an MPI worker: rank 0 writes
   nlohmann::json out = {{"kvsim_version", kKvsimVersion},
                         {"title", doc.value("name", path.stem().string())},
                         {"tolerance", a.tolerance},
                         {"slo", slo},
                         {"variants", nlohmann::json::array()}};
   int simulations = 0;
-  for (const Variant& v : variants) {
-    nlohmann::json gpus = nullptr;
-    const auto probe = [&](double m) {
-      CapacityProbe p = probe_scenario(v.scenario, base_dir, m);
-      ++simulations;
-      gpus = p.summary["cost"]["gpus"];
-      if (!a.quiet) {
-        fmt::print(stderr, "  {:<16} x{:<8.4g} {:>9.3f} req/s  {}\n", v.name, m, p.offered_rate_per_s,
-                   p.passes ? "passes" : "fails");
-      }
-      return p;
-    };
-    const CapacityResult r = find_capacity(probe, options);
-    nlohmann::json entry = {{"name", v.name},
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    const CapacityResult& r = results[v];
+    simulations += r.simulations;
+    const nlohmann::json gpus = r.probes.empty() ? nlohmann::json() : r.probes.front().summary["cost"]["gpus"];
+    nlohmann::json entry = {{"name", variants[v].name},
                             {"verdict", r.verdict},
                             {"multiplier", r.multiplier},
                             {"gpus", gpus},
@@ -150,7 +185,7 @@ void run_capacity(const CapacityArgs& a) {
       entry["max_rate_per_s"] = nullptr;
     }
     if (!a.quiet) {
-      fmt::print("{:<18} {}: {}\n", v.name, r.verdict,
+      fmt::print("{:<18} {}: {}\n", variants[v].name, r.verdict,
                  entry["max_rate_per_s"].is_number()
                      ? fmt::format("{:.3f} req/s at {:.2f} USD/h, {:.3f} USD per million output tokens",
                                    entry["max_rate_per_s"].get<double>(),
@@ -160,7 +195,10 @@ void run_capacity(const CapacityArgs& a) {
     }
     out["variants"].push_back(std::move(entry));
   }
+  // Probes simulated, speculative ones off each search's path included (they depend on --jobs or MPI ranks; the
+  // paths and answers do not).
   out["simulations"] = simulations;
+  out["workers"] = width;
   out["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::filesystem::path dir_path =
       a.out.empty() ? std::filesystem::path("kvsim-out") / (path.stem().string() + "-capacity") : std::filesystem::path(a.out);
@@ -168,7 +206,9 @@ void run_capacity(const CapacityArgs& a) {
   write_file_atomic(dir.path() / "capacity.json", out.dump(1) + "\n");
   write_file_atomic(dir.path() / "report.html", render_capacity_report(out));
   dir.commit();
-  if (!a.quiet) fmt::print("output     {} ({} simulations)\n", dir.final_path().string(), simulations);
+  if (!a.quiet) {
+    fmt::print("output     {} ({} simulations on {} worker(s))\n", dir.final_path().string(), simulations, width);
+  }
 }
 
 }  // namespace
@@ -180,7 +220,9 @@ void add_capacity_command(CLI::App& app) {
       "Per variant (or the scenario alone), the highest arrival rate that meets the SLOs: the workload's own rate\n"
       "doubled or halved until the outcome changes, then bisected to --tolerance (each probe a full simulation; a\n"
       "probe passes when every SLO is met and the run is not over capacity). Writes DIR/capacity.json and\n"
-      "DIR/report.html. Assumes passing is monotone in the rate; replicas for --target-rate scale linearly.");
+      "DIR/report.html. Assumes passing is monotone in the rate; replicas for --target-rate scale linearly. Probes\n"
+      "run on --jobs threads (or MPI ranks): variants side by side, and a lone search probes ahead of its\n"
+      "bisection (same answer and path, more simulations).");
   cmd->add_option("scenario", a->scenario, "scenario JSON file (with or without \"variants\")")
       ->required()
       ->check(CLI::ExistingFile);
@@ -188,6 +230,8 @@ void add_capacity_command(CLI::App& app) {
   cmd->add_option("--tolerance", a->tolerance, "relative width of the final bracket (default 0.02)")
       ->check(CLI::Range(1e-4, 1.0));
   cmd->add_option("--target-rate", a->target_rate, "requests per second to serve: copies of the deployment needed")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->jobs, "threads (default: every core); under mpirun, the MPI ranks instead")
       ->check(CLI::PositiveNumber);
   add_output_options(cmd, a->out, a->sets, a->quiet, "kvsim-out/<scenario file name>-capacity",
                      "override a key of the scenario (before the variants are merged); repeatable");

@@ -7,6 +7,7 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sim/core/error.h"
 
@@ -20,46 +21,116 @@ namespace {
 int g_rank = 0, g_ranks = 1;
 
 #ifdef KVSIM_WITH_MPI
-// Tags of the work protocol: a worker asks (kAsk, with the index it finished or -1), rank 0 answers with the next
-// index or -1 to stop (kIndex); a result travels as its JSON text (kResult).
-constexpr int kAsk = 1, kIndex = 2, kResult = 3;
+// The work protocol: a worker asks (kAsk, with the index of the task it finished or -1; the result follows as JSON
+// text, kResult); rank 0 answers with a task's index and its JSON text (kIndex, kTask), or with -1 to stop. Between
+// batches rank 0 holds the asks it could not answer (parked workers) and answers them with the next batch's tasks.
+constexpr int kAsk = 1, kIndex = 2, kResult = 3, kTask = 4;
 
-bool mpi_distribute(std::size_t n, const std::function<nlohmann::json(std::size_t)>& compute,
-                    const std::function<void(std::size_t, const nlohmann::json&)>& store) {
-  if (g_rank == 0) {
-    long long next = 0;
-    int stopped = 0;
-    while (stopped < g_ranks - 1) {
-      long long finished = -1;
-      MPI_Status st;
-      MPI_Recv(&finished, 1, MPI_LONG_LONG, MPI_ANY_SOURCE, kAsk, MPI_COMM_WORLD, &st);
-      if (finished >= 0) {  // its result follows
-        int size = 0;
-        MPI_Status rs;
-        MPI_Probe(st.MPI_SOURCE, kResult, MPI_COMM_WORLD, &rs);
-        MPI_Get_count(&rs, MPI_CHAR, &size);
-        std::string text(static_cast<std::size_t>(size), '\0');
-        MPI_Recv(text.data(), size, MPI_CHAR, st.MPI_SOURCE, kResult, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        store(static_cast<std::size_t>(finished), nlohmann::json::parse(text));
+std::string receive_text(int source, int tag) {
+  MPI_Status st;
+  MPI_Probe(source, tag, MPI_COMM_WORLD, &st);
+  int size = 0;
+  MPI_Get_count(&st, MPI_CHAR, &size);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  MPI_Recv(text.data(), size, MPI_CHAR, source, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return text;
+}
+
+void send_text(const std::string& text, int dest, int tag) {
+  MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
+}
+
+// An ask from any worker: its rank, and the index of the task it finished with the result (or -1).
+struct Ask {
+  int rank = 0;
+  long long finished = -1;
+  std::string result;
+};
+
+Ask receive_ask() {
+  Ask ask;
+  MPI_Status st;
+  MPI_Recv(&ask.finished, 1, MPI_LONG_LONG, MPI_ANY_SOURCE, kAsk, MPI_COMM_WORLD, &st);
+  ask.rank = st.MPI_SOURCE;
+  if (ask.finished >= 0) ask.result = receive_text(ask.rank, kResult);
+  return ask;
+}
+
+void give(int rank, long long index, const std::string& task) {
+  MPI_Send(&index, 1, MPI_LONG_LONG, rank, kIndex, MPI_COMM_WORLD);
+  if (index >= 0) send_text(task, rank, kTask);
+}
+
+class MpiWorkers final : public Workers {
+ public:
+  void run(const std::vector<nlohmann::json>& tasks, const Store& store) override {
+    std::size_t next = 0, running = 0;
+    const auto hand_out = [&](int rank) {
+      if (next < tasks.size()) {
+        give(rank, static_cast<long long>(next), tasks[next].dump());
+        ++next;
+        ++running;
+      } else {
+        parked_.push_back(rank);
       }
-      long long give = next < static_cast<long long>(n) ? next++ : -1;
-      if (give < 0) ++stopped;
-      MPI_Send(&give, 1, MPI_LONG_LONG, st.MPI_SOURCE, kIndex, MPI_COMM_WORLD);
+    };
+    std::vector<int> idle;
+    idle.swap(parked_);
+    for (const int rank : idle) hand_out(rank);
+    while (next < tasks.size() || running > 0) {
+      const Ask ask = receive_ask();
+      if (ask.finished >= 0) {
+        --running;
+        store(static_cast<std::size_t>(ask.finished), nlohmann::json::parse(ask.result));
+      }
+      hand_out(ask.rank);
     }
+  }
+  std::size_t width() const override { return static_cast<std::size_t>(g_ranks - 1); }
+
+  // Tells every worker to stop, once each has asked (results still arriving are dropped: an error ends the run).
+  void stop() {
+    int stopped = 0;
+    for (const int rank : parked_) {
+      give(rank, -1, "");
+      ++stopped;
+    }
+    parked_.clear();
+    while (stopped < g_ranks - 1) {
+      give(receive_ask().rank, -1, "");
+      ++stopped;
+    }
+  }
+
+ private:
+  std::vector<int> parked_;  // workers that asked and got nothing yet
+};
+
+bool mpi_pool(const Compute& compute, const std::function<void(Workers&)>& body) {
+  if (g_rank == 0) {
+    MpiWorkers workers;
+    try {
+      body(workers);
+    } catch (...) {
+      workers.stop();
+      throw;
+    }
+    workers.stop();
     return true;
   }
   long long finished = -1;
-  std::string text;
+  std::string result;
   while (true) {
     MPI_Send(&finished, 1, MPI_LONG_LONG, 0, kAsk, MPI_COMM_WORLD);
-    if (finished >= 0) MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, 0, kResult, MPI_COMM_WORLD);
+    if (finished >= 0) send_text(result, 0, kResult);
     long long index = -1;
     MPI_Recv(&index, 1, MPI_LONG_LONG, 0, kIndex, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (index < 0) return false;
+    const std::string task = receive_text(0, kTask);
     try {
-      text = compute(static_cast<std::size_t>(index)).dump();
+      result = compute(nlohmann::json::parse(task)).dump();
     } catch (const std::exception& e) {  // rank 0 would wait for it forever: end the whole job, saying why
-      std::fprintf(stderr, "kvsim: error on MPI rank %d, point %lld: %s\n", g_rank, index, e.what());
+      std::fprintf(stderr, "kvsim: error on MPI rank %d, task %s: %s\n", g_rank, task.c_str(), e.what());
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
     finished = index;
@@ -105,11 +176,13 @@ int thread_count(int jobs) {
   return jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-Distribute make_distributor(int jobs) {
+Pool make_pool(int jobs) {
 #ifdef KVSIM_WITH_MPI
-  if (g_ranks > 1) return mpi_distribute;
+  if (g_ranks > 1) return mpi_pool;
 #endif
-  return thread_distributor(thread_count(jobs));
+  return thread_pool(thread_count(jobs));
 }
+
+Distribute make_distributor(int jobs) { return index_distributor(make_pool(jobs)); }
 
 }  // namespace kvsim::cli

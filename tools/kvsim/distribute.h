@@ -1,11 +1,11 @@
-// Where `kvsim sweep` and `kvsim plan` run their points: threads of this process, or, in a kvsim built with MPI
-// (Debian's libopenmpi-dev; CMake option KVSIM_MPI, on when MPI is found) and launched by `mpirun -np N` with N > 1,
-// the ranks of the MPI job: rank 0 hands out points one at a time to whichever rank asks (dynamic distribution),
-// receives each result and alone writes the output; ranks 1..N-1 compute (each on one thread). Results are the same
-// bytes either way. Other commands run unchanged on every rank.
+// Where `kvsim sweep`, `kvsim plan` and `kvsim capacity` run their simulations: threads of this process, or, in a
+// kvsim built with MPI (Debian's libopenmpi-dev; CMake option KVSIM_MPI, on when MPI is found) and launched by
+// `mpirun -np N` with N > 1, the ranks of the MPI job: rank 0 hands out tasks one at a time to whichever rank asks
+// (dynamic distribution), receives each result and alone writes the output; ranks 1..N-1 compute (each on one
+// thread). Results are the same bytes either way. Other commands run unchanged on every rank.
 #pragma once
 
-#include "sim/plan/sweep.h"
+#include "sim/plan/workers.h"
 
 namespace kvsim::cli {
 
@@ -30,7 +30,9 @@ void barrier();
 
 // Threads for `jobs` (0: every core).
 int thread_count(int jobs);
-// MPI ranks when there are several, else thread_count(jobs) threads.
+// MPI ranks when there are several (rank 0 coordinates, the others compute), else thread_count(jobs) threads.
+Pool make_pool(int jobs);
+// index_distributor(make_pool(jobs)).
 Distribute make_distributor(int jobs);
 
 }  // namespace kvsim::cli
