@@ -191,7 +191,9 @@ void append_summary(std::string& out, const json& r) {
                       "the same cost / prompt tokens completed"},
                      {"GPU-hours", fmt_number(number(sum, {"cost", "gpu_hours"})), "for the simulated time"},
                      {"Energy per output token", fmt_number(number(sum, {"energy", "joules_per_output_token"}), "J"),
-                      "every GPU at its card's TDP: an upper bound"}});
+                      text(sum, {"energy", "power_model"}) == "utilization"
+                          ? "each GPU at TDP while its replica steps, at an assumed idle share of TDP otherwise"
+                          : "every GPU at its card's TDP: an upper bound"}});
   }
 
   std::string blocks(kMissing);

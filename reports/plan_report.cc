@@ -61,7 +61,13 @@ void append_answer(std::string& out, const json& p) {
          esc(fmt_count(p, {"pruned_invalid"})) + " pruned as the scenario cannot run them (the model does not fit, a "
          "layout the model cannot take), " + esc(fmt_count(p, {"pruned_gpus"})) + " pruned for needing more than " +
          esc(fmt_count(p, {"max_gpus"})) + " GPUs, " + esc(fmt_count(p, {"simulated"})) + " simulated, " +
-         esc(fmt_count(p, {"pareto"})) + " on the Pareto front.</p>\n</section>\n";
+         esc(fmt_count(p, {"pareto"})) + " on the Pareto front.";
+  if (const json* seeds = find(p, {"second_stage", "seeds"}); seeds != nullptr && seeds->is_array() && !seeds->empty()) {
+    out += " Of those simulated, " + esc(fmt_count(p, {"second_stage", "simulated"})) + " vary the best " +
+           esc(std::to_string(seeds->size())) + " of the grid's one thing at a time (stage 2: prefix caching, KV "
+           "tiers, prefill/decode splits as the plan's <code>refine</code> and <code>pd_splits</code> say).";
+  }
+  out += "</p>\n</section>\n";
 }
 
 constexpr std::string_view kScript = R"js(
@@ -114,7 +120,7 @@ std::string render_plan_report(const nlohmann::json& p) {
   append_chart_figures(out, kCharts);
   out += "</div>\n</section>\n<section id=\"configs\">\n<h2>Simulated configurations</h2>\n<p class=\"note\">Click a "
          "column to sort.</p>\n<div class=\"scroll\"><table class=\"grid\" id=\"plan-table\"><thead><tr>"
-         "<th scope=\"col\">Point</th><th scope=\"col\">Configuration</th><th scope=\"col\" class=\"num\">GPUs</th>"
+         "<th scope=\"col\">Point</th><th scope=\"col\">Stage</th><th scope=\"col\">Configuration</th><th scope=\"col\" class=\"num\">GPUs</th>"
          "<th scope=\"col\" class=\"num\">Tok/s per GPU</th><th scope=\"col\" class=\"num\">Tok/s per user</th>"
          "<th scope=\"col\" class=\"num\">TTFT p99</th><th scope=\"col\" class=\"num\">TPOT p99</th>"
          "<th scope=\"col\" class=\"num\">USD / M out tok</th><th scope=\"col\">SLOs</th>"
@@ -132,7 +138,9 @@ std::string render_plan_report(const nlohmann::json& p) {
       return "<td class=\"num\" data-v=\"" + esc(v ? plain(*v) : std::string()) + "\">" + esc(shown) + "</td>";
     };
     const bool feasible = c.value("feasible", false), pareto = c.value("pareto", false);
-    out += "<tr><th scope=\"row\" data-v=\"" + esc(index) + "\">" + esc(index) + "</th><td data-v=\"" +
+    const std::string stage = c.contains("seed") ? "varies " + scalar_text(c.value("seed", json())) : "grid";
+    out += "<tr><th scope=\"row\" data-v=\"" + esc(index) + "\">" + esc(index) + "</th><td data-v=\"" + esc(stage) +
+           "\">" + esc(stage) + "</td><td data-v=\"" +
            esc(overrides_text(c)) + "\"><code>" + esc(overrides_text(c)) + "</code></td>" +
            num_cell(number(c, {"gpus"}), fmt_count(c, {"gpus"})) +
            num_cell(number(c, {"output_tokens_per_s_per_gpu"}), fmt_number(number(c, {"output_tokens_per_s_per_gpu"}))) +

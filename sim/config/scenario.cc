@@ -552,8 +552,21 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     run.window.cooldown_s = m.get_non_negative<double>("cooldown_s", 0.0);
     m.check(std::isfinite(run.window.warmup_s) && std::isfinite(run.window.cooldown_s), "warmup_s",
             "expected seconds of arrivals, >= 0");
+    const std::string power = m.get<std::string>("power_model", "tdp");
+    m.check(power == "tdp" || power == "utilization", "power_model",
+            fmt::format("'{}' is not a power model (tdp, utilization)", power));
+    run.power.kind = power == "tdp" ? PowerModel::Kind::kTdp : PowerModel::Kind::kUtilization;
+    run.power.idle_fraction = m.get_non_negative<double>("idle_power_fraction", 0.1);
+    m.check(run.power.idle_fraction <= 1, "idle_power_fraction", "expected a share of the TDP in [0, 1]");
+    m.check(run.power.kind == PowerModel::Kind::kUtilization || m.raw("idle_power_fraction") == nullptr,
+            "idle_power_fraction", "only with power_model \"utilization\"");
     m.finish();
-    resolved["metrics"] = {{"warmup_s", run.window.warmup_s}, {"cooldown_s", run.window.cooldown_s}};
+    resolved["metrics"] = {{"warmup_s", run.window.warmup_s},
+                           {"cooldown_s", run.window.cooldown_s},
+                           {"power_model", run.power.name()}};
+    if (run.power.kind == PowerModel::Kind::kUtilization) {
+      resolved["metrics"]["idle_power_fraction"] = run.power.idle_fraction;
+    }
   }
 
   ParamReader out = root.child("output");

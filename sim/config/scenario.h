@@ -21,6 +21,7 @@
 #include "models/spec/llm_spec.h"
 #include "sim/cluster/topology.h"
 #include "sim/engine/simulator.h"
+#include "sim/metrics/energy.h"
 #include "sim/metrics/slo.h"
 #include "sim/sched/scheduler.h"
 #include "traces/trace_reader.h"
@@ -67,6 +68,7 @@ struct PreparedRun {
   std::vector<const GpuSpec*> replica_gpu;  // each replica's card
   SloSpec slo;                              // scenario `slo` (none: no deadlines)
   MetricsWindow window;                     // scenario `metrics` (none: every request counts)
+  PowerModel power;                         // scenario `metrics.power_model`, `metrics.idle_power_fraction`
   std::vector<int> replica_gpus;            // each replica's GPU count (tensor x pipeline parallel)
   std::string scheduler_name;
   std::string strategy_label;               // "snapkv:budget_tokens=2048+kivi-2"

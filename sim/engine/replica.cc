@@ -330,6 +330,7 @@ KVSIM_INLINE void Replica::launch(SimTimeNs dt, bool own_event) {
   }
   c_.fetched_bytes += cost_result_.ops[static_cast<std::size_t>(OpId::kKvFetch)].bytes;
   c_.iterations++;
+  c_.busy_ns += dt;
   c_.batch_size_sum += static_cast<double>(plan_.work.size());
   c_.batch_tokens_sum += static_cast<double>(batch_tokens_);
   c_.max_batch_size = std::max<std::int64_t>(c_.max_batch_size, static_cast<std::int64_t>(plan_.work.size()));

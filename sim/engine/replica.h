@@ -73,6 +73,7 @@ struct ReplicaCounters {
   double batch_size_sum = 0, batch_tokens_sum = 0;  // over iterations
   std::int64_t peak_used_bytes = 0, peak_host_kv_bytes = 0;
   double kv_integral_ns = 0;                         // used / capacity, integrated over simulated time
+  SimTimeNs busy_ns = 0;                             // time with a step in flight (the sum of its steps' times)
   std::array<CostEstimate, kNumOpIds> op_totals{};
   std::array<std::int64_t, kNumOpIds> op_calls{};
   std::array<std::array<double, 3>, kNumOpIds> op_bound_seconds{};

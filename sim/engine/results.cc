@@ -66,19 +66,24 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                        {"usd_per_million_output_tokens", per_million(static_cast<double>(s.output_tokens_generated))},
                        {"usd_per_million_input_tokens", per_million(static_cast<double>(s.prompt_tokens_completed))},
                        {"price_source", run.gpu->price_source}};
-    // Energy at each card's TDP (an upper bound: every GPU at its board power for the whole simulated time).
-    double watts = 0;
+    // Energy by the scenario's power model (sim/metrics/energy.h), when every card has a TDP.
+    std::vector<GpuGroupPower> groups;
     bool every_card = !run.replica_gpu.empty();
+    double busy_gpus = 0, all_gpus = 0;
     for (std::size_t i = 0; i < run.replica_gpu.size(); ++i) {
       every_card = every_card && run.replica_gpu[i]->tdp_W > 0;
-      watts += run.replica_gpus[i] * run.replica_gpu[i]->tdp_W;
+      const double busy = i < s.replicas.size() ? s.replicas[i].busy_fraction : 1.0;
+      groups.push_back({run.replica_gpus[i], run.replica_gpu[i]->tdp_W, busy});
+      busy_gpus += busy * run.replica_gpus[i];
+      all_gpus += run.replica_gpus[i];
     }
     if (every_card) {
-      const double joules = watts * s.simulated_time_s;
+      const EnergyEstimate e = estimate_energy(run.power, groups, s.simulated_time_s);
+      const double joules = e.joules, watts = e.watts;
       const double out_tokens = static_cast<double>(s.output_tokens_generated);
-      summary["energy"] = {{"model", "every GPU at its card's TDP for the whole simulated time: an upper bound (kvsim "
-                                     "does not model power below the board's maximum); host, network and cooling "
-                                     "not counted"},
+      summary["energy"] = {{"model", run.power.description()},
+                           {"power_model", run.power.name()},
+                           {"busy_fraction", all_gpus > 0 ? busy_gpus / all_gpus : 0.0},  // GPU-weighted mean
                            {"watts", watts},
                            {"kwh", joules / 3.6e6},
                            {"joules_per_output_token", out_tokens > 0 ? joules / out_tokens : 0.0},
@@ -197,6 +202,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
                      {"mean_batch_size", r.mean_batch_size},
                      {"peak_kv_utilization", r.peak_kv_utilization},
                      {"mean_kv_utilization", r.mean_kv_utilization},
+                     {"busy_fraction", r.busy_fraction},
                      {"prefix_hit_rate", r.prefix_lookup_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
                                                                           static_cast<double>(r.prefix_lookup_tokens)
                                                                     : 0.0}});

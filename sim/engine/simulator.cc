@@ -597,6 +597,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
       per.mean_batch_size = c.iterations ? c.batch_size_sum / static_cast<double>(c.iterations) : 0;
       per.peak_kv_utilization = static_cast<double>(c.peak_used_bytes) / static_cast<double>(kv.capacity_bytes());
       per.mean_kv_utilization = end_ns > 0 ? c.kv_integral_ns / end_ns : 0;
+      per.busy_fraction = end_ns > 0 ? std::min(1.0, static_cast<double>(c.busy_ns) / end_ns) : 0;
       per.prefix_hit_tokens = kv.prefix_stats().hit_tokens;
       per.prefix_lookup_tokens = kv.prefix_stats().lookup_tokens;
       per.timeline = rep->finish_timeline(events_.now(), per.timeline_interval_s);

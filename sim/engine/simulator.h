@@ -125,6 +125,7 @@ struct RunSummary {
     double mean_batch_size = 0;      // over the replica's iterations
     double peak_kv_utilization = 0;  // peak used / capacity of its device pool
     double mean_kv_utilization = 0;  // time average over the run
+    double busy_fraction = 0;        // of the run's simulated time with a step in flight
     TokenCount prefix_lookup_tokens = 0, prefix_hit_tokens = 0;
     std::vector<TimelineSample> timeline;  // its own, with more than one replica (as `timeline` above)
     double timeline_interval_s = 0;

@@ -15,13 +15,14 @@ namespace kvsim {
 namespace {
 constexpr std::size_t kMaxPoints = 1'000'000;
 
-std::string dotted_key(const std::string& key, const std::string& where) {
+}  // namespace
+
+std::string checked_dotted_key(const std::string& key, const std::string& where) {
   if (key.empty() || key.front() == '.' || key.back() == '.' || key.find("..") != std::string::npos) {
     throw KvsimError(fmt::format("{}: '{}' is not a dotted scenario key (e.g. engine.max_num_seqs)", where, key));
   }
   return key;
 }
-}  // namespace
 
 nlohmann::json SweepPoint::to_json() const {
   nlohmann::json j = nlohmann::json::object();
@@ -30,8 +31,12 @@ nlohmann::json SweepPoint::to_json() const {
 }
 
 nlohmann::json Sweep::scenario_of(std::size_t i) const {
+  return scenario_with(points.at(i).to_json(), fmt::format("point {}", i));
+}
+
+nlohmann::json Sweep::scenario_with(const nlohmann::json& overrides, const std::string& where) const {
   nlohmann::json s = scenario;
-  for (const auto& [k, v] : points.at(i).overrides) set_json_path(s, k, v, fmt::format("point {}: {}", i, k));
+  for (const auto& [k, v] : overrides.items()) set_json_path(s, k, v, fmt::format("{}: {}", where, k));
   return s;
 }
 
@@ -62,7 +67,7 @@ Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_di
     std::vector<SweepPoint> points(1);
     for (const auto& [key, values] : grid->items()) {  // sorted keys: the last one varies fastest
       const std::string at = fmt::format("{}.grid.{}", where.empty() ? "sweep" : where, key);
-      dotted_key(key, at);
+      checked_dotted_key(key, at);
       if (!values.is_array() || values.empty()) {
         throw KvsimError(fmt::format("{}: expected a non-empty list of values", at));
       }
@@ -90,7 +95,7 @@ Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_di
       if (!p.is_object() || p.empty()) throw KvsimError(at + ": expected a non-empty object of dotted keys to values");
       SweepPoint q;
       for (const auto& [key, v] : p.items()) {
-        q.overrides[dotted_key(key, at)] = v;
+        q.overrides[checked_dotted_key(key, at)] = v;
         keys.insert(key);
       }
       s.points.push_back(std::move(q));

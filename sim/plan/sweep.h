@@ -33,6 +33,8 @@ struct Sweep {
   std::vector<SweepPoint> points;
   // The scenario of point i: the base with its overrides. Throws KvsimError naming the point.
   nlohmann::json scenario_of(std::size_t i) const;
+  // The base with `overrides` (an object of dotted keys to values; errors name `where` and the key).
+  nlohmann::json scenario_with(const nlohmann::json& overrides, const std::string& where) const;
   // Everything that decides the results (the scenario and the points), for resuming a sweep.
   nlohmann::json definition() const;
 };
@@ -40,6 +42,9 @@ struct Sweep {
 // Reads a sweep file's document; relative paths resolve against `base_dir` (the sweep file's folder). Errors name
 // `where` and the key at fault.
 Sweep read_sweep(const nlohmann::json& doc, const std::filesystem::path& base_dir, const std::string& where);
+
+// `key` if it is a dotted scenario key (e.g. engine.max_num_seqs); else throws KvsimError naming `where`.
+std::string checked_dotted_key(const std::string& key, const std::string& where);
 
 // The figures a sweep keeps of one run (the CSV's metric columns, in this order): results.json -> flat object.
 nlohmann::json sweep_metrics(const nlohmann::json& results);

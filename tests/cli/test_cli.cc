@@ -277,8 +277,12 @@ TEST(Cli, PlanTakesAScenarioWithSlosOnTheCommandLine) {
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(std::ifstream(out / "plan.json"));
   EXPECT_EQ(j["max_gpus"], 1);
-  EXPECT_EQ(j["simulated"], 18);  // one GPU: TP 1, PP 1, one replica; 3 max_num_seqs x 2 token budgets x 3 KV
-  EXPECT_EQ(j["candidates"].get<int>(), 18 + j["pruned_gpus"].get<int>() + j["pruned_invalid"].get<int>());
+  // One GPU: TP 1, PP 1, one replica; 3 max_num_seqs x 2 token budgets x 3 KV; then the best 4 with prefix caching
+  // and with a host tier too (one replica: no P/D split).
+  EXPECT_EQ(j["simulated"], 18 + 8);
+  EXPECT_EQ(j["second_stage"]["simulated"], 8);
+  EXPECT_EQ(j["second_stage"]["seeds"].size(), 4u);
+  EXPECT_EQ(j["candidates"].get<int>(), 26 + j["pruned_gpus"].get<int>() + j["pruned_invalid"].get<int>());
   ASSERT_TRUE(j["answer"].is_number());
   EXPECT_TRUE(j["configs"][j["answer"].get<std::size_t>()]["feasible"].get<bool>());
   EXPECT_TRUE(fs::exists(out / "plan.csv"));

@@ -96,6 +96,42 @@ TEST(Slo, CostByHand) {
   EXPECT_DOUBLE_EQ(e["kwh"].get<double>(), 0.7 * hours);
 }
 
+// The utilization power model: each GPU at TDP while its replica steps, at the idle share otherwise; the busy
+// share is the summed step times over the simulated time (every step's ops: the run's op breakdown).
+TEST(Slo, EnergyByUtilizationByHand) {
+  // Ten requests at 0 .. 9 s, each done in well under a second: the GPU idles most of the run.
+  nlohmann::json doc = base_scenario(write_trace("energy", steady(10, 1.0, 1000, 50)));
+  doc["metrics"] = {{"power_model", "utilization"}, {"idle_power_fraction", 0.2}};
+  const Outcome o = run_scenario(doc);
+  const nlohmann::json& e = o.results["summary"]["energy"];
+  EXPECT_EQ(e["power_model"], "utilization");
+  const double T = o.results["summary"]["simulated_time_s"].get<double>();
+  double stepping = 0;
+  for (const nlohmann::json& op : o.results["cost_breakdown"]) stepping += op["seconds"].get<double>();
+  const double busy = e["busy_fraction"].get<double>();
+  EXPECT_NEAR(busy, stepping / T, 1e-6);  // steps are whole nanoseconds on the clock
+  EXPECT_GT(busy, 0.01);
+  EXPECT_LT(busy, 0.5);
+  EXPECT_NEAR(e["watts"].get<double>(), 700 * (0.2 + 0.8 * busy), 1e-9);
+  EXPECT_NEAR(e["joules_per_output_token"].get<double>(), 700 * (0.2 + 0.8 * busy) * T / 500, 1e-9);
+  EXPECT_EQ(o.results["scenario"]["metrics"]["idle_power_fraction"], 0.2);
+  // The default model: TDP throughout, whatever the busy share.
+  doc.erase("metrics");
+  const Outcome t = run_scenario(doc);
+  EXPECT_EQ(t.results["summary"]["energy"]["power_model"], "tdp");
+  EXPECT_DOUBLE_EQ(t.results["summary"]["energy"]["watts"].get<double>(), 700);
+  // Bad input names the key.
+  doc["metrics"] = {{"power_model", "measured"}};
+  std::string err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("metrics.power_model"), std::string::npos) << err;
+  doc["metrics"] = {{"power_model", "utilization"}, {"idle_power_fraction", 1.5}};
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("metrics.idle_power_fraction"), std::string::npos) << err;
+  doc["metrics"] = {{"idle_power_fraction", 0.3}};
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("utilization"), std::string::npos) << err;
+}
+
 TEST(Slo, KvPerRequestAtTheMedianAndP99Prompt) {
   // Every prompt 1,000 tokens: 63 pages of 16 tokens at Llama-3.1-8B's 128 KiB per token; the pool holds
   // floor(capacity / that) of them.

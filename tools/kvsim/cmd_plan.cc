@@ -57,14 +57,14 @@ nlohmann::json plan_document(const fs::path& path, const PlanArgs& a) {
 
 void run_plan_command(const PlanArgs& a) {
   const fs::path path(a.plan);
-  const Plan plan = read_plan(plan_document(path, a), fs::absolute(path).parent_path(), path.string());
+  Plan plan = read_plan(plan_document(path, a), fs::absolute(path).parent_path(), path.string());
   const bool bar = !a.quiet && is_coordinator() && isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  const PlanResult r = run_plan(plan, make_distributor(a.jobs), [&](std::size_t k, std::size_t n) {
+  const PlanResult r = run_plan(plan, make_pool(a.jobs), [&](std::size_t k, std::size_t n) {
     if (!bar) return;
     fmt::print(stderr, "\r{}/{} configurations simulated", k, n);
-    if (k == n) fmt::print(stderr, "\n");
   });
+  if (bar) fmt::print(stderr, "\n");
   if (!r.holds_results) return;  // an MPI worker: rank 0 writes
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::json out = plan_json(plan, r);
@@ -96,10 +96,10 @@ void run_plan_command(const PlanArgs& a) {
   write_file_atomic(dir.path() / "report.html", render_plan_report(out));
   dir.commit();
   if (!a.quiet) {
-    fmt::print("plan       {} configurations: {} pruned (cannot run), {} pruned (over {} GPUs), {} simulated in {:.1f} s, "
-               "{} on the Pareto front\n",
+    fmt::print("plan       {} configurations: {} pruned (cannot run), {} pruned (over {} GPUs), {} simulated in {:.1f} s "
+               "({} of them varying the best {} of the grid's), {} on the Pareto front\n",
                r.configs.size(), r.pruned_invalid, r.pruned_gpus, plan.max_gpus, r.simulated, wall,
-               out["pareto"].get<std::size_t>());
+               r.second_stage_simulated, r.seeds.size(), out["pareto"].get<std::size_t>());
     if (r.answer) {
       const PlanConfig& c = r.configs[*r.answer];
       fmt::print("answer     point {}: {} on {:g} GPUs, {:.3f} USD per million output tokens, {:.0f} tok/s\n", c.point,
@@ -121,7 +121,9 @@ void add_plan_command(CLI::App& app) {
       "Search the deployments of one model, GPU and traffic for the cheapest meeting the scenario's SLOs:\n"
       "{\"scenario\": PATH, \"max_gpus\": 16, \"grid\": {...}} (default grid: tensor and pipeline parallelism,\n"
       "replicas, max_num_seqs, max_num_batched_tokens, KV strategy). Configurations the scenario cannot run or that\n"
-      "need more than max_gpus are pruned unsimulated; writes DIR/plan.json, DIR/plan.csv and DIR/report.html (the\n"
+      "need more than max_gpus are pruned unsimulated. A second stage varies the best 4 (\"refine_seeds\") one\n"
+      "thing at a time: prefix caching, prefix caching with a host KV tier (\"refine\"), prefill/decode splits of\n"
+      "their replicas (\"pd_splits\": [0.25, 0.5]). Writes DIR/plan.json, DIR/plan.csv and DIR/report.html (the\n"
       "answer, the Pareto front of tokens/s per GPU against tokens/s per user, every configuration).");
   cmd->add_option("plan", a->plan, "plan JSON file, or a scenario JSON file (searched over the default grid)")
       ->required()

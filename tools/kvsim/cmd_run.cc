@@ -71,8 +71,11 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
              cost["usd_per_hour"].get<double>(), cost["gpus"].get<double>(),
              cost["usd_per_million_output_tokens"].get<double>());
   if (s.contains("energy")) {
-    fmt::print("energy     {:.3f} J per output token at TDP ({:.0f} W, an upper bound)\n",
-               s["energy"]["joules_per_output_token"].get<double>(), s["energy"]["watts"].get<double>());
+    const bool tdp = s["energy"].value("power_model", "tdp") == "tdp";
+    fmt::print("energy     {:.3f} J per output token {} ({:.0f} W mean{})\n",
+               s["energy"]["joules_per_output_token"].get<double>(),
+               tdp ? "at TDP" : "by GPU utilization", s["energy"]["watts"].get<double>(),
+               tdp ? ", an upper bound" : "; idle power assumed");
   }
   if (s.contains("slo")) {
     const auto& slo = s["slo"];
