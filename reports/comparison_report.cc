@@ -298,13 +298,13 @@ std::vector<MetricGroup> summary_metrics() {
   std::vector<MetricGroup> groups;
   groups.push_back(
       {"KV cache",
-       {{"KV bytes per token", "device memory per token held, all layers", at("summary", "kv", "bytes_per_token"),
+       {{"KV bytes per token", "per GPU: device memory per token held, all layers", at("summary", "kv", "bytes_per_token"),
          as_bytes(), Better::kLower, true},
-        {"KV capacity (tokens)", "tokens that fit in the KV memory", at("summary", "kv", "capacity_tokens"),
+        {"KV capacity (tokens)", "per replica: tokens that fit in its KV memory", at("summary", "kv", "capacity_tokens"),
          as_count(), Better::kHigher, true},
-        {"KV capacity (memory)", "GPU memory given to the KV cache", at("summary", "kv", "capacity_bytes"), as_bytes(),
+        {"KV capacity (memory)", "per GPU: memory given to the KV cache", at("summary", "kv", "capacity_bytes"), as_bytes(),
          Better::kNeither, false},
-        {"KV per request (median prompt)", "one request's KV at the workload's median prompt",
+        {"KV per request (median prompt)", "per GPU: one request's KV at the workload's median prompt",
          at("summary", "kv_per_request", "p50_prompt_bytes"), as_bytes(), Better::kLower, true},
         {"Requests that fit (median prompt)", "per replica", at("summary", "kv_per_request", "p50_prompt_max_concurrent"),
          as_count(), Better::kHigher, true},
@@ -904,14 +904,21 @@ constexpr std::string_view kPageScript = R"js(
       }
     };
   });
-  draw('chart-kv', function () {
-    return overlay(function (v) { return series(v, 'kv_utilization'); }, 'simulated time', 'KV memory in use',
-                   fmtSeconds, pct, 1);
-  });
-  draw('chart-batch', function () {
-    return overlay(function (v) { return series(v, 'batch_size'); }, 'simulated time', 'requests per iteration',
-                   fmtSeconds, function (v) { return sig3(v); });
-  });
+  // Timelines: one line per variant, or from MULTIPLES_FROM variants on a small chart each on shared axes.
+  function timelineChart(id, key, yTitle, yTick, yMax) {
+    if (variants.length >= MULTIPLES_FROM) {
+      drawMultiples(id, function () {
+        return panelsOf(variants.map(function (v) { return variantLine(v, series(v, key)); }), 'simulated time',
+                        yTitle, fmtSeconds, yTick, yMax);
+      });
+    } else {
+      draw(id, function () {
+        return overlay(function (v) { return series(v, key); }, 'simulated time', yTitle, fmtSeconds, yTick, yMax);
+      });
+    }
+  }
+  timelineChart('chart-kv', 'kv_utilization', 'KV memory in use (of a replica\'s pool)', pct, 1);
+  timelineChart('chart-batch', 'batch_size', 'requests per iteration', function (v) { return sig3(v); });
   draw('chart-cost', function (canvas) {
     var ops = Array.isArray(data.ops) ? data.ops : [];
     var other = Array.isArray(data.other_ops) ? data.other_ops : [];

@@ -381,6 +381,10 @@ table.kv th { width: 55%; }
 figure.chart { margin: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
 figcaption .note { margin-bottom: 6px; }
 .chart-box { position: relative; height: 290px; }
+.chart-box.multiples-box { height: auto; }
+.multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
+.multiple-title { margin: 0 0 2px; font-size: .8em; color: var(--muted); }
+.multiple-canvas { position: relative; height: 120px; }
 .chart-box.cost { height: 260px; margin-bottom: 14px; background: var(--panel); border: 1px solid var(--line);
                   border-radius: 10px; padding: 10px; }
 .no-data { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
@@ -531,6 +535,82 @@ const std::string_view kChartScriptPrelude = R"js(
       canvas.setAttribute('data-rendered', 'error');
       reportError(id + ': ' + (e && e.stack ? e.stack : e));
     }
+  }
+  // Small multiples, for timelines that would carry too many lines (a large cluster's replicas, many variants): one
+  // small chart per panel ({title, config}) in a grid in place of the canvas `id`. The canvas counts as drawn when
+  // every panel painted; each panel's canvas carries data-panel-rendered.
+  var MULTIPLES_FROM = 5;  // lines on one timeline from which pages draw small multiples instead
+  function drawMultiples(id, build) {
+    var canvas = document.getElementById(id);
+    if (!canvas) return;
+    try {
+      var panels = build(canvas);
+      if (!panels || !panels.length) { noData(canvas, 'No data for this chart in results.json.'); return; }
+      var box = canvas.parentNode;
+      canvas.style.display = 'none';
+      box.classList.add('multiples-box');
+      if (panels.axes) {
+        var axes = document.createElement('p');
+        axes.className = 'multiple-title';
+        axes.textContent = panels.axes;
+        box.appendChild(axes);
+      }
+      var grid = document.createElement('div');
+      grid.className = 'multiples';
+      box.appendChild(grid);
+      var all = true;
+      panels.forEach(function (p) {
+        var cell = document.createElement('div'), title = document.createElement('p'),
+            inner = document.createElement('div'), c = document.createElement('canvas');
+        cell.className = 'multiple';
+        title.className = 'multiple-title';
+        title.textContent = p.title;
+        inner.className = 'multiple-canvas';
+        c.setAttribute('role', 'img');
+        c.setAttribute('aria-label', p.title);
+        inner.appendChild(c);
+        cell.appendChild(title);
+        cell.appendChild(inner);
+        grid.appendChild(cell);
+        new Chart(c, p.config);
+        var ok = painted(c);
+        c.setAttribute('data-panel-rendered', ok ? 'true' : 'blank');
+        all = all && ok;
+      });
+      canvas.setAttribute('data-rendered', all ? 'true' : 'blank');
+      if (all) rendered++;
+    } catch (e) {
+      canvas.setAttribute('data-rendered', 'error');
+      reportError(id + ': ' + (e && e.stack ? e.stack : e));
+    }
+  }
+  // Panels of line datasets, one per dataset, all on the same x range and y range (yMax, or the largest value) so
+  // that they compare at a glance; legends and axis titles off (each panel is titled by its dataset's label, the
+  // axes named once above the grid).
+  function panelsOf(datasets, xTitle, yTitle, xTick, yTick, yMax) {
+    datasets = datasets.filter(function (ds) { return ds.data.length > 0; });
+    var xmin = Infinity, xmax = -Infinity, ymax = -Infinity;
+    datasets.forEach(function (ds) {
+      ds.data.forEach(function (q) {
+        if (finite(q.x)) { xmin = Math.min(xmin, q.x); xmax = Math.max(xmax, q.x); }
+        if (finite(q.y)) ymax = Math.max(ymax, q.y);
+      });
+    });
+    var panels = datasets.map(function (ds) {
+      var opts = baseOptions(xTitle, yTitle, xTick, yTick,
+        function (ctx) { return ds.label + ': ' + yTick(ctx.parsed.y) + ' at ' + xTick(ctx.parsed.x); });
+      opts.plugins.legend = { display: false };
+      opts.maintainAspectRatio = false;
+      opts.scales.x.title.display = false;
+      opts.scales.y.title.display = false;
+      opts.scales.x.ticks.maxTicksLimit = 4;
+      if (finite(xmin) && xmax > xmin) { opts.scales.x.min = xmin; opts.scales.x.max = xmax; }
+      opts.scales.y.max = yMax !== undefined ? yMax : (finite(ymax) && ymax > 0 ? ymax : undefined);
+      opts.scales.y.ticks.maxTicksLimit = 4;
+      return { title: String(ds.label), config: { type: 'line', data: { datasets: [ds] }, options: opts } };
+    });
+    panels.axes = yTitle + ' against ' + xTitle + ', the same axes in every panel';
+    return panels;
   }
   // A click on a header of table `id` sorts its body by that column (again: the other way), by the cells' data-v
   // (numerically when both are numbers).

@@ -201,20 +201,27 @@ void append_summary(std::string& out, const json& r) {
     blocks = fmt_count(sum, {"kv", "capacity_blocks"});
     if (find(sum, {"kv", "block_size"}) != nullptr) blocks += " \u00d7 " + fmt_count(sum, {"kv", "block_size"}) + " tokens";
   }
+  // Bytes are per GPU (each GPU of a tensor- or pipeline-parallel replica holds its share of every token), tokens
+  // and requests per replica.
+  const auto per_gpu = number(sum, {"kv", "gpus_per_replica"});
+  const std::string gpu_scope =
+      per_gpu && *per_gpu > 1 ? "per GPU; the replica's " + fmt_count(sum, {"kv", "gpus_per_replica"}) + " GPUs hold " +
+                                    fmt_count(sum, {"kv", "gpus_per_replica"}) + "× this"
+                              : "per GPU (one GPU per replica)";
   std::vector<KvRow> kv_rows = {
-      {"Capacity", fmt_count(sum, {"kv", "capacity_tokens"}) + " tokens", ""},
-      {"Capacity (memory)", fmt_bytes(number(sum, {"kv", "capacity_bytes"})), ""},
-      {"Blocks", blocks, ""},
-      {"Peak used", fmt_bytes(number(sum, {"kv", "peak_used_bytes"})), ""},
+      {"Capacity", fmt_count(sum, {"kv", "capacity_tokens"}) + " tokens", "per replica"},
+      {"Capacity (memory)", fmt_bytes(number(sum, {"kv", "capacity_bytes"})), gpu_scope},
+      {"Blocks", blocks, "per replica"},
+      {"Peak used", fmt_bytes(number(sum, {"kv", "peak_used_bytes"})), "per GPU, of the fullest replica"},
       {"Peak utilization", fmt_percent(number(sum, {"kv", "peak_utilization"})), ""},
       {"Mean utilization", fmt_percent(number(sum, {"kv", "mean_utilization"})), "time-weighted"},
       {"KV per request, median prompt",
        fmt_bytes(number(sum, {"kv_per_request", "p50_prompt_bytes"})),
-       fmt_count(sum, {"kv_per_request", "p50_prompt_tokens"}) + " tokens; " +
+       fmt_count(sum, {"kv_per_request", "p50_prompt_tokens"}) + " tokens, per GPU; " +
            fmt_count(sum, {"kv_per_request", "p50_prompt_max_concurrent"}) + " such requests fit (per replica)"},
       {"KV per request, p99 prompt",
        fmt_bytes(number(sum, {"kv_per_request", "p99_prompt_bytes"})),
-       fmt_count(sum, {"kv_per_request", "p99_prompt_tokens"}) + " tokens; " +
+       fmt_count(sum, {"kv_per_request", "p99_prompt_tokens"}) + " tokens, per GPU; " +
            fmt_count(sum, {"kv_per_request", "p99_prompt_max_concurrent"}) + " such requests fit (per replica)"},
       {"Preemptions", fmt_count(sum, {"kv", "preemptions"}), ""},
       {"Preempted requests", fmt_count(sum, {"kv", "preempted_requests"}), ""},
@@ -343,8 +350,11 @@ void append_prefix_cache(std::string& out, const json& r) {
 }
 
 constexpr ChartSpec kClusterCharts[] = {
-    {"chart-replica-kv", "KV cache utilization per replica", "Mean within each sampling interval, one line per replica."},
-    {"chart-replica-load", "Requests per replica", "Running and waiting requests, mean within each interval."},
+    {"chart-replica-kv", "KV cache utilization per replica",
+     "Mean within each sampling interval, each replica's share of its own pool (its GPUs together); one line per "
+     "replica, or a small chart each from five replicas on, on shared axes."},
+    {"chart-replica-load", "Requests per replica",
+     "Running and waiting requests, mean within each interval; a small chart per replica from five on."},
 };
 
 // What the fleet's hourly price is made of: one card's GPUs, or each pool's (hardware.pools, a decode pool's card).
@@ -682,25 +692,34 @@ constexpr std::string_view kPageScript = R"js(
     opts.scales.y.max = 1;
     return { type: 'line', data: { datasets: datasets }, options: opts };
   });
-  // A cluster: one line per replica, from results.replica_timelines.
-  function replicaConfig(key, yTitle, yTick, yMax) {
-    var tls = get(results, ['replica_timelines']);
-    if (!Array.isArray(tls) || tls.length < 2) return null;
+  // A cluster: one line per replica, from results.replica_timelines; from MULTIPLES_FROM replicas on, one small
+  // chart per replica on shared axes instead.
+  var replicaTimelines = get(results, ['replica_timelines']);
+  if (!Array.isArray(replicaTimelines)) replicaTimelines = [];
+  function replicaDatasets(key) {
     var palette = [COLORS.blue, COLORS.red, COLORS.green, COLORS.amber, COLORS.violet, COLORS.teal, COLORS.slate];
-    return timeChart(tls.map(function (tl, i) {
+    return replicaTimelines.map(function (tl, i) {
       var pts = key === 'requests' ? seriesPoints(tl, 'running').map(function (p, j) {
         var w = seriesPoints(tl, 'waiting')[j];
         return { x: p.x, y: p.y + (w && w.x === p.x ? w.y : 0) };
       }) : seriesPoints(tl, key);
       return line('replica ' + i, pts, palette[i % palette.length], { borderWidth: 1.5 });
-    }), yTitle, yTick, yMax);
+    });
   }
-  draw('chart-replica-kv', function () {
-    return replicaConfig('kv_utilization', 'KV blocks in use', function (v) { return Math.round(v * 100) + '%'; }, 1);
-  });
-  draw('chart-replica-load', function () {
-    return replicaConfig('requests', 'requests (running + waiting)', function (v) { return sig3(v); });
-  });
+  function drawReplicas(id, key, yTitle, yTick, yMax) {
+    if (replicaTimelines.length >= MULTIPLES_FROM) {
+      drawMultiples(id, function () {
+        return panelsOf(replicaDatasets(key), 'simulated time', yTitle, fmtSeconds, yTick, yMax);
+      });
+    } else {
+      draw(id, function () {
+        return replicaTimelines.length < 2 ? null : timeChart(replicaDatasets(key), yTitle, yTick, yMax);
+      });
+    }
+  }
+  drawReplicas('chart-replica-kv', 'kv_utilization', 'KV blocks in use (of the replica\'s pool)',
+               function (v) { return Math.round(v * 100) + '%'; }, 1);
+  drawReplicas('chart-replica-load', 'requests', 'requests (running + waiting)', function (v) { return sig3(v); });
   draw('chart-batch', function () {
     return timeConfig([{ label: 'batch size', key: 'batch_size', color: COLORS.blue },
                        { label: 'running', key: 'running', color: COLORS.teal, extra: { borderDash: [4, 3], borderWidth: 1.5 } },

@@ -113,7 +113,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
   const double cap = static_cast<double>(c.kv_bytes);
   summary["kv"] = {{"strategy", run.strategy_label},
                    {"capacity_tokens", c.capacity_tokens()},
-                   {"capacity_bytes", c.kv_bytes},
+                   {"capacity_bytes", c.kv_bytes},  // per GPU, as every byte figure here; tokens per replica
+                   {"gpus_per_replica", run.replica_gpus.empty() ? 1 : run.replica_gpus.front()},
                    {"capacity_blocks", c.capacity_tokens() / run.iteration->layout().block_size},
                    {"block_size", run.iteration->layout().block_size},
                    {"bytes_per_token", c.bytes_per_token},

@@ -31,9 +31,9 @@ fail() {
 # occurrences REGEX FILE: how many times REGEX matches in FILE (0 is not an error).
 occurrences() { grep -Eo -- "$1" "$2" | wc -l || true; }
 
-# check VARIANT EXPECTED_DRAWN EXPECTED_EMPTY
+# check VARIANT EXPECTED_DRAWN EXPECTED_EMPTY [EXPECTED_PANELS]: panels are the small multiples' own charts
 check() {
-  local variant=$1 want_drawn=$2 want_empty=$3
+  local variant=$1 want_drawn=$2 want_empty=$3 want_panels=${4:-0}
   local html="$work/$variant.html" dom="$work/$variant.dom.html" log="$work/$variant.chromium.log"
   "$sample" "--$variant" "$html"
   # --host-resolver-rules makes any network access fail, so the page must work offline.
@@ -54,19 +54,25 @@ check() {
   [[ $drawn -eq $want_drawn ]] || fail "$variant" "$drawn charts drawn, expected $want_drawn"
   [[ $empty -eq $want_empty ]] || fail "$variant" "$empty charts without data, expected $want_empty"
   [[ $bad -eq 0 ]] || fail "$variant" "$bad charts blank or failed"
+  local panels bad_panels
+  panels=$(occurrences 'data-panel-rendered="true"' "$dom")
+  bad_panels=$(occurrences 'data-panel-rendered="blank"' "$dom")
+  [[ $panels -eq $want_panels ]] || fail "$variant" "$panels small-multiple panels drawn, expected $want_panels"
+  [[ $bad_panels -eq 0 ]] || fail "$variant" "$bad_panels small-multiple panels blank"
   # Escaped strings stay text: no element injected from the results.
   if grep -q -e '<b>' -e '<script>alert' "$dom"; then fail "$variant" "markup from the results became an element"; fi
-  echo "[$variant] charts drawn: $drawn, without data: $empty"
+  echo "[$variant] charts drawn: $drawn, without data: $empty, small-multiple panels: $panels"
 }
 
 check normal 7 0
 check hostile 7 0
 check minimal 0 5
 check cluster 9 0   # the normal report's 7, and KV utilization and requests per replica
+check cluster-many 9 0 16   # eight replicas: those two as small multiples, a panel per replica
 # Comparison: TTFT, E2E and TPOT CDFs, throughput, KV utilization, batch size, time by op.
 check comparison 7 0
 check comparison-hostile 7 0
-check comparison-many 7 0
+check comparison-many 7 0 20   # ten variants: KV and batch timelines as small multiples, a panel per variant
 check comparison-minimal 0 6
 # Capacity: p99 TTFT, p99 TPOT and goodput against the rate.
 check capacity 3 0

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   using kvsim::test::ComparisonKind;
   using kvsim::test::SampleKind;
   const std::string usage =
-      "usage: test_reports_sample [--normal|--hostile|--minimal|--cluster] OUT.html\n"
+      "usage: test_reports_sample [--normal|--hostile|--minimal|--cluster|--cluster-many] OUT.html\n"
       "       test_reports_sample --results RESULTS.json OUT.html\n"
       "       test_reports_sample [--comparison|--comparison-hostile|--comparison-many|--comparison-minimal] OUT.html\n"
       "       test_reports_sample --comparison-json COMPARISON.json OUT.html\n"
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       "       test_reports_sample --plan OUT.html\n";
   const std::map<std::string, SampleKind> samples = {
       {"--normal", SampleKind::kNormal}, {"--hostile", SampleKind::kHostile}, {"--minimal", SampleKind::kMinimal},
-      {"--cluster", SampleKind::kCluster}};
+      {"--cluster", SampleKind::kCluster}, {"--cluster-many", SampleKind::kClusterMany}};
   const std::map<std::string, ComparisonKind> comparisons = {{"--comparison", ComparisonKind::kNormal},
                                                              {"--comparison-hostile", ComparisonKind::kHostile},
                                                              {"--comparison-many", ComparisonKind::kMany},

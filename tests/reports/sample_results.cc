@@ -166,30 +166,34 @@ json sample_results(SampleKind kind) {
         "Sampling and detokenization are a fixed per-iteration overhead.",
         hostile ? "An approximation with <!-- a comment opener --> and a </SCRIPT > closer and <i>markup</i>."
                 : "Prefill chunks of one request in the same iteration are priced as one attention call."}}};
-  if (kind == SampleKind::kCluster) {
-    // Two replicas sharing the fleet's work: each has the fleet's timeline shape at its own share.
-    json second = timeline_json();
-    for (json& row : second["rows"]) {
-      for (std::size_t c = 1; c < row.size(); ++c) {
-        if (row[c].is_number()) row[c] = row[c].get<double>() * 0.8;
+  if (kind == SampleKind::kCluster || kind == SampleKind::kClusterMany) {
+    // Replicas sharing the fleet's work: each has the fleet's timeline shape at its own share.
+    const int n = kind == SampleKind::kCluster ? 2 : 8;
+    json timelines = json::array(), per = json::array();
+    for (int i = 0; i < n; ++i) {
+      json t = timeline_json();
+      const double share = 1.0 - 0.2 * i / (n - 1);
+      for (json& row : t["rows"]) {
+        for (std::size_t c = 1; c < row.size(); ++c) {
+          if (row[c].is_number()) row[c] = row[c].get<double>() * share;
+        }
       }
+      timelines.push_back(std::move(t));
+      per.push_back({{"replica", i}, {"admitted", 610 - 20 * i}, {"completed", 600 - 20 * i},
+                     {"iterations", 5000 - 100 * i}, {"preemptions", 9 - i}, {"mean_batch_size", 12.5 - 0.4 * i},
+                     {"peak_kv_utilization", 0.81 - 0.04 * i / (n - 1)}, {"mean_kv_utilization", 0.4 - 0.02 * i / (n - 1)},
+                     {"prefix_hit_rate", 0.36 - 0.03 * i / (n - 1)}});
     }
-    results["replica_timelines"] = json::array({timeline_json(), second});
-    results["scenario"]["hardware"]["replicas"] = 2;
+    results["replica_timelines"] = std::move(timelines);
+    results["scenario"]["hardware"]["replicas"] = n;
     results["summary"]["cluster"] = {
-        {"replicas", 2},
+        {"replicas", n},
         {"router", {{"policy", "prefix-aware:load_weight=0.5"}, {"state_delay_s", 0.0}}},
-        {"per_replica",
-         json::array({{{"replica", 0}, {"admitted", 610}, {"completed", 600}, {"iterations", 5000}, {"preemptions", 9},
-                       {"mean_batch_size", 12.5}, {"peak_kv_utilization", 0.81}, {"mean_kv_utilization", 0.4},
-                       {"prefix_hit_rate", 0.36}},
-                      {{"replica", 1}, {"admitted", 590}, {"completed", 580}, {"iterations", 4900}, {"preemptions", 5},
-                       {"mean_batch_size", 12.1}, {"peak_kv_utilization", 0.77}, {"mean_kv_utilization", 0.38},
-                       {"prefix_hit_rate", 0.33}}})},
+        {"per_replica", std::move(per)},
         {"load_imbalance", 1.0169},
         {"iteration_imbalance", 1.0101},
-        {"cost", {{"gpus", 2}, {"price_per_gpu_hour_usd", 3.0}, {"price_source", "the H100 card"},
-                  {"fleet_usd_per_hour", 6.0}, {"run_usd", 1.0}}}};
+        {"cost", {{"gpus", n}, {"price_per_gpu_hour_usd", 3.0}, {"price_source", "the H100 card"},
+                  {"fleet_usd_per_hour", 3.0 * n}, {"run_usd", 0.5 * n}}}};
   }
   return results;
 }

@@ -14,6 +14,7 @@ enum class SampleKind {
   kHostile,  // the same, with strings that try to break out of HTML / <script> ("</script>", "<b>", "<!--")
   kMinimal,  // only kvsim_version and request counts: every optional section missing
   kCluster,  // kNormal as a cluster of two replicas: summary.cluster and replica_timelines
+  kClusterMany,  // the same with eight replicas: per-replica timelines as small multiples
 };
 
 nlohmann::json sample_results(SampleKind kind = SampleKind::kNormal);

@@ -101,10 +101,13 @@ void add_kv_size_command(CLI::App& app) {
       j["strategy_label"] = s.label;
       j["gpu"] = a->gpu.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->gpu);
       j["tensor_parallel"] = a->tp;
+      j["bytes_scope"] = "per GPU";  // every *_bytes* figure; with tensor parallelism each GPU holds 1/tp of the heads
       fmt::print("{}\n", j.dump(2));
       return;
     }
-    fmt::print("model {}  strategy {}  context {} tokens  tp {}\n", model.name, s.label, a->context, a->tp);
+    fmt::print("model {}  strategy {}  context {} tokens  tp {}  (bytes per GPU{})\n", model.name, s.label, a->context,
+               a->tp, a->tp > 1 ? fmt::format(": each of the {} holds 1/{} of every token's KV heads", a->tp, a->tp)
+                                : std::string());
     fmt::print("{:<20} {:>6} {:>6} {:>14} {:>9} {:>9} {:>12}\n", "group", "caches", "reads", "B/token/layer",
                "held", "read", "bytes");
     for (const KvSizeGroup& g : r.groups) {
