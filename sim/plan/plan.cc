@@ -121,8 +121,19 @@ std::vector<std::size_t> choose_seeds(const PlanResult& out, const std::vector<s
                            std::isfinite(rate) ? -rate : 0.0, i);
   };
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
-  if (order.size() > static_cast<std::size_t>(count)) order.resize(static_cast<std::size_t>(count));
-  return order;
+  // Configurations that ran alike (knobs the traffic never reached: the same throughput, TPOT and cost) are one
+  // seed: the first of them.
+  std::vector<std::size_t> seeds;
+  std::set<std::tuple<double, double, double>> seen;
+  for (const std::size_t i : order) {
+    if (seeds.size() >= static_cast<std::size_t>(count)) break;
+    const nlohmann::json& m = out.configs[i].metrics;
+    if (seen.insert({num(m["output_tokens_per_s"]), num(m["tpot_p50_s"]), num(m["usd_per_million_output_tokens"])})
+            .second) {
+      seeds.push_back(i);
+    }
+  }
+  return seeds;
 }
 
 }  // namespace

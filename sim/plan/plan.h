@@ -12,7 +12,8 @@
 // between throughput per GPU and speed per user among those that serve the traffic within its SLOs.
 //
 // A second stage varies one thing at a time around the best of the first (its "seeds": the `refine_seeds`
-// cheapest feasible configurations, or, when none is feasible, those of highest SLO attainment): each alternative
+// cheapest feasible configurations, or, when none is feasible, those of highest SLO attainment; of configurations
+// that ran alike, same throughput, TPOT and cost, only the first): each alternative
 // of "refine" (default_plan_refine(): prefix caching; prefix caching with a host-memory KV tier) laid over a seed,
 // and each prefill/decode split of "pd_splits" laid over the best configurations of two replicas or more (chosen
 // the same way): fractions of a seed's replicas that prefill, default 0.25 and 0.5, i.e. disaggregation with
