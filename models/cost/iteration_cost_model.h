@@ -124,7 +124,10 @@ class IterationCostModel {
   double weight_bytes_per_gpu() const;
 
  private:
-  void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers) const;
+  // A GEMM whose weights the GEMM reads at `weight_bits` (0: the model's gemm_weight_bits, with its FP8 compute
+  // and in-kernel dequantization; a 16-bit LM head or embedding computes at the 16-bit rate).
+  void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers,
+                double weight_bits = 0) const;
   void add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const;
   void add_tier_transfers(const IterationShape& s, std::vector<KernelOp>& ops) const;
   // The ops that run on the GPU (build_ops() without the tier transfers, which their tiers time).

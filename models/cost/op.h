@@ -29,6 +29,7 @@ enum class OpId : std::uint8_t {
   kEngineEager,  // kernel-launch time of a step run outside CUDA graphs
   kAllToAll,     // expert parallelism: tokens dispatched to their experts' GPUs and combined back
   kPipelineSend,  // pipeline parallelism: a micro-batch's activations from one stage to the next
+  kWeightDecompress,  // compressed weights (DFloat11) decoded into a bf16 buffer, once per forward pass
   kCount
 };
 inline constexpr std::size_t kNumOpIds = static_cast<std::size_t>(OpId::kCount);
@@ -38,7 +39,7 @@ constexpr std::string_view op_name(OpId id) {
       "gemm.qkv", "gemm.attn_out", "gemm.mlp", "gemm.moe_router", "gemm.moe_experts", "gemm.lm_head",
       "attention.prefill", "attention.decode", "allreduce", "kv.swap_out", "kv.swap_in", "iteration.overhead",
       "kv.quantize", "kv.dequantize", "kv.select", "kv.reconstruct", "kv.fetch", "kv.tier_load", "kv.tier_store",
-      "engine.cpu", "engine.eager", "alltoall", "pipeline.send"};
+      "engine.cpu", "engine.eager", "alltoall", "pipeline.send", "weights.decompress"};
   return kNames[static_cast<std::size_t>(id)];
 }
 
@@ -75,6 +76,7 @@ inline constexpr double kMoeLaunchesPerLayer = 2;
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;
+  bool fp8 = false;  // kGemm: on FP8 tensor cores (W8A8 weights, LlmSpec::fp8_gemm), where the card has them
   // Collectives and sends placed on a topology whose path between the GPUs is slower than the card's own link: the
   // path latency and the slowest link's bandwidth per direction (below; 0: the card's NVLink, or PCIe without, and
   // no added latency; measured tables, taken within one NVLink domain, then do not apply). Floats in padding: every
@@ -84,6 +86,8 @@ struct KernelOp {
   double bytes = 0;             // bytes moved through HBM (or over the link for collectives/transfers), total
   double dequant_elements = 0;  // quantized K/V elements decoded on CUDA cores (not tensor cores), total; their
                                 // storage bits are shape.kv_bits
+  double core_instructions = 0;  // other CUDA-core work, in instructions, total: weight dequantization inside a
+                                 // W4A16 GEMM, DFloat11's decoding (sharing issue slots with the tensor cores)
   double launches = 1;          // kernel launches (one per layer for per-layer ops), each pays the launch latency
   double fixed_s = 0;           // kFixed only: seconds
   int tp = 1;                   // GPUs taking part, for collectives (tensor-parallel or expert-parallel group)

@@ -238,6 +238,11 @@ nlohmann::json mla_json(const MlaSpec& m) {
 
 // ---- LlmSpec ------------------------------------------------------------------------------------------------
 
+double LlmSpec::embedding_parameter_count() const {
+  const double embeddings = static_cast<double>(vocab_size) * hidden_size;
+  return tie_word_embeddings ? embeddings : 2 * embeddings;
+}
+
 double LlmSpec::parameter_count() const { return non_ffn_params(*this) + ffn_params(*this, /*active=*/false); }
 
 double LlmSpec::active_parameter_count() const {
@@ -278,6 +283,8 @@ LlmSpec parse_llm_spec(const nlohmann::json& card, const std::string& where) {
   s.max_context_tokens = r.require_positive<int>("max_context_tokens");
   s.weight_dtype = r.get<std::string>("weight_dtype", "bf16");
   s.weight_bytes_per_param = dtype_bytes(r, "weight_dtype", s.weight_dtype);
+  s.embedding_bytes_per_param = s.weight_bytes_per_param;  // a card's dtype is every weight's
+  s.gemm_weight_bits = s.weight_bytes_per_param * 8;
   s.kv_dtype = r.get<std::string>("kv_dtype", "bf16");
   s.kv_bytes_per_element = dtype_bytes(r, "kv_dtype", s.kv_dtype);
   s.layer_window_tokens = read_layer_windows(r, s.num_layers);

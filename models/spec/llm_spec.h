@@ -49,8 +49,15 @@ struct LlmSpec {
   int vocab_size = 0;
   bool tie_word_embeddings = false;
   TokenCount max_context_tokens = 0;
-  std::string weight_dtype = "bf16";
+  std::string weight_dtype = "bf16";          // the card's, or the scenario's model_weights.format
+  // Weight storage (models/spec/weight_format.h): stored bytes per weight of the linear layers (attention, MLP,
+  // experts) and of the embeddings and LM head; what the GEMMs read per weight and how they compute.
   double weight_bytes_per_param = 2.0;
+  double embedding_bytes_per_param = 2.0;
+  double gemm_weight_bits = 16;
+  bool fp8_gemm = false;                     // GEMMs on FP8 tensor cores (where the card has them)
+  double gemm_dequant_instructions = 0;      // CUDA-core instructions per weight per 64-row tile (W4A16)
+  double weight_decompress_instructions = 0;  // per weight per forward pass (DFloat11); 0: none
   std::string kv_dtype = "bf16";      // default KV dtype of the card; kv_bytes_per_element follows from it
   double kv_bytes_per_element = 2.0;  // default KV dtype of the card (bf16 = 2)
   // Per layer: 0 = global (full) attention, W > 0 = sliding window of W tokens. Size num_layers.
@@ -63,7 +70,12 @@ struct LlmSpec {
   double parameter_count() const;
   // Parameters touched per token (MoE: routed top-k + shared experts only).
   double active_parameter_count() const;
-  double weight_bytes() const { return parameter_count() * weight_bytes_per_param; }
+  // Parameters of the embeddings and the LM head (untied).
+  double embedding_parameter_count() const;
+  double weight_bytes() const {
+    const double embedding = embedding_parameter_count();
+    return (parameter_count() - embedding) * weight_bytes_per_param + embedding * embedding_bytes_per_param;
+  }
   // Parameters of the routed experts (what expert parallelism splits); 0 for a dense model.
   double routed_expert_parameter_count() const;
   // KV-cache elements per token per layer at full attention: 2*H_kv*d, or kv_lora_rank + qk_rope_head_dim (MLA).

@@ -11,6 +11,7 @@
 #include "models/cost/impl/roofline.h"
 #include "models/spec/catalog.h"
 #include "models/spec/hf_config.h"
+#include "models/spec/weight_format.h"
 #include "sim/cluster/placement.h"
 #include "sim/cluster/router.h"
 #include "sim/config/tiers.h"
@@ -215,6 +216,39 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   resolved["model"] = is_model_path(model_name) && std::filesystem::path(model_name).is_relative()
                           ? (base_dir / model_name).lexically_normal().string()
                           : model_name;
+  // model_weights.format: the weights stored another way than the card's (models/spec/weight_format.h).
+  std::string weights_note;  // its approximation, listed with the others below
+  if (const nlohmann::json* mw = root.raw("model_weights"); mw != nullptr && !mw->is_null()) {
+    ParamReader w = root.child("model_weights");
+    const std::string format = w.require_nonempty("format");
+    const WeightStorage& storage = weight_formats().get(format, w.full("format")).factory;
+    w.finish();
+    auto formatted = std::make_shared<LlmSpec>(*run.model);
+    apply_weight_format(*formatted, format, storage);
+    run.model_owner = formatted;
+    run.model = formatted.get();
+    resolved["model_weights"] = {{"format", format},
+                                 {"linear_bits", storage.linear_bits},
+                                 {"embedding_bits", storage.embedding_bits},
+                                 {"weight_bytes", run.model->weight_bytes()}};
+    if (format != "bf16") {
+      weights_note = fmt::format(
+          "Weights as {} ({} bits per linear weight, {} per embedding/LM-head weight): the KV pool gains what they "
+          "save; GEMMs read {} bits per weight{}{}{}. Quality is not simulated; its authors report: {}.",
+          format, storage.linear_bits, storage.embedding_bits, storage.gemm_read_bits,
+          storage.fp8_tensor_cores ? ", on FP8 tensor cores where the card has them (else at the 16-bit rate)" : "",
+          storage.dequant_instructions > 0
+              ? fmt::format(", dequantizing on CUDA cores ({} instruction(s) per weight per 64-row tile, an "
+                            "estimate from Marlin's design)", storage.dequant_instructions)
+              : std::string(),
+          storage.decompress_instructions > 0
+              ? fmt::format(", after decoding every weight into a bf16 buffer each forward pass (weights.decompress: "
+                            "read compressed, write bf16, {} CUDA-core instructions per weight, an assumption)",
+                            storage.decompress_instructions)
+              : std::string(),
+          storage.reported_quality);
+    }
+  }
 
   // hardware
   ParamReader hw = root.child("hardware");
@@ -697,6 +731,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "MoE weight traffic assumes tokens are routed uniformly over experts.",
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
+  if (!weights_note.empty()) run.approximations.push_back(weights_note);
   if (backend == "calibrated") {
     const nlohmann::json& about = run.resolved["cost_model"]["about"];
     run.approximations.push_back(fmt::format(

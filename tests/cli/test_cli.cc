@@ -331,6 +331,16 @@ TEST(Cli, ListsCatalogsAndRegistries) {
   EXPECT_NE(r.out.find("prefill-first"), std::string::npos);
   r = kvsim("list trace-formats");
   EXPECT_NE(r.out.find("mooncake"), std::string::npos);
+  r = kvsim("list weight-formats --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto formats = nlohmann::json::parse(r.out);
+  std::vector<std::string> names;
+  for (const auto& f : formats) {
+    names.push_back(f["name"]);
+    EXPECT_FALSE(f["reported_quality"].get<std::string>().empty()) << f["name"];
+    EXPECT_FALSE(f["citation"].get<std::string>().empty()) << f["name"];
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"bf16", "fp8", "int4-awq", "dfloat11"}));
   r = kvsim("list widgets");
   EXPECT_NE(r.code, 0);
 }

@@ -8,6 +8,7 @@
 #include "models/cost/kernel_cost_model.h"
 #include "models/kv/strategy.h"
 #include "models/spec/catalog.h"
+#include "models/spec/weight_format.h"
 #include "sim/core/error.h"
 #include "sim/core/units.h"
 #include "sim/engine/engine_profile.h"
@@ -136,6 +137,35 @@ void list_strategies(bool json) {
   }
 }
 
+// Weight formats: each with its storage, what its GEMMs pay, and its authors' reported quality.
+void list_weight_formats(bool json) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : weight_formats().entries()) {
+    const WeightStorage& w = e.factory;
+    out.push_back({{"name", e.name},
+                   {"description", e.description},
+                   {"citation", e.citation},
+                   {"linear_bits", w.linear_bits},
+                   {"embedding_bits", w.embedding_bits},
+                   {"gemm_read_bits", w.gemm_read_bits},
+                   {"fp8_tensor_cores", w.fp8_tensor_cores},
+                   {"dequant_instructions_per_weight_per_tile", w.dequant_instructions},
+                   {"decompress_instructions_per_weight", w.decompress_instructions},
+                   {"reported_quality", w.reported_quality}});
+  }
+  if (json) {
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  for (const nlohmann::json& f : out) {
+    fmt::print("{:<10} {}\n{:<10} {:g} bits per linear weight, {:g} per embedding weight; source: {}\n{:<10} "
+               "reported quality: {}\n",
+               f["name"].get<std::string>(), f["description"].get<std::string>(), "", f["linear_bits"].get<double>(),
+               f["embedding_bits"].get<double>(), f["citation"].get<std::string>(), "",
+               f["reported_quality"].get<std::string>());
+  }
+}
+
 }  // namespace
 
 void add_list_command(CLI::App& app) {
@@ -144,10 +174,10 @@ void add_list_command(CLI::App& app) {
   CLI::App* list = app.add_subcommand("list", "List the built-in catalogs and policy registries.");
   list->add_option("what", *what,
                    "models | gpus | strategies | schedulers | eviction-policies | routers | engine-profiles | "
-                   "cost-models | trace-formats")
+                   "cost-models | trace-formats | weight-formats")
       ->required()
       ->check(CLI::IsMember({"models", "gpus", "strategies", "schedulers", "eviction-policies", "routers",
-                             "engine-profiles", "cost-models", "trace-formats"}));
+                             "engine-profiles", "cost-models", "trace-formats", "weight-formats"}));
   list->add_flag("--json", *json, "print JSON instead of a table");
   list->callback([what, json] {
     if (*what == "models") return list_models(*json);
@@ -165,6 +195,7 @@ void add_list_command(CLI::App& app) {
     if (*what == "routers") return show(routers());
     if (*what == "engine-profiles") return show(engine_profiles());
     if (*what == "cost-models") return show(cost_models());
+    if (*what == "weight-formats") return list_weight_formats(*json);
     show(trace_formats());
   });
 }

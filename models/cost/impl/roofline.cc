@@ -52,6 +52,7 @@ std::vector<ParamDoc> RooflineParams::docs() {
 RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu)
     : p_(params),
       peak_flops_(gpu.flops_for(params.compute_dtype)),
+      fp8_flops_(gpu.dense_flops.count("fp8") != 0 ? gpu.flops_for("fp8") : peak_flops_),
       core_lanes_(gpu.fp32_flops / 2.0 * params.core_efficiency),
       hbm_Bps_(gpu.hbm_bandwidth_Bps * params.memory_efficiency),
       nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
@@ -76,6 +77,10 @@ nlohmann::json RooflineCostModel::params() const {
           {"core_efficiency", p_.core_efficiency}};
 }
 
+double RooflineCostModel::core_seconds(const KernelOp& op) const {
+  return op.core_instructions > 0 && core_lanes_ > 0 ? op.core_instructions / core_lanes_ : 0;
+}
+
 double RooflineCostModel::dequant_seconds(const KernelOp& op) const {
   if (op.dequant_elements <= 0 || core_lanes_ <= 0) return 0;
   return op.dequant_elements * p_.dequant_instructions(op.shape.kv_bits) / core_lanes_;
@@ -89,14 +94,15 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
   double compute_s = 0, memory_s = 0, latency_s = op.launches * p_.launch_latency_s;
   switch (op.kind) {
     case OpKind::kGemm:
-      compute_s = op.flops / (peak_flops_ * p_.gemm_efficiency);
+      // In-kernel weight dequantization (W4A16) shares the SMs' issue slots with the tensor cores: times add.
+      compute_s = op.flops / ((op.fp8 ? fp8_flops_ : peak_flops_) * p_.gemm_efficiency) + core_seconds(op);
       memory_s = op.bytes / hbm_Bps_;
       break;
     case OpKind::kAttentionPrefill:
     case OpKind::kAttentionDecode:
     case OpKind::kElementwise:
       // Tensor-core FLOPs and CUDA-core dequantization share the SMs' issue slots: their times add.
-      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency) + dequant_seconds(op);
+      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency) + dequant_seconds(op) + core_seconds(op);
       memory_s = op.bytes / hbm_Bps_;
       break;
     case OpKind::kAllReduce: {

@@ -42,6 +42,7 @@ class RooflineCostModel final : public IKernelCostModel {
   RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu);
   CostEstimate estimate(const KernelOp& op) const override;
   // Seconds the CUDA cores spend decoding op.dequant_elements at op.shape.kv_bits (0 for 16-bit KV).
+  double core_seconds(const KernelOp& op) const;  // op.core_instructions on the CUDA cores
   double dequant_seconds(const KernelOp& op) const;
   nlohmann::json params() const override;
 
@@ -50,6 +51,7 @@ class RooflineCostModel final : public IKernelCostModel {
   double link_Bps(const KernelOp& op) const;
   RooflineParams p_;
   double peak_flops_;  // FLOP/s at compute_dtype
+  double fp8_flops_;   // FLOP/s of FP8 GEMMs (KernelOp::fp8): the card's fp8 rate, or peak_flops_ without one
   double core_lanes_;  // effective CUDA-core lane-instructions/s (fp32_flops / 2 * core_efficiency)
   double hbm_Bps_;     // effective, bytes/s
   double nvlink_Bps_;  // effective
