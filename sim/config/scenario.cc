@@ -373,9 +373,19 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
 
   // engine
   ParamReader eng = root.child("engine");
-  run.scheduler_name = eng.get<std::string>("scheduler", "vllm-v1");
+  // engine.scheduler: a name with parameters in the strategy syntax ("sjf:predictor=noisy,relative_error=0.3"), or
+  // an object {"name": "sjf", "predictor": "buckets", "bucket_bounds": [64, 512]} (lists need this form).
+  nlohmann::json scheduler_spec = "vllm-v1";
+  if (const nlohmann::json* v = eng.raw("scheduler"); v != nullptr && !v->is_null()) scheduler_spec = *v;
+  eng.check(scheduler_spec.is_string() || scheduler_spec.is_object(), "scheduler",
+            "expected a name with parameters (\"sjf:predictor=oracle\") or an object {\"name\": ..., parameters}");
+  const std::vector<StrategySpec> sched_specs =
+      parse_strategy_json(scheduler_spec.is_object() ? nlohmann::json::array({scheduler_spec}) : scheduler_spec,
+                          eng.full("scheduler"));
+  eng.check(sched_specs.size() == 1, "scheduler", "expected one scheduler (no '+')");
+  run.scheduler_name = sched_specs.front().name;
   const auto& sched_entry = schedulers().get(run.scheduler_name, eng.full("scheduler"));
-  run.scheduler = sched_entry.factory;
+  run.scheduler = sched_entry.factory(sched_specs.front().params, eng.full("scheduler"));
   SimOptions& o = run.sim;
   o.limits.max_num_batched_tokens = eng.get_positive<TokenCount>("max_num_batched_tokens", 8192);
   o.limits.max_num_seqs = eng.get_positive<int>("max_num_seqs", 256);
@@ -528,7 +538,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   o.host_kv_bytes = static_cast<std::int64_t>(units::gib_to_bytes(host_kv_gib));
   o.swap_bytes = static_cast<std::int64_t>(units::gib_to_bytes(swap_gib));
 
-  resolved["engine"] = {{"scheduler", run.scheduler_name},
+  resolved["engine"] = {{"scheduler", scheduler_spec},
                         {"max_num_batched_tokens", o.limits.max_num_batched_tokens},
                         {"max_num_seqs", o.limits.max_num_seqs},
                         {"block_size", block_size},

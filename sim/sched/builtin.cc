@@ -1,7 +1,20 @@
 // The schedulers kvsim knows: the single, explicit registration list of the family.
 #include "sim/sched/impl/schedulers.h"
 
+#include "sim/core/param_reader.h"
+
 namespace kvsim {
+
+namespace {
+// A scheduler without parameters: any given is an error naming it.
+SchedulerBuilder without_params(std::function<std::unique_ptr<IScheduler>()> make) {
+  return [make](const nlohmann::json& params, const std::string& where) -> SchedulerFactory {
+    ParamReader r(params, where);
+    r.finish();
+    return make;
+  };
+}
+}  // namespace
 
 const SchedulerRegistry& schedulers() {
   static const SchedulerRegistry kRegistry = [] {
@@ -10,12 +23,19 @@ const SchedulerRegistry& schedulers() {
            "token budget shared by decodes and chunked prefills; FCFS admission; preempt newest on KV exhaustion",
            "vLLM v1 scheduler (vllm/v1/core/sched/scheduler.py); Sarathi-Serve, arXiv 2403.02310",
            {},
-           make_vllm_v1_scheduler});
+           without_params([] { return make_vllm_v1_scheduler(); })});
     r.add({"prefill-first",
            "whole-prompt prefill iterations take priority over decode iterations (no mixing, no chunking)",
            "vLLM v0 default scheduler; Kwon et al., PagedAttention, SOSP 2023 (arXiv 2309.06180)",
            {},
-           make_prefill_first_scheduler});
+           without_params(make_prefill_first_scheduler)});
+    r.add({"sjf",
+           "shortest job first: vLLM v1's scheduling, waiting requests admitted by predicted output length "
+           "(a length predictor with an error model), optionally aged so none starves",
+           "Fu et al., Efficient LLM Scheduling by Learning to Rank, arXiv 2408.15792 (NeurIPS 2024; repo "
+           "hao-ai-lab/vllm-ltr); Jin et al., S3, arXiv 2306.06000 (NeurIPS 2023)",
+           sjf_params(),
+           sjf_builder()});
     return r;
   }();
   return kRegistry;

@@ -17,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/core/registry.h"
 #include "sim/kv/kv_manager.h"
 #include "sim/request/request.h"
@@ -76,9 +78,21 @@ class IScheduler {
   virtual void schedule(SchedulerContext& ctx, StepPlan& plan) = 0;
 };
 
+// Builds one replica's scheduler (each replica has its own).
 using SchedulerFactory = std::function<std::unique_ptr<IScheduler>()>;
-using SchedulerRegistry = Registry<SchedulerFactory>;
+// A registry entry's constructor: checks the scheduler's parameters (the strategy syntax, "sjf:predictor=oracle",
+// as a JSON object; errors name `where` and the key) and returns the factory of schedulers with them.
+using SchedulerBuilder = std::function<SchedulerFactory(const nlohmann::json& params, const std::string& where)>;
+using SchedulerRegistry = Registry<SchedulerBuilder>;
 const SchedulerRegistry& schedulers();
+
+// The order in which a scheduler considers waiting requests for admission, when it is the policy's own (SJF):
+// arrange() reorders ctx.queues.waiting before admissions, leaving requests resumed after preemption in front.
+class WaitingOrder {
+ public:
+  virtual ~WaitingOrder() = default;
+  virtual void arrange(SchedulerContext& ctx) = 0;
+};
 
 // Shared scheduling mechanics (sim/sched/mechanics.cc), used by every scheduler so they differ only in policy.
 // Admits `r` (front of waiting) into running; records the first-scheduled time.

@@ -29,7 +29,7 @@ struct Harness {
     return r;
   }
   StepPlan step(const std::string& name) {
-    auto s = schedulers().get(name, "test").factory();
+    auto s = schedulers().get(name, "test").factory(nlohmann::json::object(), "test")();
     StepPlan plan;
     SchedulerContext ctx{q, kv, limits, 0};
     s->schedule(ctx, plan);

@@ -2,12 +2,17 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "sim/sched/scheduler.h"
 
 namespace kvsim {
 
-std::unique_ptr<IScheduler> make_vllm_v1_scheduler();
+// vLLM v1's scheduling; `order` (null: engine.admission's order) arranges the waiting queue before admissions.
+std::unique_ptr<IScheduler> make_vllm_v1_scheduler(std::unique_ptr<WaitingOrder> order = nullptr);
 std::unique_ptr<IScheduler> make_prefill_first_scheduler();
+// Shortest job first (sim/sched/impl/sjf.cc): vLLM v1's scheduling, waiting requests by predicted output length.
+SchedulerBuilder sjf_builder();
+std::vector<ParamDoc> sjf_params();
 
 }  // namespace kvsim

@@ -12,6 +12,8 @@ namespace {
 
 class VllmV1Scheduler final : public IScheduler {
  public:
+  explicit VllmV1Scheduler(std::unique_ptr<WaitingOrder> order) : order_(std::move(order)) {}
+
   // Tokens `r` computes in this iteration with `budget` tokens left, or 0 if it must wait. Without chunked prefill a
   // prefill runs whole; one longer than the whole budget (a recompute after preemption) runs alone.
   static TokenCount tokens_for(const Request& r, TokenCount budget, const SchedulerContext& ctx,
@@ -52,7 +54,11 @@ class VllmV1Scheduler final : public IScheduler {
     }
     if (!q.swapped.empty()) return;  // swapped requests resume before new ones are admitted
 
-    order_waiting(ctx);
+    if (order_) [[unlikely]] {
+      order_->arrange(ctx);
+    } else {
+      order_waiting(ctx);
+    }
     AdmissionStep step;
     while (!q.waiting.empty() && budget > 0 && static_cast<int>(q.running.size()) < ctx.limits.max_num_seqs) {
       Request& r = *q.waiting.front();
@@ -69,10 +75,15 @@ class VllmV1Scheduler final : public IScheduler {
       budget -= n;
     }
   }
+
+ private:
+  std::unique_ptr<WaitingOrder> order_;
 };
 
 }  // namespace
 
-std::unique_ptr<IScheduler> make_vllm_v1_scheduler() { return std::make_unique<VllmV1Scheduler>(); }
+std::unique_ptr<IScheduler> make_vllm_v1_scheduler(std::unique_ptr<WaitingOrder> order) {
+  return std::make_unique<VllmV1Scheduler>(std::move(order));
+}
 
 }  // namespace kvsim

@@ -1,0 +1,155 @@
+// Shortest job first with a length predictor: vLLM v1's scheduling (sim/sched/impl/vllm_v1.cc) whose waiting
+// queue is ordered by each request's predicted output length, shortest first; with aging (aging_tokens_per_s > 0)
+// a request's priority improves by that many tokens per second it has waited, so none starves: the order key
+// predicted - aging x (now - arrival) ranks requests as predicted + aging x arrival does, at every moment. Requests
+// resumed after preemption keep their place in front (as every kvsim scheduler does).
+//
+// Predictors (parameter `predictor`), all deterministic per request and seed:
+//   oracle    the true output length (the bound SJF can reach);
+//   noisy     the true length times exp(relative_error x z), z standard normal: a log-normal error of that
+//             spread (0.3: about 30 % off; 100: no information left, the order is random);
+//   buckets   a classifier into length buckets (`bucket_bounds`, ascending): the bound of the request's bucket,
+//             one bucket off (up or down, at random) with probability 1 - `accuracy`; above the last bound, twice
+//             it.
+// Not modelled yet: preempting a request whose output outgrows its prediction (S3's re-bucketing), per-prompt
+// length distributions (CASTILLO), and the predictor's own time.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/core/param_reader.h"
+#include "sim/sched/impl/schedulers.h"
+
+namespace kvsim {
+
+namespace {
+
+// A uniform in (0, 1) from a 64-bit key (splitmix64).
+double unit(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return (static_cast<double>(x >> 11) + 0.5) / 9007199254740992.0;
+}
+
+struct Predictor {
+  enum class Kind { kOracle, kNoisy, kBuckets };
+  Kind kind = Kind::kOracle;
+  double relative_error = 0.3;
+  std::vector<double> bounds = {32, 128, 512, 2048, 8192};
+  double accuracy = 1.0;
+  std::uint64_t seed = 0;
+
+  double predict(const Request& r) const {
+    const double truth = static_cast<double>(r.output_tokens);
+    const std::uint64_t key = seed * 0x100000001b3ULL ^ static_cast<std::uint64_t>(r.id);
+    switch (kind) {
+      case Kind::kOracle:
+        return truth;
+      case Kind::kNoisy: {
+        const double u1 = unit(key), u2 = unit(key ^ 0x5bd1e995ULL);
+        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+        return truth * std::exp(relative_error * z);
+      }
+      case Kind::kBuckets: {
+        auto b = static_cast<std::ptrdiff_t>(std::lower_bound(bounds.begin(), bounds.end(), truth) - bounds.begin());
+        if (unit(key) > accuracy) b += unit(key ^ 0x27d4eb2dULL) < 0.5 ? -1 : 1;
+        const auto last = static_cast<std::ptrdiff_t>(bounds.size());
+        b = std::clamp<std::ptrdiff_t>(b, 0, last);
+        return b == last ? 2 * bounds.back() : bounds[static_cast<std::size_t>(b)];
+      }
+    }
+    return truth;
+  }
+};
+
+class SjfOrder final : public WaitingOrder {
+ public:
+  SjfOrder(Predictor p, double aging) : predictor_(std::move(p)), aging_(aging) {}
+
+  void arrange(SchedulerContext& ctx) override {
+    auto& waiting = ctx.queues.waiting;
+    auto first = waiting.begin();
+    while (first != waiting.end() && (*first)->preemptions > 0) ++first;
+    const auto less = [this](const Request* a, const Request* b) {
+      const double ka = key(*a), kb = key(*b);
+      return ka < kb || (ka == kb && a->id < b->id);
+    };
+    // The queue is sorted but for the arrivals since the last step (appended at the back): sort those, merge.
+    const auto sorted_end = std::is_sorted_until(first, waiting.end(), less);
+    if (sorted_end == waiting.end()) return;
+    std::sort(sorted_end, waiting.end(), less);
+    std::inplace_merge(first, sorted_end, waiting.end(), less);
+  }
+
+ private:
+  double key(const Request& r) {
+    auto [it, fresh] = keys_.try_emplace(r.id, 0.0);
+    if (fresh) it->second = predictor_.predict(r) + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
+    return it->second;
+  }
+
+  Predictor predictor_;
+  double aging_;
+  std::unordered_map<RequestId, double> keys_;  // each request's order key, computed once
+};
+
+}  // namespace
+
+std::vector<ParamDoc> sjf_params() {
+  return {{"predictor", "string", "\"oracle\"", "oracle | noisy | buckets: how output lengths are predicted"},
+          {"relative_error", "number", "0.3", "noisy: spread of the log-normal error (100: no information)"},
+          {"bucket_bounds", "list", "[32, 128, 512, 2048, 8192]", "buckets: ascending upper bounds, tokens"},
+          {"accuracy", "number", "1", "buckets: probability of the right bucket (else one off)"},
+          {"aging_tokens_per_s", "number", "0", "priority gained per second waited, in predicted tokens"},
+          {"seed", "int", "0", "seed of the predictor's errors"}};
+}
+
+SchedulerBuilder sjf_builder() {
+  return [](const nlohmann::json& params, const std::string& where) -> SchedulerFactory {
+    ParamReader r(params, where);
+    Predictor p;
+    const std::string kind = r.get<std::string>("predictor", "oracle");
+    if (kind == "oracle") {
+      p.kind = Predictor::Kind::kOracle;
+    } else if (kind == "noisy") {
+      p.kind = Predictor::Kind::kNoisy;
+    } else if (kind == "buckets") {
+      p.kind = Predictor::Kind::kBuckets;
+    } else {
+      r.check(false, "predictor", fmt::format("'{}' is not a predictor (oracle, noisy, buckets)", kind));
+    }
+    p.relative_error = r.get_non_negative<double>("relative_error", 0.3);
+    r.check(p.relative_error <= 1000, "relative_error", "expected a spread in [0, 1000]");
+    r.check(p.kind == Predictor::Kind::kNoisy || r.raw("relative_error") == nullptr, "relative_error",
+            "only with predictor noisy");
+    if (const nlohmann::json* b = r.raw("bucket_bounds"); b != nullptr) {
+      r.check(p.kind == Predictor::Kind::kBuckets, "bucket_bounds", "only with predictor buckets");
+      r.check(b->is_array() && !b->empty(), "bucket_bounds", "expected a non-empty list of ascending token counts");
+      p.bounds.clear();
+      for (const nlohmann::json& v : *b) {
+        r.check(v.is_number() && v.get<double>() >= 1 && std::isfinite(v.get<double>()) &&
+                    (p.bounds.empty() || v.get<double>() > p.bounds.back()),
+                "bucket_bounds", "expected ascending token counts >= 1");
+        p.bounds.push_back(v.get<double>());
+      }
+    }
+    p.accuracy = r.get_fraction("accuracy", 1.0);
+    r.check(p.kind == Predictor::Kind::kBuckets || r.raw("accuracy") == nullptr, "accuracy",
+            "only with predictor buckets");
+    const double aging = r.get_non_negative<double>("aging_tokens_per_s", 0.0);
+    r.check(std::isfinite(aging) && aging <= 1e9, "aging_tokens_per_s", "expected tokens per second in [0, 1e9]");
+    p.seed = static_cast<std::uint64_t>(r.get_non_negative<std::int64_t>("seed", 0));
+    r.finish();
+    return [p, aging] { return make_vllm_v1_scheduler(std::make_unique<SjfOrder>(p, aging)); };
+  };
+}
+
+}  // namespace kvsim
