@@ -32,6 +32,10 @@ IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& lay
       overhead_s_(iteration_overhead_s) {
   layout_.prepare();
   q_heads_ = static_cast<double>(model.num_attention_heads) / tp_;
+  gemm_weight_bytes_ = model.gemm_weight_bits / 8;
+  weights_formatted_ = model.fp8_gemm || model.gemm_dequant_instructions > 0 ||
+                       model.weight_decompress_instructions > 0 ||
+                       model.embedding_bytes_per_param * 8 != model.gemm_weight_bits;
 }
 
 double IterationCostModel::weight_bytes_per_gpu() const { return par_.weight_bytes_per_gpu(model_); }
@@ -40,21 +44,46 @@ double IterationCostModel::weight_bytes_per_gpu() const { return par_.weight_byt
 constexpr double kDequantTileRows = 64;
 
 void IterationCostModel::add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n,
-                                  double layers, double weight_bits) const {
+                                  double layers) const {
   if (m <= 0 || layers <= 0) return;
-  const bool formatted = weight_bits <= 0;  // the model's linear-layer format
-  KernelOp op = gemm_op(m, n, k, (formatted ? model_.gemm_weight_bits : weight_bits) / 8);
-  if (formatted) [[likely]] {
-    op.fp8 = model_.fp8_gemm;
-    if (model_.gemm_dequant_instructions > 0) [[unlikely]] {
-      op.core_instructions = k * n * std::ceil(m / kDequantTileRows) * model_.gemm_dequant_instructions * layers;
-    }
-  }
+  KernelOp op = gemm_op(m, n, k, gemm_weight_bytes_);
   op.id = id;
   op.flops *= layers;
   op.bytes *= layers;
   op.launches = layers;
   ops.push_back(op);
+}
+
+void IterationCostModel::add_weight_format(double attended_tokens, std::vector<KernelOp>& ops) const {
+  const LlmSpec& m = model_;
+  for (KernelOp& op : ops) {
+    if (op.kind != OpKind::kGemm) continue;
+    if (op.id == OpId::kGemmLmHead) {
+      // Stored as the embeddings are (16-bit under fp8 and int4-awq); DFloat11 decompresses it to bf16 too.
+      const double bits = m.weight_decompress_instructions > 0 ? 16.0 : m.embedding_bytes_per_param * 8;
+      op.bytes += op.shape.n * op.shape.k * (bits - op.shape.weight_bits) / 8 * op.launches;
+      op.shape.weight_bits = bits;
+      continue;
+    }
+    op.fp8 = m.fp8_gemm;
+    op.weight_format = true;
+    if (m.gemm_dequant_instructions > 0 && op.id != OpId::kGemmMoeExperts) {
+      op.core_instructions =
+          op.shape.k * op.shape.n * std::ceil(op.shape.m / kDequantTileRows) * m.gemm_dequant_instructions * op.launches;
+    }
+  }
+  if (m.weight_decompress_instructions > 0 && attended_tokens > 0) {
+    // DFloat11: every weight this GPU holds decoded into a bf16 buffer once per forward pass.
+    const double params = par_.weight_bytes_per_gpu(m) / m.weight_bytes_per_param;
+    KernelOp op;
+    op.id = OpId::kWeightDecompress;
+    op.kind = OpKind::kElementwise;
+    op.bytes = params * (m.weight_bytes_per_param + 2.0);  // read compressed, write bf16
+    op.core_instructions = params * m.weight_decompress_instructions;
+    op.weight_format = true;
+    op.launches = m.num_layers;
+    ops.push_back(op);
+  }
 }
 
 void IterationCostModel::add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const {
@@ -248,7 +277,7 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         // Expert parallelism: whole experts, 1/ep of them here, over the group's tokens.
         const double ep = par_.ep;
         KernelOp op = moe_experts_op(std::max(T, s.moe_group_tokens), h, e.expert_intermediate_size, e.num_experts,
-                                     e.experts_per_token, m.gemm_weight_bits / 8);
+                                     e.experts_per_token, gemm_weight_bytes_);
         op.shape.share = static_cast<float>(1.0 / ep);
         op.flops *= moe_layers / ep;
         op.bytes *= moe_layers / ep;
@@ -268,7 +297,7 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
         // One layer's fused-MoE call (OpShape for measured tables: all T tokens, the expert width per GPU), summed
         // over the MoE layers.
         KernelOp op = moe_experts_op(T, h, e.expert_intermediate_size / t, e.num_experts, e.experts_per_token,
-                                     m.gemm_weight_bits / 8);
+                                     gemm_weight_bytes_);
         op.flops *= moe_layers;
         op.bytes *= moe_layers;
         op.launches *= moe_layers;  // gate+up and down per layer
@@ -294,20 +323,8 @@ void IterationCostModel::build_gpu_ops(const IterationShape& s, std::vector<Kern
       ops.push_back(op);
     }
   }
-  // The LM head is stored as the embeddings are (16-bit under fp8 and int4-awq); DFloat11 decompresses it too.
-  add_gemm(ops, OpId::kGemmLmHead, s.sampled_sequences, h, m.vocab_size / t, 1,
-           m.weight_decompress_instructions > 0 ? 16.0 : m.embedding_bytes_per_param * 8);
-  if (m.weight_decompress_instructions > 0 && attended_tokens > 0) [[unlikely]] {
-    // DFloat11: every weight this GPU holds decoded into a bf16 buffer once per forward pass.
-    const double params = par_.weight_bytes_per_gpu(m) / m.weight_bytes_per_param;
-    KernelOp op;
-    op.id = OpId::kWeightDecompress;
-    op.kind = OpKind::kElementwise;
-    op.bytes = params * (m.weight_bytes_per_param + 2.0);  // read compressed, write bf16
-    op.core_instructions = params * m.weight_decompress_instructions;
-    op.launches = L;
-    ops.push_back(op);
-  }
+  add_gemm(ops, OpId::kGemmLmHead, s.sampled_sequences, h, m.vocab_size / t, 1);
+  if (weights_formatted_) [[unlikely]] add_weight_format(attended_tokens, ops);
   for (auto [id, bytes] : {std::pair{OpId::kSwapOut, s.swap_out_bytes}, std::pair{OpId::kSwapIn, s.swap_in_bytes}}) {
     if (bytes <= 0) continue;
     KernelOp op;

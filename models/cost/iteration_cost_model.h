@@ -124,10 +124,12 @@ class IterationCostModel {
   double weight_bytes_per_gpu() const;
 
  private:
-  // A GEMM whose weights the GEMM reads at `weight_bits` (0: the model's gemm_weight_bits, with its FP8 compute
-  // and in-kernel dequantization; a 16-bit LM head or embedding computes at the 16-bit rate).
-  void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers,
-                double weight_bits = 0) const;
+  // A GEMM reading its weights at the model's gemm_weight_bits.
+  void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers) const;
+  // A weight format's part of a step (models/spec/weight_format.h), only for formatted weights: FP8 compute and
+  // in-kernel dequantization of the linear layers' GEMMs, the LM head at the embeddings' bits, DFloat11's
+  // decompression of every weight.
+  void add_weight_format(double attended_tokens, std::vector<KernelOp>& ops) const;
   void add_attention(const IterationShape& s, std::vector<KernelOp>& ops) const;
   void add_tier_transfers(const IterationShape& s, std::vector<KernelOp>& ops) const;
   // The ops that run on the GPU (build_ops() without the tier transfers, which their tiers time).
@@ -143,6 +145,8 @@ class IterationCostModel {
   double overhead_s_;
   double q_heads_;            // query heads per GPU
   double act_bytes_ = 2.0;    // activation element size (bf16)
+  double gemm_weight_bytes_ = 2.0;  // bytes per weight the GEMMs read
+  bool weights_formatted_ = false;  // a weight format with its own pricing (add_weight_format)
   mutable std::vector<KernelOp> scratch_;
 };
 

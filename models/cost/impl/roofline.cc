@@ -52,7 +52,9 @@ std::vector<ParamDoc> RooflineParams::docs() {
 RooflineCostModel::RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu)
     : p_(params),
       peak_flops_(gpu.flops_for(params.compute_dtype)),
-      fp8_flops_(gpu.dense_flops.count("fp8") != 0 ? gpu.flops_for("fp8") : peak_flops_),
+      gemm_Fps_(peak_flops_ * params.gemm_efficiency),
+      fp8_gemm_Fps_((gpu.dense_flops.count("fp8") != 0 ? gpu.flops_for("fp8") : peak_flops_) * params.gemm_efficiency),
+      attention_Fps_(peak_flops_ * params.attention_efficiency),
       core_lanes_(gpu.fp32_flops / 2.0 * params.core_efficiency),
       hbm_Bps_(gpu.hbm_bandwidth_Bps * params.memory_efficiency),
       nvlink_Bps_(gpu.nvlink_bandwidth_Bps * params.nvlink_efficiency),
@@ -77,16 +79,17 @@ nlohmann::json RooflineCostModel::params() const {
           {"core_efficiency", p_.core_efficiency}};
 }
 
-double RooflineCostModel::core_seconds(const KernelOp& op) const {
-  return op.core_instructions > 0 && core_lanes_ > 0 ? op.core_instructions / core_lanes_ : 0;
-}
-
 double RooflineCostModel::dequant_seconds(const KernelOp& op) const {
   if (op.dequant_elements <= 0 || core_lanes_ <= 0) return 0;
   return op.dequant_elements * p_.dequant_instructions(op.shape.kv_bits) / core_lanes_;
 }
 
 CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
+  return op.weight_format ? priced<true>(op) : priced<false>(op);
+}
+
+template <bool kWeightFormat>
+CostEstimate RooflineCostModel::priced(const KernelOp& op) const {
   CostEstimate e;
   e.flops = op.flops;
   e.bytes = op.bytes;
@@ -95,14 +98,19 @@ CostEstimate RooflineCostModel::estimate(const KernelOp& op) const {
   switch (op.kind) {
     case OpKind::kGemm:
       // In-kernel weight dequantization (W4A16) shares the SMs' issue slots with the tensor cores: times add.
-      compute_s = op.flops / ((op.fp8 ? fp8_flops_ : peak_flops_) * p_.gemm_efficiency) + core_seconds(op);
+      if constexpr (kWeightFormat) {
+        compute_s = op.flops / (op.fp8 ? fp8_gemm_Fps_ : gemm_Fps_) + core_seconds(op);
+      } else {
+        compute_s = op.flops / gemm_Fps_;
+      }
       memory_s = op.bytes / hbm_Bps_;
       break;
     case OpKind::kAttentionPrefill:
     case OpKind::kAttentionDecode:
     case OpKind::kElementwise:
       // Tensor-core FLOPs and CUDA-core dequantization share the SMs' issue slots: their times add.
-      compute_s = op.flops / (peak_flops_ * p_.attention_efficiency) + dequant_seconds(op) + core_seconds(op);
+      compute_s = op.flops / attention_Fps_ + dequant_seconds(op);
+      if constexpr (kWeightFormat) compute_s += core_seconds(op);
       memory_s = op.bytes / hbm_Bps_;
       break;
     case OpKind::kAllReduce: {

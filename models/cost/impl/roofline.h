@@ -42,7 +42,11 @@ class RooflineCostModel final : public IKernelCostModel {
   RooflineCostModel(const RooflineParams& params, const GpuSpec& gpu);
   CostEstimate estimate(const KernelOp& op) const override;
   // Seconds the CUDA cores spend decoding op.dequant_elements at op.shape.kv_bits (0 for 16-bit KV).
-  double core_seconds(const KernelOp& op) const;  // op.core_instructions on the CUDA cores
+  template <bool kWeightFormat>  // the op's weight-format fields (fp8, core_instructions) count only when true
+  CostEstimate priced(const KernelOp& op) const;
+  double core_seconds(const KernelOp& op) const {  // op.core_instructions on the CUDA cores
+    return op.core_instructions > 0 && core_lanes_ > 0 ? op.core_instructions / core_lanes_ : 0;
+  }
   double dequant_seconds(const KernelOp& op) const;
   nlohmann::json params() const override;
 
@@ -51,7 +55,9 @@ class RooflineCostModel final : public IKernelCostModel {
   double link_Bps(const KernelOp& op) const;
   RooflineParams p_;
   double peak_flops_;  // FLOP/s at compute_dtype
-  double fp8_flops_;   // FLOP/s of FP8 GEMMs (KernelOp::fp8): the card's fp8 rate, or peak_flops_ without one
+  double gemm_Fps_;       // achieved FLOP/s of GEMMs: peak_flops_ x gemm_efficiency
+  double fp8_gemm_Fps_;   // of FP8 GEMMs (KernelOp::fp8): the card's fp8 rate (peak_flops_ without one) x the same
+  double attention_Fps_;  // of attention: peak_flops_ x attention_efficiency
   double core_lanes_;  // effective CUDA-core lane-instructions/s (fp32_flops / 2 * core_efficiency)
   double hbm_Bps_;     // effective, bytes/s
   double nvlink_Bps_;  // effective
