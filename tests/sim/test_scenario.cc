@@ -140,7 +140,7 @@ TEST(Scenario, UnknownNamesListTheAvailableOnes) {
   doc["hardware"]["gpu"] = "h300";
   EXPECT_NE(error_of(doc).find("h100-sxm"), std::string::npos);
   doc = reference();
-  doc["engine"]["scheduler"] = "sjf";
+  doc["engine"]["scheduler"] = "lottery";
   EXPECT_NE(error_of(doc).find("prefill-first"), std::string::npos);
   doc = reference();
   doc["cost_model"]["backend"] = "magic";
