@@ -454,10 +454,14 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   }
   const std::string num_gpu_blocks_key = eng.full("num_gpu_blocks");
   const std::string prefix_caching_key = eng.full("prefix_caching");
-  const bool default_chunked = run.scheduler_name != "prefill-first";
+  const bool whole_prompts = run.scheduler_name == "prefill-first" || run.scheduler_name == "static-batch";
+  const bool default_chunked = !whole_prompts;
   o.limits.chunked_prefill = eng.get<bool>("chunked_prefill", default_chunked);
-  eng.check(!(run.scheduler_name == "prefill-first" && o.limits.chunked_prefill), "chunked_prefill",
-            "the prefill-first scheduler never chunks prompts; use scheduler vllm-v1 for chunked prefill");
+  eng.check(!(whole_prompts && o.limits.chunked_prefill), "chunked_prefill",
+            fmt::format("the {} scheduler never chunks prompts; use scheduler vllm-v1 for chunked prefill",
+                        run.scheduler_name));
+  eng.check(run.scheduler_name != "static-batch" || !o.prefix_caching, "prefix_caching",
+            "the static-batch scheduler keeps no prefix cache (its batches prefill whole prompts)");
   const double swap_gib = eng.get<double>("swap_space_GiB", 4.0);
   eng.check(swap_gib >= 0, "swap_space_GiB", "must be >= 0");
   const auto reserve_gib = eng.get_optional<double>("activation_reserve_GiB");
@@ -742,6 +746,12 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
       "Latency percentiles come from a log-bucket sketch (within 0.1% of exact); means, minima and maxima are exact.",
   };
   if (!weights_note.empty()) run.approximations.push_back(weights_note);
+  if (run.scheduler_name == "static-batch") {
+    run.approximations.push_back(
+        "Static batching: a padded batch's padding rows (prompts padded to the longest, finished members' rows) "
+        "run through every GEMM, as CUDA-graph padding does; attention over padded positions is not priced, so a "
+        "padded batch's prefill is priced a little low.");
+  }
   if (backend == "calibrated") {
     const nlohmann::json& about = run.resolved["cost_model"]["about"];
     run.approximations.push_back(fmt::format(

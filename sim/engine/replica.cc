@@ -305,7 +305,8 @@ KVSIM_INLINE bool Replica::plan() {
   shape_.swap_in_bytes = plan_.swap_in_bytes;
   if (caching_) [[unlikely]] add_tier_traffic(shape_);
   // 0 outside CUDA graphs
-  shape_.padded_tokens = step_time_ ? opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_ : 0;
+  shape_.padded_tokens =
+      (step_time_ ? opt_.profile.graph_tokens(batch_tokens_) - batch_tokens_ : 0) + plan_.padding_tokens;
   return true;
 }
 

@@ -36,6 +36,13 @@ const SchedulerRegistry& schedulers() {
            "hao-ai-lab/vllm-ltr); Jin et al., S3, arXiv 2306.06000 (NeurIPS 2023)",
            sjf_params(),
            sjf_builder()});
+    r.add({"static-batch",
+           "static batching: a batch prefilled at once decodes until its last member finishes, nothing joins it; "
+           "prompts padded to the longest (padding=true) or packed",
+           "HF transformers generate; Zhao et al., Prepacking, arXiv 2404.09529; Zhai et al., ByteTransformer, "
+           "arXiv 2210.03052 (IPDPS 2023)",
+           static_batch_params(),
+           static_batch_builder()});
     return r;
   }();
   return kRegistry;

@@ -57,11 +57,13 @@ struct StepPlan {
   double swap_in_bytes = 0;
   int preemptions = 0;
   TokenCount recomputed_tokens = 0;  // KV tokens discarded by recompute preemption in this step
+  TokenCount padding_tokens = 0;     // rows computed for nothing (static batching's padding): GEMMs only
   void clear() {
     work.clear();
     swap_out_bytes = swap_in_bytes = 0;
     preemptions = 0;
     recomputed_tokens = 0;
+    padding_tokens = 0;
   }
 };
 

@@ -14,5 +14,8 @@ std::unique_ptr<IScheduler> make_prefill_first_scheduler();
 // Shortest job first (sim/sched/impl/sjf.cc): vLLM v1's scheduling, waiting requests by predicted output length.
 SchedulerBuilder sjf_builder();
 std::vector<ParamDoc> sjf_params();
+// Static batching, padded or packed (sim/sched/impl/static_batch.cc).
+SchedulerBuilder static_batch_builder();
+std::vector<ParamDoc> static_batch_params();
 
 }  // namespace kvsim
