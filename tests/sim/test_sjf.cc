@@ -52,6 +52,12 @@ TEST(Sjf, OracleLowersMeanE2eAndAUselessPredictorDoesNot) {
   // A 30 % error still separates 40 from 1,600 tokens.
   const Latency noisy = run("sjf:predictor=noisy,relative_error=0.3");
   EXPECT_LT(noisy.mean_e2e, 0.75 * fcfs.mean_e2e);
+  // Knowing each prompt's length distribution (coefficient of variation 0.5) does too; a spread as wide as the
+  // classes' gap (cv 20) loses most of the gain.
+  const Latency known = run("sjf:predictor=distribution,cv=0.5");
+  EXPECT_LT(known.mean_e2e, 0.75 * fcfs.mean_e2e);
+  const Latency vague = run("sjf:predictor=distribution,cv=20");
+  EXPECT_GT(vague.mean_e2e, known.mean_e2e);
 }
 
 // Twelve long requests at once (8 run, 4 wait), then a stream of short ones faster than the engine drains: SJF
@@ -83,7 +89,10 @@ TEST(Sjf, BadParametersNameTheKey) {
   nlohmann::json doc = heavy_tailed("sjf:predictor=psychic");
   std::string err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("engine.scheduler.predictor"), std::string::npos) << err;
-  EXPECT_NE(err.find("oracle, noisy, buckets"), std::string::npos) << err;
+  EXPECT_NE(err.find("oracle, noisy, buckets, distribution"), std::string::npos) << err;
+  doc = heavy_tailed("sjf:predictor=distribution,quantile=1");
+  err = testing::error_of([&] { prepare_run(doc, "."); });
+  EXPECT_NE(err.find("engine.scheduler.quantile"), std::string::npos) << err;
   doc = heavy_tailed("sjf:predictor=oracle,relative_error=0.3");
   err = testing::error_of([&] { prepare_run(doc, "."); });
   EXPECT_NE(err.find("only with predictor noisy"), std::string::npos) << err;

@@ -10,9 +10,13 @@
 //             spread (0.3: about 30 % off; 100: no information left, the order is random);
 //   buckets   a classifier into length buckets (`bucket_bounds`, ascending): the bound of the request's bucket,
 //             one bucket off (up or down, at random) with probability 1 - `accuracy`; above the last bound, twice
-//             it.
-// Not modelled yet: preempting a request whose output outgrows its prediction (S3's re-bucketing), per-prompt
-// length distributions (CASTILLO), and the predictor's own time.
+//             it;
+//   distribution  the prompt's response-length distribution is known, not the draw (CASTILLO's view: the same
+//             prompt answered ten times varies): the trace's length is one draw of a log-normal of coefficient of
+//             variation `cv` (an assumption to set from CASTILLO's per-model figures), and the prediction is that
+//             distribution's `quantile` (0.5: its median; higher quantiles predict conservatively).
+// Not modelled yet: preempting a request whose output outgrows its prediction (S3's re-bucketing) and the
+// predictor's own time.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -39,12 +43,34 @@ double unit(std::uint64_t x) {
   return (static_cast<double>(x >> 11) + 0.5) / 9007199254740992.0;
 }
 
+// The standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9), p in (0, 1).
+double normal_quantile(double p) {
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                                 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00};
+  const auto tail = [&](double q) {
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  };
+  if (p < 0.02425) return tail(std::sqrt(-2 * std::log(p)));
+  if (p > 1 - 0.02425) return -tail(std::sqrt(-2 * std::log(1 - p)));
+  const double q = p - 0.5, r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
 struct Predictor {
-  enum class Kind { kOracle, kNoisy, kBuckets };
+  enum class Kind { kOracle, kNoisy, kBuckets, kDistribution };
   Kind kind = Kind::kOracle;
   double relative_error = 0.3;
   std::vector<double> bounds = {32, 128, 512, 2048, 8192};
   double accuracy = 1.0;
+  double cv = 0.5, quantile = 0.5;  // distribution
   std::uint64_t seed = 0;
 
   double predict(const Request& r) const {
@@ -53,10 +79,12 @@ struct Predictor {
     switch (kind) {
       case Kind::kOracle:
         return truth;
-      case Kind::kNoisy: {
-        const double u1 = unit(key), u2 = unit(key ^ 0x5bd1e995ULL);
-        const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-        return truth * std::exp(relative_error * z);
+      case Kind::kNoisy:
+        return truth * std::exp(relative_error * normal_quantile(unit(key)));
+      case Kind::kDistribution: {
+        // The draw sits at the distribution's z-th quantile; the prediction at its `quantile`.
+        const double sigma = std::sqrt(std::log1p(cv * cv));
+        return truth * std::exp(sigma * (normal_quantile(quantile) - normal_quantile(unit(key))));
       }
       case Kind::kBuckets: {
         auto b = static_cast<std::ptrdiff_t>(std::lower_bound(bounds.begin(), bounds.end(), truth) - bounds.begin());
@@ -104,10 +132,13 @@ class SjfOrder final : public WaitingOrder {
 }  // namespace
 
 std::vector<ParamDoc> sjf_params() {
-  return {{"predictor", "string", "\"oracle\"", "oracle | noisy | buckets: how output lengths are predicted"},
+  return {{"predictor", "string", "\"oracle\"",
+           "oracle | noisy | buckets | distribution: how output lengths are predicted"},
           {"relative_error", "number", "0.3", "noisy: spread of the log-normal error (100: no information)"},
           {"bucket_bounds", "list", "[32, 128, 512, 2048, 8192]", "buckets: ascending upper bounds, tokens"},
           {"accuracy", "number", "1", "buckets: probability of the right bucket (else one off)"},
+          {"cv", "number", "0.5", "distribution: coefficient of variation of a prompt's response lengths"},
+          {"quantile", "number", "0.5", "distribution: the quantile of that distribution predicted"},
           {"aging_tokens_per_s", "number", "0", "priority gained per second waited, in predicted tokens"},
           {"seed", "int", "0", "seed of the predictor's errors"}};
 }
@@ -123,8 +154,10 @@ SchedulerBuilder sjf_builder() {
       p.kind = Predictor::Kind::kNoisy;
     } else if (kind == "buckets") {
       p.kind = Predictor::Kind::kBuckets;
+    } else if (kind == "distribution") {
+      p.kind = Predictor::Kind::kDistribution;
     } else {
-      r.check(false, "predictor", fmt::format("'{}' is not a predictor (oracle, noisy, buckets)", kind));
+      r.check(false, "predictor", fmt::format("'{}' is not a predictor (oracle, noisy, buckets, distribution)", kind));
     }
     p.relative_error = r.get_non_negative<double>("relative_error", 0.3);
     r.check(p.relative_error <= 1000, "relative_error", "expected a spread in [0, 1000]");
@@ -144,6 +177,12 @@ SchedulerBuilder sjf_builder() {
     p.accuracy = r.get_fraction("accuracy", 1.0);
     r.check(p.kind == Predictor::Kind::kBuckets || r.raw("accuracy") == nullptr, "accuracy",
             "only with predictor buckets");
+    p.cv = r.get_non_negative<double>("cv", 0.5);
+    r.check(p.cv <= 100, "cv", "expected a coefficient of variation in [0, 100]");
+    p.quantile = r.get<double>("quantile", 0.5);
+    r.check(p.quantile > 0 && p.quantile < 1, "quantile", "expected a quantile in (0, 1)");
+    r.check(p.kind == Predictor::Kind::kDistribution || (r.raw("cv") == nullptr && r.raw("quantile") == nullptr),
+            "cv", "cv and quantile only with predictor distribution");
     const double aging = r.get_non_negative<double>("aging_tokens_per_s", 0.0);
     r.check(std::isfinite(aging) && aging <= 1e9, "aging_tokens_per_s", "expected tokens per second in [0, 1e9]");
     p.seed = static_cast<std::uint64_t>(r.get_non_negative<std::int64_t>("seed", 0));
