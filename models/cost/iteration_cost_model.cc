@@ -172,6 +172,12 @@ void IterationCostModel::add_attention(const IterationShape& s, std::vector<Kern
                        caches * p_new * stored;
       select.flops += select_flops;
     }
+    if (g.scan && n_decode > 0) [[unlikely]] {  // selection prices the units it scans, not the tokens attended
+      sum.attended = 0;
+      for (const SeqWork& w : s.work) {
+        if (w.computed > outside_from && w.decode()) sum.attended += g.priced_tokens(w.prompt, w.computed).attended;
+      }
+    }
     if (n_decode > 0) {
       const double readers_per_cache = readers / caches;
       const double d_read = sum.read * readers_per_cache;     // tokens read, summed over reader layers

@@ -176,6 +176,19 @@ KvLayout::Footprint KvLayout::peak_footprint(TokenCount prompt, TokenCount total
   return with_block_tables(peak);
 }
 
+double ScanSelection::scanned(TokenCount attended) const {
+  if (attended <= 0) return 0;
+  const double levels =
+      log_units > 0 ? std::max(1.0, std::log2(static_cast<double>(attended) / static_cast<double>(log_tokens))) : 0.0;
+  return units + log_units * levels;
+}
+
+KvGroup::Tokens KvGroup::priced_tokens(TokenCount prompt, TokenCount computed) const {
+  Tokens t = tokens(prompt, computed);
+  if (scan) t.attended = cache_layers * scan->scanned(decode_attended(held(prompt, computed)));
+  return t;
+}
+
 void KvLayout::prepare() {
   int shift = -1;
   for (int b = 0; b < 62; ++b) {
@@ -193,6 +206,9 @@ void KvLayout::prepare() {
     const double premium = static_cast<double>(g.residual_tokens) *
                            std::max(0.0, g.full_bytes_per_token() - g.stored_bytes_per_token());
     g.fixed_bytes_ = static_cast<std::int64_t>(std::ceil((g.fixed_bytes + premium) * g.cache_layers));
+    if (g.scan && (!g.layer_budgets.empty() || g.scan->log_tokens <= 0)) {
+      throw std::logic_error("KvGroup '" + g.name + "': a scanning selection needs one budget and scan_log_tokens > 0");
+    }
     if (g.layer_budgets.empty()) continue;
     if (static_cast<int>(g.layer_budgets.size()) != g.cache_layers || g.retention != Retention::kPromptBudget) {
       throw std::logic_error("KvGroup '" + g.name + "': layer_budgets needs kPromptBudget and one budget per layer");
@@ -278,6 +294,13 @@ nlohmann::json KvLayout::to_json() const {
       j["layer_budgets_from_prompt_tokens"] = g.layer_budgets_from;
     }
     if (g.read_budget_tokens > 0) j["read_budget_tokens"] = g.read_budget_tokens;
+    if (g.scan) {
+      j["scan_units"] = g.scan->units;
+      if (g.scan->log_units > 0) {
+        j["scan_log_units"] = g.scan->log_units;
+        j["scan_log_tokens"] = g.scan->log_tokens;
+      }
+    }
     gs.push_back(j);
   }
   return {{"strategies", strategies},     {"block_size", block_size}, {"fused_dequant", fused_dequant},

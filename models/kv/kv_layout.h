@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -36,7 +37,17 @@ enum class Retention : std::uint8_t {
 };
 std::string_view retention_name(Retention r);
 
-struct KvGroup {
+// What a scanning selection scans per decode step of a sequence attending to `a` tokens, per cache layer:
+//   units + log_units * max(1, log2(a / log_tokens))   (at least one level of a tree search).
+struct ScanSelection {
+  double units = 0, log_units = 0;
+  TokenCount log_tokens = 1;
+  double scanned(TokenCount attended) const;  // 0 when nothing is attended
+};
+
+// Cache-line aligned: every step indexes the layout's groups, and a size of 512 bytes makes that a shift (the hot
+// loops' instruction counts moved by 0.4 % with the size when it was not a power of two).
+struct alignas(64) KvGroup {
   std::string name;             // "global", "local", "layer 7", ...
   int cache_layers = 0;         // distinct KV caches held under this rule (one per owning layer)
   int reader_layers = 0;        // layers attending to this group's caches at each step (decode traffic multiplier)
@@ -81,6 +92,8 @@ struct KvGroup {
   double prefill_score_flops_per_pair = 0;    // per (query, key) pair a prefill chunk attends to, per reader layer:
                                               // accumulated attention scores over every prompt query (H2O-style
                                               // policies), which FlashAttention does not return
+  // Selection that scans units not proportional to the tokens held: `scan` and its fields, at the end of the struct
+  // (away from the fields every step reads).
 
   // Per cache layer prompt budgets (kPromptBudget only, PyramidKV): when non-empty, a prompt of at least
   // `layer_budgets_from` tokens keeps min(prompt, layer_budgets[i]) prompt tokens in cache layer i after prefill, and
@@ -163,8 +176,10 @@ struct KvGroup {
     return read_budget_tokens > 0 && attended > read_budget_tokens ? read_budget_tokens : attended;
   }
 
+
   // Sums over the group's cache layers for one request: tokens held, and for its next decode step the tokens its
-  // new token attends to, reads, and reads among the 16-bit residual tokens.
+  // new token attends to (priced_tokens(): for a group with `scan`, the units its selection scans), reads, and reads
+  // among the 16-bit residual tokens.
   struct Tokens {
     double held = 0, attended = 0, read = 0, residual_read = 0;
   };
@@ -180,6 +195,10 @@ struct KvGroup {
     t.residual_read = layers * static_cast<double>(std::min(r, residual_tokens));
     return t;
   }
+  // tokens() as selection prices it: for a group with `scan`, `attended` holds the units its selection scans (what
+  // select_bytes_per_token and score_flops_per_token then price) instead of the tokens attended. (The cost model's
+  // per-sequence loop calls tokens() and redoes this only for scanning groups, keeping the others' loop lean.)
+  Tokens priced_tokens(TokenCount prompt, TokenCount computed) const;
   // Whether a step computing `chunk` tokens on top of `computed` completes the prompt of a group that compresses it.
   bool final_prefill_step(TokenCount prompt, TokenCount computed, TokenCount chunk) const {
     return computed < prompt && computed + chunk >= prompt && compresses_prompt();
@@ -240,9 +259,18 @@ struct KvGroup {
   std::int64_t fixed_bytes_ = 0;    // fixed device bytes per request, all cache layers
   double host_token_bytes_ = 0;     // host_bytes_per_token(), for the per-step host accounting
 
+ public:
+  // Selection that scans a number of units not proportional to the tokens held (Squeezed Attention's fixed
+  // centroids, HiP's tree search over key blocks): when set, select_bytes_per_token and score_flops_per_token are
+  // per scanned unit (ScanSelection), and priced_tokens() holds the scanned units in Tokens::attended. Held by
+  // pointer: the fields every step reads keep their size and place (compared by identity: a strategy that sets one
+  // has an effect).
+  std::shared_ptr<const ScanSelection> scan;
+
   // Every field, the prepared tables included (composition compares layouts to find strategies with no effect).
   bool operator==(const KvGroup&) const = default;
 };
+static_assert(sizeof(KvGroup) == 512, "KvGroup grew past 512 bytes: group indexing is no longer a shift");
 
 struct KvLayout {
   std::vector<KvGroup> groups;

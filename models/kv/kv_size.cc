@@ -31,7 +31,7 @@ KvSizeReport kv_size(const KvLayout& layout, TokenCount context, std::optional<d
     out.cache_layers = g.cache_layers;
     out.reader_layers = g.reader_layers;
     out.bytes_per_token_per_layer = g.device_bytes_per_token();
-    const KvGroup::Tokens t = g.tokens(context, context);
+    const KvGroup::Tokens t = g.priced_tokens(context, context);
     out.held_tokens = static_cast<TokenCount>(std::llround(t.held / g.cache_layers));   // mean per cache layer
     out.read_tokens = static_cast<TokenCount>(std::llround(t.read / g.cache_layers));
     out.device_bytes =

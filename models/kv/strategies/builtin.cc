@@ -12,6 +12,7 @@ const KvStrategyRegistry& kv_strategies() {
     kvstrat::add_eviction_strategies(r);
     kvstrat::add_quantization_strategies(r);
     kvstrat::add_offload_strategies(r);
+    kvstrat::add_sparse_strategies(r);
     return r;
   }();
   return kRegistry;

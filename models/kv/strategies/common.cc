@@ -61,4 +61,22 @@ ParamDoc bool_param(const std::string& name, bool def, const std::string& help) 
   return {name, "bool", def ? "true" : "false", help};
 }
 
+// Offload strategies place a 16-bit cache that keeps every token; they say why they cannot build on anything else.
+void check_offloadable(const KvLayout& l, const std::string& strategy) {
+  bool any_full = false;
+  for (const KvGroup& g : l.groups) {
+    if (g.retention == Retention::kPromptBudget || g.retention == Retention::kTotalBudget) {
+      throw KvsimError(fmt::format("strategy '{}' selects from the whole context and cannot be combined with token "
+                                   "eviction (a retention-axis strategy)",
+                                   strategy));
+    }
+    if (g.retention == Retention::kAll) any_full = true;
+  }
+  if (!any_full) {
+    throw KvsimError(fmt::format("strategy '{}': the layout has no full-attention layers keeping every token to "
+                                 "offload (every layer is windowed)",
+                                 strategy));
+  }
+}
+
 }  // namespace kvsim::kvstrat

@@ -37,6 +37,10 @@ inline double q_heads(const StrategyContext& c) {
 // accumulation, and `extra_flops` of the policy's own (Keyformer's Gumbel noise and temperature).
 void add_accumulated_scores(KvGroup& g, const StrategyContext& c, double extra_flops);
 
+// Offload and selection strategies that need a 16-bit cache keeping every token (ShadowKV, InfLLM, SentenceKV,
+// HiP with offload): throws KvsimError saying why `strategy` cannot build on `l` (token eviction, no full layers).
+void check_offloadable(const KvLayout& l, const std::string& strategy);
+
 // Parameter documentation helpers.
 ParamDoc int_param(const std::string& name, long long def, const std::string& help);
 ParamDoc num_param(const std::string& name, double def, const std::string& help);
@@ -65,5 +69,6 @@ void add_width_strategies(KvStrategyRegistry& r);
 void add_eviction_strategies(KvStrategyRegistry& r);
 void add_quantization_strategies(KvStrategyRegistry& r);
 void add_offload_strategies(KvStrategyRegistry& r);
+void add_sparse_strategies(KvStrategyRegistry& r);
 
 }  // namespace kvsim::kvstrat

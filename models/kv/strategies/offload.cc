@@ -10,24 +10,6 @@ namespace kvsim::kvstrat {
 
 namespace {
 
-// Offload strategies place a 16-bit cache that keeps every token; they say why they cannot build on anything else.
-void check_offloadable(const KvLayout& l, const std::string& strategy) {
-  bool any_full = false;
-  for (const KvGroup& g : l.groups) {
-    if (g.retention == Retention::kPromptBudget || g.retention == Retention::kTotalBudget) {
-      throw KvsimError(fmt::format("strategy '{}' selects from the whole context and cannot be combined with token "
-                                   "eviction (a retention-axis strategy)",
-                                   strategy));
-    }
-    if (g.retention == Retention::kAll) any_full = true;
-  }
-  if (!any_full) {
-    throw KvsimError(fmt::format("strategy '{}': the layout has no full-attention layers keeping every token to "
-                                 "offload (every layer is windowed)",
-                                 strategy));
-  }
-}
-
 // ShadowKV (kv-strategies.md §4.1; bytedance/ShadowKV models/kv_cache.py). Per full-attention layer and request:
 //  device, per token: U row of the rank-r pre-RoPE key SVD (r x 16 bit) + landmark (mean key of a chunk of c,
 //                     H_kv*d/c x 16 bit);
