@@ -70,6 +70,18 @@ void record_group(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
   if (key != 0 && r.blocks.empty()) step.computing.push_back(key);  // it found no cached block: it computes them
 }
 
+void preempt_request(SchedulerContext& ctx, StepPlan& plan, Request& r) {
+  auto& running = ctx.queues.running;
+  running.erase(std::find(running.begin(), running.end(), &r));
+  plan.swap_out_bytes += ctx.kv.preempt(r, plan.recomputed_tokens);
+  plan.preemptions++;
+  if (r.state == RequestState::kSwapped) {
+    ctx.queues.swapped.push_back(&r);
+  } else {
+    ctx.queues.waiting.push_back(&r);
+  }
+}
+
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan) {
   int resumed = 0;
   auto& swapped = ctx.queues.swapped;

@@ -94,6 +94,12 @@ class WaitingOrder {
  public:
   virtual ~WaitingOrder() = default;
   virtual void arrange(SchedulerContext& ctx) = 0;
+  // Called before the step is planned: may preempt running requests (preempt_request) the policy no longer wants
+  // running (SJF: one whose output outgrew its prediction).
+  virtual void review_running(SchedulerContext& ctx, StepPlan& plan) {
+    (void)ctx;
+    (void)plan;
+  }
 };
 
 // Shared scheduling mechanics (sim/sched/mechanics.cc), used by every scheduler so they differ only in policy.
@@ -124,6 +130,9 @@ inline bool hold_back(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
 inline void admitted(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
   if (ctx.limits.admission == AdmissionOrder::kPrefixGroup) [[unlikely]] record_group(ctx, step, r);
 }
+// Preempts running request `r` (recompute or swap, as engine.preemption says) and puts it at the back of the
+// waiting queue (a policy's order then places it) or in the swapped queue.
+void preempt_request(SchedulerContext& ctx, StepPlan& plan, Request& r);
 // Resumes swapped requests (FIFO) while blocks and sequence slots allow; returns how many.
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan);
 

@@ -85,6 +85,24 @@ TEST(Sjf, AgingBoundsTheLongestWait) {
   EXPECT_LE(aged, 1.05 * fcfs);
 }
 
+// Predictions that fall short (the 10th percentile of each prompt's length distribution): a request that outgrows
+// its prediction is predicted again at twice it; with preempt_on_misprediction it also yields its place to
+// shorter waiting requests (its KV recomputed later). An oracle never outgrows its prediction: no such preemption.
+TEST(Sjf, MispredictionsArePredictedAgainAndMayPreempt) {
+  const auto preemptions = [](const std::string& scheduler) {
+    const testing::Outcome o = run_scenario(heavy_tailed(scheduler));
+    EXPECT_EQ(o.results["summary"]["requests"]["completed"], 300) << scheduler;
+    return o.results["summary"]["kv"]["preemptions"].get<long long>();
+  };
+  const long long base = preemptions("sjf:predictor=oracle");
+  EXPECT_EQ(preemptions("sjf:predictor=oracle,preempt_on_misprediction=true"), base);
+  const long long kept = preemptions("sjf:predictor=distribution,cv=1,quantile=0.1");
+  const long long preempted = preemptions("sjf:predictor=distribution,cv=1,quantile=0.1,preempt_on_misprediction=true");
+  std::printf("preemptions: oracle %lld, short predictions %lld, with preemption on misprediction %lld\n", base, kept,
+              preempted);
+  EXPECT_GT(preempted, kept);
+}
+
 TEST(Sjf, BadParametersNameTheKey) {
   nlohmann::json doc = heavy_tailed("sjf:predictor=psychic");
   std::string err = testing::error_of([&] { prepare_run(doc, "."); });

@@ -15,7 +15,9 @@
 //             prompt answered ten times varies): the trace's length is one draw of a log-normal of coefficient of
 //             variation `cv` (an assumption to set from CASTILLO's per-model figures), and the prediction is that
 //             distribution's `quantile` (0.5: its median; higher quantiles predict conservatively).
-// Not modelled yet: preempting a request whose output outgrows its prediction (S3's re-bucketing) and the
+// A running request whose output outgrows its prediction is predicted again at twice the old prediction (S3's
+// re-bucketing: the next bucket up); with preempt_on_misprediction it is also preempted (its KV recomputed later)
+// and waits in the queue by its new prediction, so that shorter requests run first (SRTF-like). Not modelled: the
 // predictor's own time.
 #include <algorithm>
 #include <cmath>
@@ -100,14 +102,34 @@ struct Predictor {
 
 class SjfOrder final : public WaitingOrder {
  public:
-  SjfOrder(Predictor p, double aging) : predictor_(std::move(p)), aging_(aging) {}
+  SjfOrder(Predictor p, double aging, bool preempt) : predictor_(std::move(p)), aging_(aging), preempt_(preempt) {}
+
+  void review_running(SchedulerContext& ctx, StepPlan& plan) override {
+    auto& running = ctx.queues.running;
+    for (std::size_t i = 0; i < running.size();) {
+      Request& r = *running[i];
+      Entry& e = entry(r);
+      if (static_cast<double>(r.generated) < e.predicted || r.finished()) {
+        ++i;
+        continue;
+      }
+      // Outgrown: the next bucket up (twice the prediction, and more than what it has generated).
+      e.predicted = std::max(2 * e.predicted, static_cast<double>(r.generated) + 1);
+      e.key = e.predicted + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
+      if (preempt_ && !ctx.queues.waiting.empty()) {
+        preempt_request(ctx, plan, r);  // running[i] is now the next request
+      } else {
+        ++i;
+      }
+    }
+  }
 
   void arrange(SchedulerContext& ctx) override {
     auto& waiting = ctx.queues.waiting;
     auto first = waiting.begin();
     while (first != waiting.end() && (*first)->preemptions > 0) ++first;
     const auto less = [this](const Request* a, const Request* b) {
-      const double ka = key(*a), kb = key(*b);
+      const double ka = entry(*a).key, kb = entry(*b).key;
       return ka < kb || (ka == kb && a->id < b->id);
     };
     // The queue is sorted but for the arrivals since the last step (appended at the back): sort those, merge.
@@ -118,15 +140,23 @@ class SjfOrder final : public WaitingOrder {
   }
 
  private:
-  double key(const Request& r) {
-    auto [it, fresh] = keys_.try_emplace(r.id, 0.0);
-    if (fresh) it->second = predictor_.predict(r) + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
+  struct Entry {
+    double predicted = 0;  // output tokens, as last predicted
+    double key = 0;        // predicted + aging x arrival
+  };
+  Entry& entry(const Request& r) {
+    auto [it, fresh] = entries_.try_emplace(r.id);
+    if (fresh) {
+      it->second.predicted = std::max(1.0, predictor_.predict(r));
+      it->second.key = it->second.predicted + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
+    }
     return it->second;
   }
 
   Predictor predictor_;
   double aging_;
-  std::unordered_map<RequestId, double> keys_;  // each request's order key, computed once
+  bool preempt_;
+  std::unordered_map<RequestId, Entry> entries_;  // each request's prediction and order key
 };
 
 }  // namespace
@@ -140,6 +170,8 @@ std::vector<ParamDoc> sjf_params() {
           {"cv", "number", "0.5", "distribution: coefficient of variation of a prompt's response lengths"},
           {"quantile", "number", "0.5", "distribution: the quantile of that distribution predicted"},
           {"aging_tokens_per_s", "number", "0", "priority gained per second waited, in predicted tokens"},
+          {"preempt_on_misprediction", "bool", "false",
+           "preempt a request whose output outgrows its (doubled) prediction while others wait"},
           {"seed", "int", "0", "seed of the predictor's errors"}};
 }
 
@@ -183,11 +215,12 @@ SchedulerBuilder sjf_builder() {
     r.check(p.quantile > 0 && p.quantile < 1, "quantile", "expected a quantile in (0, 1)");
     r.check(p.kind == Predictor::Kind::kDistribution || (r.raw("cv") == nullptr && r.raw("quantile") == nullptr),
             "cv", "cv and quantile only with predictor distribution");
+    const bool preempt = r.get<bool>("preempt_on_misprediction", false);
     const double aging = r.get_non_negative<double>("aging_tokens_per_s", 0.0);
     r.check(std::isfinite(aging) && aging <= 1e9, "aging_tokens_per_s", "expected tokens per second in [0, 1e9]");
     p.seed = static_cast<std::uint64_t>(r.get_non_negative<std::int64_t>("seed", 0));
     r.finish();
-    return [p, aging] { return make_vllm_v1_scheduler(std::make_unique<SjfOrder>(p, aging)); };
+    return [p, aging, preempt] { return make_vllm_v1_scheduler(std::make_unique<SjfOrder>(p, aging, preempt)); };
   };
 }
 

@@ -26,6 +26,7 @@ class VllmV1Scheduler final : public IScheduler {
 
   void schedule(SchedulerContext& ctx, StepPlan& plan) override {
     auto& q = ctx.queues;
+    if (order_) [[unlikely]] order_->review_running(ctx, plan);
     TokenCount budget = ctx.limits.max_num_batched_tokens;
 
     for (std::size_t i = 0; i < q.running.size() && budget > 0;) {
