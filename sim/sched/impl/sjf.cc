@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -144,19 +143,22 @@ class SjfOrder final : public WaitingOrder {
     double predicted = 0;  // output tokens, as last predicted
     double key = 0;        // predicted + aging x arrival
   };
+  // Request ids are dense (the order of arrival at the cluster): an array, grown as ids come.
   Entry& entry(const Request& r) {
-    auto [it, fresh] = entries_.try_emplace(r.id);
-    if (fresh) {
-      it->second.predicted = std::max(1.0, predictor_.predict(r));
-      it->second.key = it->second.predicted + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
+    const auto i = static_cast<std::size_t>(r.id);
+    if (i >= entries_.size()) entries_.resize(std::max(i + 1, 2 * entries_.size()));
+    Entry& e = entries_[i];
+    if (e.predicted == 0) {  // not predicted yet (predictions are at least 1 token)
+      e.predicted = std::max(1.0, predictor_.predict(r));
+      e.key = e.predicted + aging_ * static_cast<double>(r.arrival_ns) * 1e-9;
     }
-    return it->second;
+    return e;
   }
 
   Predictor predictor_;
   double aging_;
   bool preempt_;
-  std::unordered_map<RequestId, Entry> entries_;  // each request's prediction and order key
+  std::vector<Entry> entries_;  // by request id: each request's prediction and order key
 };
 
 }  // namespace
