@@ -5,6 +5,22 @@
 
 namespace kvsim {
 
+namespace {
+// Preempts `victim`, already out of the running queue: its KV is freed or swapped; it waits in the swapped queue, or
+// in the waiting queue's front (resumed first, as vLLM does) or back (a policy's order places it).
+void preempt_out(SchedulerContext& ctx, StepPlan& plan, Request& victim, bool to_front) {
+  plan.swap_out_bytes += ctx.kv.preempt(victim, plan.recomputed_tokens);
+  plan.preemptions++;
+  if (victim.state == RequestState::kSwapped) {
+    ctx.queues.swapped.push_back(&victim);
+  } else if (to_front) {
+    ctx.queues.waiting.push_front(&victim);
+  } else {
+    ctx.queues.waiting.push_back(&victim);
+  }
+}
+}  // namespace
+
 void admit(SchedulerContext& ctx, Request& r) {
   ctx.queues.waiting.pop_front();
   ctx.queues.running.push_back(&r);
@@ -17,13 +33,7 @@ bool reserve_or_preempt(SchedulerContext& ctx, StepPlan& plan, Request& r, Token
   while (!ctx.kv.reserve(r, chunk)) {
     Request* victim = running.back();
     running.pop_back();
-    plan.swap_out_bytes += ctx.kv.preempt(*victim, plan.recomputed_tokens);
-    plan.preemptions++;
-    if (victim->state == RequestState::kSwapped) {
-      ctx.queues.swapped.push_back(victim);
-    } else {
-      ctx.queues.waiting.push_front(victim);
-    }
+    preempt_out(ctx, plan, *victim, /*to_front=*/true);
     if (victim == &r) return false;
   }
   return true;
@@ -73,13 +83,7 @@ void record_group(SchedulerContext& ctx, AdmissionStep& step, Request& r) {
 void preempt_request(SchedulerContext& ctx, StepPlan& plan, Request& r) {
   auto& running = ctx.queues.running;
   running.erase(std::find(running.begin(), running.end(), &r));
-  plan.swap_out_bytes += ctx.kv.preempt(r, plan.recomputed_tokens);
-  plan.preemptions++;
-  if (r.state == RequestState::kSwapped) {
-    ctx.queues.swapped.push_back(&r);
-  } else {
-    ctx.queues.waiting.push_back(&r);
-  }
+  preempt_out(ctx, plan, r, /*to_front=*/false);
 }
 
 int swap_in_swapped(SchedulerContext& ctx, StepPlan& plan) {
