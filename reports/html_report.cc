@@ -287,6 +287,35 @@ void append_slo(std::string& out, const json& r) {
   out += "</tbody></table>\n</section>\n";
 }
 
+// Request classes (scenario workload.classes): each class's latencies and its own SLO result.
+void append_classes(std::string& out, const json& r) {
+  const json* classes = find(r, {"summary", "classes"});
+  if (classes == nullptr || !classes->is_object() || classes->empty()) return;
+  out += "<section id=\"classes\">\n<h2>Request classes</h2>\n<p class=\"note\">Each class of the workload "
+         "(<code>workload.classes</code>): its requests, latencies and, where it has deadlines of its own, the share "
+         "meeting them all. Schedulers <code>priority</code> and <code>sjf</code> serve lower priorities first; "
+         "the other schedulers ignore classes.</p>\n<table class=\"grid\"><thead><tr><th scope=\"col\">Class</th>";
+  for (const char* h : {"Requests", "Completed", "TTFT p50", "TTFT p99", "TPOT p99", "E2E p99", "SLO attainment"}) {
+    out += std::string("<th scope=\"col\" class=\"num\">") + h + "</th>";
+  }
+  out += "<th scope=\"col\">SLO met</th></tr></thead><tbody>\n";
+  for (auto it = classes->begin(); it != classes->end(); ++it) {
+    const json& c = it.value();
+    out += "<tr><th scope=\"row\">" + esc(it.key()) + "</th>";
+    for (const std::string& cell :
+         {fmt_count(c, {"requests_counted"}), fmt_count(c, {"completed"}), fmt_seconds(number(c, {"ttft_s", "p50"})),
+          fmt_seconds(number(c, {"ttft_s", "p99"})), fmt_seconds(number(c, {"tpot_s", "p99"})),
+          fmt_seconds(number(c, {"e2e_s", "p99"})), fmt_percent(number(c, {"slo", "attainment", "all"}))}) {
+      out += "<td class=\"num\">" + esc(cell) + "</td>";
+    }
+    const json* met = find(c, {"slo", "met"});
+    const bool has = met != nullptr && met->is_boolean();
+    const std::string cls = has ? (met->get<bool>() ? "ok" : "bad") : "unknown";
+    out += "<td class=\"" + cls + "\">" + (has ? (met->get<bool>() ? "yes" : "no") : "no SLO") + "</td></tr>\n";
+  }
+  out += "</tbody></table>\n</section>\n";
+}
+
 constexpr ChartSpec kCharts[] = {
     {"chart-ttft", "TTFT distribution", "Cumulative fraction of completed requests; the queueing part of TTFT dashed."},
     {"chart-e2e", "End-to-end latency distribution", "Cumulative fraction of completed requests."},
@@ -791,6 +820,7 @@ std::string render_html_report(const json& results) {
   append_headline(out, results);
   append_summary(out, results);
   append_slo(out, results);
+  append_classes(out, results);
   append_charts(out);
   append_prefix_cache(out, results);
   append_cluster(out, results);

@@ -13,7 +13,8 @@ namespace kvsim {
 // Independent random streams of one workload, so that changing one distribution does not move the draws of
 // another (e.g. a new prompt-length distribution keeps the same arrival times).
 enum class RngStream : std::uint64_t { kArrivals = 1, kPromptLengths = 2, kOutputLengths = 3, kPrefixGroups = 4,
-                                      kSessions = 5, kRagChunks = 6 };
+                                      kSessions = 5, kRagChunks = 6,
+                                      kRequestClasses = 7 };
 
 class Rng {
  public:

@@ -33,6 +33,10 @@ struct TraceRecord {
   // holds it until then (sim/engine/simulator.cc).
   bool closed_loop = false;
   SimTimeNs think_ns = 0;
+  // The request's class label where the trace gives one (kvsim JSONL `class`), else empty; and its class: an index
+  // into the scenario's `workload.classes` (the label's, else drawn by share in the stream), 0 without classes.
+  std::string class_name;
+  std::uint8_t request_class = 0;
   std::int64_t source_line = 0;     // 1-based line in the source file (0 for synthetic records), for messages
 };
 

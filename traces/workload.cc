@@ -45,7 +45,8 @@ std::unique_ptr<ITraceReader> open_trace(ParamReader& trace, std::uint64_t seed,
 }  // namespace
 
 std::unique_ptr<ITraceReader> make_workload(ParamReader& workload, std::uint64_t seed,
-                                            const std::filesystem::path& base_dir) {
+                                            const std::filesystem::path& base_dir,
+                                            WorkloadClasses classes) {
   const bool has_trace = workload.has("trace");
   const bool has_synthetic = workload.has("synthetic");
   ParamReader trace = workload.child("trace");
@@ -53,6 +54,9 @@ std::unique_ptr<ITraceReader> make_workload(ParamReader& workload, std::uint64_t
   trace_impl::StreamTransforms transforms;
   transforms.max_requests = workload.get_optional<std::int64_t>("max_requests");
   transforms.time_scale = workload.get<double>("time_scale", 1.0);
+  transforms.class_names = std::move(classes.names);
+  transforms.class_shares = std::move(classes.shares);
+  transforms.seed = seed;
   workload.finish();
 
   workload.check(has_trace != has_synthetic, has_trace ? "synthetic" : "trace",

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "sim/core/param_reader.h"
 #include "traces/trace_reader.h"
@@ -25,8 +27,14 @@
 namespace kvsim {
 
 // `base_dir` resolves relative paths (the scenario file's folder). `seed` drives every random draw.
-// Calls finish() on the section, so unknown keys are rejected here.
+// The scenario's request classes (workload.classes, read by the scenario): their names, which a trace's labels
+// name, and their shares of the unlabelled requests; empty: none. Calls finish() on the section, so unknown keys
+// are rejected here.
+struct WorkloadClasses {
+  std::vector<std::string> names;
+  std::vector<double> shares;
+};
 std::unique_ptr<ITraceReader> make_workload(ParamReader& workload, std::uint64_t seed,
-                                            const std::filesystem::path& base_dir);
+                                            const std::filesystem::path& base_dir, WorkloadClasses classes = {});
 
 }  // namespace kvsim

@@ -196,6 +196,33 @@ void absolutize_paths(nlohmann::json& j, const std::filesystem::path& base) {
   }
 }
 
+// An slo section (the scenario's, or a request class's): deadlines and attainment (sim/metrics/slo.h).
+SloSpec read_slo(ParamReader& slo) {
+  SloSpec out;
+  const auto deadline = [&](const char* key) -> std::optional<double> {
+    const auto v = slo.get_optional<double>(key);
+    if (v) slo.check(std::isfinite(*v) && *v > 0 && *v <= 1e9, key, "expected seconds, > 0");
+    return v;
+  };
+  out.ttft_s = deadline("ttft_p99_s");
+  out.tpot_s = deadline("tpot_p99_s");
+  out.e2e_s = deadline("e2e_p99_s");
+  out.attainment = slo.get<double>("attainment", 0.99);
+  slo.check(out.attainment > 0 && out.attainment <= 1, "attainment",
+            "expected the share of requests that must meet each deadline, in (0, 1]");
+  slo.finish();  // unknown keys first: a misspelt deadline is named as such
+  slo.check(out.any(), "ttft_p99_s", "an slo section needs at least one of ttft_p99_s, tpot_p99_s, e2e_p99_s");
+  return out;
+}
+
+nlohmann::json slo_resolved(const SloSpec& slo) {
+  nlohmann::json r = {{"attainment", slo.attainment}};
+  if (slo.ttft_s) r["ttft_p99_s"] = *slo.ttft_s;
+  if (slo.tpot_s) r["tpot_p99_s"] = *slo.tpot_s;
+  if (slo.e2e_s) r["e2e_p99_s"] = *slo.e2e_s;
+  return r;
+}
+
 }  // namespace
 
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir) {
@@ -576,23 +603,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   // Service-level objectives and the measurement window (sim/metrics/slo.h).
   if (const nlohmann::json* j = root.raw("slo"); j != nullptr && !j->is_null()) {
     ParamReader slo = root.child("slo");
-    const auto deadline = [&](const char* key) -> std::optional<double> {
-      const auto v = slo.get_optional<double>(key);
-      if (v) slo.check(std::isfinite(*v) && *v > 0 && *v <= 1e9, key, "expected seconds, > 0");
-      return v;
-    };
-    run.slo.ttft_s = deadline("ttft_p99_s");
-    run.slo.tpot_s = deadline("tpot_p99_s");
-    run.slo.e2e_s = deadline("e2e_p99_s");
-    run.slo.attainment = slo.get<double>("attainment", 0.99);
-    slo.check(run.slo.attainment > 0 && run.slo.attainment <= 1, "attainment",
-              "expected the share of requests that must meet each deadline, in (0, 1]");
-    slo.finish();  // unknown keys first: a misspelt deadline is named as such
-    slo.check(run.slo.any(), "ttft_p99_s", "an slo section needs at least one of ttft_p99_s, tpot_p99_s, e2e_p99_s");
-    nlohmann::json& r = resolved["slo"] = {{"attainment", run.slo.attainment}};
-    if (run.slo.ttft_s) r["ttft_p99_s"] = *run.slo.ttft_s;
-    if (run.slo.tpot_s) r["tpot_p99_s"] = *run.slo.tpot_s;
-    if (run.slo.e2e_s) r["e2e_p99_s"] = *run.slo.e2e_s;
+    run.slo = read_slo(slo);
+    resolved["slo"] = slo_resolved(run.slo);
   }
   if (const nlohmann::json* j = root.raw("metrics"); j != nullptr && !j->is_null()) {
     ParamReader m = root.child("metrics");
@@ -718,7 +730,41 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
            "client_timeout_s", "expected seconds >= 0 (0: no timeout)");
   resolved["workload"] = scenario.value("workload", nlohmann::json::object());
   absolutize_paths(resolved["workload"], base_dir);  // so the written scenario.json runs from anywhere
-  run.workload = make_workload(wl, seed, base_dir);
+  WorkloadClasses workload_classes;
+  if (const nlohmann::json* classes = wl.raw("classes"); classes != nullptr && !classes->is_null()) {
+    wl.check(classes->is_array() && !classes->empty() && classes->size() <= 16, "classes",
+             "expected a list of 1 to 16 request classes {\"name\", \"share\", \"priority\", \"slo\"}");
+    double total = 0;
+    for (std::size_t i = 0; i < classes->size(); ++i) {
+      ParamReader c((*classes)[i], fmt::format("{}[{}]", wl.full("classes"), i));
+      ClassSlo cls;
+      cls.name = c.require_nonempty("name");
+      for (const ClassSlo& other : run.classes) {
+        c.check(other.name != cls.name, "name", fmt::format("'{}' names two classes", cls.name));
+      }
+      const double share = c.get<double>("share", 0.0);
+      c.check(std::isfinite(share) && share >= 0 && share <= 1, "share",
+              "expected the class's share of the requests the trace does not label, in [0, 1]");
+      const auto priority = c.get<std::int64_t>("priority", 0);
+      c.check(priority >= -1000 && priority <= 1000, "priority",
+              "expected an integer in [-1000, 1000] (lower runs first with the priority and sjf schedulers)");
+      if (const nlohmann::json* cs = c.raw("slo"); cs != nullptr && !cs->is_null()) {
+        ParamReader slo = c.child("slo");
+        cls.slo = read_slo(slo);
+      }
+      c.finish();
+      total += share;
+      workload_classes.names.push_back(cls.name);
+      workload_classes.shares.push_back(share);
+      o.class_priority.push_back(static_cast<std::int32_t>(priority));
+      run.classes.push_back(std::move(cls));
+    }
+    wl.check(std::abs(total - 1) < 1e-6 || total == 0, "classes",
+             fmt::format("the classes' shares add up to {:g}; expected 1 (or 0: requests the trace does not label "
+                         "are of the first class)",
+                         total));
+  }
+  run.workload = make_workload(wl, seed, base_dir, std::move(workload_classes));
   root.finish();
   run.resolved = std::move(resolved);
 

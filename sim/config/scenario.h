@@ -67,6 +67,9 @@ struct PreparedRun {
   std::vector<ReplicaPool> pools;           // hardware.pools beyond the first (the first is the run's own)
   std::vector<const GpuSpec*> replica_gpu;  // each replica's card
   SloSpec slo;                              // scenario `slo` (none: no deadlines)
+  // Request classes (scenario workload.classes: name, share, priority, slo), each with its own deadlines; empty:
+  // none. Their priorities are in sim.class_priority.
+  std::vector<ClassSlo> classes;
   MetricsWindow window;                     // scenario `metrics` (none: every request counts)
   PowerModel power;                         // scenario `metrics.power_model`, `metrics.idle_power_fraction`
   std::vector<int> replica_gpus;            // each replica's GPU count (tensor x pipeline parallel)

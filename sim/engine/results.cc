@@ -91,6 +91,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
     }
   }
   if (!slo.slo.is_null()) summary["slo"] = slo.slo;
+  if (!slo.classes.is_null()) summary["classes"] = slo.classes;
   summary["overloaded"] = slo.overloaded;
   summary["load"] = slo.load;
   // One request's KV at the median and p99 prompt of the workload, and how many such requests one replica's pool
@@ -350,7 +351,7 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
 
 nlohmann::json run_prepared(PreparedRun& run, std::vector<ISimObserver*> observers, RunSummary* summary_out) {
   const auto start = std::chrono::steady_clock::now();
-  SloTracker slo(run.slo, run.window);
+  SloTracker slo(run.slo, run.window, run.classes);
   observers.push_back(&slo);
   Simulator sim(run.sim, *run.workload, run.scheduler, *run.iteration, std::move(observers));
   RunSummary summary = sim.run();

@@ -415,6 +415,8 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     r->engine_arrival_ns = events_.now();
     r->prompt_tokens = rec.prompt_tokens;
     r->output_tokens = rec.output_tokens;
+    r->request_class = rec.request_class;
+    r->priority = opt_.class_priority.empty() ? 0 : opt_.class_priority[rec.request_class];
     s_.prompt_tokens.add(static_cast<double>(rec.prompt_tokens));
     if (opt_.prefix_caching) {
       r->content_ids = std::move(rec.hash_ids);
@@ -458,6 +460,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     out.output_tokens = rec.output_tokens;
     out.reject_reason = reason;
     out.replica = replica;
+    out.request_class = rec.request_class;
     for (ISimObserver* o : observers_) o->on_request_finished(out);
   }
 
@@ -470,6 +473,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
     out.output_tokens = r.output_tokens;
     out.preemptions = r.preemptions;
     out.replica = r.replica;
+    out.request_class = r.request_class;
     if (r.transferred) out.transfer_s = r.transfer_s;
     return out;
   }

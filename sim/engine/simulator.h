@@ -48,6 +48,9 @@ struct SimOptions {
   bool check_invariants = false;      // run the invariant checker after every event
   EngineProfile profile;              // what the engine adds around the GPU's work (engine.profile)
   double client_timeout_s = 0;        // a client gives up this long after sending (0: never); the engine aborts
+  // By request class (scenario workload.classes): its priority, lower first, for the schedulers that order by it
+  // (priority, sjf); empty without classes.
+  std::vector<std::int32_t> class_priority;
   // The cluster (hardware.replicas): that many identical engine instances on one clock, and the router that sends
   // each arriving request to one of them (built per run; unused with one replica). Replicas report their load to the
   // router every `router_state_delay_s` (0: the router sees the load at the moment it routes).

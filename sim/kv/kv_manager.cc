@@ -431,6 +431,14 @@ bool KvManager::reserve(Request& r, TokenCount chunk) {
   return true;
 }
 
+std::int64_t KvManager::step_bytes_from_nothing(const Request& r, TokenCount chunk) const {
+  std::vector<std::int64_t> pages(layout_.groups.size());
+  layout_.step_pages(r.prompt_tokens, r.computed, chunk, pages);
+  std::int64_t device = 0;
+  for (std::size_t g = 0; g < pages.size(); ++g) device += layout_.group_device_bytes(g, pages[g]);
+  return device;
+}
+
 void KvManager::adopt_pending(Request& r, std::int64_t reused) {
   cache_->acquire(pending_);
   used_ += reused;

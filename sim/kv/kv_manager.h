@@ -89,6 +89,9 @@ class KvManager {
   // Ensures `r` holds memory for a step that computes `chunk` more tokens. False (nothing allocated) if it does
   // not fit.
   bool reserve(Request& r, TokenCount chunk);
+  // The device bytes a request holding nothing (waiting) needs for a step computing `chunk` tokens, its cached
+  // prefix not counted (an upper bound), for policies that preempt to make room for it.
+  std::int64_t step_bytes_from_nothing(const Request& r, TokenCount chunk) const;
   // Shrinks `r` to what its held tokens need now; call after its computed count advanced by `chunk`.
   void settle(Request& r, TokenCount chunk);
   // Returns all of `r`'s device and host KV memory.

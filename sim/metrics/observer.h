@@ -27,6 +27,7 @@ struct RequestRecord {
   double max_itl_s = 0;       // largest gap between consecutive tokens
   int preemptions = 0;
   std::int32_t replica = -1;  // the engine instance it was routed to (hardware.replicas), -1 if never routed
+  std::uint8_t request_class = 0;  // its class (scenario workload.classes), 0 without classes
   std::optional<double> transfer_s;  // disaggregation: how long its KV took to reach its decode replica
 };
 

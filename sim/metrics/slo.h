@@ -18,6 +18,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,14 +34,25 @@ struct SloSpec {
   bool any() const { return ttft_s || tpot_s || e2e_s; }
 };
 
+// A request class (scenario `workload.classes`) and its own deadlines (slo.any() false: none).
+struct ClassSlo {
+  std::string name;
+  SloSpec slo;
+};
+
 struct MetricsWindow {
   double warmup_s = 0, cooldown_s = 0;
   bool any() const { return warmup_s > 0 || cooldown_s > 0; }
 };
 
+// Whether a run's summary meets every SLO it has: summary.slo.met and each class's (summary.classes.*.slo.met);
+// none when it has no SLO at all. What capacity searches, sweeps and plans judge a deployment by.
+std::optional<bool> all_slos_met(const nlohmann::json& summary);
+
 class SloTracker final : public ISimObserver {
  public:
-  SloTracker(SloSpec slo, MetricsWindow window) : slo_(slo), window_(window) {}
+  // `classes`: the request classes (RequestRecord::request_class indexes them); empty without classes.
+  SloTracker(SloSpec slo, MetricsWindow window, std::vector<ClassSlo> classes = {});
   void on_request_finished(const RequestRecord& r) override;
   bool wants_iterations() const override { return false; }
 
@@ -52,6 +64,10 @@ class SloTracker final : public ISimObserver {
     bool windowed = false;
     QuantileSketch ttft_s, tpot_s, e2e_s, queue_s;
     nlohmann::json window;  // summary.window (null without)
+    // summary.classes (null without classes): per class, its counted and completed requests, latency quantiles
+    // and, where the class has deadlines, its SLO result (the shape of summary.slo; goodput per second of the
+    // whole run's arrival span, so the classes' goodputs add up).
+    nlohmann::json classes;
   };
   // Call once, after the run.
   Result finish() const;
@@ -61,6 +77,7 @@ class SloTracker final : public ISimObserver {
     double arrival_s, ttft_s, tpot_s, e2e_s, queue_s;
     std::int32_t input, output;  // tokens (clamped: counts only)
     std::uint8_t flags;          // completed, timed out, has tpot
+    std::uint8_t request_class;
   };
   static Entry entry_of(const RequestRecord& r);
   SloSpec slo_;
@@ -75,7 +92,16 @@ class SloTracker final : public ISimObserver {
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;  // queue delay against arrival, completed requests
     void add(const Entry& e, const SloSpec& slo);
   };
+  // One class's share of the counted requests.
+  struct ClassSums {
+    Sums sums;
+    QuantileSketch ttft_s, tpot_s, e2e_s, queue_s;  // completed requests
+  };
+  void add_to_class(std::vector<ClassSums>& to, const Entry& e) const;
+  static nlohmann::json slo_json(const Sums& s, const SloSpec& slo, double per_s);
   Sums sums_;
+  std::vector<ClassSlo> classes_;
+  std::vector<ClassSums> class_sums_;  // without a window, as requests finish
 };
 
 }  // namespace kvsim

@@ -7,6 +7,7 @@
 
 #include "sim/config/scenario.h"
 #include "sim/engine/results.h"
+#include "sim/metrics/slo.h"
 
 namespace kvsim {
 
@@ -20,7 +21,7 @@ CapacityProbe probe_scenario(const nlohmann::json& scenario, const std::filesyst
   p.multiplier = m;
   p.summary = results["summary"];
   p.offered_rate_per_s = p.summary["load"].value("offered_rate_per_s", 0.0);
-  p.passes = p.summary.contains("slo") && p.summary["slo"].value("met", false) && !p.summary.value("overloaded", true);
+  p.passes = all_slos_met(p.summary).value_or(false) && !p.summary.value("overloaded", true);
   return p;
 }
 

@@ -80,7 +80,8 @@ CapacityResult find_capacity(const std::function<std::vector<CapacityProbe>(cons
                              std::size_t width, const CapacityOptions& options);
 
 // One probe of `scenario` (which must have an slo section; no variants) at `m` times its workload's request rate
-// (workload.time_scale divided by m): a full simulation; it passes when summary.slo.met and not summary.overloaded.
+// (workload.time_scale divided by m): a full simulation; it passes when every SLO is met (the run's and each request
+// class's: all_slos_met) and not summary.overloaded.
 CapacityProbe probe_scenario(const nlohmann::json& scenario, const std::filesystem::path& base_dir, double m);
 
 }  // namespace kvsim

@@ -62,6 +62,8 @@ struct Request {
   SimTimeNs last_token_ns = -1;
   double max_itl_s = 0;
   int preemptions = 0;
+  std::int32_t priority = 0;        // its class's priority (workload.classes), lower first; 0 without classes
+  std::uint8_t request_class = 0;   // its class (workload.classes), 0 without classes
   std::int32_t session = -1;  // closed-loop session whose next turn waits for this one (simulator), else -1
   std::int32_t replica = -1;  // the engine instance serving it (set when a replica admits it)
   // Disaggregation: its prompt's KV came from a prefill replica (the decode replica computes only new tokens), and

@@ -36,6 +36,12 @@ const SchedulerRegistry& schedulers() {
            "hao-ai-lab/vllm-ltr); Jin et al., S3, arXiv 2306.06000 (NeurIPS 2023)",
            sjf_params(),
            sjf_builder()});
+    r.add({"priority",
+           "vLLM's priority policy: vLLM v1's scheduling, waiting requests by class priority "
+           "(workload.classes), preemption victims the lowest-priority running requests",
+           "vLLM --scheduling-policy priority (vllm/v1/core/sched/scheduler.py)",
+           priority_params(),
+           priority_builder()});
     r.add({"static-batch",
            "static batching: a batch prefilled at once decodes until its last member finishes, nothing joins it; "
            "prompts padded to the longest (padding=true) or packed",

@@ -2,10 +2,13 @@
 // workload that queues: what the papers' claims rest on, and what a useless predictor or aging change.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <random>
 #include <vector>
 
 #include "engine_fixture.h"
+#include "sim/sched/impl/schedulers.h"
 #include "tests/common/error_of.h"
 
 namespace kvsim {
@@ -101,6 +104,58 @@ TEST(Sjf, MispredictionsArePredictedAgainAndMayPreempt) {
   std::printf("preemptions: oracle %lld, short predictions %lld, with preemption on misprediction %lld\n", base, kept,
               preempted);
   EXPECT_GT(preempted, kept);
+}
+
+// Kendall's tau between two sequences (ties count as neither concordant nor discordant), O(n^2).
+double kendall_tau(const std::vector<double>& a, const std::vector<double>& b) {
+  double concordant = 0, discordant = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t j = i + 1; j < a.size(); ++j) {
+      const double s = (a[i] - a[j]) * (b[i] - b[j]);
+      concordant += s > 0;
+      discordant += s < 0;
+    }
+  }
+  const double n = static_cast<double>(a.size());
+  return (concordant - discordant) / (n * (n - 1) / 2);
+}
+
+// The learning-to-rank predictor orders requests with the Kendall's tau it is given: exactly (up to sampling) on
+// log-normal lengths, close on a two-point length mix; tau 1 is the oracle.
+TEST(Sjf, RankPredictorHasTheGivenKendallTau) {
+  std::vector<Request> lognormal(2000), two_point(2000);
+  std::vector<double> truth_ln, truth_tp;
+  std::mt19937_64 gen(3);
+  std::normal_distribution<double> normal;
+  for (std::size_t i = 0; i < lognormal.size(); ++i) {
+    const double z = normal(gen);
+    lognormal[i].id = static_cast<RequestId>(i);
+    lognormal[i].output_tokens = static_cast<TokenCount>(std::exp(5 + 1.2 * z)) + 1;
+    truth_ln.push_back(static_cast<double>(lognormal[i].output_tokens));
+    two_point[i].id = static_cast<RequestId>(i);
+    two_point[i].output_tokens = i % 8 == 3 ? 1600 : 40;
+    truth_tp.push_back(static_cast<double>(two_point[i].output_tokens));
+  }
+  for (double tau : {0.3, 0.6, 0.9}) {
+    const nlohmann::json params = {{"predictor", "rank"}, {"kendall_tau", tau}};
+    const double got = kendall_tau(sjf_predictions(params, lognormal), truth_ln);
+    std::printf("kendall_tau %.1f: measured %.3f\n", tau, got);
+    EXPECT_NEAR(got, tau, 0.05);
+  }
+  const std::vector<double> oracle = sjf_predictions({{"predictor", "rank"}, {"kendall_tau", 1}}, lognormal);
+  for (std::size_t i = 10; i < oracle.size(); ++i) EXPECT_NEAR(oracle[i], truth_ln[i], 1e-6 * truth_ln[i]);
+  // On two lengths, ties make the attainable tau smaller: what matters is that more tau orders better.
+  const double low = kendall_tau(sjf_predictions({{"predictor", "rank"}, {"kendall_tau", 0.3}}, two_point), truth_tp);
+  const double high = kendall_tau(sjf_predictions({{"predictor", "rank"}, {"kendall_tau", 0.9}}, two_point), truth_tp);
+  EXPECT_LT(low, high);
+  // On the queueing workload, a good ranker (tau 0.9) lowers mean E2E against FCFS; a random one (tau 0) does not.
+  const Latency fcfs = run("vllm-v1");
+  const Latency good = run("sjf:predictor=rank,kendall_tau=0.9");
+  const Latency random = run("sjf:predictor=rank,kendall_tau=0");
+  std::printf("mean E2E: FCFS %.3f s, rank tau 0.9 %.3f s, tau 0 %.3f s\n", fcfs.mean_e2e, good.mean_e2e,
+              random.mean_e2e);
+  EXPECT_LT(good.mean_e2e, 0.75 * fcfs.mean_e2e);
+  EXPECT_GT(random.mean_e2e, 0.9 * fcfs.mean_e2e);
 }
 
 TEST(Sjf, BadParametersNameTheKey) {

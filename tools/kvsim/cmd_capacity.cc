@@ -92,8 +92,19 @@ void run_capacity(const CapacityArgs& a) {
     const nlohmann::json given = parse_slo_option(a.slo);  // a named object: items() refers to it
     for (const auto& [k, v] : given.items()) slo[k] = v;
   }
-  if (!doc.contains("slo")) {
-    throw KvsimError("kvsim capacity needs SLOs: --slo ttft_p99_s=2,tpot_p99_s=0.05 or a scenario \"slo\" section");
+  const auto class_slo = [](const nlohmann::json& d) {
+    const nlohmann::json* classes = nullptr;
+    if (d.contains("workload") && d["workload"].is_object() && d["workload"].contains("classes")) {
+      classes = &d["workload"]["classes"];
+    }
+    if (classes == nullptr || !classes->is_array()) return false;
+    return std::any_of(classes->begin(), classes->end(),
+                       [](const nlohmann::json& c) { return c.is_object() && c.contains("slo"); });
+  };
+  if (!doc.contains("slo") && !class_slo(doc)) {
+    throw KvsimError(
+        "kvsim capacity needs SLOs: --slo ttft_p99_s=2,tpot_p99_s=0.05, a scenario \"slo\" section or a request "
+        "class with an \"slo\" (workload.classes)");
   }
   std::vector<Variant> variants;
   if (has_variants(doc)) {
@@ -105,7 +116,7 @@ void run_capacity(const CapacityArgs& a) {
   for (const Variant& v : variants) {  // every variant checked before any is simulated
     try {
       const PreparedRun run = prepare_run(v.scenario, base_dir);
-      if (slo.is_null()) slo = run.resolved["slo"];
+      if (slo.is_null()) slo = run.resolved.value("slo", nlohmann::json::object());
     } catch (const KvsimError& e) {
       throw KvsimError(fmt::format("variant '{}': {}", v.name, e.what()));
     }

@@ -87,6 +87,16 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
     fmt::print("SLO        {} (target {:g}%){}, goodput {:.2f} req/s\n", slo["met"].get<bool>() ? "met" : "NOT met",
                100 * slo["attainment_target"].get<double>(), parts, slo["goodput_requests_per_s"].get<double>());
   }
+  if (s.contains("classes")) {
+    for (const auto& [name, c] : s["classes"].items()) {
+      const nlohmann::json& slo = c["slo"];
+      fmt::print("class      {}: {} requests, TTFT p99 {} ms, E2E p99 {} s, SLO {}\n", name,
+                 c["requests_counted"].get<long long>(), ms(c["ttft_s"]["p99"], 1), sec(c["e2e_s"]["p99"]),
+                 slo.is_null() ? "none"
+                               : fmt::format("{} ({:.1f}% meet all)", slo["met"].get<bool>() ? "met" : "NOT met",
+                                             100 * slo["attainment"]["all"].get<double>()));
+    }
+  }
   if (s["overloaded"].get<bool>()) {
     fmt::print("OVERLOADED {} (queue grows {:.3f} s per s of arrivals; offered {:.2f} req/s)\n",
                s["load"]["overloaded_because"].get<std::string>(), s["load"]["queue_growth_s_per_s"].get<double>(),

@@ -21,14 +21,14 @@ class JsonlReader final : public JsonTraceReader {
   explicit JsonlReader(const std::filesystem::path& path)
       : JsonTraceReader("jsonl", path, "prompt_tokens",
                         "the keys arrival_s, prompt_tokens, output_tokens and optionally hash_ids, "
-                        "hash_block_tokens, token_ids, output_token_ids, chunks, session_id, turn") {
+                        "hash_block_tokens, token_ids, output_token_ids, chunks, session_id, turn, class") {
     set_arrival_field("arrival_s");
   }
 
  private:
   bool parse_object(const JsonRow& row, TraceRecord& out) override {
     row.reject_unknown_keys({"arrival_s", "prompt_tokens", "output_tokens", "hash_ids", "hash_block_tokens",
-                             "token_ids", "output_token_ids", "chunks", "session_id", "turn"});
+                             "token_ids", "output_token_ids", "chunks", "session_id", "turn", "class"});
     out.arrival_ns = row.time_ns("arrival_s", kNsPerS);
     out.prompt_tokens = row.length("prompt_tokens");
     out.output_tokens = row.length("output_tokens");
@@ -65,6 +65,10 @@ class JsonlReader final : public JsonTraceReader {
     }
     if (row.has("chunks")) out.chunks = row.chunks("chunks", out.prompt_tokens);
     if (row.has("session_id")) out.session_id = row.string("session_id");
+    if (row.has("class")) {
+      out.class_name = row.string("class");
+      if (out.class_name.empty()) throw_trace_error(row.pos(), "class", "is empty", "the name of a workload class");
+    }
     if (row.has("turn")) {
       if (!row.has("session_id")) {
         throw_trace_error(row.pos(), "turn", "is given without session_id", "a turn of a session: both keys");
@@ -80,7 +84,7 @@ class JsonlReader final : public JsonTraceReader {
 TraceFormatRegistry::Entry jsonl_format() {
   return {"jsonl",
           "kvsim JSONL {arrival_s, prompt_tokens, output_tokens[, hash_ids + hash_block_tokens | token_ids, chunks, "
-          "session_id, turn]}, strict",
+          "session_id, turn, class]}, strict",
           "kvsim traces/FORMAT.md",
           {},
           [](const std::filesystem::path& path) -> std::unique_ptr<ITraceReader> {

@@ -1,5 +1,6 @@
 // Shortest job first with a length predictor: vLLM v1's scheduling (sim/sched/impl/vllm_v1.cc) whose waiting
-// queue is ordered by each request's predicted output length, shortest first; with aging (aging_tokens_per_s > 0)
+// queue is ordered by each request's class priority (workload.classes, lower first), then its predicted output
+// length, shortest first; with aging (aging_tokens_per_s > 0)
 // a request's priority improves by that many tokens per second it has waited, so none starves: the order key
 // predicted - aging x (now - arrival) ranks requests as predicted + aging x arrival does, at every moment. Requests
 // resumed after preemption keep their place in front (as every kvsim scheduler does).
@@ -14,7 +15,14 @@
 //   distribution  the prompt's response-length distribution is known, not the draw (CASTILLO's view: the same
 //             prompt answered ten times varies): the trace's length is one draw of a log-normal of coefficient of
 //             variation `cv` (an assumption to set from CASTILLO's per-model figures), and the prediction is that
-//             distribution's `quantile` (0.5: its median; higher quantiles predict conservatively).
+//             distribution's `quantile` (0.5: its median; higher quantiles predict conservatively);
+//   rank      a learning-to-rank predictor (Fu et al.): it knows the order of the lengths only as well as a Kendall
+//             rank correlation `kendall_tau` with the truth. Modelled as a Gaussian copula: the score is
+//             rho x z + sqrt(1 - rho^2) x e, z the request's log length standardized by the mean and spread of the log
+//             lengths predicted so far, e standard normal, rho = sin(pi x tau / 2); the prediction is that score
+//             mapped back to a length (exp(mean + spread x score)), so tau 1 is the oracle. The correlation is
+//             exactly tau when the log lengths are normal (log-normal outputs) and close to it otherwise; its own
+//             test measures it.
 // A running request whose output outgrows its prediction is predicted again at twice the old prediction (S3's
 // re-bucketing: the next bucket up); with preempt_on_misprediction it is also preempted (its KV recomputed later)
 // and waits in the queue by its new prediction, so that shorter requests run first (SRTF-like). Not modelled: the
@@ -66,15 +74,18 @@ double normal_quantile(double p) {
 }
 
 struct Predictor {
-  enum class Kind { kOracle, kNoisy, kBuckets, kDistribution };
+  enum class Kind { kOracle, kNoisy, kBuckets, kDistribution, kRank };
   Kind kind = Kind::kOracle;
   double relative_error = 0.3;
   std::vector<double> bounds = {32, 128, 512, 2048, 8192};
   double accuracy = 1.0;
   double cv = 0.5, quantile = 0.5;  // distribution
+  double kendall_tau = 0.6;         // rank
   std::uint64_t seed = 0;
+  // rank: the log lengths predicted so far (Welford's running mean and sum of squared deviations).
+  double log_n = 0, log_mean = 0, log_m2 = 0;
 
-  double predict(const Request& r) const {
+  double predict(const Request& r) {
     const double truth = static_cast<double>(r.output_tokens);
     const std::uint64_t key = seed * 0x100000001b3ULL ^ static_cast<std::uint64_t>(r.id);
     switch (kind) {
@@ -86,6 +97,19 @@ struct Predictor {
         // The draw sits at the distribution's z-th quantile; the prediction at its `quantile`.
         const double sigma = std::sqrt(std::log1p(cv * cv));
         return truth * std::exp(sigma * (normal_quantile(quantile) - normal_quantile(unit(key))));
+      }
+      case Kind::kRank: {
+        const double x = std::log(std::max(truth, 1.0));
+        log_n += 1;
+        const double delta = x - log_mean;
+        log_mean += delta / log_n;
+        log_m2 += delta * (x - log_mean);
+        const double spread = log_n > 1 ? std::sqrt(log_m2 / (log_n - 1)) : 0.0;
+        if (spread == 0) return truth;
+        const double rho = std::sin(3.14159265358979323846 * kendall_tau / 2);
+        const double z = (x - log_mean) / spread;
+        const double score = rho * z + std::sqrt(std::max(0.0, 1 - rho * rho)) * normal_quantile(unit(key));
+        return std::exp(log_mean + spread * score);
       }
       case Kind::kBuckets: {
         auto b = static_cast<std::ptrdiff_t>(std::lower_bound(bounds.begin(), bounds.end(), truth) - bounds.begin());
@@ -128,6 +152,7 @@ class SjfOrder final : public WaitingOrder {
     auto first = waiting.begin();
     while (first != waiting.end() && (*first)->preemptions > 0) ++first;
     const auto less = [this](const Request* a, const Request* b) {
+      if (a->priority != b->priority) return a->priority < b->priority;  // request classes first
       const double ka = entry(*a).key, kb = entry(*b).key;
       return ka < kb || (ka == kb && a->id < b->id);
     };
@@ -165,65 +190,96 @@ class SjfOrder final : public WaitingOrder {
 
 std::vector<ParamDoc> sjf_params() {
   return {{"predictor", "string", "\"oracle\"",
-           "oracle | noisy | buckets | distribution: how output lengths are predicted"},
+           "oracle | noisy | buckets | distribution | rank: how output lengths are predicted"},
           {"relative_error", "number", "0.3", "noisy: spread of the log-normal error (100: no information)"},
           {"bucket_bounds", "list", "[32, 128, 512, 2048, 8192]", "buckets: ascending upper bounds, tokens"},
           {"accuracy", "number", "1", "buckets: probability of the right bucket (else one off)"},
           {"cv", "number", "0.5", "distribution: coefficient of variation of a prompt's response lengths"},
           {"quantile", "number", "0.5", "distribution: the quantile of that distribution predicted"},
+          {"kendall_tau", "number", "0.6", "rank: Kendall's tau between the predicted and the true order"},
           {"aging_tokens_per_s", "number", "0", "priority gained per second waited, in predicted tokens"},
           {"preempt_on_misprediction", "bool", "false",
            "preempt a request whose output outgrows its (doubled) prediction while others wait"},
           {"seed", "int", "0", "seed of the predictor's errors"}};
 }
 
+namespace {
+
+struct SjfParams {
+  Predictor predictor;
+  double aging = 0;
+  bool preempt = false;
+};
+
+SjfParams read_sjf(const nlohmann::json& params, const std::string& where) {
+  ParamReader r(params, where);
+  Predictor p;
+  const std::string kind = r.get<std::string>("predictor", "oracle");
+  if (kind == "oracle") {
+    p.kind = Predictor::Kind::kOracle;
+  } else if (kind == "noisy") {
+    p.kind = Predictor::Kind::kNoisy;
+  } else if (kind == "buckets") {
+    p.kind = Predictor::Kind::kBuckets;
+  } else if (kind == "distribution") {
+    p.kind = Predictor::Kind::kDistribution;
+  } else if (kind == "rank") {
+    p.kind = Predictor::Kind::kRank;
+  } else {
+    r.check(false, "predictor",
+            fmt::format("'{}' is not a predictor (oracle, noisy, buckets, distribution, rank)", kind));
+  }
+  p.relative_error = r.get_non_negative<double>("relative_error", 0.3);
+  r.check(p.relative_error <= 1000, "relative_error", "expected a spread in [0, 1000]");
+  r.check(p.kind == Predictor::Kind::kNoisy || r.raw("relative_error") == nullptr, "relative_error",
+          "only with predictor noisy");
+  if (const nlohmann::json* b = r.raw("bucket_bounds"); b != nullptr) {
+    r.check(p.kind == Predictor::Kind::kBuckets, "bucket_bounds", "only with predictor buckets");
+    r.check(b->is_array() && !b->empty(), "bucket_bounds", "expected a non-empty list of ascending token counts");
+    p.bounds.clear();
+    for (const nlohmann::json& v : *b) {
+      r.check(v.is_number() && v.get<double>() >= 1 && std::isfinite(v.get<double>()) &&
+                  (p.bounds.empty() || v.get<double>() > p.bounds.back()),
+              "bucket_bounds", "expected ascending token counts >= 1");
+      p.bounds.push_back(v.get<double>());
+    }
+  }
+  p.accuracy = r.get_fraction("accuracy", 1.0);
+  r.check(p.kind == Predictor::Kind::kBuckets || r.raw("accuracy") == nullptr, "accuracy",
+          "only with predictor buckets");
+  p.cv = r.get_non_negative<double>("cv", 0.5);
+  r.check(p.cv <= 100, "cv", "expected a coefficient of variation in [0, 100]");
+  p.quantile = r.get<double>("quantile", 0.5);
+  r.check(p.quantile > 0 && p.quantile < 1, "quantile", "expected a quantile in (0, 1)");
+  r.check(p.kind == Predictor::Kind::kDistribution || (r.raw("cv") == nullptr && r.raw("quantile") == nullptr),
+          "cv", "cv and quantile only with predictor distribution");
+  p.kendall_tau = r.get<double>("kendall_tau", 0.6);
+  r.check(p.kendall_tau >= -1 && p.kendall_tau <= 1, "kendall_tau", "expected a rank correlation in [-1, 1]");
+  r.check(p.kind == Predictor::Kind::kRank || r.raw("kendall_tau") == nullptr, "kendall_tau",
+          "only with predictor rank");
+  const bool preempt = r.get<bool>("preempt_on_misprediction", false);
+  const double aging = r.get_non_negative<double>("aging_tokens_per_s", 0.0);
+  r.check(std::isfinite(aging) && aging <= 1e9, "aging_tokens_per_s", "expected tokens per second in [0, 1e9]");
+  p.seed = static_cast<std::uint64_t>(r.get_non_negative<std::int64_t>("seed", 0));
+  r.finish();
+  return {p, aging, preempt};
+}
+
+}  // namespace
+
 SchedulerBuilder sjf_builder() {
   return [](const nlohmann::json& params, const std::string& where) -> SchedulerFactory {
-    ParamReader r(params, where);
-    Predictor p;
-    const std::string kind = r.get<std::string>("predictor", "oracle");
-    if (kind == "oracle") {
-      p.kind = Predictor::Kind::kOracle;
-    } else if (kind == "noisy") {
-      p.kind = Predictor::Kind::kNoisy;
-    } else if (kind == "buckets") {
-      p.kind = Predictor::Kind::kBuckets;
-    } else if (kind == "distribution") {
-      p.kind = Predictor::Kind::kDistribution;
-    } else {
-      r.check(false, "predictor", fmt::format("'{}' is not a predictor (oracle, noisy, buckets, distribution)", kind));
-    }
-    p.relative_error = r.get_non_negative<double>("relative_error", 0.3);
-    r.check(p.relative_error <= 1000, "relative_error", "expected a spread in [0, 1000]");
-    r.check(p.kind == Predictor::Kind::kNoisy || r.raw("relative_error") == nullptr, "relative_error",
-            "only with predictor noisy");
-    if (const nlohmann::json* b = r.raw("bucket_bounds"); b != nullptr) {
-      r.check(p.kind == Predictor::Kind::kBuckets, "bucket_bounds", "only with predictor buckets");
-      r.check(b->is_array() && !b->empty(), "bucket_bounds", "expected a non-empty list of ascending token counts");
-      p.bounds.clear();
-      for (const nlohmann::json& v : *b) {
-        r.check(v.is_number() && v.get<double>() >= 1 && std::isfinite(v.get<double>()) &&
-                    (p.bounds.empty() || v.get<double>() > p.bounds.back()),
-                "bucket_bounds", "expected ascending token counts >= 1");
-        p.bounds.push_back(v.get<double>());
-      }
-    }
-    p.accuracy = r.get_fraction("accuracy", 1.0);
-    r.check(p.kind == Predictor::Kind::kBuckets || r.raw("accuracy") == nullptr, "accuracy",
-            "only with predictor buckets");
-    p.cv = r.get_non_negative<double>("cv", 0.5);
-    r.check(p.cv <= 100, "cv", "expected a coefficient of variation in [0, 100]");
-    p.quantile = r.get<double>("quantile", 0.5);
-    r.check(p.quantile > 0 && p.quantile < 1, "quantile", "expected a quantile in (0, 1)");
-    r.check(p.kind == Predictor::Kind::kDistribution || (r.raw("cv") == nullptr && r.raw("quantile") == nullptr),
-            "cv", "cv and quantile only with predictor distribution");
-    const bool preempt = r.get<bool>("preempt_on_misprediction", false);
-    const double aging = r.get_non_negative<double>("aging_tokens_per_s", 0.0);
-    r.check(std::isfinite(aging) && aging <= 1e9, "aging_tokens_per_s", "expected tokens per second in [0, 1e9]");
-    p.seed = static_cast<std::uint64_t>(r.get_non_negative<std::int64_t>("seed", 0));
-    r.finish();
-    return [p, aging, preempt] { return make_vllm_v1_scheduler(std::make_unique<SjfOrder>(p, aging, preempt)); };
+    const SjfParams s = read_sjf(params, where);
+    return [s] { return make_vllm_v1_scheduler(std::make_unique<SjfOrder>(s.predictor, s.aging, s.preempt)); };
   };
+}
+
+std::vector<double> sjf_predictions(const nlohmann::json& params, const std::vector<Request>& requests) {
+  Predictor p = read_sjf(params, "sjf").predictor;
+  std::vector<double> out;
+  out.reserve(requests.size());
+  for (const Request& r : requests) out.push_back(std::max(1.0, p.predict(r)));
+  return out;
 }
 
 }  // namespace kvsim
