@@ -32,10 +32,10 @@ IterationCostModel::IterationCostModel(const LlmSpec& model, const KvLayout& lay
       overhead_s_(iteration_overhead_s) {
   layout_.prepare();
   q_heads_ = static_cast<double>(model.num_attention_heads) / tp_;
-  gemm_weight_bytes_ = model.gemm_weight_bits / 8;
-  weights_formatted_ = model.fp8_gemm || model.gemm_dequant_instructions > 0 ||
-                       model.weight_decompress_instructions > 0 ||
-                       model.embedding_bytes_per_param * 8 != model.gemm_weight_bits;
+  gemm_weight_bytes_ = model.weights.gemm_read_bits / 8;
+  const WeightStorage& w = model.weights;
+  weights_formatted_ = w.fp8_tensor_cores || w.dequant_instructions > 0 || w.decompress_instructions > 0 ||
+                       w.embedding_bits != w.gemm_read_bits;
 }
 
 double IterationCostModel::weight_bytes_per_gpu() const { return par_.weight_bytes_per_gpu(model_); }
@@ -55,33 +55,33 @@ void IterationCostModel::add_gemm(std::vector<KernelOp>& ops, OpId id, double m,
 }
 
 void IterationCostModel::add_weight_format(double attended_tokens, std::vector<KernelOp>& ops) const {
-  const LlmSpec& m = model_;
+  const WeightStorage& w = model_.weights;
   for (KernelOp& op : ops) {
     if (op.kind != OpKind::kGemm) continue;
     if (op.id == OpId::kGemmLmHead) {
       // Stored as the embeddings are (16-bit under fp8 and int4-awq); DFloat11 decompresses it to bf16 too.
-      const double bits = m.weight_decompress_instructions > 0 ? 16.0 : m.embedding_bytes_per_param * 8;
+      const double bits = w.decompress_instructions > 0 ? 16.0 : w.embedding_bits;
       op.bytes += op.shape.n * op.shape.k * (bits - op.shape.weight_bits) / 8 * op.launches;
       op.shape.weight_bits = bits;
       continue;
     }
-    op.fp8 = m.fp8_gemm;
+    op.fp8 = w.fp8_tensor_cores;
     op.weight_format = true;
-    if (m.gemm_dequant_instructions > 0 && op.id != OpId::kGemmMoeExperts) {
+    if (w.dequant_instructions > 0 && op.id != OpId::kGemmMoeExperts) {
       op.core_instructions =
-          op.shape.k * op.shape.n * std::ceil(op.shape.m / kDequantTileRows) * m.gemm_dequant_instructions * op.launches;
+          op.shape.k * op.shape.n * std::ceil(op.shape.m / kDequantTileRows) * w.dequant_instructions * op.launches;
     }
   }
-  if (m.weight_decompress_instructions > 0 && attended_tokens > 0) {
+  if (w.decompress_instructions > 0 && attended_tokens > 0) {
     // DFloat11: every weight this GPU holds decoded into a bf16 buffer once per forward pass.
-    const double params = par_.weight_bytes_per_gpu(m) / m.weight_bytes_per_param;
+    const double params = par_.weight_bytes_per_gpu(model_) / w.linear_bytes();
     KernelOp op;
     op.id = OpId::kWeightDecompress;
     op.kind = OpKind::kElementwise;
-    op.bytes = params * (m.weight_bytes_per_param + 2.0);  // read compressed, write bf16
-    op.core_instructions = params * m.weight_decompress_instructions;
+    op.bytes = params * (w.linear_bytes() + 2.0);  // read compressed, write bf16
+    op.core_instructions = params * w.decompress_instructions;
     op.weight_format = true;
-    op.launches = m.num_layers;
+    op.launches = model_.num_layers;
     ops.push_back(op);
   }
 }

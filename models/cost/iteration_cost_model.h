@@ -124,7 +124,7 @@ class IterationCostModel {
   double weight_bytes_per_gpu() const;
 
  private:
-  // A GEMM reading its weights at the model's gemm_weight_bits.
+  // A GEMM reading its weights at the model's WeightStorage::gemm_read_bits.
   void add_gemm(std::vector<KernelOp>& ops, OpId id, double m, double k, double n, double layers) const;
   // A weight format's part of a step (models/spec/weight_format.h), only for formatted weights: FP8 compute and
   // in-kernel dequantization of the linear layers' GEMMs, the LM head at the embeddings' bits, DFloat11's

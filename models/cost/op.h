@@ -76,7 +76,7 @@ inline constexpr double kMoeLaunchesPerLayer = 2;
 struct KernelOp {
   OpId id = OpId::kIterationOverhead;
   OpKind kind = OpKind::kFixed;
-  bool fp8 = false;  // kGemm: on FP8 tensor cores (W8A8 weights, LlmSpec::fp8_gemm), where the card has them
+  bool fp8 = false;  // kGemm: on FP8 tensor cores (W8A8 weights, WeightStorage::fp8_tensor_cores), where the card has them
   bool weight_format = false;  // fp8 or core_instructions set (a weight format's op): pricing's rare path
   // Collectives and sends placed on a topology whose path between the GPUs is slower than the card's own link: the
   // path latency and the slowest link's bandwidth per direction (below; 0: the card's NVLink, or PCIe without, and

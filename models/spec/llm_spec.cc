@@ -282,9 +282,8 @@ LlmSpec parse_llm_spec(const nlohmann::json& card, const std::string& where) {
   s.tie_word_embeddings = r.require<bool>("tie_word_embeddings");
   s.max_context_tokens = r.require_positive<int>("max_context_tokens");
   s.weight_dtype = r.get<std::string>("weight_dtype", "bf16");
-  s.weight_bytes_per_param = dtype_bytes(r, "weight_dtype", s.weight_dtype);
-  s.embedding_bytes_per_param = s.weight_bytes_per_param;  // a card's dtype is every weight's
-  s.gemm_weight_bits = s.weight_bytes_per_param * 8;
+  const double bits = dtype_bytes(r, "weight_dtype", s.weight_dtype) * 8;
+  s.weights.linear_bits = s.weights.embedding_bits = s.weights.gemm_read_bits = bits;  // every weight, read as stored
   s.kv_dtype = r.get<std::string>("kv_dtype", "bf16");
   s.kv_bytes_per_element = dtype_bytes(r, "kv_dtype", s.kv_dtype);
   s.layer_window_tokens = read_layer_windows(r, s.num_layers);

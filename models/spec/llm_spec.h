@@ -35,6 +35,19 @@ struct MlaSpec {
   int v_head_dim = 0;         // 128
 };
 
+// How a model's weights are stored and what the GEMMs pay to read them (the formats and their assumptions:
+// models/spec/weight_format.h). A card's weights are all of its dtype, read as stored.
+struct WeightStorage {
+  double linear_bits = 16;        // stored bits per weight of attention, MLP and expert projections (scales in)
+  double embedding_bits = 16;     // stored bits per weight of the embeddings and the LM head
+  double gemm_read_bits = 16;     // bits per weight the GEMMs read (DFloat11: its bf16 buffer)
+  bool fp8_tensor_cores = false;  // GEMMs at the card's FP8 rate (where it has one)
+  double dequant_instructions = 0;     // CUDA-core instructions per weight per 64-row activation tile (W4A16)
+  double decompress_instructions = 0;  // per weight per forward pass (DFloat11's decoder; 0: none)
+  double linear_bytes() const { return linear_bits / 8; }
+  double embedding_bytes() const { return embedding_bits / 8; }
+};
+
 struct LlmSpec {
   std::string name;           // registry name, lowercase-hyphen: "llama-3.1-8b"
   std::string display_name;   // "Llama-3.1-8B"
@@ -49,15 +62,8 @@ struct LlmSpec {
   int vocab_size = 0;
   bool tie_word_embeddings = false;
   TokenCount max_context_tokens = 0;
-  std::string weight_dtype = "bf16";          // the card's, or the scenario's model_weights.format
-  // Weight storage (models/spec/weight_format.h): stored bytes per weight of the linear layers (attention, MLP,
-  // experts) and of the embeddings and LM head; what the GEMMs read per weight and how they compute.
-  double weight_bytes_per_param = 2.0;
-  double embedding_bytes_per_param = 2.0;
-  double gemm_weight_bits = 16;
-  bool fp8_gemm = false;                     // GEMMs on FP8 tensor cores (where the card has them)
-  double gemm_dequant_instructions = 0;      // CUDA-core instructions per weight per 64-row tile (W4A16)
-  double weight_decompress_instructions = 0;  // per weight per forward pass (DFloat11); 0: none
+  std::string weight_dtype = "bf16";  // the card's, or the scenario's model_weights.format
+  WeightStorage weights;              // how they are stored and read (the card's dtype, or that format)
   std::string kv_dtype = "bf16";      // default KV dtype of the card; kv_bytes_per_element follows from it
   double kv_bytes_per_element = 2.0;  // default KV dtype of the card (bf16 = 2)
   // Per layer: 0 = global (full) attention, W > 0 = sliding window of W tokens. Size num_layers.
@@ -74,7 +80,7 @@ struct LlmSpec {
   double embedding_parameter_count() const;
   double weight_bytes() const {
     const double embedding = embedding_parameter_count();
-    return (parameter_count() - embedding) * weight_bytes_per_param + embedding * embedding_bytes_per_param;
+    return (parameter_count() - embedding) * weights.linear_bytes() + embedding * weights.embedding_bytes();
   }
   // Parameters of the routed experts (what expert parallelism splits); 0 for a dense model.
   double routed_expert_parameter_count() const;

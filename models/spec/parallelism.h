@@ -23,7 +23,7 @@ struct Parallelism {
   // Bytes of weights one GPU holds: the routed experts split ep ways (tp ways without expert parallelism), the
   // rest tp ways, each stage 1/pp of it all (embeddings and the LM head spread with the layers: an approximation).
   double weight_bytes_per_gpu(const LlmSpec& model) const {
-    const double routed = model.routed_expert_parameter_count() * model.weight_bytes_per_param;
+    const double routed = model.routed_expert_parameter_count() * model.weights.linear_bytes();
     const double rest = model.weight_bytes() - routed;
     return (rest / tp + routed / (ep > 1 ? ep : tp)) / pp;
   }

@@ -9,14 +9,14 @@ WeightFormatRegistry build() {
   WeightFormatRegistry r("weight format");
   r.add({"bf16", "16-bit weights (bf16 or fp16): every weight 2 bytes, the GEMMs' native input",
          "the model's released checkpoint", {},
-         WeightStorage{16, 16, 16, false, 0, 0, "the reference"}});
+         WeightFormat{{16, 16, 16, false, 0, 0}, "the reference"}});
   r.add({"fp8",
          "W8A8 FP8: linear layers at 1 byte per weight, GEMMs on FP8 tensor cores where the card has them; "
          "embeddings and LM head 16-bit",
          "vLLM FP8 W8A8 (docs.vllm.ai, quantization/fp8); Micikevicius et al., FP8 Formats for Deep Learning, "
          "arXiv 2209.05433",
          {},
-         WeightStorage{8, 16, 8, true, 0, 0,
+         WeightFormat{{8, 16, 8, true, 0, 0},
                        "vLLM docs (quantization/fp8): a 2x smaller model and up to 1.6x throughput 'with minimal "
                        "impact on accuracy'"}});
   r.add({"int4-awq",
@@ -25,7 +25,7 @@ WeightFormatRegistry build() {
          "Lin et al., AWQ, arXiv 2306.00978 (MLSys 2024); Frantar et al., GPTQ, arXiv 2210.17323; Marlin kernel "
          "(IST-DASLab/marlin)",
          {},
-         WeightStorage{4.25, 16, 4.25, false, 1.0, 0,
+         WeightFormat{{4.25, 16, 4.25, false, 1.0, 0},
                        "AWQ (abstract): 4-bit weights that 'outperform existing work on various language modeling "
                        "and domain-specific benchmarks'; lossy, check per task"}});
   r.add({"dfloat11",
@@ -34,7 +34,7 @@ WeightFormatRegistry build() {
          "Zhang et al., 70% Size, 100% Accuracy: Lossless LLM Compression via Dynamic-Length Float, arXiv "
          "2504.11651 (LeanModels/DFloat11)",
          {},
-         WeightStorage{11, 11, 16, false, 0, 8,
+         WeightFormat{{11, 11, 16, false, 0, 8},
                        "bit-for-bit identical outputs to bf16 (lossless); Llama 3.1 8B 16.1 -> 10.9 GB, 67.8 % "
                        "(paper and authors' poster)"}});
   return r;
@@ -47,14 +47,9 @@ const WeightFormatRegistry& weight_formats() {
   return r;
 }
 
-void apply_weight_format(LlmSpec& m, const std::string& name, const WeightStorage& f) {
+void apply_weight_format(LlmSpec& m, const std::string& name, const WeightFormat& f) {
   m.weight_dtype = name;
-  m.weight_bytes_per_param = f.linear_bits / 8;
-  m.embedding_bytes_per_param = f.embedding_bits / 8;
-  m.gemm_weight_bits = f.gemm_read_bits;
-  m.fp8_gemm = f.fp8_tensor_cores;
-  m.gemm_dequant_instructions = f.dequant_instructions;
-  m.weight_decompress_instructions = f.decompress_instructions;
+  m.weights = f.storage;
 }
 
 }  // namespace kvsim

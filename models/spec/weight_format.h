@@ -25,20 +25,15 @@
 
 namespace kvsim {
 
-struct WeightStorage {
-  double linear_bits = 16;        // stored bits per weight of attention, MLP and expert projections (scales in)
-  double embedding_bits = 16;     // stored bits per weight of the embeddings and the LM head
-  double gemm_read_bits = 16;     // bits per weight the GEMMs read (DFloat11: its bf16 buffer)
-  bool fp8_tensor_cores = false;  // GEMMs at the card's FP8 rate (where it has one)
-  double dequant_instructions = 0;     // CUDA-core instructions per weight per 64-row activation tile (W4A16)
-  double decompress_instructions = 0;  // per weight per forward pass (DFloat11's decoder; 0: none)
-  std::string reported_quality;        // the authors' words on accuracy, as reported
+struct WeightFormat {
+  WeightStorage storage;         // models/spec/llm_spec.h
+  std::string reported_quality;  // the authors' words on accuracy, as reported
 };
 
-using WeightFormatRegistry = Registry<WeightStorage>;
+using WeightFormatRegistry = Registry<WeightFormat>;
 const WeightFormatRegistry& weight_formats();
 
 // `model` stored as `format`: its weight bytes and how its GEMMs read them (LlmSpec::weights).
-void apply_weight_format(LlmSpec& model, const std::string& format_name, const WeightStorage& format);
+void apply_weight_format(LlmSpec& model, const std::string& format_name, const WeightFormat& format);
 
 }  // namespace kvsim

@@ -248,10 +248,11 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   if (const nlohmann::json* mw = root.raw("model_weights"); mw != nullptr && !mw->is_null()) {
     ParamReader w = root.child("model_weights");
     const std::string format = w.require_nonempty("format");
-    const WeightStorage& storage = weight_formats().get(format, w.full("format")).factory;
+    const WeightFormat& chosen = weight_formats().get(format, w.full("format")).factory;
+    const WeightStorage& storage = chosen.storage;
     w.finish();
     auto formatted = std::make_shared<LlmSpec>(*run.model);
-    apply_weight_format(*formatted, format, storage);
+    apply_weight_format(*formatted, format, chosen);
     run.model_owner = formatted;
     run.model = formatted.get();
     resolved["model_weights"] = {{"format", format},
@@ -273,7 +274,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                             "read compressed, write bf16, {} CUDA-core instructions per weight, an assumption)",
                             storage.decompress_instructions)
               : std::string(),
-          storage.reported_quality);
+          chosen.reported_quality);
     }
   }
 

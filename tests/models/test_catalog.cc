@@ -140,7 +140,7 @@ TEST(LlmSpec, DeepSeekV3MlaAttentionIsHandCounted) {
   const double dense = 3 * 3.0 * 7168 * 18432;
   const double moe = 58 * (7168.0 * 256 + 257 * 3.0 * 7168 * 2048);
   EXPECT_DOUBLE_EQ(v3.parameter_count(), embeddings + 61 * (q + kv + o) + dense + moe);
-  EXPECT_EQ(v3.weight_bytes_per_param, 1.0);  // released in FP8
+  EXPECT_EQ(v3.weights.linear_bytes(), 1.0);  // released in FP8
 }
 
 // ---- KV layout ----------------------------------------------------------------------------------------------

@@ -517,7 +517,7 @@ TEST(ImportAiconfigurator, H100VllmMoe) {
                                             1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384};
   std::set<std::string> covered;
   for (const LlmSpec& m : Catalog::builtin().models()) {
-    if (!m.moe || m.weight_bytes_per_param != 2) continue;
+    if (!m.moe || m.weights.linear_bytes() != 2) continue;
     for (int tp : {1, 2, 4, 8}) {
       std::vector<std::int64_t> have;
       for (const MoePoint& x : p.moe) {

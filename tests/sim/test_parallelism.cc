@@ -109,7 +109,7 @@ TEST(ExpertParallel, SplitsTheExpertsWeights) {
   const auto trace = write_trace("ep-weights", {{0, 100, 4}});
   const PreparedRun one = prepare_run(moe(trace, 2, 1), "."), two = prepare_run(moe(trace, 2, 2), ".");
   const LlmSpec& m = *one.model;
-  const double routed = m.routed_expert_parameter_count() * m.weight_bytes_per_param;
+  const double routed = m.routed_expert_parameter_count() * m.weights.linear_bytes();
   EXPECT_GT(routed, 0.9 * m.weight_bytes());  // Qwen3-30B-A3B: nearly all its weights are routed experts
   EXPECT_NEAR(one.capacity.weight_bytes - two.capacity.weight_bytes, routed / 2, 1);
   EXPECT_NEAR(static_cast<double>(two.capacity.kv_bytes - one.capacity.kv_bytes), routed / 2, 2);

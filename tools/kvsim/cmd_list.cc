@@ -141,7 +141,7 @@ void list_strategies(bool json) {
 void list_weight_formats(bool json) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : weight_formats().entries()) {
-    const WeightStorage& w = e.factory;
+    const WeightStorage& w = e.factory.storage;
     out.push_back({{"name", e.name},
                    {"description", e.description},
                    {"citation", e.citation},
@@ -151,7 +151,7 @@ void list_weight_formats(bool json) {
                    {"fp8_tensor_cores", w.fp8_tensor_cores},
                    {"dequant_instructions_per_weight_per_tile", w.dequant_instructions},
                    {"decompress_instructions_per_weight", w.decompress_instructions},
-                   {"reported_quality", w.reported_quality}});
+                   {"reported_quality", e.factory.reported_quality}});
   }
   if (json) {
     fmt::print("{}\n", out.dump(2));
