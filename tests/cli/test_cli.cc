@@ -212,6 +212,44 @@ TEST(Cli, CapacityFindsTheHighestRateMeetingTheSlos) {
   EXPECT_NE(r.err.find("needs SLOs"), std::string::npos) << r.err;
 }
 
+// Request classes: requests.csv ends with each request's class, the summary prints a line per class, and
+// capacity judges by every class's SLO when the scenario has no SLO of its own.
+TEST(Cli, RequestClassesInTheOutputsAndTheCapacitySearch) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["workload"]["max_requests"] = 300;
+  doc["workload"]["classes"] = {{{"name", "chat"}, {"share", 0.5}, {"slo", {{"ttft_p99_s", 2}}}},
+                                {{"name", "batch"}, {"share", 0.5}, {"priority", 1}}};
+  doc["engine"]["scheduler"] = "priority";
+  const fs::path p = write("classes.json", doc.dump());
+  const fs::path out = scratch() / "classes-out";
+  fs::remove_all(out);
+  Result r = kvsim("run " + p.string() + " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("class      chat: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("class      batch: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SLO none"), std::string::npos) << r.out;  // batch has none
+  std::ifstream csv(out / "requests.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  EXPECT_EQ(header.substr(header.size() - 6), ",class");
+  std::map<std::string, int> per_class;
+  while (std::getline(csv, line)) per_class[line.substr(line.rfind(',') + 1)]++;
+  const auto results = nlohmann::json::parse(std::ifstream(out / "results.json"));
+  EXPECT_EQ(per_class["chat"], results["summary"]["classes"]["chat"]["requests_counted"].get<int>());
+  EXPECT_EQ(per_class["batch"], results["summary"]["classes"]["batch"]["requests_counted"].get<int>());
+  EXPECT_EQ(per_class["chat"] + per_class["batch"], 300);
+  const fs::path cap = scratch() / "classes-capacity";
+  fs::remove_all(cap);
+  r = kvsim("capacity --quiet " + p.string() + " --tolerance 0.1 --jobs 1 --out " + cap.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto c = nlohmann::json::parse(std::ifstream(cap / "capacity.json"));
+  const auto& v = c["variants"][0];
+  EXPECT_TRUE(v["at_max"]["passes"].get<bool>());
+  bool some_fail = false;  // the chat class's TTFT bounds the search
+  for (const auto& probe : v["probes"]) some_fail = some_fail || !probe["passes"].get<bool>();
+  EXPECT_TRUE(some_fail) << v.dump();
+}
+
 TEST(Cli, SweepRunsEveryPointOnAnyNumberOfThreadsAndResumes) {
   auto base = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   base["workload"]["max_requests"] = 300;

@@ -20,7 +20,7 @@ namespace kvsim::cli {
 nlohmann::json run_to_directory(const nlohmann::json& doc, const std::filesystem::path& base_dir,
                                 const std::filesystem::path& out_dir) {
   PreparedRun run = prepare_run(doc, base_dir);
-  RunOutput output(out_dir, run.sim.replicas > 1);
+  RunOutput output(out_dir, run);
   const nlohmann::json results = run_prepared(run, {&output});
   output.commit(results);
   return results;

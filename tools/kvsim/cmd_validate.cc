@@ -69,7 +69,7 @@ void validate(const ValidateArgs& a) {
   PreparedRun run = prepare_run(doc, std::filesystem::absolute(path).parent_path());
   const std::filesystem::path out =
       a.out.empty() ? std::filesystem::path("kvsim-out") / (path.stem().string() + "-validate") : std::filesystem::path(a.out);
-  RunOutput output(out, run.sim.replicas > 1);
+  RunOutput output(out, run);
   LatencyRecorder simulated;
   nlohmann::json results = run_prepared(run, {&output, &simulated});
   nlohmann::json v = compare_latencies(measured_samples, simulated.take());

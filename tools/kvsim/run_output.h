@@ -5,21 +5,24 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "reports/atomic_output.h"
 #include "reports/csv_writer.h"
+#include "sim/config/scenario.h"
 #include "sim/metrics/observer.h"
 
 namespace kvsim {
 
 class RunOutput final : public ISimObserver {
  public:
-  // `cluster`: requests.csv also has the replica each request was served by and, under disaggregation, how long
-  // its KV took to move (one-replica runs keep the columns they always had).
-  explicit RunOutput(const std::filesystem::path& dir, bool cluster = false);
+  // The output of `run` in `dir`. requests.csv has, for a cluster (hardware.replicas > 1), the replica each request
+  // was served by and, under disaggregation, how long its KV took to move (one-replica runs keep the columns they
+  // always had); with request classes (workload.classes), each request's class last.
+  RunOutput(const std::filesystem::path& dir, const PreparedRun& run);
   void on_request_finished(const RequestRecord& r) override;
   void on_timeline_sample(const TimelineSample& t) override;
   // Writes results.json, scenario.json and report.html, then publishes the directory.
@@ -31,6 +34,7 @@ class RunOutput final : public ISimObserver {
   std::ofstream requests_file_, timeline_file_;
   std::unique_ptr<CsvWriter> requests_, timeline_;
   bool cluster_;
+  std::vector<std::string> classes_;
 };
 
 }  // namespace kvsim
