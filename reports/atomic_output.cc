@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -109,6 +110,28 @@ void write_file_atomic(const fs::path& path, std::string_view contents) {
   }
 }
 
+namespace {
+// Staging (`.tmp-<pid>`) and set-aside (`.old-<pid>`) directories of `final` left by kvsim processes that no
+// longer run (killed, power lost): removed when they hold kvsim's marker file.
+void remove_stale_siblings(const fs::path& final) {
+  std::error_code ec;
+  const std::string base = final.filename().string();
+  for (fs::directory_iterator it(final.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    for (const char* tag : {".tmp-", ".old-"}) {
+      const std::string prefix = base + tag;
+      if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string digits = name.substr(prefix.size());
+      if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+      const auto pid = static_cast<pid_t>(std::stol(digits));
+      const bool gone = ::kill(pid, 0) != 0 && errno == ESRCH;
+      std::error_code ignored;
+      if (gone && fs::exists(it->path() / kOutputMarker, ignored)) fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+}  // namespace
+
 AtomicDirectory::AtomicDirectory(fs::path final_path) : final_(normalized(final_path)) {
   std::error_code ec;
   if (final_ == final_.root_path()) throw KvsimError("refusing to use the file-system root as output directory");
@@ -136,6 +159,7 @@ AtomicDirectory::AtomicDirectory(fs::path final_path) : final_(normalized(final_
 
   fs::create_directories(final_.parent_path(), ec);
   if (ec) fail("cannot create directory", final_.parent_path(), ec);
+  remove_stale_siblings(final_);
   fs::remove_all(staging_, ec);  // stale staging directory of an earlier process with the same pid
   if (ec) fail("cannot remove stale staging directory", staging_, ec);
   fs::create_directory(staging_, ec);

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build make nlohmann-json3-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
-          libbenchmark-dev libeigen3-dev libjs-chart.js libboost-graph-dev libopenmpi-dev openmpi-bin)
+          libbenchmark-dev libeigen3-dev libjs-chart.js libboost-graph-dev libopenmpi-dev openmpi-bin libssl-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(chromium)
 fi

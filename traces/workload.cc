@@ -52,8 +52,8 @@ std::unique_ptr<ITraceReader> make_workload(ParamReader& workload, std::uint64_t
   ParamReader trace = workload.child("trace");
   ParamReader synthetic = workload.child("synthetic");
   trace_impl::StreamTransforms transforms;
-  transforms.max_requests = workload.get_optional<std::int64_t>("max_requests");
-  transforms.time_scale = workload.get<double>("time_scale", 1.0);
+  transforms.max_requests = workload.get_optional_in<std::int64_t>("max_requests", 1, 1'000'000'000, "requests");
+  transforms.time_scale = workload.get_in<double>("time_scale", 1.0, 1e-6, 1e6, "(multiplies arrival times)");
   transforms.class_names = std::move(classes.names);
   transforms.class_shares = std::move(classes.shares);
   transforms.seed = seed;

@@ -60,6 +60,10 @@ std::vector<StrategySpec> parse_strategy_string(const std::string& text, const s
         }
         nlohmann::json value = nlohmann::json::parse(kv.substr(eq + 1), nullptr, false);
         if (value.is_discarded()) value = kv.substr(eq + 1);
+        if (spec.params.contains(kv.substr(0, eq))) {
+          throw KvsimError(fmt::format("{}: parameter '{}' is given twice in '{}'", where, kv.substr(0, eq),
+                                       quoted_input(text, 200)));
+        }
         spec.params[kv.substr(0, eq)] = value;
         if (comma == std::string::npos) break;
         p = comma + 1;
@@ -77,6 +81,9 @@ std::vector<StrategySpec> parse_strategy_json(const nlohmann::json& value, const
   if (!value.is_array()) {
     throw KvsimError(fmt::format("{}: expected a strategy name, a 'name:key=value+name' string or a list, got {}",
                                  where, value.dump()));
+  }
+  if (value.empty()) {
+    throw KvsimError(fmt::format("{}: an empty list; expected at least one strategy (\"full\" for none)", where));
   }
   std::vector<StrategySpec> out;
   for (std::size_t i = 0; i < value.size(); ++i) {

@@ -112,6 +112,7 @@ std::vector<TokenCount> windows_from_layer_types(ParamReader& r, int layers, Tok
 
 nlohmann::json read_card(const nlohmann::json& config, const std::string& where, const std::string& name) {
   ParamReader top(config, "");
+  top.nulls_are_absent();
   const nlohmann::json* list = top.raw("architectures");
   top.check(list != nullptr && list->is_array() && list->size() == 1 && (*list)[0].is_string(), "architectures",
             fmt::format("expected a list with one architecture name; kvsim reads {}", architecture_list()));
@@ -145,6 +146,7 @@ nlohmann::json read_card(const nlohmann::json& config, const std::string& where,
   // The language model's keys: `text_config` for multimodal wrappers.
   const bool nested = arch->text_config && top.has("text_config");
   ParamReader text_reader = nested ? top.child("text_config") : ParamReader(config, "");
+  text_reader.nulls_are_absent();
   ParamReader& r = nested ? text_reader : top;
   if (nested) notes.push_back("The language model of text_config; the vision tower is not modelled.");
 

@@ -225,6 +225,11 @@ nlohmann::json slo_resolved(const SloSpec& slo) {
 
 }  // namespace
 
+std::optional<std::string> tensor_parallel_problem(const LlmSpec& model, int tp) {
+  if (tp >= 1 && model.num_attention_heads % tp == 0) return std::nullopt;
+  return fmt::format("must divide the {} attention heads of {}, got {}", model.num_attention_heads, model.name, tp);
+}
+
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir) {
   if (scenario.is_object() && scenario.contains("variants")) {
     throw KvsimError("the scenario has \"variants\": run it with `kvsim compare`, or pick one with --variant");
@@ -373,9 +378,9 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     run.sim.topology = run.topology.get();
   }
   for (std::size_t i = 0; i < shapes.size(); ++i) {
-    hw.check(run.model->num_attention_heads % shapes[i].tensor_parallel == 0,
-             shapes.size() > 1 ? fmt::format("pools[{}].tensor_parallel", i) : std::string("tensor_parallel"),
-             fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+    const auto problem = tensor_parallel_problem(*run.model, shapes[i].tensor_parallel);
+    hw.check(!problem, shapes.size() > 1 ? fmt::format("pools[{}].tensor_parallel", i) : std::string("tensor_parallel"),
+             problem.value_or(""));
   }
   hw.finish();
   if (shapes.size() > 1) {
@@ -415,11 +420,12 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const auto& sched_entry = schedulers().get(run.scheduler_name, eng.full("scheduler"));
   run.scheduler = sched_entry.factory(sched_specs.front().params, eng.full("scheduler"));
   SimOptions& o = run.sim;
-  o.limits.max_num_batched_tokens = eng.get_positive<TokenCount>("max_num_batched_tokens", 8192);
-  o.limits.max_num_seqs = eng.get_positive<int>("max_num_seqs", 256);
-  const auto block_size = eng.get_positive<TokenCount>("block_size", 16);
+  o.limits.max_num_batched_tokens =
+      eng.get_in<TokenCount>("max_num_batched_tokens", 8192, 1, TokenCount{1} << 24, "tokens per iteration");
+  o.limits.max_num_seqs = eng.get_in<int>("max_num_seqs", 256, 1, 1 << 20, "sequences");
+  const auto block_size = eng.get_in<TokenCount>("block_size", 16, 1, 4096, "tokens per KV block");
   const double util = eng.get<double>("gpu_memory_utilization", 0.9);
-  eng.check(util > 0 && util <= 1, "gpu_memory_utilization", fmt::format("must be in (0, 1], got {}", util));
+  eng.check(util > 0 && util <= 1, "gpu_memory_utilization", fmt::format("must be in (0, 1], got {:g}", util));
   const std::string preemption = eng.get<std::string>("preemption", "recompute");
   if (preemption == "recompute") {
     o.preemption = PreemptionMode::kRecompute;
@@ -490,13 +496,14 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
                         run.scheduler_name));
   eng.check(run.scheduler_name != "static-batch" || !o.prefix_caching, "prefix_caching",
             "the static-batch scheduler keeps no prefix cache (its batches prefill whole prompts)");
-  const double swap_gib = eng.get<double>("swap_space_GiB", 4.0);
-  eng.check(swap_gib >= 0, "swap_space_GiB", "must be >= 0");
-  const auto reserve_gib = eng.get_optional<double>("activation_reserve_GiB");
-  const double host_kv_gib = eng.get_non_negative<double>("host_kv_GiB", 256.0);
-  if (reserve_gib) eng.check(*reserve_gib >= 0, "activation_reserve_GiB", "must be >= 0");
-  o.max_model_len = eng.get<TokenCount>("max_model_len", run.model->max_context_tokens);
-  eng.check(o.max_model_len > 0, "max_model_len", "must be > 0");
+  // Host memory of one server: at most 64 TiB (the largest CPU servers hold 32 TiB).
+  const double swap_gib = eng.get_in<double>("swap_space_GiB", 4.0, 0, 65536, "GiB of host memory");
+  const auto reserve_gib = eng.get_optional_in<double>("activation_reserve_GiB", 0, 65536, "GiB");
+  const double host_kv_gib = eng.get_in<double>("host_kv_GiB", 256.0, 0, 65536, "GiB of host memory");
+  // As vLLM: a max_model_len above the model's context is an error (it would be silently wrong).
+  o.max_model_len = eng.get_in<TokenCount>("max_model_len", run.model->max_context_tokens, 1,
+                                           run.model->max_context_tokens,
+                                           fmt::format("tokens (the context of {})", model_name));
 #ifdef NDEBUG
   constexpr bool kDefaultChecks = false;
 #else
@@ -515,8 +522,7 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
   const std::string backend = backend_given ? cm.require<std::string>("backend")
                               : builtin_calibration(run.gpu->name) != nullptr ? "calibrated"
                                                                               : "roofline";
-  const double overhead_s = cm.get<double>("iteration_overhead_s", 1e-3);
-  cm.check(overhead_s >= 0, "iteration_overhead_s", "must be >= 0 seconds");
+  const double overhead_s = cm.get_in<double>("iteration_overhead_s", 1e-3, 0, 10, "seconds per iteration");
   run.kernels = cost_models().get(backend, cm.full("backend")).factory(cm, *run.gpu, base_dir);
   (void)cm.raw("about");  // kvsim's description of the cost model in a resolved scenario: read back, ignored
   cm.finish();
@@ -665,8 +671,8 @@ PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::p
     const auto decode_gpu = dis.get_optional<std::string>("decode_gpu");
     const int decode_tp_read = dis.get_positive<int>("decode_tensor_parallel", run.tensor_parallel);
     dis.check(decode_tp_read == decode_tp, "decode_tensor_parallel", "expected a positive integer");
-    dis.check(run.model->num_attention_heads % decode_tp == 0, "decode_tensor_parallel",
-              fmt::format("must divide the {} attention heads of {}", run.model->num_attention_heads, model_name));
+    const auto tp_problem = tensor_parallel_problem(*run.model, decode_tp);
+    dis.check(!tp_problem, "decode_tensor_parallel", tp_problem.value_or(""));
     if (decode_tp != run.tensor_parallel) {
       dis.check(!num_gpu_blocks, "decode_tensor_parallel", "not with engine.num_gpu_blocks (a block count of one "
                                                            "layout)");
@@ -962,8 +968,9 @@ KvCapacity compute_kv_capacity(const LlmSpec& model, const GpuSpec& gpu, Paralle
 
 ComposedStrategy read_kv_section(ParamReader& kv, const LlmSpec& model, int tp, TokenCount block_size) {
   std::vector<StrategySpec> specs;
-  if (const nlohmann::json* v = kv.raw("strategy"); v != nullptr && !v->is_null()) {
-    specs = parse_strategy_json(*v, kv.full("strategy"));
+  const nlohmann::json* named = kv.raw("strategy");
+  if (named != nullptr && !named->is_null()) {
+    specs = parse_strategy_json(*named, kv.full("strategy"));
   } else {
     specs.push_back({"full", nlohmann::json::object()});
   }
@@ -971,6 +978,11 @@ ComposedStrategy read_kv_section(ParamReader& kv, const LlmSpec& model, int tp, 
   // Other keys are parameters of a single named strategy: {"strategy": "snapkv", "budget_tokens": 2048}.
   nlohmann::json extra = nlohmann::json::object();
   for (const std::string& key : kv.unread_keys()) extra[key] = *kv.raw(key);
+  if (!extra.empty() && (named == nullptr || named->is_null())) {
+    throw KvsimError(fmt::format("unknown key '{}' in '{}'; valid keys are: strategy, overlap_transfers (a "
+                                 "strategy's own parameters go beside \"strategy\", which names it)",
+                                 kv.full(extra.begin().key()), kv.path()));
+  }
   if (!extra.empty()) {
     if (specs.size() != 1) {
       throw KvsimError(fmt::format("{}: parameters {} beside a composition of {} strategies; give each strategy's "

@@ -93,6 +93,10 @@ struct PreparedRun {
   std::vector<std::string> approximations;  // how this run approximates a real engine (shown in reports)
 };
 
+// Why `tp` GPUs cannot shard `model` by tensor parallelism (tp must divide its attention heads), or nothing: the
+// rule `kvsim run` and `kvsim kv-size` share.
+std::optional<std::string> tensor_parallel_problem(const LlmSpec& model, int tp);
+
 // `base_dir` resolves relative paths in the scenario (the scenario file's folder).
 PreparedRun prepare_run(const nlohmann::json& scenario, const std::filesystem::path& base_dir);
 

@@ -30,11 +30,22 @@ std::vector<Variant> expand_variants(const nlohmann::json& scenario) {
     }
     Variant out_v;
     out_v.name = v["name"].get<std::string>();
-    if (out_v.name.empty() || out_v.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                           "0123456789._-") != std::string::npos ||
-        out_v.name == "." || out_v.name == "..") {
-      throw KvsimError(fmt::format("{}: name '{}' must be letters, digits, '.', '_' or '-' (it names a folder)",
-                                   where, out_v.name));
+    // It names a folder beside the comparison's own files: at most 100 characters, no leading dot, none of the
+    // names those files have.
+    if (out_v.name.empty() || out_v.name.size() > 100 || out_v.name.front() == '.' ||
+        out_v.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789._-") != std::string::npos) {
+      throw KvsimError(fmt::format("{}: name '{}' must be 1 to 100 letters, digits, '.', '_' or '-', not starting "
+                                   "with '.' (it names a folder)",
+                                   where, quoted_input(out_v.name, 120)));
+    }
+    for (const char* reserved : {"report.html", "comparison.json", "comparison.csv", "capacity.json", "capacity.csv",
+                                 "sweep.json", "sweep.csv", "plan.json", "plan.csv", "pareto.csv"}) {
+      if (out_v.name == reserved) {
+        throw KvsimError(fmt::format("{}: name '{}' is the name of a file kvsim writes beside the variants' folders; "
+                                     "choose another",
+                                     where, out_v.name));
+      }
     }
     if (!seen.insert(out_v.name).second) throw KvsimError(fmt::format("{}: duplicate name '{}'", where, out_v.name));
     nlohmann::json patch = v;

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace kvsim {
 
@@ -12,5 +13,9 @@ class KvsimError : public std::runtime_error {
  public:
   explicit KvsimError(const std::string& what) : std::runtime_error(what) {}
 };
+
+// Text from an input (a file's bytes, a key) made fit to quote in a message: control bytes (NUL, ESC, ...)
+// written as \xNN, and at most `max_chars` characters kept, the rest counted ("... (52428800 characters)").
+std::string quoted_input(std::string_view text, std::size_t max_chars = 200);
 
 }  // namespace kvsim

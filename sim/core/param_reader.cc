@@ -38,9 +38,12 @@ const nlohmann::json* ParamReader::raw(const std::string& key) {
 ParamReader ParamReader::child(const std::string& key) {
   note(key);
   const nlohmann::json* v = find(key);
-  if (v == nullptr || v->is_null()) return ParamReader(empty_object(), full(key));
-  if (!v->is_object()) type_error(key, "a JSON object", *v);
-  return ParamReader(*v, full(key));
+  ParamReader out = v == nullptr || v->is_null() ? ParamReader(empty_object(), full(key)) : [&] {
+    if (!v->is_object()) type_error(key, "a JSON object", *v);
+    return ParamReader(*v, full(key));
+  }();
+  out.null_is_absent_ = null_is_absent_;
+  return out;
 }
 
 std::string ParamReader::full(const std::string& key) const {
@@ -52,8 +55,20 @@ void ParamReader::check(bool ok, const std::string& key, const std::string& mess
 }
 
 void ParamReader::type_error(const std::string& key, const char* expected, const nlohmann::json& v) const {
-  throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, v.dump()));
+  throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, quoted_input(v.dump(), 100)));
 }
+
+void ParamReader::null_error(const std::string& key) const {
+  throw KvsimError(fmt::format("{}: null is not a value here; omit the key to take its default", full(key)));
+}
+
+void ParamReader::range_error(const std::string& key, const std::string& value, const std::string& lo,
+                              const std::string& hi, std::string_view unit) const {
+  throw KvsimError(fmt::format("{}: {} is out of range; expected {} to {}{}{}", full(key), value, lo, hi,
+                               unit.empty() ? "" : " ", unit));
+}
+
+std::string ParamReader::format_number(double v) { return fmt::format("{:.6g}", v); }
 
 double ParamReader::get_fraction(const std::string& key, double default_value) {
   const double v = get<double>(key, default_value);
@@ -82,9 +97,13 @@ void ParamReader::finish() const {
   }
   if (unknown.empty()) return;
   std::vector<std::string> valid(asked_.begin(), asked_.end());
+  const std::string where = path_.empty() ? "the scenario" : "'" + path_ + "'";
+  if (valid.empty()) {
+    throw KvsimError(fmt::format("unknown key{} {} in {}, which takes no keys", unknown.size() > 1 ? "s" : "",
+                                 fmt::join(unknown, ", "), where));
+  }
   throw KvsimError(fmt::format("unknown key{} {} in {}; valid keys are: {}", unknown.size() > 1 ? "s" : "",
-                               fmt::join(unknown, ", "), path_.empty() ? "the scenario" : "'" + path_ + "'",
-                               fmt::join(valid, ", ")));
+                               fmt::join(unknown, ", "), where, fmt::join(valid, ", ")));
 }
 
 }  // namespace kvsim

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 
 #include <string>
 
@@ -30,7 +31,11 @@ inline constexpr double kMaxSimSeconds = 9.2e9;
 // finite or beyond +-kMaxSimSeconds, instead of overflowing.
 inline SimTimeNs s_to_ns(double seconds) {
   if (!(std::fabs(seconds) <= kMaxSimSeconds)) {
-    throw KvsimError("time " + std::to_string(seconds) + " s is outside the simulator's range (|t| <= 9.2e9 s)");
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", seconds);
+    throw KvsimError(std::string("time ") + text +
+                     " s is outside the simulator's range (|t| <= 9.2e9 s): a rate, time scale, overhead or "
+                     "timestamp of the scenario or trace is far beyond a real deployment's");
   }
   return static_cast<SimTimeNs>(std::llround(seconds * kNsPerS));
 }

@@ -154,9 +154,9 @@ EngineProfile read_engine_profile(ParamReader& engine, const std::string& key, i
   }
   EngineProfile p = engine_profiles().get(name, engine.full(key)).factory(max_num_seqs);
   ParamReader r(overrides, engine.full(key));
-  p.step_s = r.get_non_negative<double>("step_s", p.step_s);
-  p.step_per_seq_s = r.get_non_negative<double>("step_per_seq_s", p.step_per_seq_s);
-  p.step_per_token_s = r.get_non_negative<double>("step_per_token_s", p.step_per_token_s);
+  p.step_s = r.get_in<double>("step_s", p.step_s, 0, 10, "seconds");
+  p.step_per_seq_s = r.get_in<double>("step_per_seq_s", p.step_per_seq_s, 0, 10, "seconds");
+  p.step_per_token_s = r.get_in<double>("step_per_token_s", p.step_per_token_s, 0, 10, "seconds");
   p.async_scheduling = r.get<bool>("async_scheduling", p.async_scheduling);
   p.cuda_graphs = r.get<bool>("cuda_graphs", p.cuda_graphs);
   if (r.has("capture_sizes")) {
@@ -172,10 +172,10 @@ EngineProfile read_engine_profile(ParamReader& engine, const std::string& key, i
                 std::adjacent_find(p.capture_sizes.begin(), p.capture_sizes.end()) == p.capture_sizes.end(),
             "capture_sizes", "expected token counts >= 1 in ascending order, without repeats");
   }
-  p.eager_s_per_layer = r.get_non_negative<double>("eager_s_per_layer", p.eager_s_per_layer);
-  p.request_s = r.get_non_negative<double>("request_s", p.request_s);
-  p.tokenize_s_per_token = r.get_non_negative<double>("tokenize_s_per_token", p.tokenize_s_per_token);
-  p.output_s = r.get_non_negative<double>("output_s", p.output_s);
+  p.eager_s_per_layer = r.get_in<double>("eager_s_per_layer", p.eager_s_per_layer, 0, 10, "seconds");
+  p.request_s = r.get_in<double>("request_s", p.request_s, 0, 10, "seconds");
+  p.tokenize_s_per_token = r.get_in<double>("tokenize_s_per_token", p.tokenize_s_per_token, 0, 10, "seconds");
+  p.output_s = r.get_in<double>("output_s", p.output_s, 0, 10, "seconds");
   r.finish();
   for (const double v : {p.step_s, p.step_per_seq_s, p.step_per_token_s, p.eager_s_per_layer, p.request_s,
                          p.tokenize_s_per_token, p.output_s}) {

@@ -3,8 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <functional>
+
+#include <fmt/format.h>
 
 #include "models/kv/kv_size.h"
+#include "sim/core/file_digest.h"
 #include "sim/core/units.h"
 
 namespace kvsim {
@@ -33,6 +38,37 @@ nlohmann::json cdf(const QuantileSketch& s) {
   for (auto [v, f] : s.cdf(201)) a.push_back({v, f});
   return a;
 }
+}  // namespace
+
+namespace {
+
+// The files the scenario read (keys `path`, `profile`, `calibration` naming a regular file), each with its
+// SHA-256: which trace and which profiles produced these numbers.
+nlohmann::json input_digests(const nlohmann::json& scenario) {
+  nlohmann::json out = nlohmann::json::array();
+  const std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j,
+                                                                                  const std::string& at) {
+    if (j.is_object()) {
+      for (const auto& [key, value] : j.items()) {
+        const std::string here = at.empty() ? key : at + "." + key;
+        if (value.is_string() && (key == "path" || key == "profile" || key == "calibration")) {
+          const std::filesystem::path p(value.get<std::string>());
+          std::error_code ec;
+          if (std::filesystem::is_regular_file(p, ec)) {
+            out.push_back({{"key", here}, {"path", p.string()}, {"sha256", sha256_file(p)}});
+          }
+        } else {
+          walk(value, here);
+        }
+      }
+    } else if (j.is_array()) {
+      for (std::size_t i = 0; i < j.size(); ++i) walk(j[i], fmt::format("{}[{}]", at, i));
+    }
+  };
+  walk(scenario, "");
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double wall_time_s,
@@ -318,6 +354,8 @@ nlohmann::json build_results(const PreparedRun& run, const RunSummary& s, double
 
   nlohmann::json results;
   results["kvsim_version"] = kKvsimVersion;
+  results["build"] = {{"git_commit", git_commit()}, {"build_type", build_type()}};
+  results["inputs"] = input_digests(run.resolved);
   results["scenario"] = run.resolved;
   results["workload_source"] = run.workload ? run.workload->describe() : "";
   results["model"] = to_json(*run.model);

@@ -4,11 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/config/scenario.h"
+#include "sim/core/build_info.h"
 #include "sim/engine/simulator.h"
 
 namespace kvsim {
 
-inline constexpr const char* kKvsimVersion = "0.1.0";
 
 // `slo`: the SLO tracker's result for the run (sim/metrics/slo.h).
 nlohmann::json build_results(const PreparedRun& run, const RunSummary& summary, double wall_time_s,

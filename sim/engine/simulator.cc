@@ -15,6 +15,7 @@
 #include "sim/cluster/link_sharing.h"
 #include "sim/cluster/router.h"
 #include "sim/core/event_queue.h"
+#include "sim/core/interrupt.h"
 #include "sim/core/units.h"
 #include "sim/engine/expert_group.h"
 #include "sim/engine/replica.h"
@@ -107,6 +108,7 @@ class Simulator::Impl final : public ReplicaHost, public ClusterView {
   RunSummary run() {
     pull_next_arrival();
     while (!events_.empty()) {
+      throw_if_interrupted();  // SIGINT/SIGTERM: unwind (sim/core/interrupt.h)
       const QueuedEvent e = events_.pop();
       timeline_.advance(e.time_ns, state());
       std::visit([this](const auto& ev) { handle(ev); }, e.event);

@@ -236,7 +236,7 @@ TEST(Synthetic, BadSpecsAreErrors) {
 
   json bad_rate = s;
   bad_rate["arrival"]["rate_per_s"] = 0;
-  EXPECT_CONTAINS(error_of([&] { generate(bad_rate); }), "workload.synthetic.arrival.rate_per_s: 0 is not a valid rate");
+  EXPECT_CONTAINS(error_of([&] { generate(bad_rate); }), "workload.synthetic.arrival.rate_per_s: 0 is out of range; expected 1e-06 to 1e+07 requests per second");
 
   json gamma_without_cv = s;
   gamma_without_cv["arrival"] = {{"process", "gamma"}, {"rate_per_s", 1}};
@@ -249,7 +249,7 @@ TEST(Synthetic, BadSpecsAreErrors) {
 
   json bad_uniform = s;
   bad_uniform["output_tokens"] = {{"dist", "uniform"}, {"min", 10}, {"max", 5}};
-  EXPECT_CONTAINS(error_of([&] { generate(bad_uniform); }), "workload.synthetic.output_tokens.max: 5 is too small");
+  EXPECT_CONTAINS(error_of([&] { generate(bad_uniform); }), "workload.synthetic.output_tokens.max: 5 is out of range; expected 10 to");
 
   json missing_lengths = s;
   missing_lengths.erase("output_tokens");

@@ -120,9 +120,9 @@ TEST(Workload, StrictKeys) {
   typo["sorted"] = true;
   EXPECT_CONTAINS(error_of([&] { workload({{"trace", typo}}); }), "unknown key 'workload.trace.sorted'");
   EXPECT_CONTAINS(error_of([] { workload({{"trace", kConv}, {"time_scale", 0}}); }),
-                  "workload.time_scale: 0 is not valid; expected a number > 0");
+                  "workload.time_scale: 0 is out of range; expected 1e-06 to 1e+06");
   EXPECT_CONTAINS(error_of([] { workload({{"trace", kConv}, {"max_requests", 0}}); }),
-                  "workload.max_requests: 0 is not valid");
+                  "workload.max_requests: 0 is out of range; expected 1 to 1000000000 requests");
   json bad_format = kConv;
   bad_format["format"] = "csv";
   EXPECT_CONTAINS(error_of([&] { workload({{"trace", bad_format}}); }),

@@ -16,6 +16,7 @@
 #include "reports/atomic_output.h"
 #include "reports/html_common.h"
 #include "sim/config/json_input.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -163,14 +164,14 @@ void add_calibrate_command(CLI::App& app) {
   cmd->add_option("--serving-runs", a->serving_runs, "measured serving runs to fit engine.profile.request_s to")
       ->check(CLI::ExistingFile);
   cmd->add_option("--folds", a->folds, "cross-validation folds for --serving-runs")
-      ->check(CLI::Range(2, 100))
+      ->check(integer_in(2, 100))
       ->default_str("5");
   cmd->add_option("--profile", a->profile, "a kvsim profile JSON");
   cmd->add_option("--aiconfigurator", a->aiconfigurator, "an aiconfigurator system folder");
   cmd->add_option("--framework", a->framework, "aiconfigurator framework")->default_str("vllm");
   cmd->add_option("--version", a->version, "aiconfigurator version")->default_str("0.24.0");
   cmd->add_option("--holdout", a->holdout, "fraction of points held out of the fit")
-      ->check(CLI::Range(0.01, 0.9))
+      ->check(number_in(0.01, 0.9))
       ->default_str("0.2");
   cmd->add_option("--seed", a->seed, "seed of the split")->default_str("1");
   cmd->add_option("--transfer", a->transfer,

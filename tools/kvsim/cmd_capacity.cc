@@ -19,6 +19,7 @@
 #include "sim/engine/results.h"
 #include "sim/plan/capacity.h"
 #include "sim/plan/sweep.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 #include "tools/kvsim/distribute.h"
 
@@ -239,11 +240,11 @@ void add_capacity_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--slo", a->slo, "deadlines, e.g. ttft_p99_s=2,tpot_p99_s=0.05 (over the scenario's slo section)");
   cmd->add_option("--tolerance", a->tolerance, "relative width of the final bracket (default 0.02)")
-      ->check(CLI::Range(1e-4, 1.0));
+      ->check(number_in(1e-4, 1.0));
   cmd->add_option("--target-rate", a->target_rate, "requests per second to serve: copies of the deployment needed")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(1e-6, 1e9, "requests per second"));
   cmd->add_option("--jobs", a->jobs, "threads (default: every core); under mpirun, the MPI ranks instead")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 4096));
   add_output_options(cmd, a->out, a->sets, a->quiet, "kvsim-out/<scenario file name>-capacity",
                      "override a key of the scenario (before the variants are merged); repeatable");
   cmd->callback([a] { run_capacity(*a); });

@@ -10,6 +10,7 @@
 #include "models/profile/profile.h"
 #include "models/spec/catalog.h"
 #include "sim/core/error.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -33,20 +34,20 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--op", a->op, "decode-attention | prefill-attention | gemm | all-reduce")
       ->required()
       ->check(CLI::IsMember({"decode-attention", "prefill-attention", "gemm", "all-reduce"}));
-  cmd->add_option("--batch", a->batch, "sequences")->check(CLI::PositiveNumber);
-  cmd->add_option("--kv-len", a->kv_len, "decode: KV tokens read per sequence");
-  cmd->add_option("--isl", a->isl, "prefill: new tokens per sequence");
-  cmd->add_option("--cached", a->cached, "prefill: tokens already cached per sequence");
-  cmd->add_option("--q-heads", a->q_heads, "query heads per GPU")->check(CLI::PositiveNumber);
-  cmd->add_option("--kv-heads", a->kv_heads, "KV heads per GPU")->check(CLI::PositiveNumber);
-  cmd->add_option("--head-dim", a->head_dim, "head dimension")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a->batch, "sequences")->check(number_in(1, 1e6));
+  cmd->add_option("--kv-len", a->kv_len, "decode: KV tokens read per sequence")->check(number_in(0, 1 << 30, "tokens"));
+  cmd->add_option("--isl", a->isl, "prefill: new tokens per sequence")->check(number_in(0, 1 << 30, "tokens"));
+  cmd->add_option("--cached", a->cached, "prefill: tokens already cached per sequence")->check(number_in(0, 1 << 30, "tokens"));
+  cmd->add_option("--q-heads", a->q_heads, "query heads per GPU")->check(integer_in(1, 4096));
+  cmd->add_option("--kv-heads", a->kv_heads, "KV heads per GPU")->check(integer_in(1, 4096));
+  cmd->add_option("--head-dim", a->head_dim, "head dimension")->check(integer_in(1, 4096));
   cmd->add_option("--kv-dtype", a->kv_dtype, "bf16 | fp16 | fp8 | int8 | int4 | int2")
       ->check(CLI::IsMember({"bf16", "fp16", "fp8", "int8", "int4", "int2"}));
-  cmd->add_option("--m", a->m, "GEMM rows (tokens)");
-  cmd->add_option("--n", a->n, "GEMM output columns");
-  cmd->add_option("--k", a->k, "GEMM inner dimension");
-  cmd->add_option("--bytes", a->bytes, "all-reduce message bytes");
-  cmd->add_option("--gpus", a->gpus, "all-reduce GPUs")->check(CLI::Range(2, 64));
+  cmd->add_option("--m", a->m, "GEMM rows (tokens)")->check(number_in(0, 1 << 30));
+  cmd->add_option("--n", a->n, "GEMM output columns")->check(number_in(0, 1 << 30));
+  cmd->add_option("--k", a->k, "GEMM inner dimension")->check(number_in(0, 1 << 30));
+  cmd->add_option("--bytes", a->bytes, "all-reduce message bytes")->check(number_in(0, 1e15, "bytes"));
+  cmd->add_option("--gpus", a->gpus, "all-reduce GPUs")->check(integer_in(2, 64));
   cmd->add_option("--calibration", a->calibration,
                   "calibrated, hybrid: a calibration.json from kvsim calibrate --out, possibly fitted on another GPU "
                   "(its family fits carry through --gpu's datasheet numbers; its per-shape fits apply only to the GPU "

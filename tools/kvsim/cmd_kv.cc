@@ -13,6 +13,7 @@
 #include "models/spec/hf_config.h"
 #include "sim/config/scenario.h"
 #include "sim/core/units.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -55,21 +56,21 @@ void add_kv_size_command(CLI::App& app) {
       ->required();
   cmd->add_option("--strategy", a->strategy, "strategy, e.g. snapkv:budget_tokens=2048+kivi-2 (kvsim list strategies)")
       ->default_str("full");
-  cmd->add_option("--context", a->context, "tokens in the request")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--context", a->context, "tokens in the request")->required()->check(integer_in(1, 1LL << 30, "tokens"));
   cmd->add_option("--gpu", a->gpu, "GPU name (kvsim list gpus) for max concurrent requests");
-  cmd->add_option("--tp", a->tp, "tensor-parallel degree")->check(CLI::PositiveNumber)->default_str("1");
-  cmd->add_option("--block-size", a->block_size, "tokens per KV page")->check(CLI::PositiveNumber)->default_str("16");
+  cmd->add_option("--tp", a->tp, "tensor-parallel degree (it must divide the attention heads)")->check(integer_in(1, 1024))->default_str("1");
+  cmd->add_option("--block-size", a->block_size, "tokens per KV page")->check(integer_in(1, 4096))->default_str("16");
   cmd->add_option("--gpu-memory-utilization", a->util, "fraction of GPU memory for the engine")
-      ->check(CLI::Range(0.01, 1.0))
+      ->check(number_in(0.01, 1.0))
       ->default_str("0.9");
   cmd->add_option("--activation-reserve-GiB", a->reserve_gib,
                   "activation memory held back from the KV pool (engine.activation_reserve_GiB; default: the "
                   "estimate kvsim run makes)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 65536, "GiB"));
   cmd->add_option("--max-num-batched-tokens", a->max_batched,
                   "tokens per engine step (engine.max_num_batched_tokens): the largest prefill chunk, and the "
                   "activation estimate")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in(1, 1LL << 24, "tokens"))
       ->default_str("8192");
   cmd->add_flag("--no-chunked-prefill", a->no_chunked,
                 "the prompt is prefilled in one step (engine.chunked_prefill = false; needs --max-num-batched-tokens "
@@ -79,6 +80,7 @@ void add_kv_size_command(CLI::App& app) {
     const Catalog& cat = Catalog::builtin();
     const std::shared_ptr<const LlmSpec> owner = resolve_model(a->model, std::filesystem::current_path(), "--model");
     const LlmSpec& model = *owner;
+    if (const auto problem = tensor_parallel_problem(model, a->tp)) throw KvsimError("--tp: " + *problem);
     const ComposedStrategy s =
         compose_strategies(parse_strategy_string(a->strategy, "--strategy"), model, a->tp, a->block_size, "--strategy");
     if (a->no_chunked && a->context > a->max_batched) {

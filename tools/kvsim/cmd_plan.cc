@@ -17,6 +17,7 @@
 #include "sim/config/json_input.h"
 #include "sim/core/error.h"
 #include "sim/plan/plan.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 #include "tools/kvsim/distribute.h"
 
@@ -130,9 +131,9 @@ void add_plan_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--slo", a->slo, "deadlines, e.g. ttft_p99_s=2,tpot_p99_s=0.05 (over the scenario's slo section)");
   cmd->add_option("--max-gpus", a->max_gpus, "GPUs at most per configuration (default: the plan's, else 8)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 4096));
   cmd->add_option("--out", a->out, "output folder (default kvsim-out/<plan file name>-plan)");
-  cmd->add_option("--jobs", a->jobs, "threads (default: every core)")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->jobs, "threads (default: every core)")->check(integer_in(1, 4096));
   cmd->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   cmd->callback([a] { run_plan_command(*a); });
 }

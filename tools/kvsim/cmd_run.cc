@@ -40,11 +40,18 @@ struct RunArgs {
 void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   const auto& s = r.at("summary");
   // Latencies in ms (or "-" when the distribution is empty, e.g. TPOT when every output is one token).
+  // A latency with its unit: milliseconds below 10 s, seconds up to an hour, then minutes.
   const auto ms = [](const nlohmann::json& v, int digits) {
-    return v.is_null() ? std::string("-") : fmt::format("{:.{}f}", v.get<double>() * 1e3, digits);
+    if (v.is_null()) return std::string("-");
+    const double s = v.get<double>();
+    if (s < 10) return fmt::format("{:.{}f} ms", s * 1e3, digits);
+    if (s < 3600) return fmt::format("{:.2f} s", s);
+    return fmt::format("{:.1f} min", s / 60);
   };
   const auto sec = [](const nlohmann::json& v) {
-    return v.is_null() ? std::string("-") : fmt::format("{:.2f}", v.get<double>());
+    if (v.is_null()) return std::string("-");
+    const double s = v.get<double>();
+    return s < 3600 ? fmt::format("{:.2f} s", s) : fmt::format("{:.1f} min", s / 60);
   };
   // What priced the run: the cost backend, and the engine profile when one adds time around the GPU's work.
   const auto& scenario = r.at("scenario");
@@ -60,9 +67,9 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   fmt::print("throughput {:.2f} req/s  {:.0f} input tok/s  {:.0f} output tok/s\n",
              s["throughput"]["requests_per_s"].get<double>(), s["throughput"]["input_tokens_per_s"].get<double>(),
              s["throughput"]["output_tokens_per_s"].get<double>());
-  fmt::print("TTFT       p50 {} ms  p99 {} ms\n", ms(s["ttft_s"]["p50"], 1), ms(s["ttft_s"]["p99"], 1));
-  fmt::print("TPOT       p50 {} ms  p99 {} ms\n", ms(s["tpot_s"]["p50"], 2), ms(s["tpot_s"]["p99"], 2));
-  fmt::print("E2E        p50 {} s  p99 {} s\n", sec(s["e2e_s"]["p50"]), sec(s["e2e_s"]["p99"]));
+  fmt::print("TTFT       p50 {}  p99 {}\n", ms(s["ttft_s"]["p50"], 1), ms(s["ttft_s"]["p99"], 1));
+  fmt::print("TPOT       p50 {}  p99 {}\n", ms(s["tpot_s"]["p50"], 2), ms(s["tpot_s"]["p99"], 2));
+  fmt::print("E2E        p50 {}  p99 {}\n", sec(s["e2e_s"]["p50"]), sec(s["e2e_s"]["p99"]));
   fmt::print("KV         {} tokens capacity, peak {:.1f}%, mean {:.1f}%, {} preemptions\n",
              s["kv"]["capacity_tokens"].get<long long>(), 100 * s["kv"]["peak_utilization"].get<double>(),
              100 * s["kv"]["mean_utilization"].get<double>(), s["kv"]["preemptions"].get<long long>());
@@ -90,7 +97,7 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
   if (s.contains("classes")) {
     for (const auto& [name, c] : s["classes"].items()) {
       const nlohmann::json& slo = c["slo"];
-      fmt::print("class      {}: {} requests, TTFT p99 {} ms, E2E p99 {} s, SLO {}\n", name,
+      fmt::print("class      {}: {} requests, TTFT p99 {}, E2E p99 {}, SLO {}\n", name,
                  c["requests_counted"].get<long long>(), ms(c["ttft_s"]["p99"], 1), sec(c["e2e_s"]["p99"]),
                  slo.is_null() ? "none"
                                : fmt::format("{} ({:.1f}% meet all)", slo["met"].get<bool>() ? "met" : "NOT met",
@@ -160,7 +167,11 @@ void run_document(nlohmann::json doc, const std::filesystem::path& base_dir, con
 
 void add_output_options(CLI::App* cmd, std::string& out, std::vector<std::string>& sets, bool& quiet,
                         const std::string& default_out, const std::string& set_help) {
-  cmd->add_option("--out", out, "output directory (replaced atomically)")->default_str(default_out);
+  cmd->add_option("--out", out, "output directory (replaced atomically)")
+      ->default_str(default_out)
+      ->check(CLI::Validator(
+          [](std::string& dir) { return dir.empty() ? std::string("an empty path; give a directory") : std::string(); },
+          "DIR"));
   cmd->add_option("--set", sets, set_help);
   cmd->add_flag("--quiet,-q", quiet, "print nothing on success");
 }

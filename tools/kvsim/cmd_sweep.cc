@@ -20,6 +20,7 @@
 #include "sim/core/error.h"
 #include "sim/engine/results.h"
 #include "sim/plan/sweep.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 #include "tools/kvsim/distribute.h"
 
@@ -155,7 +156,7 @@ void add_sweep_command(CLI::App& app) {
       "sweep resumes where it stopped), then DIR/sweep.csv, DIR/sweep.json and DIR/report.html.");
   cmd->add_option("sweep", a->sweep, "sweep JSON file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "output folder (default kvsim-out/<sweep file name>-sweep)");
-  cmd->add_option("--jobs", a->jobs, "threads (default: every core)")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->jobs, "threads (default: every core)")->check(integer_in(1, 4096));
   cmd->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   cmd->callback([a] { run_sweep(*a); });
 }

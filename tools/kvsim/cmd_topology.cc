@@ -8,6 +8,7 @@
 #include "sim/cluster/topology.h"
 #include "sim/config/json_input.h"
 #include "sim/core/error.h"
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
@@ -26,10 +27,10 @@ void add_topology_command(CLI::App& app) {
       "its nodes and links; with --from and --to, the path a transfer takes (least latency, then fewest links) and\n"
       "its time for --bytes: summed latency + bytes / the bottleneck bandwidth.");
   cmd->add_option("topology", a->topology, "preset name or JSON file");
-  cmd->add_option("--nodes", a->nodes, "machines of a preset, joined by a network switch")->check(CLI::Range(1, 1024));
+  cmd->add_option("--nodes", a->nodes, "machines of a preset, joined by a network switch")->check(integer_in(1, 1024));
   cmd->add_option("--from", a->from, "source node, e.g. gpu0 (n0.gpu0 with --nodes)");
   cmd->add_option("--to", a->to, "destination node");
-  cmd->add_option("--bytes", a->bytes, "bytes to move")->check(CLI::Range(0.0, 1e18));
+  cmd->add_option("--bytes", a->bytes, "bytes to move")->check(number_in(0, 1e18, "bytes"));
   cmd->add_flag("--list", a->list, "list the presets");
   cmd->add_flag("--json", a->json, "print JSON");
   cmd->callback([a] {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_stats.h"
@@ -31,12 +32,16 @@ void add_trace_command(CLI::App& app) {
                     "capacities (in the trace's blocks) of the LRU prefix-hit curve, e.g. 1000,10000 (default: 12 "
                     "log-spaced up to the trace's distinct blocks)")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 1LL << 40, "blocks"));
   stats->callback([args] {
     const std::string format = args->format.empty() ? detect_trace_format(args->file) : args->format;
     std::unique_ptr<ITraceReader> reader = trace_formats().get(format, "--format").factory(args->file);
     if (args->sort) reader = sorted_reader(std::move(reader));
     const TraceStats s = compute_trace_stats(*reader, args->cache_blocks);
+    if (s.requests == 0) {  // as kvsim run says: statistics of nothing would read as zeros
+      throw KvsimError(fmt::format("{}: the trace has no requests ({} rows skipped)", args->file,
+                                   reader->skipped_rows()));
+    }
     if (args->json) {
       nlohmann::json j = to_json(s);
       j["file"] = args->file;

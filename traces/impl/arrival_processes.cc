@@ -13,10 +13,8 @@ const ParamDoc kRateDoc{"rate_per_s", "number", "(required)", "mean request rate
 
 // Reads rate_per_s (> 0, finite), shared by every process.
 double read_rate(ParamReader& params) {
-  const auto rate = params.require<double>("rate_per_s");
-  params.check(std::isfinite(rate) && rate > 0, "rate_per_s",
-               fmt::format("{} is not a valid rate; expected requests per second > 0", rate));
-  return rate;
+  // From one request a month to ten million a second.
+  return params.require_in<double>("rate_per_s", 1e-6, 1e7, "requests per second");
 }
 
 class PoissonArrivals final : public IArrivalProcess {
@@ -70,8 +68,7 @@ ArrivalProcessRegistry::Entry gamma_arrivals() {
           {kRateDoc, {"cv", "number", "(required)", "coefficient of variation of the gaps (> 0; 1 = Poisson)"}},
           [](ParamReader& params) -> std::unique_ptr<IArrivalProcess> {
             const double rate = read_rate(params);
-            const auto cv = params.require<double>("cv");
-            params.check(std::isfinite(cv) && cv > 0, "cv", fmt::format("{} is not valid; expected a number > 0", cv));
+            const auto cv = params.require_in<double>("cv", 0.01, 100, "(coefficient of variation of the gaps)");
             params.finish();
             return std::make_unique<GammaArrivals>(rate, cv);
           }};

@@ -43,6 +43,8 @@ SimTimeNs parse_wall_clock_ns(std::string_view s, const SourcePos& at, std::stri
   const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
                                          std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok()) return bad("is not a valid date");
+  // 1970 to 2200: nanoseconds since 1970 fit in 64 bits (to 2262), and no real trace is older.
+  if (year < 1970 || year > 2200) return bad("is not between the years 1970 and 2200");
   if (hour > 23 || minute > 59 || second > 59) return bad("is not a valid time of day");
   const std::int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
   const std::int64_t seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;

@@ -1,6 +1,8 @@
 // Rules common to all file-backed trace readers: see file_reader.h.
 #include "traces/impl/file_reader.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "sim/core/units.h"
@@ -30,6 +32,8 @@ std::optional<TraceRecord> FileTraceReader::next() {
       origin_ns_ = record.arrival_ns;
     }
     record.arrival_ns -= origin_ns_;
+    // After the first record: within the trace-time range either way (unsorted files may go back in time).
+    require_trace_seconds(std::fabs(units::ns_to_s(record.arrival_ns)), at, arrival_field_);
     if (check_order_ && record.arrival_ns < previous_ns_) {
       throw_trace_error(
           at, arrival_field_,

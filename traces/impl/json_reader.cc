@@ -20,7 +20,7 @@ constexpr std::string_view kTimeExpected = "a non-negative number";
 JsonRow::JsonRow(std::string_view line, const SourcePos& at) : at_(at) {
   try {
     object_ = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number beyond a double's range
     throw_trace_error(at, "line", fmt::format("is not valid JSON ({})", e.what()), "one JSON object per line");
   }
   if (!object_.is_object()) {
@@ -63,6 +63,7 @@ SimTimeNs JsonRow::time_ns(std::string_view key, std::int64_t ns_per_unit) const
     if (n > static_cast<std::uint64_t>(std::numeric_limits<SimTimeNs>::max() / ns_per_unit)) {
       throw_trace_error(at_, key, fmt::format("{} is out of range", n), kTimeExpected);
     }
+    require_trace_seconds(static_cast<double>(n) * static_cast<double>(ns_per_unit) * 1e-9, at_, key);
     return static_cast<SimTimeNs>(n) * ns_per_unit;
   }
   const double d = v.get<double>();
@@ -70,6 +71,7 @@ SimTimeNs JsonRow::time_ns(std::string_view key, std::int64_t ns_per_unit) const
   if (!std::isfinite(d) || d * static_cast<double>(ns_per_unit) >= 9.2e18) {
     throw_trace_error(at_, key, fmt::format("{} is out of range", v.dump()), kTimeExpected);
   }
+  require_trace_seconds(d * static_cast<double>(ns_per_unit) * 1e-9, at_, key);
   return static_cast<SimTimeNs>(std::llround(d * static_cast<double>(ns_per_unit)));
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "traces/impl/formats.h"
+#include "traces/impl/parse_util.h"
 
 namespace kvsim::trace_impl {
 
@@ -14,9 +15,7 @@ namespace {
 
 // Reads an integer token length >= `at_least`.
 TokenCount read_length(ParamReader& params, const std::string& key, TokenCount at_least = 1) {
-  const auto value = params.require<TokenCount>(key);
-  params.check(value >= at_least, key, fmt::format("{} is too small; expected an integer >= {} (tokens)", value, at_least));
-  return value;
+  return params.require_in<TokenCount>(key, at_least, kMaxTraceTokens, "tokens");
 }
 
 std::optional<TokenCount> read_optional_length(ParamReader& params, const std::string& key, TokenCount at_least) {
@@ -29,8 +28,10 @@ std::optional<TokenCount> read_optional_length(ParamReader& params, const std::s
 
 double read_number(ParamReader& params, const std::string& key, double at_least, bool strictly) {
   const auto value = params.require<double>(key);
-  const bool ok = std::isfinite(value) && (strictly ? value > at_least : value >= at_least);
-  params.check(ok, key, fmt::format("{} is out of range; expected a number {} {:g}", value, strictly ? ">" : ">=", at_least));
+  const bool ok = strictly ? value > at_least : value >= at_least;
+  params.check(ok && value <= 1e9, key,
+               fmt::format("{:g} is out of range; expected a number {} {:g} and at most 1e9", value,
+                           strictly ? ">" : ">=", at_least));
   return value;
 }
 
@@ -137,7 +138,9 @@ LengthDistributionRegistry::Entry lognormal_lengths() {
            {"max", "int", "null", "lengths above are lowered to it, tokens (>= min); null = no limit"}},
           [](ParamReader& params, const LengthContext&) -> std::unique_ptr<ILengthDistribution> {
             const double mean = read_number(params, "mean", 0, /*strictly=*/true);
+            params.checked_in("mean", mean, 0.0, static_cast<double>(kMaxTraceTokens), "tokens");
             const double sigma = read_number(params, "sigma", 0, /*strictly=*/false);
+            params.checked_in("sigma", sigma, 0.0, 10.0, "(of the log of the length)");
             const TokenCount min = read_optional_length(params, "min", 1).value_or(1);
             const std::optional<TokenCount> max = read_optional_length(params, "max", min);
             params.finish();
@@ -157,6 +160,7 @@ LengthDistributionRegistry::Entry zipf_lengths() {
             params.check(max - min < kMaxZipfValues, "max",
                          fmt::format("spans {} values; expected max − min < {}", max - min + 1, kMaxZipfValues));
             const double exponent = read_number(params, "exponent", 0, /*strictly=*/false);
+            params.checked_in("exponent", exponent, 0.0, 100.0, "(Zipf exponent)");
             params.finish();
             return std::make_unique<ZipfLength>(min, max, exponent);
           }};

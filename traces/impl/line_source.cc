@@ -7,13 +7,19 @@
 
 namespace kvsim::trace_impl {
 
-LineSource::LineSource(const std::filesystem::path& path) : in_(path), path_(path.string()) {
-  if (!in_ || std::filesystem::is_directory(path)) {
-    const char* why = !std::filesystem::exists(path)        ? "does not exist"
-                      : std::filesystem::is_directory(path) ? "is a directory"
-                                                            : "cannot be read";
-    throw KvsimError(fmt::format("{}: trace file {}; expected a readable file", path_, why));
+LineSource::LineSource(const std::filesystem::path& path) : path_(path.string()) {
+  // Checked before opening: opening a FIFO would wait for a writer for ever.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  const char* why = !std::filesystem::exists(status)              ? "does not exist"
+                    : std::filesystem::is_directory(status)       ? "is a directory"
+                    : !std::filesystem::is_regular_file(status)   ? "is not a regular file (a FIFO, socket or device)"
+                                                                  : nullptr;
+  if (why == nullptr) {
+    in_.open(path);
+    if (!in_) why = "cannot be read";
   }
+  if (why != nullptr) throw KvsimError(fmt::format("{}: trace file {}; expected a readable file", path_, why));
 }
 
 bool LineSource::read_line() {

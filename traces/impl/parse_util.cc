@@ -60,7 +60,9 @@ std::int64_t parse_integer(std::string_view text, const SourcePos& at, std::stri
 
 void throw_trace_error(const SourcePos& at, std::string_view field, std::string_view problem,
                        std::string_view expected) {
-  throw KvsimError(fmt::format("{}:{}: {} {}; expected {}", at.path, at.line, field, problem, expected));
+  // The file's text quoted in `problem` may be anything: a few hundred bytes of it, control bytes escaped.
+  throw KvsimError(fmt::format("{}:{}: {} {}; expected {}", at.path, at.line, quoted_input(field, 100),
+                               quoted_input(problem, 300), expected));
 }
 
 std::vector<std::string> split_csv_line(std::string_view line, const SourcePos& at) {
@@ -135,12 +137,26 @@ double parse_nonnegative(std::string_view text, const SourcePos& at, std::string
 }
 
 SimTimeNs parse_seconds_ns(std::string_view text, const SourcePos& at, std::string_view field) {
-  return units::s_to_ns(parse_nonnegative(text, at, field));
+  const double s = parse_nonnegative(text, at, field);
+  require_trace_seconds(s, at, field);
+  return units::s_to_ns(s);
+}
+
+void require_trace_seconds(double seconds, const SourcePos& at, std::string_view field) {
+  if (!(seconds <= kMaxTraceSeconds)) {
+    throw_trace_error(at, field, fmt::format("{:g} s is out of range", seconds),
+                      fmt::format("a time of at most {:g} s (about 31 years)", kMaxTraceSeconds));
+  }
 }
 
 void require_length(std::int64_t value, const SourcePos& at, std::string_view field) {
   if (value < 0) throw_trace_error(at, field, fmt::format("'{}' is negative", value), kLengthExpected);
   if (value < 1) throw_trace_error(at, field, fmt::format("'{}' is not a valid length", value), kLengthExpected);
+  if (value > kMaxTraceTokens) {
+    throw_trace_error(at, field, fmt::format("'{}' is out of range", value),
+                      fmt::format("at most {} tokens (2^30, a hundred times the longest context of any model)",
+                                  kMaxTraceTokens));
+  }
 }
 
 void require_hash_coverage(std::size_t num_hashes, TokenCount prompt_tokens, TokenCount block_tokens,

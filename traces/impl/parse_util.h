@@ -14,6 +14,10 @@
 
 namespace kvsim::trace_impl {
 
+// The ranges a trace's values must be in (beyond them a trace is corrupt, not a real workload).
+inline constexpr TokenCount kMaxTraceTokens = TokenCount{1} << 30;  // prompt or output tokens of one request
+inline constexpr double kMaxTraceSeconds = 1e9;                       // an arrival time or offset, seconds
+
 // Where a value was read, for messages.
 struct SourcePos {
   std::string_view path;
@@ -40,7 +44,10 @@ double parse_nonnegative(std::string_view text, const SourcePos& at, std::string
 // A non-negative number of seconds, converted to integer nanoseconds (units::s_to_ns).
 SimTimeNs parse_seconds_ns(std::string_view text, const SourcePos& at, std::string_view field);
 
-// Checks that a token length already parsed as an integer is >= 1.
+// Checks that a time already parsed (seconds, >= 0) is at most kMaxTraceSeconds.
+void require_trace_seconds(double seconds, const SourcePos& at, std::string_view field);
+
+// Checks that a token length already parsed as an integer is in [1, kMaxTraceTokens].
 void require_length(std::int64_t value, const SourcePos& at, std::string_view field);
 
 // Checks that `num_hashes` prefix-block hashes cover exactly `prompt_tokens` tokens in blocks of

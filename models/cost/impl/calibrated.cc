@@ -73,6 +73,22 @@ std::optional<Profile> read_profile_source(ParamReader& r, const GpuSpec& gpu, c
   const std::string version = r.get<std::string>("version", "0.24.0");
   r.check(!(profile_path && aic), "profile", "give only one of profile and aiconfigurator");
   if (!profile_path && !aic) return std::nullopt;
+  if (aic) {
+    // aiconfigurator names its system folders after the GPU: tables of one card never price another.
+    static const std::pair<const char*, const char*> kSystems[] = {
+        {"h100_sxm", "h100-sxm"}, {"h200_sxm", "h200-sxm"}, {"a100_sxm", "a100-sxm-80gb"},
+        {"b200_sxm", "b200"},     {"l40s", "l40s"},         {"rtx_pro_6000_server", "rtx-pro-6000"}};
+    const std::string folder = resolve(base_dir, *aic).lexically_normal().filename().string().empty()
+                                   ? resolve(base_dir, *aic).lexically_normal().parent_path().filename().string()
+                                   : resolve(base_dir, *aic).lexically_normal().filename().string();
+    for (const auto& [system, card] : kSystems) {
+      if (folder == system && gpu.name != card) {
+        throw KvsimError(fmt::format("{}: {} holds aiconfigurator's measurements of '{}', but the GPU is '{}'; "
+                                     "use that GPU's system folder",
+                                     r.full("aiconfigurator"), folder, card, gpu.name));
+      }
+    }
+  }
   Profile p = profile_path ? load_profile(resolve(base_dir, *profile_path))
                            : import_aiconfigurator(resolve(base_dir, *aic), framework, version, gpu.name);
   if (!p.gpu.empty() && p.gpu != gpu.name) {
