@@ -344,6 +344,7 @@ KVSIM_INLINE void Replica::launch(SimTimeNs dt, bool own_event) {
     for (const SeqWork& w : work_) (w.decode() ? rec.decodes : rec.prefills)++;
     rec.tokens = batch_tokens_;
     rec.preemptions = plan_.preemptions;
+    rec.cost = &cost_result_;
     for (ISimObserver* o : observers_) o->on_iteration(rec);
   }
 }

@@ -45,6 +45,8 @@ struct TimelineSample {
   std::int64_t prefix_lookup_tokens = 0, prefix_hit_tokens = 0, prefix_tier_hit_tokens = 0;
 };
 
+struct IterationCost;  // models/cost/iteration_cost_model.h
+
 // One engine iteration, as planned (for tests and traces).
 struct IterationRecord {
   SimTimeNs start_ns = 0, end_ns = 0;
@@ -53,6 +55,7 @@ struct IterationRecord {
   int decodes = 0;              // sequences computing one decode token
   TokenCount tokens = 0;        // tokens computed
   int preemptions = 0;
+  const IterationCost* cost = nullptr;  // the step's price per op (valid during on_iteration only)
 };
 
 class ISimObserver {

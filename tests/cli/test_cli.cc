@@ -206,6 +206,53 @@ TEST(Cli, RequestClassesInTheOutputsAndTheCapacitySearch) {
   EXPECT_TRUE(some_fail) << v.dump();
 }
 
+// --trace-events: a Chrome/Perfetto trace that loads as JSON, one iteration slice per engine step with its batch and
+// per-op times, each completed request an async slice with its nested phases; none left behind by a failed run.
+TEST(Cli, TraceEventsLoadAsJsonWithTheirStructure) {
+  auto doc = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
+  doc["workload"]["max_requests"] = 300;
+  const fs::path p = write("trace-events.json", doc.dump());
+  const fs::path trace = scratch() / "events" / "run.trace.json";
+  fs::remove_all(trace.parent_path());
+  Result r = kvsim("run -q " + p.string() + " --out " + (scratch() / "trace-events-out").string() +
+                   " --trace-events " + trace.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto results = nlohmann::json::parse(std::ifstream(scratch() / "trace-events-out" / "results.json"));
+  const auto t = nlohmann::json::parse(std::ifstream(trace));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  long long iterations = 0, begins = 0, ends = 0, requests = 0;
+  bool named = false, decode_op = false;
+  double last_end = 0;
+  for (const auto& e : t["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "M" && e["name"] == "process_name") named = named || e["args"]["name"] == "replica 0";
+    if (ph == "X") {
+      ++iterations;
+      EXPECT_EQ(e["name"], "iteration");
+      EXPECT_GE(e["ts"].get<double>(), last_end - 1e-3);  // one replica: steps follow one another
+      last_end = e["ts"].get<double>() + e["dur"].get<double>();
+      EXPECT_GT(e["args"]["tokens"].get<long long>(), 0);
+      decode_op = decode_op || e["args"]["ops_ms"].contains("attention.decode");
+    }
+    if (ph == "b") ++begins;
+    if (ph == "e") ++ends;
+    if (ph == "b" && e["name"] == "request") ++requests;
+  }
+  EXPECT_TRUE(named);
+  EXPECT_TRUE(decode_op);
+  EXPECT_EQ(iterations, results["summary"]["iterations"].get<long long>());
+  EXPECT_EQ(requests, results["summary"]["requests"]["completed"].get<long long>());
+  EXPECT_EQ(begins, ends);
+  EXPECT_EQ(begins, 3 * requests);  // request, queued, to first token
+  // A run that fails leaves no trace file (nor its temporary).
+  const fs::path failed = scratch() / "events" / "failed.trace.json";
+  r = kvsim("run -q " + p.string() + " --set engine.block_size=0 --trace-events " + failed.string());
+  EXPECT_EQ(r.code, 1);
+  for (const auto& e : fs::directory_iterator(trace.parent_path())) {
+    EXPECT_EQ(e.path().filename().string().find("failed.trace.json"), std::string::npos) << e.path();
+  }
+}
+
 TEST(Cli, SweepRunsEveryPointOnAnyNumberOfThreadsAndResumes) {
   auto base = nlohmann::json::parse(scenario_with_trace(kAzure, "azure-2023"));
   base["workload"]["max_requests"] = 300;

@@ -1,4 +1,6 @@
 // `kvsim run SCENARIO.json` and `kvsim demo`: simulate one scenario and write its run directory.
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,16 +15,31 @@
 #include "sim/config/scenario.h"
 #include "sim/engine/results.h"
 #include "tools/kvsim/commands.h"
+#include "sim/metrics/trace_events.h"
+#include "tools/kvsim/progress.h"
 #include "tools/kvsim/run_output.h"
 
 namespace kvsim::cli {
 
 nlohmann::json run_to_directory(const nlohmann::json& doc, const std::filesystem::path& base_dir,
-                                const std::filesystem::path& out_dir) {
+                                const std::filesystem::path& out_dir, const RunExtras& extras) {
   PreparedRun run = prepare_run(doc, base_dir);
   RunOutput output(out_dir, run);
-  const nlohmann::json results = run_prepared(run, {&output});
+  std::vector<ISimObserver*> observers{&output};
+  std::unique_ptr<TraceEventWriter> trace;
+  if (!extras.trace_events.empty()) {
+    trace = std::make_unique<TraceEventWriter>(extras.trace_events);
+    observers.push_back(trace.get());
+  }
+  std::unique_ptr<Progress> progress;
+  if (extras.progress) {
+    progress = std::make_unique<Progress>();
+    observers.push_back(progress.get());
+  }
+  const nlohmann::json results = run_prepared(run, observers);
+  if (progress) progress->finish();
   output.commit(results);
+  if (trace) trace->commit();
   return results;
 }
 
@@ -35,6 +52,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   bool sort = false;
   bool quiet = false;
+  std::string trace_events;
 };
 
 void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
@@ -159,7 +177,9 @@ void run_document(nlohmann::json doc, const std::filesystem::path& base_dir, con
   }
   for (const std::string& s : args.sets) apply_override(doc, s);
   if (args.sort) apply_override(doc, "workload.trace.sort=true");
-  const nlohmann::json results = run_to_directory(doc, base_dir, out_dir);
+  // Progress on a terminal only (a log or a pipe gets the summary alone).
+  const RunExtras extras{args.trace_events, !args.quiet && ::isatty(STDERR_FILENO) != 0};
+  const nlohmann::json results = run_to_directory(doc, base_dir, out_dir, extras);
   if (!args.quiet) print_summary(results, out_dir);
 }
 
@@ -189,6 +209,12 @@ void add_run_commands(CLI::App& app) {
                      "repeatable");
   run->add_flag("--sort", args->sort, "sort a trace whose timestamps are not monotonic (reads it whole)");
   run->add_option("--variant", args->variant, "run one variant of a comparison scenario");
+  run->add_option("--trace-events", args->trace_events,
+                  "also write the run as a Chrome/Perfetto trace (JSON; ui.perfetto.dev): per replica its iterations "
+                  "(batch, tokens, per-op time) and each request's lifetime; large (~300 bytes per iteration)")
+      ->check(CLI::Validator(
+          [](std::string& f) { return f.empty() ? std::string("an empty path; give a file") : std::string(); },
+          "FILE"));
   run->callback([args] {
     const std::filesystem::path path(args->scenario);
     const std::filesystem::path out =

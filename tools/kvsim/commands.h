@@ -37,8 +37,13 @@ void print_serving_fit(const nlohmann::json& fit);
 // KvsimError on an item that is not key=number.
 nlohmann::json parse_slo_option(const std::string& text);
 
+// What a run may write besides its directory: a Chrome/Perfetto trace (empty: none) and a progress line on stderr.
+struct RunExtras {
+  std::string trace_events;
+  bool progress = false;
+};
 // Simulates one scenario (no variants) and writes its run directory atomically; returns results.json.
 nlohmann::json run_to_directory(const nlohmann::json& scenario, const std::filesystem::path& base_dir,
-                                const std::filesystem::path& out_dir);
+                                const std::filesystem::path& out_dir, const RunExtras& extras = {});
 
 }  // namespace kvsim::cli
