@@ -188,6 +188,11 @@ TEST(Hostile, ExitCodesAndVersion) {
   EXPECT_EQ(r.out.rfind("kvsim 0.1.0 (git ", 0), 0u) << r.out;
   EXPECT_NE(r.out.find(" build)"), std::string::npos) << r.out;
   EXPECT_EQ(kvsim("--help").code, 0);
+  // Output that cannot be written (a full disk) is an error, never a silent exit 0.
+  for (const char* args : {" list models", " --version"}) {
+    const int status = std::system((std::string(KVSIM_BIN) + args + " >/dev/full 2>/dev/null").c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 1) << args;
+  }
   EXPECT_EQ(kvsim("no-such-command").code, 2);
   EXPECT_EQ(kvsim("run --no-such-flag x.json").code, 2);
   EXPECT_EQ(kvsim("run").code, 2);                                  // a required argument missing

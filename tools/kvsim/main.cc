@@ -4,6 +4,7 @@
 // 130 / 143 interrupted by SIGINT / SIGTERM.
 #include <cstdio>
 #include <exception>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version end parsing with code 0; every other parse error is a usage error.
     const int code = app.exit(e);
+    std::cout.flush();
+    if (code == 0 && !std::cout) {
+      fmt::print(stderr, "kvsim: error: cannot write to standard output (disk full or closed pipe?)\n");
+      return 1;
+    }
     return code == 0 ? 0 : 2;
   } catch (const kvsim::Interrupted& e) {
     fmt::print(stderr, "kvsim: interrupted (signal {}); no output was written\n", e.signal());
