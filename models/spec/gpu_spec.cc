@@ -26,7 +26,8 @@ std::map<std::string, double> read_dense_flops(ParamReader& card) {
   for (std::string_view dtype : kFlopsDtypes) {
     const std::string key(dtype);
     if (const auto tflops = r.get_optional<double>(key)) {
-      r.check(*tflops > 0, key, fmt::format("must be positive, got {}", *tflops));
+      // At most kvsim's ceiling of 1e9 (ParamReader): beyond ~1e296 TFLOP/s the FLOP/s would be infinite.
+      r.check(*tflops > 0 && *tflops <= 1e9, key, fmt::format("must be positive and at most 1e9, got {}", *tflops));
       flops[key] = units::tflops_to_flops(*tflops);
     }
   }

@@ -155,6 +155,7 @@ nlohmann::json read_card(const nlohmann::json& config, const std::string& where,
   card["display_name"] = top.get<std::string>("_name_or_path", name);
   card["source"] = where;
   const int layers = r.require_positive<int>("num_hidden_layers");
+  r.check(layers <= kMaxModelLayers, "num_hidden_layers", fmt::format("at most {} layers", kMaxModelLayers));
   const int hidden = r.require_positive<int>("hidden_size");
   const int heads = r.require_positive<int>("num_attention_heads");
   card["num_layers"] = layers;
@@ -180,7 +181,7 @@ nlohmann::json read_card(const nlohmann::json& config, const std::string& where,
   if (arch->family == Family::kDeepseek) {
     const int nope = r.require_positive<int>("qk_nope_head_dim"), rope = r.require_positive<int>("qk_rope_head_dim");
     card["num_kv_heads"] = heads;  // MLA: the cache is the latent, not per head
-    card["head_dim"] = nope + rope;
+    card["head_dim"] = std::int64_t{nope} + rope;  // beyond an int: refused by parse_llm_spec
     card["mla"] = {{"q_lora_rank", r.get_non_negative<int>("q_lora_rank", 0)},
                    {"kv_lora_rank", r.require_positive<int>("kv_lora_rank")},
                    {"qk_nope_head_dim", nope},

@@ -74,7 +74,7 @@ std::vector<TokenCount> expand_named_pattern(const ParamReader& attn, const std:
 // `local_per_global` = k: k sliding layers then one global layer, repeated from layer 0 (Gemma 3: k = 5).
 std::vector<TokenCount> expand_local_per_global(int k, TokenCount window, int num_layers) {
   std::vector<TokenCount> windows(num_layers);
-  for (int i = 0; i < num_layers; ++i) windows[i] = (i + 1) % (k + 1) == 0 ? 0 : window;
+  for (int i = 0; i < num_layers; ++i) windows[i] = (i + 1) % (std::int64_t{k} + 1) == 0 ? 0 : window;
   return windows;
 }
 
@@ -167,9 +167,9 @@ void validate(const ParamReader& r, const LlmSpec& s) {
   if (s.mla) {
     r.check(s.num_kv_heads == s.num_attention_heads, "num_kv_heads",
             "must equal num_attention_heads for an MLA model (the KV cache is the latent, not per head)");
-    r.check(s.head_dim == s.mla->qk_nope_head_dim + s.mla->qk_rope_head_dim, "head_dim",
-            fmt::format("must equal mla.qk_nope_head_dim + mla.qk_rope_head_dim ({}) for an MLA model",
-                        s.mla->qk_nope_head_dim + s.mla->qk_rope_head_dim));
+    const std::int64_t qk_head_dim = std::int64_t{s.mla->qk_nope_head_dim} + s.mla->qk_rope_head_dim;
+    r.check(s.head_dim == qk_head_dim, "head_dim",
+            fmt::format("must equal mla.qk_nope_head_dim + mla.qk_rope_head_dim ({}) for an MLA model", qk_head_dim));
   }
   if (s.reported_params_billion) {
     r.check(*s.reported_params_billion > 0, "reported_params_billion", "must be positive");
@@ -187,11 +187,12 @@ double attention_params_per_layer(const LlmSpec& s) {
   }
   const MlaSpec& m = *s.mla;
   const double heads = s.num_attention_heads;
-  const double q_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
+  const double q_head = static_cast<double>(m.qk_nope_head_dim) + m.qk_rope_head_dim;
   const double q = m.q_lora_rank > 0 ? h * m.q_lora_rank + static_cast<double>(m.q_lora_rank) * heads * q_head
                                      : h * heads * q_head;
-  const double kv_a = h * (m.kv_lora_rank + m.qk_rope_head_dim);
-  const double kv_b = static_cast<double>(m.kv_lora_rank) * heads * (m.qk_nope_head_dim + m.v_head_dim);
+  const double kv_a = h * (static_cast<double>(m.kv_lora_rank) + m.qk_rope_head_dim);
+  const double kv_b =
+      static_cast<double>(m.kv_lora_rank) * heads * (static_cast<double>(m.qk_nope_head_dim) + m.v_head_dim);
   const double o = heads * m.v_head_dim * h;
   return q + kv_a + kv_b + o;
 }
@@ -203,7 +204,7 @@ double ffn_params(const LlmSpec& s, bool active) {
   if (!s.moe) return s.num_layers * gated_mlp_params(s, s.intermediate_size);
   const MoeSpec& m = *s.moe;
   const double dense = m.first_dense_layers * gated_mlp_params(s, m.dense_intermediate_size);
-  const int experts = (active ? m.experts_per_token : m.num_experts) + m.num_shared_experts;
+  const double experts = static_cast<double>(active ? m.experts_per_token : m.num_experts) + m.num_shared_experts;
   const double router = static_cast<double>(s.hidden_size) * m.num_experts;
   const double moe_layer = router + experts * gated_mlp_params(s, m.expert_intermediate_size);
   return dense + (s.num_layers - m.first_dense_layers) * moe_layer;
@@ -273,6 +274,7 @@ LlmSpec parse_llm_spec(const nlohmann::json& card, const std::string& where) {
   s.source = r.require_nonempty("source");
   s.notes = r.get<std::string>("notes", "");
   s.num_layers = r.require_positive<int>("num_layers");
+  r.check(s.num_layers <= kMaxModelLayers, "num_layers", fmt::format("at most {} layers", kMaxModelLayers));
   s.hidden_size = r.require_positive<int>("hidden_size");
   s.num_attention_heads = r.require_positive<int>("num_attention_heads");
   s.num_kv_heads = r.require_positive<int>("num_kv_heads");

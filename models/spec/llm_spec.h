@@ -48,6 +48,10 @@ struct WeightStorage {
   double embedding_bytes() const { return embedding_bits / 8; }
 };
 
+// The most layers a card or a Hugging Face config may give (per-layer tables are built from it): far beyond any real
+// model (Llama-3.1-405B has 126).
+inline constexpr int kMaxModelLayers = 10000;
+
 struct LlmSpec {
   std::string name;           // registry name, lowercase-hyphen: "llama-3.1-8b"
   std::string display_name;   // "Llama-3.1-8B"

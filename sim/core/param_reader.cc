@@ -55,7 +55,9 @@ void ParamReader::check(bool ok, const std::string& key, const std::string& mess
 }
 
 void ParamReader::type_error(const std::string& key, const char* expected, const nlohmann::json& v) const {
-  throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, quoted_input(v.dump(), 100)));
+  // Raw text from --set or a strategy string may be any bytes: invalid UTF-8 is replaced, never thrown on.
+  const std::string text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  throw KvsimError(fmt::format("{}: expected {}, got {}", full(key), expected, quoted_input(text, 100)));
 }
 
 void ParamReader::null_error(const std::string& key) const {

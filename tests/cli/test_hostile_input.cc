@@ -182,6 +182,13 @@ TEST(Hostile, LenientInputsAreNowErrors) {
                1, "h100_sxm holds aiconfigurator's measurements of 'h100-sxm', but the GPU is 'a100-sxm-80gb'");
 }
 
+// Found by fuzz_strategy_spec: a parameter that is neither JSON nor UTF-8, of the wrong type.
+TEST(Hostile, InvalidUtf8ParameterIsAnInputError) {
+  expect_error(kvsim("kv-size --model llama-3.1-8b --context 100 --strategy "
+                     "\"$(printf 'character-ai:local_share_layers=3\\236')\""),
+               1, "local_share_layers: expected");
+}
+
 TEST(Hostile, ExitCodesAndVersion) {
   Result r = kvsim("--version");
   EXPECT_EQ(r.code, 0);

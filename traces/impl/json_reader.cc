@@ -108,11 +108,12 @@ std::vector<TraceRecord::Chunk> JsonRow::chunks(std::string_view key, TokenCount
     chunk.tokens = field("tokens", 1);
     chunk.id = static_cast<std::uint64_t>(field("id", 0));
     if (c.size() != 3) throw_trace_error(at_, key, fmt::format("element {} ({}) has other keys", i, c.dump()), kExpected);
-    if (chunk.start < end || chunk.start + chunk.tokens > prompt_tokens) {
+    // tokens < 1: a count beyond 2^63 read back negative; start + tokens is not formed before it is known to fit.
+    if (chunk.start < end || chunk.tokens < 1 || chunk.start > prompt_tokens - chunk.tokens) {
       throw_trace_error(at_, key,
                         fmt::format("element {} (tokens {} to {}) overlaps the one before or leaves the {}-token "
                                     "prompt",
-                                    i, chunk.start, chunk.start + chunk.tokens, prompt_tokens),
+                                    i, chunk.start, static_cast<double>(chunk.start) + chunk.tokens, prompt_tokens),
                         kExpected);
     }
     end = chunk.start + chunk.tokens;
