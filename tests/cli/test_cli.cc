@@ -244,10 +244,15 @@ TEST(Cli, TraceEventsLoadAsJsonWithTheirStructure) {
   EXPECT_EQ(requests, results["summary"]["requests"]["completed"].get<long long>());
   EXPECT_EQ(begins, ends);
   EXPECT_EQ(begins, 3 * requests);  // request, queued, to first token
-  // A run that fails leaves no trace file (nor its temporary).
+  // A run that fails while simulating (a bad trace line read after the trace file was opened) leaves no trace file,
+  // nor its temporary.
+  const fs::path bad = write("trace-events-bad.jsonl", "{\"arrival_s\": 0, \"prompt_tokens\": 10, \"output_tokens\": 5}\n"
+                                                       "{\"arrival_s\": 1, \"prompt_tokens\": -3, \"output_tokens\": 5}\n");
   const fs::path failed = scratch() / "events" / "failed.trace.json";
-  r = kvsim("run -q " + p.string() + " --set engine.block_size=0 --trace-events " + failed.string());
+  r = kvsim("run -q " + p.string() + " --set workload.trace.path=" + bad.string() +
+            " --set workload.trace.format=jsonl --trace-events " + failed.string());
   EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("trace-events-bad.jsonl:2"), std::string::npos) << r.err;
   for (const auto& e : fs::directory_iterator(trace.parent_path())) {
     EXPECT_EQ(e.path().filename().string().find("failed.trace.json"), std::string::npos) << e.path();
   }

@@ -26,8 +26,7 @@ std::unique_ptr<IKvStrategy> make_shadowkv(ParamReader& p) {
   const auto local = p.get_non_negative<TokenCount>("local_chunks", 4);
   // Repository: outlier_chunk = int((sparse_budget // 1024) * 24).
   const auto outlier = p.get_non_negative<TokenCount>("outlier_chunks", budget / 1024 * 24);
-  const double hit = p.get_non_negative<double>("fetch_hit_rate", 0.0);
-  p.check(hit <= 1, "fetch_hit_rate", fmt::format("must be in [0, 1], got {}", hit));
+  const double hit = p.get_in<double>("fetch_hit_rate", 0.0, 0.0, 1.0, "(share of the selected KV on the GPU)");
   const std::string rank_key = p.full("rank");
   return std::make_unique<LambdaStrategy>(
       nlohmann::json{{"rank", rank},
@@ -89,8 +88,7 @@ std::unique_ptr<IKvStrategy> make_infllm(ParamReader& p) {
   const auto repr = p.get_positive<TokenCount>("repr_keys", 4);
   p.check(repr <= block, "repr_keys", fmt::format("must not exceed block_tokens ({}), got {}", block, repr));
   const auto cached = p.get_non_negative<TokenCount>("cached_blocks", 32);
-  const double hit = p.get_non_negative<double>("fetch_hit_rate", 0.0);
-  p.check(hit <= 1, "fetch_hit_rate", fmt::format("must be in [0, 1], got {}", hit));
+  const double hit = p.get_in<double>("fetch_hit_rate", 0.0, 0.0, 1.0, "(share of the selected KV on the GPU)");
   return std::make_unique<LambdaStrategy>(
       nlohmann::json{{"block_tokens", block},
                      {"init_tokens", init},

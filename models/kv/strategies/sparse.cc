@@ -117,8 +117,7 @@ std::unique_ptr<IKvStrategy> make_squeezed_attention(ParamReader& p) {
 std::unique_ptr<IKvStrategy> make_sentencekv(ParamReader& p) {
   const double sentence = p.get_positive<double>("mean_sentence_tokens", 20.0);
   const auto budget = p.get_positive<TokenCount>("budget_tokens", 2048);
-  const double hit = p.get_non_negative<double>("fetch_hit_rate", 0.0);
-  p.check(hit <= 1, "fetch_hit_rate", fmt::format("must be in [0, 1], got {}", hit));
+  const double hit = p.get_in<double>("fetch_hit_rate", 0.0, 0.0, 1.0, "(share of the selected KV on the GPU)");
   return std::make_unique<LambdaStrategy>(
       nlohmann::json{{"mean_sentence_tokens", sentence}, {"budget_tokens", budget}, {"fetch_hit_rate", hit}},
       [=](KvLayout& l, const StrategyContext& c) {
@@ -156,8 +155,7 @@ std::unique_ptr<IKvStrategy> make_hip(ParamReader& p) {
   p.check(budget % block == 0, "budget_tokens",
           fmt::format("must be a multiple of block_tokens ({}): whole blocks are selected, got {}", block, budget));
   const bool offload = p.get<bool>("offload", false);
-  const double hit = p.get_non_negative<double>("fetch_hit_rate", 0.0);
-  p.check(hit <= 1, "fetch_hit_rate", fmt::format("must be in [0, 1], got {}", hit));
+  const double hit = p.get_in<double>("fetch_hit_rate", 0.0, 0.0, 1.0, "(share of the selected KV on the GPU)");
   p.check(offload || hit == 0, "fetch_hit_rate", "applies only with offload=true");
   return std::make_unique<LambdaStrategy>(
       nlohmann::json{{"budget_tokens", budget}, {"block_tokens", block}, {"offload", offload}, {"fetch_hit_rate", hit}},
