@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what kvsim needs to build and test on Debian 12, only what is missing (apt-get, as root or via sudo).
-#   tools/setup.sh            build dependencies (compiler, CMake, libraries, Chart.js for reports)
-#   tools/setup.sh --tests    also what the test suite uses (Chromium for the browser test of the report)
+#   tools/setup.sh            build dependencies (compiler, CMake, libraries, Chart.js for reports, pybind11 for the
+#                             Python module)
+#   tools/setup.sh --tests    also what the test suite uses (Chromium for the browser test of the report, pandas for
+#                             the Python module's DataFrame)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build make nlohmann-json3-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
-          libbenchmark-dev libeigen3-dev libjs-chart.js libboost-graph-dev libopenmpi-dev openmpi-bin libssl-dev)
+          libbenchmark-dev libeigen3-dev libjs-chart.js libboost-graph-dev libopenmpi-dev openmpi-bin libssl-dev
+          python3-dev pybind11-dev pybind11-json-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(chromium)
+  packages+=(chromium python3-pandas)
 fi
 
 missing=()

@@ -22,6 +22,7 @@
 #include "sim/cluster/topology.h"
 #include "sim/engine/simulator.h"
 #include "sim/metrics/energy.h"
+#include "sim/metrics/request_table.h"
 #include "sim/metrics/slo.h"
 #include "sim/sched/scheduler.h"
 #include "traces/trace_reader.h"
@@ -92,6 +93,14 @@ struct PreparedRun {
   nlohmann::json resolved;                  // the scenario with defaults filled in
   std::vector<std::string> approximations;  // how this run approximates a real engine (shown in reports)
 };
+
+// The run's per-request table (requests.csv's columns): a cluster's columns with several replicas, the class column
+// with request classes.
+inline RequestTable request_table(const PreparedRun& run) {
+  std::vector<std::string> classes;
+  for (const ClassSlo& c : run.classes) classes.push_back(c.name);
+  return RequestTable(run.sim.replicas > 1, std::move(classes));
+}
 
 // Why `tp` GPUs cannot shard `model` by tensor parallelism (tp must divide its attention heads), or nothing: the
 // rule `kvsim run` and `kvsim kv-size` share.

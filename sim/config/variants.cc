@@ -72,4 +72,19 @@ Variant select_variant(const nlohmann::json& scenario, const std::string& name) 
   throw KvsimError(fmt::format("--variant: no variant '{}'; the scenario has: {}", name, fmt::join(names, ", ")));
 }
 
+nlohmann::json scenario_for_one_run(const nlohmann::json& scenario, const std::string& variant,
+                                    const std::string& variant_option) {
+  if (!has_variants(scenario)) {
+    if (!variant.empty()) throw KvsimError(variant_option + ": the scenario has no variants");
+    return scenario;
+  }
+  if (variant.empty()) {
+    std::vector<std::string> names;
+    for (const Variant& v : expand_variants(scenario)) names.push_back(v.name);
+    throw KvsimError(fmt::format("the scenario has variants ({}); run them all with `kvsim compare`, or one with {}",
+                                 fmt::join(names, ", "), variant_option));
+  }
+  return select_variant(scenario, variant).scenario;
+}
+
 }  // namespace kvsim

@@ -28,4 +28,10 @@ std::vector<Variant> expand_variants(const nlohmann::json& scenario);
 // The one variant called `name`; throws KvsimError listing the names if absent.
 Variant select_variant(const nlohmann::json& scenario, const std::string& name);
 
+// The scenario one run simulates: `scenario` itself when it has no variants (then `variant` must be empty), else its
+// variant `variant`. A scenario with variants and no variant named is an error listing them; `variant_option` is how
+// the caller names a variant ("--variant NAME", "variant=NAME").
+nlohmann::json scenario_for_one_run(const nlohmann::json& scenario, const std::string& variant,
+                                    const std::string& variant_option);
+
 }  // namespace kvsim

@@ -2,16 +2,11 @@
 // requests fit on a GPU.
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 
-#include "models/kv/kv_size.h"
-#include "models/kv/strategy.h"
-#include "models/spec/catalog.h"
-#include "models/spec/hf_config.h"
-#include "sim/config/scenario.h"
+#include "sim/config/kv_size_query.h"
 #include "sim/core/units.h"
 #include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
@@ -30,16 +25,10 @@ std::string bytes_text(double b) {
 }  // namespace
 
 void add_kv_size_command(CLI::App& app) {
-  struct Args {
-    std::string model, strategy = "full", gpu;
-    long long context = 0;
-    int tp = 1, block_size = 16;
-    double util = 0.9;
-    std::optional<double> reserve_gib;
-    long long max_batched = 8192;
-    bool no_chunked = false, json = false;
-  };
-  auto a = std::make_shared<Args>();
+  using L = KvSizeLimits;
+  auto q = std::make_shared<KvSizeQuery>();
+  auto json = std::make_shared<bool>(false);
+  auto no_chunked = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "kv-size",
       "KV-cache bytes of one request of --context tokens (right after its prefill) under a strategy: per token, per\n"
@@ -51,65 +40,55 @@ void add_kv_size_command(CLI::App& app) {
       "prefill (the default, as kvsim run's vllm-v1 scheduler) that step can come after a prefix of prompt - 1\n"
       "tokens held in every layer, so the peak is the whole prompt; with --no-chunked-prefill it is one layer's\n"
       "prompt plus the other layers' budgets (the reference implementations).");
-  cmd->add_option("--model", a->model,
+  cmd->add_option("--model", q->model,
                   "model name (kvsim list models), or a path to a kvsim model card or a Hugging Face config.json")
       ->required();
-  cmd->add_option("--strategy", a->strategy, "strategy, e.g. snapkv:budget_tokens=2048+kivi-2 (kvsim list strategies)")
+  cmd->add_option("--strategy", q->strategy, "strategy, e.g. snapkv:budget_tokens=2048+kivi-2 (kvsim list strategies)")
       ->default_str("full");
-  cmd->add_option("--context", a->context, "tokens in the request")->required()->check(integer_in(1, 1LL << 30, "tokens"));
-  cmd->add_option("--gpu", a->gpu, "GPU name (kvsim list gpus) for max concurrent requests");
-  cmd->add_option("--tp", a->tp, "tensor-parallel degree (it must divide the attention heads)")->check(integer_in(1, 1024))->default_str("1");
-  cmd->add_option("--block-size", a->block_size, "tokens per KV page")->check(integer_in(1, 4096))->default_str("16");
-  cmd->add_option("--gpu-memory-utilization", a->util, "fraction of GPU memory for the engine")
-      ->check(number_in(0.01, 1.0))
+  cmd->add_option("--context", q->context, "tokens in the request")
+      ->required()
+      ->check(integer_in(1, L::kMaxContext, "tokens"));
+  cmd->add_option("--gpu", q->gpu, "GPU name (kvsim list gpus) for max concurrent requests");
+  cmd->add_option("--tp", q->tensor_parallel, "tensor-parallel degree (it must divide the attention heads)")
+      ->check(integer_in(1, L::kMaxTensorParallel))
+      ->default_str("1");
+  cmd->add_option("--block-size", q->block_size, "tokens per KV page")
+      ->check(integer_in(1, L::kMaxBlockSize))
+      ->default_str("16");
+  cmd->add_option("--gpu-memory-utilization", q->gpu_memory_utilization, "fraction of GPU memory for the engine")
+      ->check(number_in(L::kMinUtilization, L::kMaxUtilization))
       ->default_str("0.9");
-  cmd->add_option("--activation-reserve-GiB", a->reserve_gib,
+  cmd->add_option("--activation-reserve-GiB", q->activation_reserve_GiB,
                   "activation memory held back from the KV pool (engine.activation_reserve_GiB; default: the "
                   "estimate kvsim run makes)")
-      ->check(number_in(0, 65536, "GiB"));
-  cmd->add_option("--max-num-batched-tokens", a->max_batched,
+      ->check(number_in(0, L::kMaxReserveGiB, "GiB"));
+  cmd->add_option("--max-num-batched-tokens", q->max_num_batched_tokens,
                   "tokens per engine step (engine.max_num_batched_tokens): the largest prefill chunk, and the "
                   "activation estimate")
-      ->check(integer_in(1, 1LL << 24, "tokens"))
+      ->check(integer_in(1, L::kMaxBatchedTokens, "tokens"))
       ->default_str("8192");
-  cmd->add_flag("--no-chunked-prefill", a->no_chunked,
+  cmd->add_flag("--no-chunked-prefill", *no_chunked,
                 "the prompt is prefilled in one step (engine.chunked_prefill = false; needs --max-num-batched-tokens "
                 ">= --context, as kvsim run does)");
-  cmd->add_flag("--json", a->json, "print JSON");
-  cmd->callback([a] {
-    const Catalog& cat = Catalog::builtin();
-    const std::shared_ptr<const LlmSpec> owner = resolve_model(a->model, std::filesystem::current_path(), "--model");
-    const LlmSpec& model = *owner;
-    if (const auto problem = tensor_parallel_problem(model, a->tp)) throw KvsimError("--tp: " + *problem);
-    const ComposedStrategy s =
-        compose_strategies(parse_strategy_string(a->strategy, "--strategy"), model, a->tp, a->block_size, "--strategy");
-    if (a->no_chunked && a->context > a->max_batched) {
-      throw KvsimError(fmt::format("--no-chunked-prefill: the {}-token prompt runs in one step, longer than "
-                                   "--max-num-batched-tokens {} (kvsim run rejects it); raise "
-                                   "--max-num-batched-tokens to at least --context",
-                                   a->context, a->max_batched));
-    }
-    std::optional<double> capacity;
-    if (!a->gpu.empty()) {
-      const GpuSpec& gpu = cat.gpu(a->gpu, "--gpu");
-      capacity = static_cast<double>(
-          compute_kv_capacity(model, gpu, a->tp, a->util, a->reserve_gib, a->max_batched, 256).kv_bytes);
-    }
-    const KvSizeReport r = kv_size(s.layout, a->context, capacity, {!a->no_chunked, a->max_batched});
-    if (a->json) {
-      nlohmann::json j = to_json(r);
-      j["model"] = model.name;
-      j["strategy"] = s.resolved;
-      j["strategy_label"] = s.label;
-      j["gpu"] = a->gpu.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->gpu);
-      j["tensor_parallel"] = a->tp;
-      j["bytes_scope"] = "per GPU";  // every *_bytes* figure; with tensor parallelism each GPU holds 1/tp of the heads
-      fmt::print("{}\n", j.dump(2));
+  cmd->add_flag("--json", *json, "print JSON");
+  cmd->callback([q, json, no_chunked] {
+    q->chunked_prefill = !*no_chunked;
+    const KvSizeOptionNames names{"--model",           "--strategy",
+                                  "--gpu",             "--tp",
+                                  "--no-chunked-prefill", "--max-num-batched-tokens",
+                                  "--context"};
+    const KvSizeAnswer a = answer_kv_size(*q, std::filesystem::current_path(), names);
+    if (*json) {
+      fmt::print("{}\n", to_json(a, *q).dump(2));
       return;
     }
-    fmt::print("model {}  strategy {}  context {} tokens  tp {}  (bytes per GPU{})\n", model.name, s.label, a->context,
-               a->tp, a->tp > 1 ? fmt::format(": each of the {} holds 1/{} of every token's KV heads", a->tp, a->tp)
-                                : std::string());
+    const KvSizeReport& r = a.report;
+    const ComposedStrategy& s = a.strategy;
+    fmt::print("model {}  strategy {}  context {} tokens  tp {}  (bytes per GPU{})\n", a.model->name, s.label,
+               q->context, q->tensor_parallel,
+               q->tensor_parallel > 1 ? fmt::format(": each of the {} holds 1/{} of every token's KV heads",
+                                                    q->tensor_parallel, q->tensor_parallel)
+                                      : std::string());
     fmt::print("{:<20} {:>6} {:>6} {:>14} {:>9} {:>9} {:>12}\n", "group", "caches", "reads", "B/token/layer",
                "held", "read", "bytes");
     for (const KvSizeGroup& g : r.groups) {
@@ -126,7 +105,7 @@ void add_kv_size_command(CLI::App& app) {
       fmt::print("PCIe fetch per step    {}\n", bytes_text(r.decode_fetch_bytes_per_step));
     }
     if (r.max_concurrent_requests) {
-      fmt::print("max concurrent         {} requests on {} ({} of KV memory)\n", *r.max_concurrent_requests, a->gpu,
+      fmt::print("max concurrent         {} requests on {} ({} of KV memory)\n", *r.max_concurrent_requests, q->gpu,
                  bytes_text(*r.kv_capacity_bytes));
       if (r.prefill_peak_bytes > *r.kv_capacity_bytes) {
         const bool compresses = std::any_of(s.layout.groups.begin(), s.layout.groups.end(),

@@ -163,18 +163,7 @@ void print_summary(const nlohmann::json& r, const std::filesystem::path& dir) {
 
 void run_document(nlohmann::json doc, const std::filesystem::path& base_dir, const RunArgs& args,
                   const std::filesystem::path& out_dir) {
-  if (has_variants(doc)) {
-    if (args.variant.empty()) {
-      std::vector<std::string> names;
-      for (const Variant& v : expand_variants(doc)) names.push_back(v.name);
-      throw KvsimError(fmt::format("the scenario has variants ({}); run them all with `kvsim compare`, or one with "
-                                   "--variant NAME",
-                                   fmt::join(names, ", ")));
-    }
-    doc = select_variant(doc, args.variant).scenario;
-  } else if (!args.variant.empty()) {
-    throw KvsimError("--variant: the scenario has no variants");
-  }
+  doc = scenario_for_one_run(doc, args.variant, args.variant.empty() ? "--variant NAME" : "--variant");
   for (const std::string& s : args.sets) apply_override(doc, s);
   if (args.sort) apply_override(doc, "workload.trace.sort=true");
   // Progress on a terminal only (a log or a pipe gets the summary alone).

@@ -14,6 +14,7 @@
 #include "reports/csv_writer.h"
 #include "sim/config/scenario.h"
 #include "sim/metrics/observer.h"
+#include "sim/metrics/request_table.h"
 
 namespace kvsim {
 
@@ -33,8 +34,7 @@ class RunOutput final : public ISimObserver {
   AtomicDirectory dir_;
   std::ofstream requests_file_, timeline_file_;
   std::unique_ptr<CsvWriter> requests_, timeline_;
-  bool cluster_;
-  std::vector<std::string> classes_;
+  RequestTable table_;
 };
 
 }  // namespace kvsim
