@@ -7,13 +7,14 @@
 #   tools/fuzz.sh --seconds 30          CI-sized: 30 s per target
 #   tools/fuzz.sh --runs 10000000       the long run: 10 million inputs per target
 # Options: --targets "fuzz_trace fuzz_scenario" (default: all), --jobs J (targets run at once, default 1),
-#   --work DIR (default build/fuzz/work: seeds/, corpus/ kept between runs, artifacts/, logs/),
-#   --no-build (run the binaries as they are).
+#   --preset P (the CMake preset whose build/P/fuzz/ holds the targets: fuzz, default, or sanitize, which the README's
+#   test command builds with the same instrumentation), --work DIR (default build/P/work: seeds/, corpus/ kept
+#   between runs, artifacts/, logs/), --no-build (run the binaries as they are).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
-seconds=30 runs="" targets="" jobs=1 work="$repo/build/fuzz/work" build=1
+seconds=30 runs="" targets="" jobs=1 work="" build=1 preset=fuzz
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; runs=""; shift 2 ;;
@@ -21,13 +22,16 @@ while [[ $# -gt 0 ]]; do
     --targets) targets="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
+    --preset) preset="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) echo "usage: tools/fuzz.sh [--seconds N | --runs N] [--targets LIST] [--jobs J] [--work DIR] [--no-build]" >&2
+    *) echo "usage: tools/fuzz.sh [--seconds N | --runs N] [--targets LIST] [--jobs J] [--preset P] [--work DIR]" \
+            "[--no-build]" >&2
        exit 2 ;;
   esac
 done
 shared="${KVSIM_SHARED_DIR:-$repo/../shared}"
-bin="$repo/build/fuzz/fuzz"
+bin="$repo/build/$preset/fuzz"
+work="${work:-$repo/build/$preset/work}"
 all_targets="fuzz_scenario fuzz_trace fuzz_strategy_spec fuzz_engine_profile fuzz_profile fuzz_calibration
   fuzz_vidur_mlp fuzz_aiconfigurator fuzz_llm_spec fuzz_hf_config fuzz_gpu_spec fuzz_sweep"
 targets="${targets:-$all_targets}"
@@ -36,8 +40,9 @@ targets="${targets:-$all_targets}"
 if [[ $build == 1 ]]; then
   command -v clang++ >/dev/null || { echo "tools/fuzz.sh needs clang++ and libFuzzer (Debian 12: apt-get install" \
     "clang libclang-rt-14-dev)" >&2; exit 2; }
-  if [[ ! -f build/fuzz/build.ninja ]]; then cmake --preset fuzz >/dev/null || exit 2; fi
-  cmake --build --preset fuzz -j "${KVSIM_FUZZ_BUILD_JOBS:-2}" >/dev/null || { echo "fuzz build failed" >&2; exit 2; }
+  if [[ ! -f build/$preset/build.ninja ]]; then cmake --preset "$preset" >/dev/null || exit 2; fi
+  cmake --build --preset "$preset" --target fuzz_all -j "${KVSIM_FUZZ_BUILD_JOBS:-2}" >/dev/null ||
+    { echo "fuzz build failed" >&2; exit 2; }
 fi
 
 # Seeds and dictionaries, rebuilt every run; the corpus of what the targets found grows between runs.

@@ -3,14 +3,15 @@
 #   tools/setup.sh            build dependencies (compiler, CMake, libraries, Chart.js for reports, pybind11 for the
 #                             Python module)
 #   tools/setup.sh --tests    also what the test suite uses (Chromium for the browser test of the report, pandas for
-#                             the Python module's DataFrame)
+#                             the Python module's DataFrame, clang and its sanitizer and libFuzzer runtimes for the
+#                             sanitize build and the fuzz targets)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build make nlohmann-json3-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev
           libbenchmark-dev libeigen3-dev libjs-chart.js libboost-graph-dev libopenmpi-dev openmpi-bin libssl-dev
           python3-dev pybind11-dev pybind11-json-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(chromium python3-pandas)
+  packages+=(chromium python3-pandas clang libclang-rt-14-dev)
 fi
 
 missing=()
