@@ -59,6 +59,26 @@ TEST(BadInput, ZeroPrompt) {
   EXPECT_CONTAINS(read_error("jsonl", json), ":1: prompt_tokens '0' is not a valid length");
 }
 
+// Vidur replays one Date's rows and Time restarts each day: a second date is an error naming both lines.
+TEST(BadInput, VidurReplayLayoutHoldsOneDate) {
+  TempFile f("Date,Time,PromptTokenCount,CompletionTokenCount\n2023-08-21,10.5,100,20\n2023-08-21,11,50,5\n"
+             "2023-08-22,3,70,7\n");
+  const std::string e = read_error("vidur-csv", f);
+  EXPECT_CONTAINS(e, f.name() + ":4: Date '2023-08-22' differs from '2023-08-21' of line 2");
+  EXPECT_CONTAINS(e, "one date per file");
+  TempFile ok("Date,Time,PromptTokenCount,CompletionTokenCount\n2023-08-21,10.5,100,20\n2023-08-21,11,50,5\n");
+  const auto rows = read_all("vidur-csv", ok.path());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].arrival_ns, 0);  // re-based to the first row
+  EXPECT_EQ(rows[1].arrival_ns, 500'000'000);
+  EXPECT_EQ(rows[1].prompt_tokens, 50);
+  EXPECT_EQ(rows[1].output_tokens, 5);
+  TempFile empty("Date,Time,PromptTokenCount,CompletionTokenCount\n,1,100,20\n");
+  EXPECT_CONTAINS(read_error("vidur-csv", empty), ":2: Date is empty");
+  TempFile zero("Date,Time,PromptTokenCount,CompletionTokenCount\n2023-08-21,1,100,0\n");
+  EXPECT_CONTAINS(read_error("vidur-csv", zero), ":2: CompletionTokenCount '0' is not a valid length");
+}
+
 TEST(BadInput, NonMonotonicArrivalsNeedSort) {
   TempFile f("arrived_at,num_prefill_tokens,num_decode_tokens\n1.0,10,1\n3.0,20,2\n2.0,30,3\n2.0,40,4\n");
   const std::string e = read_error("vidur-csv", f);

@@ -1,5 +1,7 @@
 // Every reader on the real trace files in ${KVSIM_SHARED_DIR}/traces (see their PROVENANCE.md files).
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -65,6 +67,27 @@ TEST(RealTraces, SplitwiseConv) {
   EXPECT_EQ(rows[0].prompt_tokens, 374);
   EXPECT_EQ(rows[1].arrival_ns, 4'314'579'000);
   EXPECT_EQ(rows.back().arrival_ns, 3'501'721'937'000);
+}
+
+// Vidur's trace-replay layout (Date,Time,PromptTokenCount,CompletionTokenCount, read by
+// trace_replay_request_generator.py; no such file is public): splitwise_conv.csv's rows rewritten in it read back
+// as the same requests, and it is detected as vidur-csv.
+TEST(RealTraces, VidurReplayLayoutReadsTheSameRequests) {
+  const auto path = real_trace("vidur_processed_traces/splitwise_conv.csv");
+  std::ifstream in(path);
+  std::string line, text = "Date,Time,PromptTokenCount,CompletionTokenCount\n";
+  std::getline(in, line);  // arrived_at,num_prefill_tokens,num_decode_tokens
+  while (std::getline(in, line)) text += "2023-11-16," + line + "\n";
+  testing::TempFile replay(text);
+  EXPECT_EQ(detect_trace_format(replay.path()), "vidur-csv");
+  const auto want = read_all("vidur-csv", path);
+  const auto got = read_all("vidur-csv", replay.path());
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].arrival_ns, want[i].arrival_ns) << "row " << i;
+    ASSERT_EQ(got[i].prompt_tokens, want[i].prompt_tokens) << "row " << i;
+    ASSERT_EQ(got[i].output_tokens, want[i].output_tokens) << "row " << i;
+  }
 }
 
 TEST(RealTraces, SplitwiseCode) {
