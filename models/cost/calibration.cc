@@ -183,11 +183,15 @@ bool keyed(OpFamily f) { return f != OpFamily::kAllReduce; }
 // Attention: head shape and KV bits; GEMM: the weight shape (n, k), which a model fixes while m varies; MoE: the
 // layer's shape (hidden, expert width per GPU, experts, top-k), which a model and TP degree fix while tokens vary
 // (an expert width TP does not divide evenly was never measured: a key no fit has).
+// A dimension that is no whole number an int holds (a table's GEMM of 2^32 columns) gets the key no fit has.
 Calibration::ShapeKey Calibration::shape_key(OpFamily f, const KernelOp& op) {
-  if (f == OpFamily::kGemm) return {static_cast<int>(op.shape.n), static_cast<int>(op.shape.k), 0, 0};
+  const auto whole = [](double x) { return x >= 1 && x < 2e9 && x == std::floor(x); };
+  if (f == OpFamily::kGemm) {
+    if (!whole(op.shape.n) || !whole(op.shape.k)) return {0, 0, 0, 0};
+    return {static_cast<int>(op.shape.n), static_cast<int>(op.shape.k), 0, 0};
+  }
   if (f == OpFamily::kMoeExperts) {
     const OpShape& s = op.shape;
-    const auto whole = [](double x) { return x >= 1 && x < 2e9 && x == std::floor(x); };
     if (!whole(s.k) || !whole(s.n)) return {0, 0, 0, 0};
     return {static_cast<int>(s.k), static_cast<int>(s.n), s.experts, s.topk};
   }

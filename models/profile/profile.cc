@@ -189,9 +189,11 @@ Profile profile_from_json(const nlohmann::json& j, const std::string& where) {
   });
   p.gemm = read_points<GemmPoint>(r, "gemm", [](ParamReader& e) {
     GemmPoint g;
-    g.m = e.require_positive<std::int64_t>("m");
-    g.n = e.require_positive<std::int64_t>("n");
-    g.k = e.require_positive<std::int64_t>("k");
+    // At most 2^30 each, as `kvsim cost --m/--n/--k` (the largest GEMM of a real model is ~1e6 wide).
+    constexpr std::int64_t kMaxDim = std::int64_t{1} << 30;
+    g.m = e.require_in<std::int64_t>("m", 1, kMaxDim, "rows");
+    g.n = e.require_in<std::int64_t>("n", 1, kMaxDim, "columns");
+    g.k = e.require_in<std::int64_t>("k", 1, kMaxDim, "elements");
     g.dtype = read_dtype(e, "dtype", kGemmDtypes);
     g.seconds = read_seconds(e);
     return g;

@@ -693,6 +693,16 @@ TEST(Calibration, GemmWeightsBeyondL2CountAsStreamed) {
   EXPECT_DOUBLE_EQ(old.predict_launch(OpFamily::kGemm, op, pro), 1.25 * op.bytes / bw);
 }
 
+// A GEMM wider than an int (from an imported table) gets the shape key no per-shape fit has, not an overflowing
+// cast (UBSan's report in fuzz_profile's long run).
+TEST(Calibration, ShapeKeysOfDimensionsBeyondAnIntMatchNoFit) {
+  const Calibration::ShapeKey none{0, 0, 0, 0};
+  EXPECT_EQ(Calibration::shape_key(OpFamily::kGemm, gemm_op(1, 4294967294.0, 4096)), none);
+  EXPECT_EQ(Calibration::shape_key(OpFamily::kGemm, gemm_op(1, 4096, 1e300)), none);
+  const Calibration::ShapeKey key{28672, 4096, 0, 0};
+  EXPECT_EQ(Calibration::shape_key(OpFamily::kGemm, gemm_op(1, 28672, 4096)), key);
+}
+
 TEST(Calibration, ServingStepsPriceOperandsColdBenchmarksAsMeasured) {
   // The L2 terms describe the benchmark that measured the tables; a serving step reads every weight and KV byte
   // from memory (cost_model.l2_cache cold, the default), a benchmark-like launch may hit L2 (benchmark).

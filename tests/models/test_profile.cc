@@ -208,6 +208,9 @@ TEST(ProfileJson, MalformedValuesNameTheKey) {
   EXPECT_CONTAINS(bad("prefill_attention", "seconds", -1.0), "prefill_attention[0].seconds");
   EXPECT_CONTAINS(bad("prefill_attention", "cached", -1), "prefill_attention[0].cached");
   EXPECT_CONTAINS(bad("gemm", "k", 1.5), "gemm[0].k");
+  // Found by fuzz_profile's long run: a 2^32-column GEMM overflowed the calibration's int shape key (UBSan).
+  EXPECT_CONTAINS(bad("gemm", "n", 4294967294LL), "gemm[0].n");
+  EXPECT_CONTAINS(bad("gemm", "n", 4294967294LL), "1073741824");
   EXPECT_CONTAINS(bad("all_reduce", "gpus", 1), "all_reduce[0].gpus");
   EXPECT_CONTAINS(bad("all_reduce", "dtype", "half"), "all_reduce[0].dtype");
   EXPECT_CONTAINS(bad("moe", "topk", 9), "moe[0].topk");
