@@ -13,33 +13,15 @@
 #include "models/profile/profile.h"
 #include "models/spec/catalog.h"
 #include "sim/core/error.h"
+#include "sim/core/param_choice.h"
 
 namespace kvsim {
-
-namespace {
-
-constexpr std::array<std::string_view, 4> kOps{"decode-attention", "prefill-attention", "gemm", "all-reduce"};
-constexpr std::array<std::string_view, 6> kKvDtypes{"bf16", "fp16", "fp8", "int8", "int4", "int2"};
-constexpr std::array<std::string_view, 2> kL2Modes{"cold", "benchmark"};
-
-template <std::size_t N>
-std::string one_of(ParamReader& r, const std::string& key, std::string value,
-                   const std::array<std::string_view, N>& valid) {
-  if (std::find(valid.begin(), valid.end(), value) == valid.end()) {
-    std::string list;
-    for (std::string_view v : valid) list += (list.empty() ? "" : ", ") + std::string(v);
-    r.check(false, key, fmt::format("'{}' is not one of {}", value, list));
-  }
-  return value;
-}
-
-}  // namespace
 
 CostQuery read_cost_query(ParamReader& r) {
   using L = CostLimits;
   CostQuery q;
   q.gpu = r.require_nonempty("gpu");
-  q.op = one_of(r, "op", r.require<std::string>("op"), kOps);
+  q.op = checked_choice(r, "op", r.require<std::string>("op"), kCostOps);
   q.backend = r.get<std::string>("backend", q.backend);
   q.batch = r.get_in<double>("batch", q.batch, 1, L::kMaxBatch, "sequences");
   q.kv_len = r.get_in<double>("kv_len", q.kv_len, 0, L::kMaxTokens, "tokens");
@@ -48,7 +30,7 @@ CostQuery read_cost_query(ParamReader& r) {
   q.q_heads = r.get_in<int>("q_heads", q.q_heads, 1, L::kMaxHeads, "heads");
   q.kv_heads = r.get_in<int>("kv_heads", q.kv_heads, 1, L::kMaxHeads, "heads");
   q.head_dim = r.get_in<int>("head_dim", q.head_dim, 1, L::kMaxHeads, "channels");
-  q.kv_dtype = one_of(r, "kv_dtype", r.get<std::string>("kv_dtype", q.kv_dtype), kKvDtypes);
+  q.kv_dtype = checked_choice(r, "kv_dtype", r.get<std::string>("kv_dtype", q.kv_dtype), kProfileKvDtypes);
   q.m = r.get_in<double>("m", q.m, 0, L::kMaxGemmDim, "rows");
   q.n = r.get_in<double>("n", q.n, 0, L::kMaxGemmDim, "columns");
   q.k = r.get_in<double>("k", q.k, 0, L::kMaxGemmDim, "elements");
@@ -59,7 +41,7 @@ CostQuery read_cost_query(ParamReader& r) {
   q.aiconfigurator = r.get<std::string>("aiconfigurator", "");
   q.framework = r.get<std::string>("framework", q.framework);
   q.version = r.get<std::string>("version", q.version);
-  q.l2_cache = one_of(r, "l2_cache", r.get<std::string>("l2_cache", q.l2_cache), kL2Modes);
+  q.l2_cache = checked_choice(r, "l2_cache", r.get<std::string>("l2_cache", q.l2_cache), kCostL2Modes);
   r.finish();
   return q;
 }
@@ -108,8 +90,7 @@ CostAnswer answer_cost(const CostQuery& q, const std::filesystem::path& base_dir
     need(q.bytes > 0, fmt::format("{} all-reduce needs {} > 0", flag("op"), flag("bytes")));
     op = all_reduce_op(q.bytes, q.gpus);
   } else {
-    throw KvsimError(fmt::format("{}: '{}' is not one of decode-attention, prefill-attention, gemm, all-reduce",
-                                 flag("op"), q.op));
+    throw KvsimError(fmt::format("{}: '{}' is not one of {}", flag("op"), q.op, fmt::join(kCostOps, ", ")));
   }
   return {gpu.name, model->estimate(op)};
 }

@@ -2,8 +2,10 @@
 // under a cost-model backend. The CLI (`kvsim cost`) and the Python module (`kvsim.cost`) both ask it here.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +13,12 @@
 #include "sim/core/param_reader.h"
 
 namespace kvsim {
+
+// The ops `kvsim cost` prices and the L2 modes of the calibrated and hybrid backends (KV dtypes: kProfileKvDtypes,
+// models/profile/profile.h).
+inline constexpr std::array<std::string_view, 4> kCostOps = {"decode-attention", "prefill-attention", "gemm",
+                                                             "all-reduce"};
+inline constexpr std::array<std::string_view, 2> kCostL2Modes = {"cold", "benchmark"};
 
 // The ranges every caller is held to (the CLI's flag checks use the same constants).
 struct CostLimits {

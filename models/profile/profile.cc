@@ -28,10 +28,12 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <span>
 #include <string_view>
 
 #include "sim/core/error.h"
 #include "sim/core/json_file.h"
+#include "sim/core/param_choice.h"
 #include "sim/core/param_reader.h"
 
 namespace kvsim {
@@ -39,18 +41,11 @@ namespace kvsim {
 namespace {
 
 constexpr std::string_view kSchema = "kvsim-profile-1";
-constexpr std::array<std::string_view, 6> kKvDtypes = {"bf16", "fp16", "fp8", "int8", "int4", "int2"};
 constexpr std::array<std::string_view, 4> kGemmDtypes = {"bf16", "fp16", "fp8", "int8"};
 constexpr std::array<std::string_view, 4> kCollectiveDtypes = {"bf16", "fp16", "fp32", "int8"};
 
-template <std::size_t N>
-std::string read_dtype(ParamReader& r, const std::string& key, const std::array<std::string_view, N>& valid) {
-  std::string v = r.require<std::string>(key);
-  for (std::string_view d : valid) {
-    if (v == d) return v;
-  }
-  r.check(false, key, fmt::format("unknown dtype '{}'; valid: {}", v, fmt::join(valid, ", ")));
-  return v;
+std::string read_dtype(ParamReader& r, const std::string& key, std::span<const std::string_view> valid) {
+  return checked_choice(r, key, r.require<std::string>(key), valid);
 }
 
 double read_seconds(ParamReader& r) {
@@ -154,7 +149,7 @@ void read_attention_shape(ParamReader& e, AttentionPoint& a) {
   a.kv_heads = read_heads(e, "kv_heads");
   check_gqa(e, a.q_heads, a.kv_heads);
   a.head_dim = e.require_positive<int>("head_dim");
-  a.kv_dtype = read_dtype(e, "kv_dtype", kKvDtypes);
+  a.kv_dtype = read_dtype(e, "kv_dtype", kProfileKvDtypes);
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 // Each point keeps the source's row number so errors and reports can point back to it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -86,6 +87,9 @@ struct Profile {
   std::vector<MoePoint> moe;
   friend bool operator==(const Profile&, const Profile&) = default;
 };
+
+// The KV dtypes profiles measure (decode and prefill attention's kv_dtype) and `kvsim cost --kv-dtype` prices.
+inline constexpr std::array<std::string_view, 6> kProfileKvDtypes = {"bf16", "fp16", "fp8", "int8", "int4", "int2"};
 
 // Stored bits of one element of a profile dtype: 16 for bf16/fp16, 32 for fp32, 8 for fp8/int8, 4 for int4, 2 for
 // int2; 0 for any other name.

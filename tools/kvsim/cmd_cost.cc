@@ -2,17 +2,25 @@
 // and where the number comes from.
 #include <algorithm>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "models/cost/cost_query.h"
+#include "models/profile/profile.h"
 #include "tools/kvsim/cli_checks.h"
 #include "tools/kvsim/commands.h"
 
 namespace kvsim::cli {
 
 namespace {
+
+// The names a flag accepts (IsMember) and its help text, from the library's list.
+std::vector<std::string> names(std::span<const std::string_view> list) { return {list.begin(), list.end()}; }
+std::string alternatives(std::span<const std::string_view> list) { return fmt::format("{}", fmt::join(list, " | ")); }
 
 std::string cost_flag(const std::string& field) {
   std::string f = "--" + field;
@@ -33,9 +41,7 @@ void add_cost_command(CLI::App& app) {
       "--gpus). Heads are per GPU. --backend measured needs --profile FILE or --aiconfigurator DIR.");
   cmd->add_option("--gpu", q->gpu, "GPU name (kvsim list gpus)")->required();
   cmd->add_option("--backend", q->backend, "cost-model backend (kvsim list cost-models)")->default_str("roofline");
-  cmd->add_option("--op", q->op, "decode-attention | prefill-attention | gemm | all-reduce")
-      ->required()
-      ->check(CLI::IsMember({"decode-attention", "prefill-attention", "gemm", "all-reduce"}));
+  cmd->add_option("--op", q->op, alternatives(kCostOps))->required()->check(CLI::IsMember(names(kCostOps)));
   cmd->add_option("--batch", q->batch, "sequences")->check(number_in(1, L::kMaxBatch));
   cmd->add_option("--kv-len", q->kv_len, "decode: KV tokens read per sequence")
       ->check(number_in(0, L::kMaxTokens, "tokens"));
@@ -45,8 +51,8 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--q-heads", q->q_heads, "query heads per GPU")->check(integer_in(1, L::kMaxHeads));
   cmd->add_option("--kv-heads", q->kv_heads, "KV heads per GPU")->check(integer_in(1, L::kMaxHeads));
   cmd->add_option("--head-dim", q->head_dim, "head dimension")->check(integer_in(1, L::kMaxHeads));
-  cmd->add_option("--kv-dtype", q->kv_dtype, "bf16 | fp16 | fp8 | int8 | int4 | int2")
-      ->check(CLI::IsMember({"bf16", "fp16", "fp8", "int8", "int4", "int2"}));
+  cmd->add_option("--kv-dtype", q->kv_dtype, alternatives(kProfileKvDtypes))
+      ->check(CLI::IsMember(names(kProfileKvDtypes)));
   cmd->add_option("--m", q->m, "GEMM rows (tokens)")->check(number_in(0, L::kMaxGemmDim));
   cmd->add_option("--n", q->n, "GEMM output columns")->check(number_in(0, L::kMaxGemmDim));
   cmd->add_option("--k", q->k, "GEMM inner dimension")->check(number_in(0, L::kMaxGemmDim));
@@ -65,7 +71,7 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--l2-cache", q->l2_cache,
                   "calibrated, hybrid: cold (weights and KV read from memory, as in a serving step) or benchmark (as "
                   "the measured tables were taken: operands that fit in L2 read from it)")
-      ->check(CLI::IsMember({"cold", "benchmark"}))
+      ->check(CLI::IsMember(names(kCostL2Modes)))
       ->default_str("cold");
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([q, json] {

@@ -9,7 +9,6 @@
 //
 // Errors: bad input raises kvsim.Error (a ValueError) with the message the CLI prints; Ctrl-C during a run raises
 // KeyboardInterrupt (checked at every timeline sample and every 1024 finished requests).
-#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <string>
