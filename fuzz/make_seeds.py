@@ -6,7 +6,7 @@ the real files under ../shared (the first lines of traces and tables, a few poin
 the JSON examples of the repository's Markdown files and the JSON / trace text in tests/ (raw string literals).
 OUT/<target>.dict is a libFuzzer dictionary of the JSON keys and short strings of that target's seeds.
 
-usage: make_seeds.py --bin BUILD/fuzz --shared ../shared --repo . --out DIR
+usage: make_seeds.py --bin BUILD/fuzz --shared ../shared --repo . --out DIR [--max-len BYTES]
 """
 import argparse
 import json
@@ -92,6 +92,31 @@ def string_literals(repo, pattern):
     return sorted(out)
 
 
+def shrink(doc, max_bytes):
+    """The JSON document with its longest list halved (every other element kept), again and again, until it is
+    written in at most max_bytes or no list has two elements. A built-in calibration (up to 190 KB, 788 fitted
+    shapes of all families) keeps its schema and a few entries of each family: a seed the target reads in full,
+    not one cut mid-token."""
+    while len(json.dumps(doc)) > max_bytes:
+        lists = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                lists.append(v)
+                for x in v:
+                    walk(x)
+
+        walk(doc)
+        longest = max(lists, key=len, default=[])
+        if len(longest) < 2:
+            break
+        longest[:] = longest[::2]
+    return doc
+
+
 def extremes(doc):
     """Copies of `doc` with one number at a time set to a boundary value (2^31 - 1, 2^63 - 1, 2^64 - 1, 1e300, -1),
     where overflow and huge allocations hide; the mutator rarely writes such values itself."""
@@ -156,6 +181,8 @@ def main():
     ap.add_argument("--shared", required=True, type=pathlib.Path)
     ap.add_argument("--repo", required=True, type=pathlib.Path)
     ap.add_argument("--out", required=True, type=pathlib.Path)
+    ap.add_argument("--max-len", type=int, default=16384,
+                    help="bytes of the longest seed: the targets' -max_len, the longest input the mutator makes")
     a = ap.parse_args()
     shared, repo = a.shared, a.repo
     dirs = {t: a.out / t for t in TARGETS}
@@ -232,6 +259,17 @@ def main():
             put("fuzz_aiconfigurator", f"{framework} {version}\n" + "\n%%\n".join(parts) + "\n")
     for f in sorted(shared.rglob("config.json")):
         put("fuzz_hf_config", f.read_bytes()[:MAX_SLICE])
+
+    # Seeds longer than the longest input the mutator makes: a JSON document is shrunk (its lists halved) to 4 KB,
+    # anything else is cut after its last whole line within --max-len; libFuzzer would cut either mid-token.
+    for t, d in dirs.items():
+        for f in sorted(d.iterdir()):
+            if f.stat().st_size > a.max_len:
+                data = f.read_bytes()
+                try:
+                    f.write_text(json.dumps(shrink(json.loads(data), MAX_SLICE)))
+                except ValueError:
+                    f.write_bytes(data[:data.rfind(b"\n", 0, a.max_len) + 1] or data[:a.max_len])
 
     # Boundary values in the numbers of one seed of each target whose input is a JSON document: of its seeds up to
     # 4 KB, the one with the most numbers; at most 80 copies, spread over its numbers.
