@@ -370,4 +370,45 @@ TEST(SyntheticRag, RequestsHoldDistinctRetrievedChunksBeforeTheirQuestion) {
   EXPECT_CONTAINS(error_of([&] { generate(s); }), "workload.synthetic.rag.chunks_per_request");
 }
 
+TEST(SyntheticRag, SkewedPopularityDrawsDistinctChunksWithoutEndlessRedraws) {
+  // fuzz_scenario's finding: 92 distinct of 500 documents at popularity exponent 4 redrew taken documents for
+  // minutes (a document past the first few is drawn about once in 10^8 draws); now every request gets its 92.
+  json s = spec({{"process", "constant"}, {"rate_per_s", 1.0}}, 50);
+  s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 5}};
+  s["rag"] = {{"documents", 500},
+              {"chunks_per_request", 92},
+              {"popularity_exponent", 4.0},
+              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  for (const TraceRecord& r : generate(s)) {
+    ASSERT_EQ(r.chunks.size(), 92u);
+    std::set<std::uint64_t> ids;
+    for (const auto& c : r.chunks) ids.insert(c.id);
+    EXPECT_EQ(ids.size(), 92u);
+    EXPECT_GE(*ids.begin(), 1u);
+    EXPECT_LE(*ids.rbegin(), 500u);
+    EXPECT_EQ(r.prompt_tokens, 92 * 2 + 5);
+  }
+  // Weights 1, 2^-60, 3^-60: the first chunk is document 1; the second, after the redraws keep drawing document 1,
+  // is drawn from the two left in proportion to their weights: document 2 but for odds of 3e-11.
+  s["rag"] = {{"documents", 3},
+              {"chunks_per_request", 2},
+              {"popularity_exponent", 60.0},
+              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  for (const TraceRecord& r : generate(s)) {
+    ASSERT_EQ(r.chunks.size(), 2u);
+    EXPECT_EQ(r.chunks[0].id, 1u);
+    EXPECT_EQ(r.chunks[1].id, 2u);
+  }
+  // Weights that underflow to 0 (exponent 10^6) are never drawn by weight: once the only document of weight > 0 is
+  // taken, the rest come in order of popularity.
+  s["rag"] = {{"documents", 4},
+              {"chunks_per_request", 4},
+              {"popularity_exponent", 1e6},
+              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  for (const TraceRecord& r : generate(s)) {
+    ASSERT_EQ(r.chunks.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(r.chunks[i].id, i + 1);
+  }
+}
+
 }  // namespace kvsim
