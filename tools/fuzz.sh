@@ -81,7 +81,8 @@ fuzz_one() {
   for f in "${new[@]:0:30}"; do timeout 60 "$bin/$t" -rss_limit_mb=4096 -timeout=20 "$f" >>"$repro" 2>&1 || true; done
   python3 "$repo/fuzz/triage.py" "$repro" "$repo" >"$work/logs/$t.findings"
   local last execs corpus found="${#new[@]}"
-  last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
+  # The last status line; it can follow a NEW_FUNC report on the same line.
+  last=$(grep -oE '#[0-9]+: cov: .*' "$log" | tail -1)
   execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
   corpus=$(grep -oE 'corp: [0-9]+' <<<"$last" | grep -oE '[0-9]+')
   if [[ $found == 0 && -z "$last" ]]; then found=1; echo "  did not run: see $log" >"$work/logs/$t.findings"; fi
