@@ -375,10 +375,13 @@ TEST(SyntheticRag, SkewedPopularityDrawsDistinctChunksWithoutEndlessRedraws) {
   // minutes (a document past the first few is drawn about once in 10^8 draws); now every request gets its 92.
   json s = spec({{"process", "constant"}, {"rate_per_s", 1.0}}, 50);
   s["prompt_tokens"] = {{"dist", "fixed"}, {"value", 5}};
-  s["rag"] = {{"documents", 500},
-              {"chunks_per_request", 92},
-              {"popularity_exponent", 4.0},
-              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  const auto rag = [](int documents, int per_request, double exponent) {
+    return json{{"documents", documents},
+                {"chunks_per_request", per_request},
+                {"popularity_exponent", exponent},
+                {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  };
+  s["rag"] = rag(500, 92, 4.0);
   for (const TraceRecord& r : generate(s)) {
     ASSERT_EQ(r.chunks.size(), 92u);
     std::set<std::uint64_t> ids;
@@ -390,10 +393,7 @@ TEST(SyntheticRag, SkewedPopularityDrawsDistinctChunksWithoutEndlessRedraws) {
   }
   // Weights 1, 2^-60, 3^-60: the first chunk is document 1; the second, after the redraws keep drawing document 1,
   // is drawn from the two left in proportion to their weights: document 2 but for odds of 3e-11.
-  s["rag"] = {{"documents", 3},
-              {"chunks_per_request", 2},
-              {"popularity_exponent", 60.0},
-              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  s["rag"] = rag(3, 2, 60.0);
   for (const TraceRecord& r : generate(s)) {
     ASSERT_EQ(r.chunks.size(), 2u);
     EXPECT_EQ(r.chunks[0].id, 1u);
@@ -401,10 +401,7 @@ TEST(SyntheticRag, SkewedPopularityDrawsDistinctChunksWithoutEndlessRedraws) {
   }
   // Weights that underflow to 0 (exponent 10^6) are never drawn by weight: once the only document of weight > 0 is
   // taken, the rest come in order of popularity.
-  s["rag"] = {{"documents", 4},
-              {"chunks_per_request", 4},
-              {"popularity_exponent", 1e6},
-              {"chunk_tokens", {{"dist", "fixed"}, {"value", 2}}}};
+  s["rag"] = rag(4, 4, 1e6);
   for (const TraceRecord& r : generate(s)) {
     ASSERT_EQ(r.chunks.size(), 4u);
     for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(r.chunks[i].id, i + 1);

@@ -56,34 +56,34 @@ class PopularItems {
   // (found by fuzz_scenario), and a weight that underflows to 0 is never drawn. When every item left has weight 0,
   // the first of them (lowest index: the most popular) is the draw.
   std::size_t pick_excluding(const std::vector<std::size_t>& taken) {
-    // The items left form runs between taken ones; each run's weight is a difference of two cumulative sums.
-    const auto cum_before = [&](std::size_t i) { return i == 0 ? 0.0 : cumulative_[i - 1]; };
+    // The items left form runs [start, end) between taken ones; a run's weight is a difference of cumulative sums.
+    struct Run {
+      std::size_t start, end;
+      double before, weight;  // cumulative weight before `start`; the run's own
+    };
+    std::vector<Run> runs;
     double left = 0;
     std::size_t start = 0;
     for (std::size_t k = 0; k <= taken.size(); ++k) {
       const std::size_t end = k < taken.size() ? taken[k] : cumulative_.size();
-      if (start < end) left += cumulative_[end - 1] - cum_before(start);
-      start = end + 1;
-    }
-    double u = rng_.uniform01() * left;
-    start = 0;
-    std::size_t first_left = cumulative_.size();
-    for (std::size_t k = 0; k <= taken.size(); ++k) {
-      const std::size_t end = k < taken.size() ? taken[k] : cumulative_.size();
       if (start < end) {
-        first_left = std::min(first_left, start);
-        const double run = cumulative_[end - 1] - cum_before(start);
-        if (run > 0 && (u < run || k == taken.size())) {
-          const auto it = std::upper_bound(cumulative_.begin() + static_cast<std::ptrdiff_t>(start),
-                                           cumulative_.begin() + static_cast<std::ptrdiff_t>(end),
-                                           cum_before(start) + u);
-          return std::min(static_cast<std::size_t>(it - cumulative_.begin()), end - 1);
-        }
-        u -= run;
+        const double before = start == 0 ? 0.0 : cumulative_[start - 1];
+        runs.push_back({start, end, before, cumulative_[end - 1] - before});
+        left += runs.back().weight;
       }
       start = end + 1;
     }
-    return first_left;
+    double u = rng_.uniform01() * left;
+    for (const Run& run : runs) {
+      // The last run, if it weighs anything, takes a u that rounding left past every run.
+      if (run.weight > 0 && (u < run.weight || &run == &runs.back())) {
+        const auto it = std::upper_bound(cumulative_.begin() + static_cast<std::ptrdiff_t>(run.start),
+                                         cumulative_.begin() + static_cast<std::ptrdiff_t>(run.end), run.before + u);
+        return std::min(static_cast<std::size_t>(it - cumulative_.begin()), run.end - 1);
+      }
+      u -= run.weight;
+    }
+    return runs.front().start;  // every item left weighs 0 (or rounding passed them all): the most popular
   }
   TokenCount length(std::size_t i) const { return lengths_[i]; }
   std::size_t size() const { return lengths_.size(); }
@@ -146,16 +146,14 @@ class RagChunks {
   void apply(TraceRecord& record, std::int64_t index, PrefixGroups* prefixes) {
     std::vector<std::uint64_t> raw;
     if (prefixes != nullptr) prefixes->append_tokens(raw);
-    std::vector<std::size_t> picked;  // in draw order
-    std::vector<std::size_t> taken;   // the same, ascending
-    while (static_cast<int>(picked.size()) < per_request_) {
+    std::vector<std::size_t> taken;  // the documents drawn so far, ascending (record.chunks has them in draw order)
+    while (static_cast<int>(taken.size()) < per_request_) {
       // Redraw a taken document a few times (the usual case: results as they always were), then draw from the
       // documents left directly; either gives the same distribution.
       std::size_t d = documents_.pick();
       for (int redraw = 0; std::binary_search(taken.begin(), taken.end(), d); ++redraw) {
         d = redraw < kRedraws ? documents_.pick() : documents_.pick_excluding(taken);
       }
-      picked.push_back(d);
       taken.insert(std::upper_bound(taken.begin(), taken.end(), d), d);
       const TokenCount start = static_cast<TokenCount>(raw.size());
       for (TokenCount i = 0; i < documents_.length(d); ++i) {
